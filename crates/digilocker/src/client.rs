@@ -1,0 +1,705 @@
+//! The HTTP client: one method per DigiLocker endpoint, with a timeout on every
+//! call, no redirects followed, bounded bodies, and every failure typed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
+use reqwest::{RequestBuilder, StatusCode};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use url::Url;
+
+use crate::config::{CallRecord, ClientAuth, Config, Endpoint, Observer, Outcome};
+use crate::error::{Error, ErrorCode};
+use crate::signing;
+use crate::types::{
+    AuthorizeParams, FileDownload, IssuedFile, IssuedFiles, PullDocType, PullDocTypes, PullIssuer,
+    PullIssuers, PullParameter, PullParameters, PulledUri, TokenHint, TokenResponse, User,
+};
+
+/// Error bodies are a line of JSON; anything longer is not worth reading.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// The client. Cheap to clone (the connection pool and configuration are shared).
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    config: Arc<Config>,
+    /// `base_url` with a trailing `/`, so that relative endpoint paths join
+    /// under it rather than replacing its last segment.
+    base: Url,
+}
+
+/// A success answer, body read in full (within the limit).
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Client {
+    /// Build a client: timeout on every call, no redirects followed.
+    ///
+    /// Fails with [`Error::InvalidArgument`] when `base_url` is not an
+    /// `http(s)` URL, and with [`Error::Transport`] when the TLS backend cannot
+    /// be set up.
+    pub fn new(config: Config) -> Result<Client, Error> {
+        if !matches!(config.base_url.scheme(), "http" | "https")
+            || config.base_url.cannot_be_a_base()
+        {
+            return Err(Error::InvalidArgument(format!(
+                "the DigiLocker base URL must be an http(s) URL such as \
+                 https://digilocker.meripehchaan.gov.in/public, not `{}`",
+                config.base_url
+            )));
+        }
+        let mut base = config.base_url.clone();
+        base.set_query(None);
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            // A redirect from an API endpoint is an error to report, never
+            // something to follow with a bearer token attached.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("digilocker-rs/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                Error::Transport(format!("could not build the HTTP client: {}", chain(&e)))
+            })?;
+        Ok(Client {
+            http,
+            config: Arc::new(config),
+            base,
+        })
+    }
+
+    /// The configuration this client was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The same client with `observer` called after every call (replacing any
+    /// observer set in [`Config::observer`]).
+    pub fn with_observer(mut self, observer: Observer) -> Client {
+        let mut config = (*self.config).clone();
+        config.observer = Some(observer);
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// `oauth2/1/authorize?...`: where to send the user's browser.
+    ///
+    /// Always carries `response_type=code`, `client_id`, `redirect_uri`, `state`,
+    /// `code_challenge` and `code_challenge_method=S256`; the optional
+    /// parameters only when set.
+    pub fn authorize_url(&self, params: &AuthorizeParams) -> Url {
+        let mut url = self.url("oauth2/1/authorize");
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &self.config.client_id)
+                .append_pair("redirect_uri", self.config.redirect_uri.as_str())
+                .append_pair("state", &params.state)
+                .append_pair("code_challenge", &params.code_challenge)
+                .append_pair("code_challenge_method", "S256");
+            if params.signup {
+                q.append_pair("dl_flow", "signup");
+            }
+            if let Some(mobile) = &params.verified_mobile {
+                q.append_pair("verified_mobile", mobile);
+            }
+            let doctypes: Vec<&str> = params
+                .req_doctype
+                .iter()
+                .map(|d| d.trim())
+                .filter(|d| !d.is_empty())
+                .collect();
+            if !doctypes.is_empty() {
+                q.append_pair("req_doctype", &doctypes.join(","));
+            }
+            if let Some(purpose) = &params.purpose {
+                q.append_pair("purpose", purpose);
+            }
+            if let Some(till) = params.consent_valid_till {
+                q.append_pair("consent_valid_till", &till.to_string());
+            }
+        }
+        url
+    }
+
+    /// `oauth2/1/token`, `grant_type=authorization_code`.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        verifier: &SecretString,
+    ) -> Result<TokenResponse, Error> {
+        let form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", self.config.redirect_uri.as_str()),
+            ("code_verifier", verifier.expose_secret()),
+        ];
+        let request = self.client_authenticated(self.url("oauth2/1/token"), form);
+        self.execute(
+            Endpoint::ExchangeCode,
+            request,
+            self.config.max_json_bytes,
+            json,
+        )
+        .await
+    }
+
+    /// `oauth2/1/token`, `grant_type=refresh_token`.
+    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenResponse, Error> {
+        let form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose_secret()),
+        ];
+        let request = self.client_authenticated(self.url("oauth2/1/token"), form);
+        self.execute(Endpoint::Refresh, request, self.config.max_json_bytes, json)
+            .await
+    }
+
+    /// `oauth2/1/revoke`. Any success status is success; a JSON `error` in the
+    /// body is still reported as [`Error::Upstream`].
+    pub async fn revoke(&self, token: &SecretString, hint: TokenHint) -> Result<(), Error> {
+        let form = vec![
+            ("token", token.expose_secret()),
+            ("token_type_hint", hint.as_str()),
+        ];
+        let request = self.client_authenticated(self.url("oauth2/1/revoke"), form);
+        self.execute(
+            Endpoint::Revoke,
+            request,
+            self.config.max_json_bytes,
+            |answer| match json_error_in(&answer) {
+                Some(error) => Err(error),
+                None => Ok(()),
+            },
+        )
+        .await
+    }
+
+    /// `oauth2/1/user`.
+    pub async fn user(&self, access_token: &SecretString) -> Result<User, Error> {
+        let request = self.bearer_get(self.url("oauth2/1/user"), access_token);
+        self.execute(Endpoint::User, request, self.config.max_json_bytes, json)
+            .await
+    }
+
+    /// `oauth2/2/files/issued`.
+    pub async fn issued_files(
+        &self,
+        access_token: &SecretString,
+    ) -> Result<Vec<IssuedFile>, Error> {
+        let request = self.bearer_get(self.url("oauth2/2/files/issued"), access_token);
+        self.execute(
+            Endpoint::IssuedFiles,
+            request,
+            self.config.max_json_bytes,
+            |answer| json::<IssuedFiles>(answer).map(|files| files.items),
+        )
+        .await
+    }
+
+    /// `oauth2/1/file/{uri}`, checking the `hmac` header where present.
+    ///
+    /// `uri` is sent as one percent-encoded path segment; an empty URI, `.` or
+    /// `..` is refused with [`Error::InvalidArgument`] before any call.
+    pub async fn file(
+        &self,
+        access_token: &SecretString,
+        uri: &str,
+    ) -> Result<FileDownload, Error> {
+        let started = Instant::now();
+        let url = match self.document_url("oauth2/1/file", uri) {
+            Ok(url) => url,
+            Err(e) => return self.refused(Endpoint::File, started, e),
+        };
+        let request = self.http.get(url).bearer_auth(access_token.expose_secret());
+        let secret = &self.config.client_secret;
+        self.execute(
+            Endpoint::File,
+            request,
+            self.config.max_file_bytes,
+            |answer| decode_file(answer, secret),
+        )
+        .await
+    }
+
+    /// `oauth2/1/xml/{uri}`: the certificate's data as XML. `uri` as for [`Client::file`].
+    pub async fn xml(&self, access_token: &SecretString, uri: &str) -> Result<Bytes, Error> {
+        let started = Instant::now();
+        let url = match self.document_url("oauth2/1/xml", uri) {
+            Ok(url) => url,
+            Err(e) => return self.refused(Endpoint::Xml, started, e),
+        };
+        let request = self.http.get(url).bearer_auth(access_token.expose_secret());
+        self.execute(Endpoint::Xml, request, self.config.max_file_bytes, xml)
+            .await
+    }
+
+    /// `oauth2/3/xml/eaadhaar`: the signed e-Aadhaar XML (verify it with the
+    /// `aadhaar` crate before trusting a byte of it).
+    pub async fn eaadhaar(&self, access_token: &SecretString) -> Result<Bytes, Error> {
+        let request = self.bearer_get(self.url("oauth2/3/xml/eaadhaar"), access_token);
+        self.execute(Endpoint::Eaadhaar, request, self.config.max_file_bytes, xml)
+            .await
+    }
+
+    /// `oauth2/1/pull/issuers` (signed).
+    pub async fn pull_issuers(&self) -> Result<Vec<PullIssuer>, Error> {
+        let request = self.signed(self.url("oauth2/1/pull/issuers"), &[]);
+        self.execute(
+            Endpoint::PullIssuers,
+            request,
+            self.config.max_json_bytes,
+            |answer| json::<PullIssuers>(answer).map(|list| list.issuers),
+        )
+        .await
+    }
+
+    /// `oauth2/1/pull/doctype` (signed).
+    pub async fn pull_doctypes(&self, orgid: &str) -> Result<Vec<PullDocType>, Error> {
+        let request = self.signed(self.url("oauth2/1/pull/doctype"), &[("orgid", orgid)]);
+        self.execute(
+            Endpoint::PullDoctypes,
+            request,
+            self.config.max_json_bytes,
+            |answer| json::<PullDocTypes>(answer).map(|list| list.documents),
+        )
+        .await
+    }
+
+    /// `oauth2/1/pull/parameters` (signed).
+    pub async fn pull_parameters(
+        &self,
+        orgid: &str,
+        doctype: &str,
+    ) -> Result<Vec<PullParameter>, Error> {
+        let request = self.signed(
+            self.url("oauth2/1/pull/parameters"),
+            &[("orgid", orgid), ("doctype", doctype)],
+        );
+        self.execute(
+            Endpoint::PullParameters,
+            request,
+            self.config.max_json_bytes,
+            |answer| json::<PullParameters>(answer).map(PullParameters::into_vec),
+        )
+        .await
+    }
+
+    /// `oauth2/1/pull/pulldocument`: returns the new document's URI.
+    ///
+    /// `params` are the issuer's parameters (`paramname`, value) from
+    /// [`Client::pull_parameters`]; `consent=Y` is always sent. A parameter
+    /// named `orgid`, `doctype` or `consent` is refused with
+    /// [`Error::InvalidArgument`].
+    pub async fn pull_document(
+        &self,
+        access_token: &SecretString,
+        orgid: &str,
+        doctype: &str,
+        params: &[(String, String)],
+    ) -> Result<String, Error> {
+        let started = Instant::now();
+        if let Some((name, _)) = params
+            .iter()
+            .find(|(name, _)| matches!(name.as_str(), "orgid" | "doctype" | "consent"))
+        {
+            let error = Error::InvalidArgument(format!(
+                "`{name}` is set by pull_document itself and cannot be an issuer parameter"
+            ));
+            return self.refused(Endpoint::PullDocument, started, error);
+        }
+        let mut form: Vec<(&str, &str)> =
+            vec![("orgid", orgid), ("doctype", doctype), ("consent", "Y")];
+        form.extend(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let request = self
+            .http
+            .post(self.url("oauth2/1/pull/pulldocument"))
+            .bearer_auth(access_token.expose_secret())
+            .header(ACCEPT, "application/json")
+            .form(&form);
+        self.execute(
+            Endpoint::PullDocument,
+            request,
+            self.config.max_json_bytes,
+            |answer| json::<PulledUri>(answer).map(|pulled| pulled.uri),
+        )
+        .await
+    }
+
+    // ---- request building ----
+
+    /// An endpoint URL under the base. `path` is a constant of this module.
+    fn url(&self, path: &str) -> Url {
+        // Joining a relative constant path onto an http(s) base cannot fail;
+        // falling back to the base keeps this infallible without a panic.
+        self.base.join(path).unwrap_or_else(|_| self.base.clone())
+    }
+
+    /// `{prefix}/{uri}` with `uri` percent-encoded as exactly one path segment
+    /// (`/`, `?`, `#`, `%` included), so a URI can never reach another path.
+    fn document_url(&self, prefix: &str, uri: &str) -> Result<Url, Error> {
+        if uri.trim().is_empty() {
+            return Err(Error::InvalidArgument(
+                "the document URI is empty; take it from issued_files or pull_document".into(),
+            ));
+        }
+        // `.` and `..` are path navigation, not names; the URL library would
+        // silently drop them (calling `file/` instead), so refuse them outright.
+        if uri == "." || uri == ".." {
+            return Err(Error::InvalidArgument(format!(
+                "`{uri}` is not a document URI"
+            )));
+        }
+        let mut url = self.url(prefix);
+        url.path_segments_mut()
+            .map_err(|_| Error::InvalidArgument("the base URL cannot take a path".into()))?
+            .pop_if_empty()
+            .push(uri);
+        Ok(url)
+    }
+
+    fn bearer_get(&self, url: Url, access_token: &SecretString) -> RequestBuilder {
+        self.http
+            .get(url)
+            .bearer_auth(access_token.expose_secret())
+            .header(ACCEPT, "application/json")
+    }
+
+    /// A form POST carrying the client credentials the configured way.
+    fn client_authenticated<'a>(
+        &'a self,
+        url: Url,
+        mut form: Vec<(&'a str, &'a str)>,
+    ) -> RequestBuilder {
+        let secret = self.config.client_secret.expose_secret();
+        let request = self.http.post(url).header(ACCEPT, "application/json");
+        match self.config.client_auth {
+            ClientAuth::FormBody => {
+                form.push(("client_id", &self.config.client_id));
+                form.push(("client_secret", secret));
+                request.form(&form)
+            }
+            ClientAuth::Basic => request
+                .basic_auth(&self.config.client_id, Some(secret))
+                .form(&form),
+        }
+    }
+
+    /// A signed catalogue call: `clientid`, `ts` and
+    /// `hmac = hex(SHA-256(secret + clientid + ts))` added to `fields`.
+    fn signed(&self, url: Url, fields: &[(&str, &str)]) -> RequestBuilder {
+        let ts = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+            .to_string();
+        let hmac = signing::catalogue_signature(
+            self.config.client_secret.expose_secret(),
+            &self.config.client_id,
+            &ts,
+        );
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("clientid", &self.config.client_id));
+        form.push(("ts", &ts));
+        form.push(("hmac", &hmac));
+        self.http
+            .post(url)
+            .header(ACCEPT, "application/json")
+            .form(&form)
+    }
+
+    // ---- execution ----
+
+    /// Send, read the body within `limit`, decode, and report the call.
+    async fn execute<T>(
+        &self,
+        endpoint: Endpoint,
+        request: RequestBuilder,
+        limit: usize,
+        decode: impl FnOnce(Answer) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let started = Instant::now();
+        let (status, answer) = send(request, limit).await;
+        let result = answer.and_then(decode);
+        self.report(endpoint, status, started.elapsed(), &result);
+        result
+    }
+
+    /// Report a call refused before sending, and return its error.
+    fn refused<T>(&self, endpoint: Endpoint, started: Instant, error: Error) -> Result<T, Error> {
+        let result = Err(error);
+        self.report(endpoint, None, started.elapsed(), &result);
+        result
+    }
+
+    fn report<T>(
+        &self,
+        endpoint: Endpoint,
+        status: Option<u16>,
+        duration: Duration,
+        result: &Result<T, Error>,
+    ) {
+        let outcome = Outcome::of(result);
+        let duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        // Only the endpoint name, status, duration and error code: never URLs
+        // (document URIs carry PAN/licence numbers), tokens or bodies.
+        match result {
+            Ok(_) => tracing::debug!(
+                endpoint = endpoint.as_str(),
+                status,
+                duration_ms,
+                "DigiLocker call succeeded"
+            ),
+            Err(e @ Error::Upstream { .. }) => tracing::info!(
+                endpoint = endpoint.as_str(),
+                status,
+                duration_ms,
+                code = e.code().map(ErrorCode::as_str),
+                "DigiLocker answered with an error"
+            ),
+            Err(e) => tracing::warn!(
+                endpoint = endpoint.as_str(),
+                status,
+                duration_ms,
+                outcome = outcome.as_str(),
+                "DigiLocker call failed: {e}"
+            ),
+        }
+        if let Some(observer) = &self.config.observer {
+            observer(&CallRecord {
+                endpoint,
+                status,
+                outcome,
+                duration,
+            });
+        }
+    }
+}
+
+/// Send a request; on success read the whole body (at most `limit` bytes).
+/// Returns the status when an answer arrived, for the call record.
+async fn send(request: RequestBuilder, limit: usize) -> (Option<u16>, Result<Answer, Error>) {
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(e) => return (None, Err(transport_error(e))),
+    };
+    let status = response.status();
+    if !status.is_success() {
+        // The error body is best effort: a bare, unreadable or oversized one
+        // still yields a typed error carrying the status.
+        let body = read_limited(response, MAX_ERROR_BODY_BYTES).await.ok();
+        return (
+            Some(status.as_u16()),
+            Err(error_from_status(status, body.as_deref())),
+        );
+    }
+    let headers = response.headers().clone();
+    let result = read_limited(response, limit).await.map(|body| Answer {
+        status,
+        headers,
+        body,
+    });
+    (Some(status.as_u16()), result)
+}
+
+/// Read the body, refusing to buffer more than `limit` bytes.
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Bytes, Error> {
+    if let Some(length) = response.content_length() {
+        if length > limit as u64 {
+            return Err(Error::Malformed(format!(
+                "the answer announces {length} bytes, over the limit of {limit}"
+            )));
+        }
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(body_error)? {
+        if body.len() + chunk.len() > limit {
+            return Err(Error::Malformed(format!(
+                "the answer is longer than the limit of {limit} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn transport_error(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::Timeout
+    } else {
+        // Without the URL: document URIs in it carry personal identifiers.
+        Error::Transport(chain(&e.without_url()))
+    }
+}
+
+fn body_error(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::Timeout
+    } else {
+        Error::Malformed(format!(
+            "the answer was cut off or garbled: {}",
+            chain(&e.without_url())
+        ))
+    }
+}
+
+/// An error and its causes on one line (reqwest's own message is generic).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The typed error of a non-2xx answer: the JSON `error`/`error_description`
+/// when present, otherwise the status's reason phrase as the code.
+fn error_from_status(status: StatusCode, body: Option<&[u8]>) -> Error {
+    let parsed = body.and_then(|b| serde_json::from_slice::<Value>(b).ok());
+    if let Some(error) = parsed.as_ref().and_then(|v| upstream_error_in(v, status)) {
+        return error;
+    }
+    let description = parsed
+        .as_ref()
+        .and_then(|v| v.get("error_description"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let reason = status
+        .canonical_reason()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+    Error::Upstream {
+        status: status.as_u16(),
+        code: ErrorCode::Other(reason),
+        description,
+    }
+}
+
+/// `{"error": "...", "error_description": "..."}` in a JSON value, if any.
+fn upstream_error_in(value: &Value, status: StatusCode) -> Option<Error> {
+    let code = value.get("error")?.as_str()?.trim();
+    if code.is_empty() {
+        return None;
+    }
+    Some(Error::Upstream {
+        status: status.as_u16(),
+        code: ErrorCode::parse(code),
+        description: value
+            .get("error_description")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}
+
+/// An `error` object in a success answer whose body is JSON.
+fn json_error_in(answer: &Answer) -> Option<Error> {
+    let value = serde_json::from_slice::<Value>(&answer.body).ok()?;
+    upstream_error_in(&value, answer.status)
+}
+
+/// Decode a JSON success answer; a 2xx carrying `error` is still an error.
+fn json<T: DeserializeOwned>(answer: Answer) -> Result<T, Error> {
+    let value: Value = serde_json::from_slice(&answer.body).map_err(|e| {
+        Error::Malformed(if answer.body.is_empty() {
+            "the answer is empty where JSON was expected".to_owned()
+        } else {
+            format!("the answer is not valid JSON ({e})")
+        })
+    })?;
+    if let Some(error) = upstream_error_in(&value, answer.status) {
+        return Err(error);
+    }
+    serde_json::from_value(value).map_err(|e| {
+        // serde's type errors quote the offending value, which may be a token
+        // or personal data: keep only messages that name a field.
+        let message = e.to_string();
+        Error::Malformed(if message.starts_with("missing field") {
+            format!("the JSON answer lacks a required field ({message})")
+        } else {
+            "the JSON answer has a field of an unexpected type".to_owned()
+        })
+    })
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok())
+}
+
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| {
+        let essence = ct.split(';').next().unwrap_or("").trim();
+        essence.eq_ignore_ascii_case("application/json") || essence.ends_with("+json")
+    })
+}
+
+fn decode_file(answer: Answer, client_secret: &SecretString) -> Result<FileDownload, Error> {
+    let content_type_value = content_type(&answer.headers);
+    if is_json(content_type_value) {
+        if let Some(error) = json_error_in(&answer) {
+            return Err(error);
+        }
+    }
+    if answer.body.is_empty() {
+        return Err(Error::Malformed("the file is empty".into()));
+    }
+    let hmac_verified = match answer.headers.get("hmac") {
+        None => None,
+        Some(header) => {
+            let given = header.to_str().map_err(|_| Error::HmacMismatch)?;
+            if !signing::verify_file_hmac(client_secret.expose_secret(), &answer.body, given) {
+                return Err(Error::HmacMismatch);
+            }
+            Some(true)
+        }
+    };
+    Ok(FileDownload {
+        content_type: content_type_value
+            .unwrap_or("application/octet-stream")
+            .to_owned(),
+        bytes: answer.body,
+        hmac_verified,
+    })
+}
+
+/// An XML success answer: refuse a JSON error object, an empty body, and a body
+/// that does not even start with `<` and end with `>` (cut off in transit).
+fn xml(answer: Answer) -> Result<Bytes, Error> {
+    if is_json(content_type(&answer.headers)) {
+        if let Some(error) = json_error_in(&answer) {
+            return Err(error);
+        }
+    }
+    let text = answer
+        .body
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(&answer.body)
+        .trim_ascii();
+    if text.is_empty() {
+        return Err(Error::Malformed("the XML answer is empty".into()));
+    }
+    if !(text.starts_with(b"<") && text.ends_with(b">")) {
+        return Err(Error::Malformed(
+            "the XML answer is cut off or is not XML".into(),
+        ));
+    }
+    Ok(answer.body)
+}

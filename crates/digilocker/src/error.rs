@@ -1,0 +1,235 @@
+//! Every way a call to DigiLocker can fail, and DigiLocker's error codes, typed.
+
+use std::fmt;
+
+/// Upstream error codes of `spec/UPSTREAM.md` (and the OAuth 2.0 codes of RFC 6749),
+/// typed; unknown codes are kept as text in [`ErrorCode::Other`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// `invalid_request`: a required OAuth parameter is missing or malformed.
+    InvalidRequest,
+    /// `invalid_client`: the client credentials were rejected.
+    InvalidClient,
+    /// `invalid_grant`: the code / refresh token is wrong, expired, already used,
+    /// or the PKCE verifier does not match.
+    InvalidGrant,
+    /// `unauthorized_client`.
+    UnauthorizedClient,
+    /// `unsupported_grant_type`.
+    UnsupportedGrantType,
+    /// `access_denied`: the user denied consent.
+    AccessDenied,
+    /// `invalid_token`: the bearer token is expired or revoked.
+    InvalidToken,
+    /// `uri_missing`.
+    UriMissing,
+    /// `invalid_uri`: no file for that URI.
+    InvalidUri,
+    /// `invalid_id`.
+    InvalidId,
+    /// `aadhaar_not_linked`.
+    AadhaarNotLinked,
+    /// `aadhaar_not_available`: the user must redo Aadhaar e-KYC in DigiLocker.
+    AadhaarNotAvailable,
+    /// `record_not_found`: the issuer has no record matching the pull parameters.
+    RecordNotFound,
+    /// `invalid_parameter`: a signed call's orgid, doctype, ts or hmac is wrong.
+    InvalidParameter,
+    /// `invalid_client_id`.
+    InvalidClientId,
+    /// `unexpected_error`.
+    UnexpectedError,
+    /// `invalid_orgid`.
+    InvalidOrgid,
+    /// `invalid_doctype`.
+    InvalidDoctype,
+    /// `pull_response_pending`: the issuer will verify the details later.
+    PullResponsePending,
+    /// `uri_exists`: the document is already in the user's issued documents.
+    UriExists,
+    /// `repository_service_unresponsive`.
+    RepositoryServiceUnresponsive,
+    /// `repository_service_configerror`.
+    RepositoryServiceConfigerror,
+    /// `repository_service_resperror`.
+    RepositoryServiceResperror,
+    /// `repository_service_exception`.
+    RepositoryServiceException,
+    /// `repository_service_inactive`.
+    RepositoryServiceInactive,
+    /// `repository_service_unpublished`.
+    RepositoryServiceUnpublished,
+    /// Any other code, verbatim; or, for an error status without a JSON body,
+    /// the status's reason phrase (e.g. `Bad Gateway`).
+    Other(String),
+}
+
+impl ErrorCode {
+    /// Parse DigiLocker's `error` field. Unknown codes become [`ErrorCode::Other`].
+    pub fn parse(code: &str) -> ErrorCode {
+        match code.trim() {
+            "invalid_request" => ErrorCode::InvalidRequest,
+            "invalid_client" => ErrorCode::InvalidClient,
+            "invalid_grant" => ErrorCode::InvalidGrant,
+            "unauthorized_client" => ErrorCode::UnauthorizedClient,
+            "unsupported_grant_type" => ErrorCode::UnsupportedGrantType,
+            "access_denied" => ErrorCode::AccessDenied,
+            // The published spec itself spells it once as "invalid token".
+            "invalid_token" | "invalid token" => ErrorCode::InvalidToken,
+            "uri_missing" => ErrorCode::UriMissing,
+            "invalid_uri" => ErrorCode::InvalidUri,
+            "invalid_id" => ErrorCode::InvalidId,
+            "aadhaar_not_linked" => ErrorCode::AadhaarNotLinked,
+            "aadhaar_not_available" => ErrorCode::AadhaarNotAvailable,
+            "record_not_found" => ErrorCode::RecordNotFound,
+            "invalid_parameter" => ErrorCode::InvalidParameter,
+            "invalid_client_id" => ErrorCode::InvalidClientId,
+            "unexpected_error" => ErrorCode::UnexpectedError,
+            "invalid_orgid" => ErrorCode::InvalidOrgid,
+            "invalid_doctype" => ErrorCode::InvalidDoctype,
+            "pull_response_pending" => ErrorCode::PullResponsePending,
+            "uri_exists" => ErrorCode::UriExists,
+            "repository_service_unresponsive" => ErrorCode::RepositoryServiceUnresponsive,
+            "repository_service_configerror" => ErrorCode::RepositoryServiceConfigerror,
+            "repository_service_resperror" => ErrorCode::RepositoryServiceResperror,
+            "repository_service_exception" => ErrorCode::RepositoryServiceException,
+            "repository_service_inactive" => ErrorCode::RepositoryServiceInactive,
+            "repository_service_unpublished" => ErrorCode::RepositoryServiceUnpublished,
+            other => ErrorCode::Other(other.to_owned()),
+        }
+    }
+
+    /// The wire spelling (`invalid_token`, ...); for [`ErrorCode::Other`] its text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::UriMissing => "uri_missing",
+            ErrorCode::InvalidUri => "invalid_uri",
+            ErrorCode::InvalidId => "invalid_id",
+            ErrorCode::AadhaarNotLinked => "aadhaar_not_linked",
+            ErrorCode::AadhaarNotAvailable => "aadhaar_not_available",
+            ErrorCode::RecordNotFound => "record_not_found",
+            ErrorCode::InvalidParameter => "invalid_parameter",
+            ErrorCode::InvalidClientId => "invalid_client_id",
+            ErrorCode::UnexpectedError => "unexpected_error",
+            ErrorCode::InvalidOrgid => "invalid_orgid",
+            ErrorCode::InvalidDoctype => "invalid_doctype",
+            ErrorCode::PullResponsePending => "pull_response_pending",
+            ErrorCode::UriExists => "uri_exists",
+            ErrorCode::RepositoryServiceUnresponsive => "repository_service_unresponsive",
+            ErrorCode::RepositoryServiceConfigerror => "repository_service_configerror",
+            ErrorCode::RepositoryServiceResperror => "repository_service_resperror",
+            ErrorCode::RepositoryServiceException => "repository_service_exception",
+            ErrorCode::RepositoryServiceInactive => "repository_service_inactive",
+            ErrorCode::RepositoryServiceUnpublished => "repository_service_unpublished",
+            ErrorCode::Other(text) => text,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every way a call can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// DigiLocker answered with an error body (or a bare error status, or a
+    /// success status whose JSON body carries an `error` field).
+    #[error("DigiLocker answered HTTP {status} `{code}`{}", describe(.description))]
+    Upstream {
+        /// The HTTP status (may be 2xx when the body carried an `error` field).
+        status: u16,
+        /// The `error` field, typed.
+        code: ErrorCode,
+        /// The `error_description` field, when there was one.
+        description: Option<String>,
+    },
+    /// No answer within the configured timeout.
+    #[error("DigiLocker did not answer in time")]
+    Timeout,
+    /// Connection or protocol failure.
+    #[error("could not reach DigiLocker: {0}")]
+    Transport(String),
+    /// A success status with a body we could not parse (malformed, truncated,
+    /// or larger than the configured limit).
+    #[error("DigiLocker's answer was malformed: {0}")]
+    Malformed(String),
+    /// The `hmac` header of a file download did not match its body.
+    #[error(
+        "the file's hmac header does not match its body: the file may have been altered in transit"
+    )]
+    HmacMismatch,
+    /// The caller passed a value that cannot be sent (e.g. a document URI that
+    /// would escape its path segment); nothing was sent to DigiLocker.
+    #[error("refused to call DigiLocker: {0}")]
+    InvalidArgument(String),
+}
+
+fn describe(description: &Option<String>) -> String {
+    match description {
+        Some(d) if !d.trim().is_empty() => format!(": {}", d.trim()),
+        _ => String::new(),
+    }
+}
+
+impl Error {
+    /// The upstream error code, if DigiLocker answered with one.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            Error::Upstream { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status DigiLocker answered with, for [`Error::Upstream`].
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Upstream { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same call again later may succeed: timeouts, transport
+    /// failures, rate limiting and DigiLocker's/the issuer's transient faults.
+    /// Errors about the request itself (bad token, unknown URI, invalid orgid,
+    /// pending pull, ...) are not retryable. Note that an authorization code is
+    /// single-use: a retried exchange may fail with `invalid_grant` if the first
+    /// attempt reached DigiLocker.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Timeout | Error::Transport(_) => true,
+            Error::Malformed(_) | Error::HmacMismatch | Error::InvalidArgument(_) => false,
+            Error::Upstream { status, code, .. } => match code {
+                ErrorCode::RepositoryServiceUnresponsive
+                | ErrorCode::RepositoryServiceResperror
+                | ErrorCode::RepositoryServiceException
+                | ErrorCode::RepositoryServiceInactive
+                | ErrorCode::UnexpectedError => true,
+                ErrorCode::Other(_) => matches!(status, 429 | 500 | 502 | 503 | 504),
+                _ => false,
+            },
+        }
+    }
+
+    /// A short, stable name of the kind of failure, for metrics labels and logs:
+    /// `upstream`, `timeout`, `transport`, `malformed`, `hmac_mismatch`, `invalid_argument`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Upstream { .. } => "upstream",
+            Error::Timeout => "timeout",
+            Error::Transport(_) => "transport",
+            Error::Malformed(_) => "malformed",
+            Error::HmacMismatch => "hmac_mismatch",
+            Error::InvalidArgument(_) => "invalid_argument",
+        }
+    }
+}

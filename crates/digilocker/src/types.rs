@@ -1,0 +1,334 @@
+//! DigiLocker's request parameters and answers, typed and tolerant of the
+//! spelling and type variants seen in the spec and in the wild.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lenient;
+
+/// Optional parameters of the authorize URL (see [`crate::Client::authorize_url`]).
+#[derive(Clone, Debug, Default)]
+pub struct AuthorizeParams {
+    /// `state`: echoed back on the redirect; see [`crate::generate_state`].
+    pub state: String,
+    /// `code_challenge`: [`crate::Pkce::challenge`].
+    pub code_challenge: String,
+    /// `dl_flow=signup`: send the user straight to sign-up.
+    pub signup: bool,
+    /// `verified_mobile`: a mobile number the partner has already verified;
+    /// DigiLocker uses it only together with `dl_flow=signup`.
+    pub verified_mobile: Option<String>,
+    /// `req_doctype`, comma-joined (e.g. `PANCR,DRVLC`): limits the documents
+    /// offered on the consent screen. Empty: not sent.
+    pub req_doctype: Vec<String>,
+    /// `purpose` shown to the user.
+    pub purpose: Option<String>,
+    /// `consent_valid_till` (unix seconds).
+    pub consent_valid_till: Option<i64>,
+}
+
+/// The token endpoint's answer. Tolerant of DigiLocker's spelling variants
+/// (`digilocker_id`, `eaadhar`), of numbers sent as strings and back, and of
+/// missing optional fields. Its `Debug` output redacts the tokens.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The bearer token for the resource APIs.
+    pub access_token: String,
+    /// Lifetime of the access token in seconds (e.g. 3600).
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub expires_in: Option<i64>,
+    /// `Bearer`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub token_type: Option<String>,
+    /// What the user consented to, space-separated (see [`TokenResponse::scopes`]).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub scope: Option<String>,
+    /// Token to renew the access token with.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub refresh_token: Option<String>,
+    /// `digilockerid` or `digilocker_id`.
+    #[serde(
+        default,
+        alias = "digilocker_id",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub digilockerid: Option<String>,
+    /// The account holder's name.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub name: Option<String>,
+    /// Date of birth, `DDMMYYYY`.
+    #[serde(default, deserialize_with = "lenient::opt_dob")]
+    pub dob: Option<String>,
+    /// `M`, `F` or `T`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub gender: Option<String>,
+    /// `eaadhaar` or `eaadhar`, `Y`/`N`: whether e-Aadhaar data is available.
+    #[serde(default, alias = "eaadhar", deserialize_with = "lenient::opt_string")]
+    pub eaadhaar: Option<String>,
+    /// A unique reference of the user account.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub reference_key: Option<String>,
+    /// Number or string upstream; kept as unix seconds.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub consent_valid_till: Option<i64>,
+    /// The account's mobile number, where DigiLocker sends it.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub mobile: Option<String>,
+    /// The account's email, where DigiLocker sends it.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub email: Option<String>,
+    /// Whether the account was created during this journey (`Y`/`N` or `true`/`false`).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub new_account: Option<String>,
+}
+
+impl TokenResponse {
+    /// The consented scope, split on whitespace (e.g. `files.issueddocs`,
+    /// `issued/in.gov.pan-PANCR-...`, `file.partners/...`, `userdetails`).
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.as_deref().unwrap_or("").split_whitespace()
+    }
+}
+
+impl fmt::Debug for TokenResponse {
+    // Hand-written so that a stray `{:?}` can never print a token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"[REDACTED]")
+            .field("expires_in", &self.expires_in)
+            .field("token_type", &self.token_type)
+            .field("scope", &self.scope)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("digilockerid", &self.digilockerid)
+            .field("name", &self.name.as_ref().map(|_| "[PERSONAL]"))
+            .field("dob", &self.dob.as_ref().map(|_| "[PERSONAL]"))
+            .field("gender", &self.gender)
+            .field("eaadhaar", &self.eaadhaar)
+            .field("reference_key", &self.reference_key)
+            .field("consent_valid_till", &self.consent_valid_till)
+            .field("mobile", &self.mobile.as_ref().map(|_| "[PERSONAL]"))
+            .field("email", &self.email.as_ref().map(|_| "[PERSONAL]"))
+            .field("new_account", &self.new_account)
+            .finish()
+    }
+}
+
+/// `oauth2/1/user`: the account holder's details.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct User {
+    /// `digilockerid` or `digilocker_id`: a 36-character id.
+    #[serde(
+        default,
+        alias = "digilocker_id",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub digilockerid: Option<String>,
+    /// Name as registered with DigiLocker.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub name: Option<String>,
+    /// Date of birth, `DDMMYYYY`.
+    #[serde(default, deserialize_with = "lenient::opt_dob")]
+    pub dob: Option<String>,
+    /// `M`, `F` or `T`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub gender: Option<String>,
+    /// `eaadhaar` or `eaadhar`, `Y`/`N`.
+    #[serde(default, alias = "eaadhar", deserialize_with = "lenient::opt_string")]
+    pub eaadhaar: Option<String>,
+    /// Mobile number, where sent.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub mobile: Option<String>,
+    /// Email, where sent.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub email: Option<String>,
+}
+
+/// One issued document from `oauth2/2/files/issued`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IssuedFile {
+    /// The document's name (e.g. `PAN Verification Record`).
+    #[serde(default, deserialize_with = "lenient::string_or_empty")]
+    pub name: String,
+    /// `file` (or `dir`).
+    #[serde(rename = "type", default, deserialize_with = "lenient::opt_string")]
+    pub kind: Option<String>,
+    /// Size (often blank for issued documents).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub size: Option<String>,
+    /// Date last modified in DigiLocker.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub date: Option<String>,
+    /// Parent folder (blank for issued documents).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub parent: Option<String>,
+    /// Available formats, e.g. `application/pdf`, `application/xml`. The v1 spec
+    /// sends one string; v2 a list: both accepted.
+    #[serde(default, deserialize_with = "lenient::string_list")]
+    pub mime: Vec<String>,
+    /// The document's URI, e.g. `in.gov.pan-PANCR-ABCDE1234F`: pass it to
+    /// [`crate::Client::file`] / [`crate::Client::xml`].
+    #[serde(deserialize_with = "lenient::string")]
+    pub uri: String,
+    /// Five-letter doc type, e.g. `PANCR`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub doctype: Option<String>,
+    /// Descriptive doc type, e.g. `PAN Verification Record`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub description: Option<String>,
+    /// Issuer id as in the URI, e.g. `in.gov.pan`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub issuerid: Option<String>,
+    /// Issuer name.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub issuer: Option<String>,
+}
+
+impl IssuedFile {
+    /// Whether DigiLocker offers this document as XML data ([`crate::Client::xml`]).
+    pub fn has_xml(&self) -> bool {
+        self.mime
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case("application/xml"))
+    }
+}
+
+/// The body of `oauth2/2/files/issued`.
+#[derive(Deserialize)]
+pub(crate) struct IssuedFiles {
+    #[serde(default)]
+    pub items: Vec<IssuedFile>,
+}
+
+/// A downloaded file.
+#[derive(Clone)]
+pub struct FileDownload {
+    /// The file's bytes.
+    pub bytes: bytes::Bytes,
+    /// The response `Content-Type` (`application/octet-stream` when absent).
+    pub content_type: String,
+    /// `Some(true)` when an `hmac` header was present and matched; `None` when absent.
+    /// A present but wrong hmac is an error, never `Some(false)`.
+    pub hmac_verified: Option<bool>,
+}
+
+impl fmt::Debug for FileDownload {
+    // The bytes are a citizen's document: show their size, never their content.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileDownload")
+            .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
+            .field("content_type", &self.content_type)
+            .field("hmac_verified", &self.hmac_verified)
+            .finish()
+    }
+}
+
+/// An issuer from `pull/issuers`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PullIssuer {
+    /// Issuer name.
+    #[serde(default, deserialize_with = "lenient::string_or_empty")]
+    pub name: String,
+    /// Description.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub description: Option<String>,
+    /// Categories (free text).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub categories: Option<String>,
+    /// Issuer id as in document URIs, e.g. `in.gov.transport`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub issuerid: Option<String>,
+    /// Organisation id for `pull/doctype`, `pull/parameters`, `pull/pulldocument`.
+    #[serde(deserialize_with = "lenient::string")]
+    pub orgid: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PullIssuers {
+    #[serde(default)]
+    pub issuers: Vec<PullIssuer>,
+}
+
+/// A doc type from `pull/doctype`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PullDocType {
+    /// Five-letter doc type, e.g. `DRVLC`.
+    #[serde(deserialize_with = "lenient::string")]
+    pub doctype: String,
+    /// Description, e.g. `Driving License`.
+    #[serde(default, deserialize_with = "lenient::string_or_empty")]
+    pub description: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PullDocTypes {
+    #[serde(default)]
+    pub documents: Vec<PullDocType>,
+}
+
+/// A parameter from `pull/parameters`: one input the user must supply to pull
+/// the document (passed to [`crate::Client::pull_document`] as `(paramname, value)`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PullParameter {
+    /// Label to show the user.
+    #[serde(default, deserialize_with = "lenient::string_or_empty")]
+    pub label: String,
+    /// Form field name for `pull/pulldocument`.
+    #[serde(deserialize_with = "lenient::string")]
+    pub paramname: String,
+    /// Example value.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub example: Option<String>,
+    /// Allowed values, where the issuer restricts them (shape varies by issuer).
+    #[serde(default)]
+    pub valuelist: Option<serde_json::Value>,
+}
+
+/// The body of `pull/parameters`: the spec's bare array, or the same wrapped
+/// in an object, which some deployments send.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum PullParameters {
+    List(Vec<PullParameter>),
+    Wrapped {
+        #[serde(alias = "params")]
+        parameters: Vec<PullParameter>,
+    },
+}
+
+impl PullParameters {
+    pub(crate) fn into_vec(self) -> Vec<PullParameter> {
+        match self {
+            PullParameters::List(v) | PullParameters::Wrapped { parameters: v } => v,
+        }
+    }
+}
+
+/// The body of `pull/pulldocument`.
+#[derive(Deserialize)]
+pub(crate) struct PulledUri {
+    #[serde(deserialize_with = "lenient::string")]
+    pub uri: String,
+}
+
+/// `token_type_hint` of a revoke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenHint {
+    /// `access_token`.
+    AccessToken,
+    /// `refresh_token`.
+    RefreshToken,
+}
+
+impl TokenHint {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenHint::AccessToken => "access_token",
+            TokenHint::RefreshToken => "refresh_token",
+        }
+    }
+}
