@@ -696,10 +696,397 @@ fn xml(answer: Answer) -> Result<Bytes, Error> {
     if text.is_empty() {
         return Err(Error::Malformed("the XML answer is empty".into()));
     }
-    if !(text.starts_with(b"<") && text.ends_with(b">")) {
+    if !root_element_closed(text) {
         return Err(Error::Malformed(
             "the XML answer is cut off or is not XML".into(),
         ));
     }
     Ok(answer.body)
+}
+
+/// A cheap truncation check, not a parser: after the prolog (declaration,
+/// comments, doctype) comes a root element, and the text ends by closing it
+/// (`</Root>`), or the root is a single self-closing tag. A body cut off
+/// anywhere loses that closing tag.
+fn root_element_closed(text: &[u8]) -> bool {
+    let mut rest = text;
+    loop {
+        let Some(start) = rest.iter().position(|&b| b == b'<') else {
+            return false;
+        };
+        rest = &rest[start..];
+        let skip_to = |end: &[u8]| {
+            rest.windows(end.len())
+                .position(|w| w == end)
+                .map(|i| i + end.len())
+        };
+        let skipped = if rest.starts_with(b"<?") {
+            skip_to(b"?>")
+        } else if rest.starts_with(b"<!--") {
+            skip_to(b"-->")
+        } else if rest.starts_with(b"<!") {
+            skip_to(b">")
+        } else {
+            break;
+        };
+        match skipped {
+            Some(n) => rest = &rest[n..],
+            None => return false,
+        }
+    }
+    let name_len = rest[1..]
+        .iter()
+        .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
+        .unwrap_or(rest.len() - 1);
+    let name = &rest[1..1 + name_len];
+    if name.is_empty() {
+        return false;
+    }
+    let Some(first_tag_end) = rest.iter().position(|&b| b == b'>') else {
+        return false;
+    };
+    if first_tag_end == rest.len() - 1 {
+        // The whole document is one tag: it must be self-closing.
+        return first_tag_end > 0 && rest[first_tag_end - 1] == b'/';
+    }
+    let Some(body) = rest.strip_suffix(b">") else {
+        return false;
+    };
+    let body = body.trim_ascii_end();
+    body.strip_suffix(name)
+        .is_some_and(|before| before.ends_with(b"</"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn client(base: &str) -> Client {
+        Client::new(Config::new(
+            base.parse().unwrap(),
+            "DEMOCLIENT",
+            SecretString::from("topsecret"),
+            "https://kyc.example.com/digilocker/callback"
+                .parse()
+                .unwrap(),
+        ))
+        .unwrap()
+    }
+
+    fn query(url: &Url) -> Vec<(String, String)> {
+        url.query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn authorize_url_with_every_parameter() {
+        let c = client("https://digilocker.meripehchaan.gov.in/public");
+        let url = c.authorize_url(&AuthorizeParams {
+            state: "st-1".into(),
+            code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+            signup: true,
+            verified_mobile: Some("9876543210".into()),
+            req_doctype: vec!["PANCR".into(), " DRVLC ".into(), "".into()],
+            purpose: Some("KYC & onboarding".into()),
+            consent_valid_till: Some(1_767_225_600),
+        });
+        assert_eq!(
+            url.as_str().split('?').next(),
+            Some("https://digilocker.meripehchaan.gov.in/public/oauth2/1/authorize")
+        );
+        let pairs = |items: &[(&str, &str)]| -> Vec<(String, String)> {
+            items
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            query(&url),
+            pairs(&[
+                ("response_type", "code"),
+                ("client_id", "DEMOCLIENT"),
+                (
+                    "redirect_uri",
+                    "https://kyc.example.com/digilocker/callback"
+                ),
+                ("state", "st-1"),
+                (
+                    "code_challenge",
+                    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+                ),
+                ("code_challenge_method", "S256"),
+                ("dl_flow", "signup"),
+                ("verified_mobile", "9876543210"),
+                ("req_doctype", "PANCR,DRVLC"),
+                ("purpose", "KYC & onboarding"),
+                ("consent_valid_till", "1767225600"),
+            ])
+        );
+        // The `&` of the purpose is escaped, not a parameter separator.
+        assert!(url.as_str().contains("purpose=KYC+%26+onboarding"));
+    }
+
+    #[test]
+    fn authorize_url_without_optional_parameters() {
+        let c = client("http://127.0.0.1:8080/sandbox/");
+        let url = c.authorize_url(&AuthorizeParams {
+            state: "s".into(),
+            code_challenge: "c".into(),
+            ..Default::default()
+        });
+        assert_eq!(url.path(), "/sandbox/oauth2/1/authorize");
+        let keys: Vec<String> = query(&url).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "response_type",
+                "client_id",
+                "redirect_uri",
+                "state",
+                "code_challenge",
+                "code_challenge_method"
+            ]
+        );
+    }
+
+    #[test]
+    fn endpoints_join_under_the_base_with_or_without_trailing_slash() {
+        for base in [
+            "https://betaapi.digitallocker.gov.in/public",
+            "https://betaapi.digitallocker.gov.in/public/",
+        ] {
+            assert_eq!(
+                client(base).url("oauth2/1/token").as_str(),
+                "https://betaapi.digitallocker.gov.in/public/oauth2/1/token"
+            );
+        }
+        assert_eq!(
+            client("http://127.0.0.1:9/")
+                .url("oauth2/2/files/issued")
+                .as_str(),
+            "http://127.0.0.1:9/oauth2/2/files/issued"
+        );
+    }
+
+    #[test]
+    fn a_non_http_base_url_is_refused() {
+        let config = Config::new(
+            "mailto:someone@example.com".parse().unwrap(),
+            "id",
+            SecretString::from("s"),
+            "https://x.example/cb".parse().unwrap(),
+        );
+        assert!(matches!(
+            Client::new(config),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn document_uri_stays_one_path_segment() {
+        let c = client("https://api.digitallocker.gov.in/public");
+        let url = c
+            .document_url("oauth2/1/file", "in.gov.pan-PANCR-ABCDE1234F")
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://api.digitallocker.gov.in/public/oauth2/1/file/in.gov.pan-PANCR-ABCDE1234F"
+        );
+        let url = c.document_url("oauth2/1/file", "../../token").unwrap();
+        assert_eq!(url.path(), "/public/oauth2/1/file/..%2F..%2Ftoken");
+        let url = c.document_url("oauth2/1/xml", "a?b#c%2e%2e/d").unwrap();
+        assert_eq!(url.path(), "/public/oauth2/1/xml/a%3Fb%23c%252e%252e%2Fd");
+        assert_eq!(url.query(), None);
+        assert_eq!(url.path_segments().unwrap().count(), 5);
+        for bad in ["", " ", ".", ".."] {
+            assert!(
+                matches!(
+                    c.document_url("oauth2/1/file", bad),
+                    Err(Error::InvalidArgument(_))
+                ),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    fn answer(status: u16, content_type: Option<&str>, body: &'static [u8]) -> Answer {
+        let mut headers = HeaderMap::new();
+        if let Some(ct) = content_type {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        }
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers,
+            body: Bytes::from_static(body),
+        }
+    }
+
+    #[test]
+    fn error_status_with_json_body_is_typed() {
+        let e = error_from_status(
+            StatusCode::UNAUTHORIZED,
+            Some(br#"{"error":"invalid_token","error_description":"The access token is invalid"}"#),
+        );
+        match e {
+            Error::Upstream {
+                status,
+                code,
+                description,
+            } => {
+                assert_eq!(status, 401);
+                assert_eq!(code, ErrorCode::InvalidToken);
+                assert_eq!(description.as_deref(), Some("The access token is invalid"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bare_error_status_becomes_its_reason_phrase() {
+        for body in [
+            None,
+            Some(&b"<html>Bad gateway</html>"[..]),
+            Some(&b"{}"[..]),
+        ] {
+            let e = error_from_status(StatusCode::BAD_GATEWAY, body);
+            assert!(
+                matches!(&e, Error::Upstream { status: 502, code: ErrorCode::Other(text), .. } if text == "Bad Gateway"),
+                "{e:?}"
+            );
+        }
+        let e = error_from_status(StatusCode::from_u16(599).unwrap(), None);
+        assert!(
+            matches!(e, Error::Upstream { code: ErrorCode::Other(text), .. } if text == "HTTP 599")
+        );
+    }
+
+    #[test]
+    fn success_with_error_field_is_an_upstream_error() {
+        let e = json::<TokenResponse>(answer(
+            200,
+            Some("application/json"),
+            br#"{"error":"invalid_grant","error_description":"code already used"}"#,
+        ))
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Upstream {
+                status: 200,
+                code: ErrorCode::InvalidGrant,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn malformed_and_truncated_json_is_malformed() {
+        for body in [
+            &br#"{"access_token":"abc","expires_in":36"#[..],
+            b"",
+            b"<html>maintenance</html>",
+            br#"{"expires_in":3600}"#,
+        ] {
+            let body: &'static [u8] = Box::leak(body.to_vec().into_boxed_slice());
+            let e = json::<TokenResponse>(answer(200, Some("application/json"), body)).unwrap_err();
+            assert!(matches!(e, Error::Malformed(_)), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn type_errors_do_not_quote_the_value() {
+        let e = json::<IssuedFiles>(answer(
+            200,
+            None,
+            br#"{"items":[{"name":"x","uri":{"secret":"ABCDE1234F"}}]}"#,
+        ))
+        .unwrap_err();
+        assert!(!e.to_string().contains("ABCDE1234F"), "{e}");
+    }
+
+    #[test]
+    fn xml_answers_are_sanity_checked() {
+        let ok = xml(answer(
+            200,
+            Some("application/xml"),
+            b"\xEF\xBB\xBF<Certificate/>\n",
+        ))
+        .unwrap();
+        assert!(ok.ends_with(b"\n"), "the body is returned unchanged");
+        let complete = [
+            &b"<?xml version=\"1.0\"?>\n<!-- c --><Certificate a=\"1\"><D/></Certificate >"[..],
+            b"<KycRes ret=\"Y\"/>",
+            b"<Certificate>\r\n</Certificate>\r\n",
+        ];
+        for good in complete {
+            let good: &'static [u8] = Box::leak(good.to_vec().into_boxed_slice());
+            assert!(
+                xml(answer(200, None, good)).is_ok(),
+                "{:?}",
+                String::from_utf8_lossy(good)
+            );
+        }
+        for bad in [
+            &b""[..],
+            b"  \n",
+            b"<Certificate><CertificateData>",
+            b"<Certificate><CertificateData></CertificateData>",
+            b"<Certificate><CertificateData></CertificateData></Certif",
+            b"<?xml version=\"1.0\"?>",
+            b"<KycRes ret=\"Y\"",
+            b"not xml",
+        ] {
+            let bad: &'static [u8] = Box::leak(bad.to_vec().into_boxed_slice());
+            assert!(matches!(
+                xml(answer(200, Some("application/xml"), bad)),
+                Err(Error::Malformed(_))
+            ));
+        }
+        let e = xml(answer(
+            200,
+            Some("application/json; charset=utf-8"),
+            br#"{"error":"aadhaar_not_linked"}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(e.code(), Some(&ErrorCode::AadhaarNotLinked));
+    }
+
+    #[test]
+    fn file_hmac_header_is_checked() {
+        let secret = SecretString::from("topsecret");
+        let mut good = answer(200, Some("application/pdf"), b"hello pdf");
+        good.headers.insert(
+            "hmac",
+            HeaderValue::from_static("rPf3GsmfFbwhIjKtSxHbgV8BXuCGIztoL5Fac7mp8ro="),
+        );
+        let file = decode_file(good, &secret).unwrap();
+        assert_eq!(file.hmac_verified, Some(true));
+        assert_eq!(file.content_type, "application/pdf");
+
+        let mut bad = answer(200, Some("application/pdf"), b"hello pdf, altered");
+        bad.headers.insert(
+            "hmac",
+            HeaderValue::from_static("rPf3GsmfFbwhIjKtSxHbgV8BXuCGIztoL5Fac7mp8ro="),
+        );
+        assert!(matches!(
+            decode_file(bad, &secret),
+            Err(Error::HmacMismatch)
+        ));
+
+        let unsigned = decode_file(answer(200, None, b"%PDF-1.7"), &secret).unwrap();
+        assert_eq!(unsigned.hmac_verified, None);
+        assert_eq!(unsigned.content_type, "application/octet-stream");
+        assert!(matches!(
+            decode_file(answer(200, None, b""), &secret),
+            Err(Error::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn config_debug_hides_the_secret() {
+        let c = client("https://betaapi.digitallocker.gov.in/public");
+        assert!(!format!("{c:?}").contains("topsecret"));
+    }
 }

@@ -233,3 +233,100 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KNOWN: [&str; 26] = [
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "access_denied",
+        "invalid_token",
+        "uri_missing",
+        "invalid_uri",
+        "invalid_id",
+        "aadhaar_not_linked",
+        "aadhaar_not_available",
+        "record_not_found",
+        "invalid_parameter",
+        "invalid_client_id",
+        "unexpected_error",
+        "invalid_orgid",
+        "invalid_doctype",
+        "pull_response_pending",
+        "uri_exists",
+        "repository_service_unresponsive",
+        "repository_service_configerror",
+        "repository_service_resperror",
+        "repository_service_exception",
+        "repository_service_inactive",
+        "repository_service_unpublished",
+    ];
+
+    #[test]
+    fn every_documented_code_is_typed_and_round_trips() {
+        for code in KNOWN {
+            let parsed = ErrorCode::parse(code);
+            assert!(
+                !matches!(parsed, ErrorCode::Other(_)),
+                "{code} fell through to Other"
+            );
+            assert_eq!(parsed.as_str(), code);
+            assert_eq!(parsed.to_string(), code);
+        }
+    }
+
+    #[test]
+    fn unknown_codes_are_kept_verbatim() {
+        assert_eq!(
+            ErrorCode::parse("partner_service_unresponsive"),
+            ErrorCode::Other("partner_service_unresponsive".into())
+        );
+        assert_eq!(ErrorCode::parse("invalid token"), ErrorCode::InvalidToken);
+    }
+
+    #[test]
+    fn display_names_status_code_and_description() {
+        let e = Error::Upstream {
+            status: 404,
+            code: ErrorCode::InvalidUri,
+            description: Some("No file found for given URI".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "DigiLocker answered HTTP 404 `invalid_uri`: No file found for given URI"
+        );
+        let bare = Error::Upstream {
+            status: 502,
+            code: ErrorCode::Other("Bad Gateway".into()),
+            description: None,
+        };
+        assert_eq!(
+            bare.to_string(),
+            "DigiLocker answered HTTP 502 `Bad Gateway`"
+        );
+    }
+
+    #[test]
+    fn retryable_means_transient() {
+        let upstream = |status, code| Error::Upstream {
+            status,
+            code,
+            description: None,
+        };
+        assert!(Error::Timeout.is_retryable());
+        assert!(Error::Transport("reset".into()).is_retryable());
+        assert!(upstream(500, ErrorCode::RepositoryServiceUnresponsive).is_retryable());
+        assert!(upstream(503, ErrorCode::RepositoryServiceInactive).is_retryable());
+        assert!(upstream(502, ErrorCode::Other("Bad Gateway".into())).is_retryable());
+        assert!(!upstream(401, ErrorCode::InvalidToken).is_retryable());
+        assert!(!upstream(500, ErrorCode::PullResponsePending).is_retryable());
+        assert!(!upstream(500, ErrorCode::InvalidOrgid).is_retryable());
+        assert!(!upstream(404, ErrorCode::Other("Not Found".into())).is_retryable());
+        assert!(!Error::HmacMismatch.is_retryable());
+    }
+}

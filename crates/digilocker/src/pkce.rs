@@ -54,3 +54,59 @@ fn random_token(len: usize) -> String {
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(&bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7636_appendix_b_vector() {
+        let pkce = Pkce::from_verifier(SecretString::from(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        ));
+        assert_eq!(
+            pkce.challenge,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    fn unreserved(s: &str) -> bool {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    }
+
+    #[test]
+    fn generated_verifier_is_valid_and_matches_its_challenge() {
+        let pkce = Pkce::generate();
+        let verifier = pkce.verifier.expose_secret();
+        // RFC 7636 §4.1: 43..=128 characters of the unreserved alphabet.
+        assert!((43..=128).contains(&verifier.len()), "{}", verifier.len());
+        assert!(unreserved(verifier));
+        assert_eq!(pkce.challenge, s256_challenge(verifier));
+        assert_eq!(
+            pkce.challenge.len(),
+            43,
+            "SHA-256 in base64url without padding"
+        );
+        assert!(!pkce.challenge.contains('='));
+    }
+
+    #[test]
+    fn verifiers_and_states_are_fresh_each_time() {
+        let a = Pkce::generate();
+        let b = Pkce::generate();
+        assert_ne!(a.verifier.expose_secret(), b.verifier.expose_secret());
+        let (s1, s2) = (generate_state(), generate_state());
+        assert_ne!(s1, s2);
+        assert!(s1.len() >= 22, "at least 128 bits in base64url");
+        assert!(unreserved(&s1));
+    }
+
+    #[test]
+    fn debug_does_not_show_the_verifier() {
+        let pkce = Pkce::from_verifier(SecretString::from(
+            "a-verifier-that-must-stay-secret-000000000000",
+        ));
+        assert!(!format!("{pkce:?}").contains("must-stay-secret"));
+    }
+}

@@ -41,3 +41,46 @@ fn mac(client_secret: &str, body: &[u8]) -> Hmac<Sha256> {
     mac.update(body);
     mac
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_signature_is_hex_sha256_of_secret_clientid_ts() {
+        // printf 'topsecretDEMOCLIENT1700000000' | sha256sum
+        assert_eq!(
+            catalogue_signature("topsecret", "DEMOCLIENT", "1700000000"),
+            "1d26043154322b87af9efcccce9c5c58e7902a2bdf816704631caf17bc5ffea4"
+        );
+    }
+
+    #[test]
+    fn file_hmac_matches_openssl() {
+        // printf 'hello pdf' | openssl dgst -sha256 -hmac topsecret -binary | base64
+        let expected = "rPf3GsmfFbwhIjKtSxHbgV8BXuCGIztoL5Fac7mp8ro=";
+        assert_eq!(file_hmac("topsecret", b"hello pdf"), expected);
+        assert!(verify_file_hmac("topsecret", b"hello pdf", expected));
+        assert!(verify_file_hmac(
+            "topsecret",
+            b"hello pdf",
+            &format!(" {expected}\n")
+        ));
+    }
+
+    #[test]
+    fn file_hmac_rejects_other_bodies_keys_and_garbage() {
+        let good = file_hmac("topsecret", b"hello pdf");
+        assert!(!verify_file_hmac("topsecret", b"hello pdf!", &good));
+        assert!(!verify_file_hmac("othersecret", b"hello pdf", &good));
+        assert!(!verify_file_hmac(
+            "topsecret",
+            b"hello pdf",
+            "not base64 at all!"
+        ));
+        assert!(!verify_file_hmac("topsecret", b"hello pdf", ""));
+        // A prefix of the right MAC must not pass.
+        let truncated = STANDARD.encode(&STANDARD.decode(&good).unwrap_or_default()[..16]);
+        assert!(!verify_file_hmac("topsecret", b"hello pdf", &truncated));
+    }
+}

@@ -197,7 +197,7 @@ impl IssuedFile {
 }
 
 /// The body of `oauth2/2/files/issued`.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(crate) struct IssuedFiles {
     #[serde(default)]
     pub items: Vec<IssuedFile>,
@@ -330,5 +330,202 @@ impl TokenHint {
             TokenHint::AccessToken => "access_token",
             TokenHint::RefreshToken => "refresh_token",
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn token(value: serde_json::Value) -> TokenResponse {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn token_response_in_the_specs_spelling() {
+        // AccessResponse of the published spec: digilocker_id, eaadhar, dob as integer.
+        let t = token(json!({
+            "access_token": "bc125c212a4b03a9a188a858be5a163f379e878a",
+            "expires_in": 3600,
+            "token_type": "Bearer",
+            "scope": "files.issueddocs userdetails issued/in.gov.pan-PANCR-ABCDE1234F",
+            "refresh_token": "a47ab18c593703e4f83a274694db7422a8cfcb8f",
+            "digilocker_id": "123e4567-e89b-12d3-a456-426655440000",
+            "name": "Sunil Kumar",
+            "dob": 1011970,
+            "gender": "M",
+            "eaadhar": "Y",
+            "reference_key": "1c66bec26364cd6fefaabc6cae91840a"
+        }));
+        assert_eq!(
+            t.digilockerid.as_deref(),
+            Some("123e4567-e89b-12d3-a456-426655440000")
+        );
+        assert_eq!(t.eaadhaar.as_deref(), Some("Y"));
+        assert_eq!(t.dob.as_deref(), Some("01011970"), "leading zero restored");
+        assert_eq!(t.expires_in, Some(3600));
+        assert_eq!(
+            t.scopes().collect::<Vec<_>>(),
+            [
+                "files.issueddocs",
+                "userdetails",
+                "issued/in.gov.pan-PANCR-ABCDE1234F"
+            ]
+        );
+    }
+
+    #[test]
+    fn token_response_in_the_wild_spelling() {
+        let t = token(json!({
+            "access_token": "abc",
+            "expires_in": "3600",
+            "digilockerid": "dl-1",
+            "eaadhaar": "N",
+            "dob": "31121970",
+            "consent_valid_till": "1767225600",
+            "mobile": 9876543210u64,
+            "new_account": "Y"
+        }));
+        assert_eq!(t.digilockerid.as_deref(), Some("dl-1"));
+        assert_eq!(t.eaadhaar.as_deref(), Some("N"));
+        assert_eq!(t.dob.as_deref(), Some("31121970"));
+        assert_eq!(t.expires_in, Some(3600));
+        assert_eq!(t.consent_valid_till, Some(1_767_225_600));
+        assert_eq!(t.mobile.as_deref(), Some("9876543210"));
+        assert_eq!(t.new_account.as_deref(), Some("Y"));
+    }
+
+    #[test]
+    fn consent_valid_till_as_number_string_or_junk() {
+        assert_eq!(
+            token(json!({"access_token": "a", "consent_valid_till": 1767225600}))
+                .consent_valid_till,
+            Some(1_767_225_600)
+        );
+        assert_eq!(
+            token(json!({"access_token": "a", "consent_valid_till": " 1767225600 "}))
+                .consent_valid_till,
+            Some(1_767_225_600)
+        );
+        assert_eq!(
+            token(json!({"access_token": "a", "consent_valid_till": 1767225600.0}))
+                .consent_valid_till,
+            Some(1_767_225_600)
+        );
+        // An odd value must not throw away a valid token.
+        assert_eq!(
+            token(json!({"access_token": "a", "consent_valid_till": "soon"})).consent_valid_till,
+            None
+        );
+        assert_eq!(
+            token(json!({"access_token": "a", "consent_valid_till": null})).consent_valid_till,
+            None
+        );
+    }
+
+    #[test]
+    fn token_response_with_only_the_token() {
+        let t = token(json!({"access_token": "a"}));
+        assert!(t.refresh_token.is_none() && t.scope.is_none() && t.digilockerid.is_none());
+        assert_eq!(t.scopes().count(), 0);
+        assert!(serde_json::from_value::<TokenResponse>(json!({"token_type": "Bearer"})).is_err());
+    }
+
+    #[test]
+    fn token_debug_redacts_tokens_and_personal_data() {
+        let t = token(json!({
+            "access_token": "SECRET-ACCESS",
+            "refresh_token": "SECRET-REFRESH",
+            "name": "Sunil Kumar",
+            "mobile": "9876543210"
+        }));
+        let debug = format!("{t:?}");
+        for leaked in ["SECRET-ACCESS", "SECRET-REFRESH", "Sunil", "9876543210"] {
+            assert!(!debug.contains(leaked), "{leaked} in {debug}");
+        }
+    }
+
+    #[test]
+    fn user_accepts_both_spellings() {
+        let u: User = serde_json::from_value(json!({
+            "digilocker_id": "dl-1", "name": "A", "dob": "01011990", "gender": "F", "eaadhar": "Y"
+        }))
+        .unwrap();
+        assert_eq!(u.digilockerid.as_deref(), Some("dl-1"));
+        assert_eq!(u.eaadhaar.as_deref(), Some("Y"));
+        let u: User =
+            serde_json::from_value(json!({"digilockerid": "dl-2", "eaadhaar": "N"})).unwrap();
+        assert_eq!(u.digilockerid.as_deref(), Some("dl-2"));
+        assert_eq!(u.eaadhaar.as_deref(), Some("N"));
+        assert!(u.name.is_none());
+    }
+
+    #[test]
+    fn issued_files_mime_as_list_or_string() {
+        let files: IssuedFiles = serde_json::from_value(json!({
+            "items": [
+                {"name": "PAN", "type": "file", "size": "", "date": "2024-01-01", "parent": "",
+                 "mime": ["application/pdf", "application/xml"], "uri": "in.gov.pan-PANCR-ABCDE1234F",
+                 "doctype": "PANCR", "description": "PAN Verification Record",
+                 "issuerid": "in.gov.pan", "issuer": "Income Tax Department"},
+                {"name": "DL", "mime": "application/pdf", "uri": "in.gov.transport-DRVLC-X"},
+                {"name": "Marks", "uri": "in.gov.cbse-HSCER-1", "size": 12345}
+            ],
+            "resource": "partner"
+        }))
+        .unwrap();
+        let [pan, dl, marks] = &files.items[..] else {
+            panic!("three items expected")
+        };
+        assert_eq!(pan.mime, ["application/pdf", "application/xml"]);
+        assert!(pan.has_xml());
+        assert_eq!(pan.kind.as_deref(), Some("file"));
+        assert_eq!(pan.size, None, "blank size is absent");
+        assert_eq!(dl.mime, ["application/pdf"]);
+        assert!(!dl.has_xml());
+        assert!(marks.mime.is_empty());
+        assert_eq!(marks.size.as_deref(), Some("12345"));
+        assert!(
+            serde_json::from_value::<IssuedFiles>(json!({"items": [{"name": "no uri"}]})).is_err()
+        );
+        let empty: IssuedFiles = serde_json::from_value(json!({"resource": "x"})).unwrap();
+        assert!(empty.items.is_empty());
+    }
+
+    #[test]
+    fn pull_parameters_bare_or_wrapped() {
+        let bare: PullParameters = serde_json::from_value(json!([
+            {"label": "Registration number", "paramname": "reg_no", "example": "MH01AB1234",
+             "valuelist": ["A", "B"]}
+        ]))
+        .unwrap();
+        let bare = bare.into_vec();
+        assert_eq!(bare[0].paramname, "reg_no");
+        assert_eq!(bare[0].valuelist, Some(json!(["A", "B"])));
+        let wrapped: PullParameters =
+            serde_json::from_value(json!({"parameters": [{"label": "Roll", "paramname": "roll"}]}))
+                .unwrap();
+        let wrapped = wrapped.into_vec();
+        assert_eq!(wrapped[0].paramname, "roll");
+        assert_eq!(wrapped[0].example, None);
+    }
+
+    #[test]
+    fn catalogue_entries_tolerate_missing_optionals() {
+        let issuers: PullIssuers = serde_json::from_value(json!({"issuers": [
+            {"name": "Transport", "orgid": "001891", "issuerid": "in.gov.transport",
+             "description": "", "categories": "Transport"},
+            {"name": "CBSE", "orgid": 1234}
+        ]}))
+        .unwrap();
+        assert_eq!(issuers.issuers[0].orgid, "001891");
+        assert_eq!(issuers.issuers[0].description, None);
+        assert_eq!(issuers.issuers[1].orgid, "1234");
+        let docs: PullDocTypes =
+            serde_json::from_value(json!({"documents": [{"doctype": "DRVLC"}]})).unwrap();
+        assert_eq!(docs.documents[0].doctype, "DRVLC");
+        assert_eq!(docs.documents[0].description, "");
     }
 }
