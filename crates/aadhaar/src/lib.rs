@@ -1,1 +1,92 @@
-//! placeholder
+//! DigiLocker's signed e-Aadhaar XML: verify it, read it, and map it to the gateway's
+//! OKYC-shaped JSON. This crate knows nothing of HTTP or storage.
+//!
+//! ```no_run
+//! # fn demo(xml: &[u8], root_pem: &str) -> Result<(), aadhaar::Error> {
+//! let anchors = aadhaar::TrustAnchors::from_pem(root_pem)?;
+//! let verified = aadhaar::verify_and_parse(xml, &anchors)?;
+//! let json = verified.aadhaar.to_contract(true, "https://gw.example/xml/abc", "2026-11-25T19:06:28+05:30");
+//! # let _ = json; Ok(()) }
+//! ```
+//!
+//! # What is trusted
+//!
+//! A business uses this answer for KYC, so the data is trusted only as far as the XML
+//! signature is checked. [`verify_and_parse`]:
+//!
+//! 1. refuses hostile input before parsing it fully: more than
+//!    [`limits::MAX_DOCUMENT_BYTES`], not UTF-8, any DTD construct (`<!DOCTYPE`,
+//!    `<!ENTITY`: no entity is ever expanded), nesting deeper than [`limits::MAX_DEPTH`],
+//!    more than [`limits::MAX_ELEMENTS`] elements, an attribute over
+//!    [`limits::MAX_ATTRIBUTE_BYTES`], a photo over [`limits::MAX_PHOTO_BYTES`];
+//! 2. insists on DigiLocker's layout, which is what defeats signature wrapping: the root is
+//!    `Certificate`; exactly one `CertificateData`, `KycRes`, `UidData` and `Poi`, at most
+//!    one `Poa`, `LData`, `Pht`, each the direct child of the one before, anywhere in the
+//!    document (so a second copy hidden in the signature is refused); exactly one
+//!    `ds:Signature`, a direct child of the root;
+//! 3. insists on one signature shape: `SignedInfo` with exactly one
+//!    `Reference URI=""` (the whole document), transforms enveloped-signature then
+//!    exclusive (or inclusive) C14N, digest SHA-256/384/512 (never SHA-1), signature
+//!    RSA-SHA1 (what DigiLocker uses; SHA-1 is accepted nowhere else, not in certificates
+//!    either) or RSA-SHA256, `KeyInfo` holding only `X509Data` certificates; no `Object`;
+//! 4. has [bergshamra](https://crates.io/crates/bergshamra) (pure Rust, tested against
+//!    xmlsec's interop suite) canonicalize, check the digest and the signature value, and
+//!    validate the chain from the `KeyInfo` leaf to the configured [`TrustAnchors`] at the
+//!    instant chosen by the time rule below;
+//! 5. checks that the leaf may sign (keyUsage digitalSignature or nonRepudiation, not a
+//!    CA, RSA ≥ 2048 bits);
+//! 6. reads the data from the same parsed document, from the nodes located in step 2,
+//!    which the whole-document reference covers.
+//!
+//! # The time rule
+//!
+//! DigiLocker's signing certificates rotate and expire (one leaf was valid from 2023-08-22
+//! to 2026-02-11), and the XML carries no signed signing time other than `KycRes ts`,
+//! UIDAI's response time, which DigiLocker's signature covers. The rule:
+//!
+//! - `ts` is required. A `ts` more than [`limits::MAX_FUTURE_SKEW`] after now is refused
+//!   (nothing is signed in the future), and so is one before 2010 (older than Aadhaar).
+//! - The chain is validated **at `ts`** when `ts` lies inside the validity of every
+//!   certificate in the chain. This accepts a document signed just before DigiLocker
+//!   rotated its leaf. Because a retired key could sign anything with an old `ts`, this
+//!   only holds while the document is at most [`limits::MAX_AGE_WITH_EXPIRED_CHAIN`] old
+//!   **if the chain has since expired**; past that it is refused.
+//! - Otherwise, if the chain is valid **now**, it is validated now. This accepts
+//!   DigiLocker re-signing an older UIDAI response with its current certificate (a `ts`
+//!   before the leaf's notBefore).
+//! - Otherwise the chain is validated at `ts` and fails, naming the expired certificate.
+//!
+//! The chosen instant is reported as [`SigningInfo::chain_validated_at`]. Tests and
+//! callers with their own clock use [`verify_and_parse_with`] and [`VerifyOptions`].
+//!
+//! # Aadhaar numbers
+//!
+//! The full number never leaves the crate: `UidData@uid` is reduced to a
+//! [`mask::MaskedAadhaar`] (last four digits) while parsing, whatever form it arrives in.
+//! Error messages name fields and limits, never values. [`verhoeff`] validates numbers and
+//! computes check digits.
+//!
+//! Every [`Error`] means "do not trust this document"; the gateway answers all of them
+//! with `unwrap_aadhaar_failed`.
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod contract;
+mod error;
+pub mod limits;
+pub mod mask;
+mod model;
+mod parse;
+pub mod verhoeff;
+mod verify;
+
+pub use contract::{ContractAadhaar, ContractAddress, ContractLocalData, ContractVerified, ContractXml};
+pub use error::Error;
+pub use model::{Address, DateOfBirth, EAadhaar, Gender, LocalData};
+pub use parse::parse_unverified;
+pub use verify::{
+    verify_and_parse, verify_and_parse_with, DigestAlgorithm, SignatureAlgorithm, SigningInfo,
+    TrustAnchors, Verified, VerifyOptions,
+};

@@ -1,0 +1,38 @@
+//! The limits this crate enforces on untrusted e-Aadhaar XML, and the time rule's bounds.
+//!
+//! A genuine DigiLocker e-Aadhaar is about 50-150 KB (mostly the photo), about 25 elements,
+//! at most 7 levels deep, with short attributes. The limits leave a wide margin above that
+//! and stop inputs built to exhaust memory or CPU well before they can.
+
+use time::Duration;
+
+/// Largest accepted document, in bytes (2 MiB).
+pub const MAX_DOCUMENT_BYTES: usize = 2 * 1024 * 1024;
+
+/// Largest accepted photo (`Pht`), in decoded bytes (1 MiB).
+pub const MAX_PHOTO_BYTES: usize = 1024 * 1024;
+
+/// Deepest accepted element nesting (the signature's deepest element is at level 7).
+pub const MAX_DEPTH: u32 = 32;
+
+/// Largest accepted attribute value, in bytes (4 KiB; real values are under 300 bytes).
+pub const MAX_ATTRIBUTE_BYTES: usize = 4 * 1024;
+
+/// Most elements accepted in one document (a real one has about 25).
+pub const MAX_ELEMENTS: usize = 1000;
+
+/// Most `X509Certificate`s accepted in `KeyInfo` (DigiLocker sends a leaf and perhaps
+/// its issuers).
+pub const MAX_CERTIFICATES: usize = 8;
+
+/// How far in the future `KycRes ts` may be, to allow for clock skew between UIDAI,
+/// DigiLocker and us.
+pub const MAX_FUTURE_SKEW: Duration = Duration::minutes(10);
+
+/// How old a document may be when it is accepted only because its chain was valid at its
+/// signing time, not now (see the crate docs' time rule).
+pub const MAX_AGE_WITH_EXPIRED_CHAIN: Duration = Duration::days(3 * 365);
+
+/// No e-Aadhaar can be older than Aadhaar itself (enrolment began in September 2010); a
+/// `ts` before 2010-01-01 is refused as nonsense.
+pub const EARLIEST_SIGNING_TIME_UNIX: i64 = 1_262_304_000;
