@@ -8,3 +8,4 @@ pub mod catalogue;
 pub mod documents;
 pub mod seed;
 pub mod signing;
+pub mod verhoeff;
