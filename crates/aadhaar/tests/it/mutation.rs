@@ -1,0 +1,69 @@
+//! Thousands of randomly corrupted signed documents: none may panic, and none may verify
+//! unless the corruption left the signed data unchanged.
+
+use crate::support::*;
+use aadhaar::{parse_unverified, verify_and_parse};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const MUTANTS: usize = 5_000;
+
+/// Snippets that poke at the parser's corners.
+const INSERTS: [&str; 12] = [
+    "<", ">", "&", "&amp;", "\"", "<x>", "</x>", "<!--c-->", "<![CDATA[z]]>", "\u{0}", "é", "<Poi name=\"M\"/>",
+];
+
+fn mutate(rng: &mut StdRng, original: &[u8]) -> Vec<u8> {
+    let mut m = original.to_vec();
+    // One to three corruptions per mutant.
+    for _ in 0..rng.gen_range(1..=3) {
+        if m.is_empty() {
+            break;
+        }
+        let at = rng.gen_range(0..m.len());
+        match rng.gen_range(0..6) {
+            0 => m[at] ^= 1 << rng.gen_range(0..8),
+            1 => m[at] = rng.gen(),
+            2 => m.truncate(at),
+            3 => {
+                let s = INSERTS[rng.gen_range(0..INSERTS.len())];
+                m.splice(at..at, s.bytes());
+            }
+            4 => {
+                let end = (at + rng.gen_range(1..64)).min(m.len());
+                m.drain(at..end);
+            }
+            _ => {
+                let end = (at + rng.gen_range(1..64)).min(m.len());
+                let chunk = m[at..end].to_vec();
+                m.splice(at..at, chunk);
+            }
+        }
+    }
+    m
+}
+
+#[test]
+fn corrupted_documents_never_panic_and_never_verify_with_changed_data() {
+    // A small-photo document keeps 5,000 debug-build verifications quick; the mutations
+    // still land in every part (data, SignedInfo, SignatureValue, certificates).
+    let original = sign(&unsigned_small(&ts_now()), Signer::Leaf);
+    let anchors = anchors();
+    let genuine = verify_and_parse(&original, &anchors).expect("the original verifies").aadhaar;
+    let mut rng = StdRng::seed_from_u64(0x0AAD_4AA5);
+    let mut accepted = 0usize;
+    for i in 0..MUTANTS {
+        let mutant = mutate(&mut rng, &original);
+        let _ = parse_unverified(&mutant);
+        if let Ok(v) = verify_and_parse(&mutant, &anchors) {
+            // Only a corruption of bytes the signature does not cover and the reader does
+            // not read (whitespace in base64, say) may pass, and then the data must be the
+            // genuine data.
+            assert_eq!(v.aadhaar, genuine, "mutant {i} verified with different data");
+            accepted += 1;
+        }
+    }
+    // The no-op-like mutations are rare; if many verify, the corruption is not reaching
+    // the verifier.
+    assert!(accepted < MUTANTS / 50, "{accepted} of {MUTANTS} mutants verified");
+}
