@@ -2,10 +2,135 @@
 //! `spec/UPSTREAM.md`: OAuth 2.0 with PKCE, consent pages, resource APIs,
 //! the signed catalogue calls and pull, seeded citizens and documents, an
 //! e-Aadhaar XML signed by a sandbox CA, and fault switches.
+//!
+//! Embed it in another axum app, or run the `digilocker-sandbox` binary:
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use sandbox::{PartnerApp, Sandbox, SandboxConfig};
+//! let sandbox = Sandbox::new(SandboxConfig { base_path: "/sandbox".into(), ..SandboxConfig::default() })?;
+//! sandbox.register_app(PartnerApp {
+//!     client_id: "demo".into(),
+//!     client_secret: "a-long-random-secret".into(),
+//!     redirect_uris: vec!["http://127.0.0.1:8080/callback".into()],
+//! });
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9090").await?;
+//! axum::serve(listener, sandbox.router()).await?;
+//! # Ok(()) }
+//! ```
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod catalogue;
 pub mod documents;
+pub mod faults;
 pub mod seed;
 pub mod signing;
 pub mod verhoeff;
+
+mod server;
+mod store;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use faults::{Endpoint, ErrorFault, FaultSwitch, Faults, HangFault, LatencyFault, ScopedFault};
+
+/// How a sandbox instance behaves.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Path prefix every route lives under, e.g. `/sandbox`, `/public`, or
+    /// `""` for the root. A trailing slash is ignored.
+    pub base_path: String,
+    /// Directory holding the sandbox CA (created on first start).
+    pub data_dir: PathBuf,
+    /// Lifetime of an access token (`expires_in`). Default one hour.
+    pub access_token_ttl: Duration,
+    /// Lifetime of an authorization code. Default 60 seconds.
+    pub code_ttl: Duration,
+    /// About how many issuers the catalogue has.
+    pub catalogue_issuers: usize,
+    /// About how many (issuer, doc type) pairs the catalogue has.
+    pub catalogue_pairs: usize,
+    /// Fault switches at start.
+    pub faults: Faults,
+    /// When set, `admin/faults` requires `Authorization: Bearer <admin_token>`.
+    pub admin_token: Option<String>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            base_path: "/sandbox".to_owned(),
+            data_dir: PathBuf::from("./data/sandbox"),
+            access_token_ttl: Duration::from_secs(3600),
+            code_ttl: Duration::from_secs(60),
+            catalogue_issuers: 1500,
+            catalogue_pairs: 4000,
+            faults: Faults::default(),
+            admin_token: None,
+        }
+    }
+}
+
+/// A registered partner application (DigiLocker's "client").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerApp {
+    /// The `client_id`.
+    pub client_id: String,
+    /// The `client_secret`; also the key of the `hmac` file header and of the
+    /// signed catalogue calls.
+    pub client_secret: String,
+    /// Redirect URIs, each matched exactly (no prefix or pattern matching).
+    pub redirect_uris: Vec<String>,
+}
+
+/// A running sandbox: cheap to clone, all clones share the same state.
+#[derive(Clone)]
+pub struct Sandbox {
+    inner: Arc<server::Shared>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_path", &self.inner.base_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Load (or create) the CA under `config.data_dir`, generate the
+    /// catalogue and seed the citizens.
+    pub fn new(config: SandboxConfig) -> anyhow::Result<Sandbox> {
+        Ok(Sandbox {
+            inner: Arc::new(server::Shared::new(config)?),
+        })
+    }
+
+    /// Register (or replace, by `client_id`) a partner application.
+    pub fn register_app(&self, app: PartnerApp) {
+        self.inner.store().apps.insert(app.client_id.clone(), app);
+    }
+
+    /// Every route, already nested under `config.base_path`.
+    pub fn router(&self) -> axum::Router {
+        server::router(self.inner.clone())
+    }
+
+    /// The sandbox root CA certificate in PEM: what a client verifying the
+    /// e-Aadhaar signature must trust in sandbox mode.
+    pub fn root_ca_pem(&self) -> String {
+        self.inner.signing.root_pem()
+    }
+
+    /// The live fault switches.
+    pub fn faults(&self) -> FaultSwitch {
+        self.inner.faults.clone()
+    }
+
+    /// The base path routes live under, normalised (`""` or `/something`).
+    pub fn base_path(&self) -> &str {
+        &self.inner.base_path
+    }
+}

@@ -1,1 +1,128 @@
-fn main() {}
+//! `digilocker-sandbox`: the DigiLocker look-alike as a standalone server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use sandbox::{PartnerApp, Sandbox, SandboxConfig};
+
+/// A DigiLocker look-alike speaking the partner API (OAuth 2.0 + PKCE,
+/// consent pages, files, e-Aadhaar, pull), for testing DigiLocker clients.
+#[derive(Debug, Parser)]
+#[command(name = "digilocker-sandbox", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9090", env = "SANDBOX_LISTEN")]
+    listen: SocketAddr,
+    /// Path prefix of every route (DigiLocker itself uses /public).
+    #[arg(long, default_value = "/public", env = "SANDBOX_BASE_PATH")]
+    base_path: String,
+    /// Directory for the sandbox CA (created on first start, reused after).
+    #[arg(long, default_value = "./data/sandbox", env = "SANDBOX_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Register a partner app: client_id:client_secret:redirect_uri
+    /// (repeatable; the redirect URI may itself contain ':').
+    #[arg(long = "app", value_parser = parse_app)]
+    apps: Vec<PartnerApp>,
+    /// About how many issuers the pull catalogue has.
+    #[arg(long, default_value_t = 1500)]
+    catalogue_issuers: usize,
+    /// About how many (issuer, doc type) pairs the pull catalogue has.
+    #[arg(long, default_value_t = 4000)]
+    catalogue_pairs: usize,
+    /// Access token lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_ttl: u64,
+    /// Authorization code lifetime in seconds.
+    #[arg(long, default_value_t = 60)]
+    code_ttl: u64,
+    /// Require `Authorization: Bearer <token>` on admin/faults.
+    #[arg(long, env = "SANDBOX_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+}
+
+fn parse_app(text: &str) -> Result<PartnerApp, String> {
+    let mut parts = text.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(id), Some(secret), Some(uri)) if !id.is_empty() && !secret.is_empty() && !uri.is_empty() => {
+            url::Url::parse(uri).map_err(|e| format!("redirect URI {uri:?} is not an absolute URL: {e}"))?;
+            Ok(PartnerApp {
+                client_id: id.to_owned(),
+                client_secret: secret.to_owned(),
+                redirect_uris: vec![uri.to_owned()],
+            })
+        }
+        _ => Err("expected client_id:client_secret:redirect_uri, e.g. demo:s3cret:http://127.0.0.1:8080/callback".to_owned()),
+    }
+}
+
+/// The demo app always registered, so the sandbox is usable with no flags.
+fn demo_app() -> PartnerApp {
+    PartnerApp {
+        client_id: "sandbox-demo".to_owned(),
+        client_secret: "sandbox-demo-secret-not-for-production".to_owned(),
+        redirect_uris: vec!["http://127.0.0.1:8080/callback".to_owned()],
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let sandbox = Sandbox::new(SandboxConfig {
+        base_path: args.base_path.clone(),
+        data_dir: args.data_dir.clone(),
+        access_token_ttl: Duration::from_secs(args.token_ttl),
+        code_ttl: Duration::from_secs(args.code_ttl),
+        catalogue_issuers: args.catalogue_issuers,
+        catalogue_pairs: args.catalogue_pairs,
+        admin_token: args.admin_token.clone(),
+        ..SandboxConfig::default()
+    })?;
+    let mut apps = vec![demo_app()];
+    apps.extend(args.apps.iter().cloned());
+    for app in &apps {
+        sandbox.register_app(app.clone());
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}{}", sandbox.base_path());
+    // The sandbox's own test credentials are printed on purpose: they are
+    // not secrets, and a tester needs them to configure a client.
+    println!("DigiLocker sandbox listening on {base}");
+    println!("  authorize:   {base}/oauth2/1/authorize");
+    println!(
+        "  root CA:     {base}/ca.pem  (CA files in {})",
+        args.data_dir.display()
+    );
+    println!("  faults:      {base}/admin/faults");
+    println!("Registered apps (client_id / client_secret / redirect_uri):");
+    for app in &apps {
+        println!(
+            "  {} / {} / {}",
+            app.client_id,
+            app.client_secret,
+            app.redirect_uris.join(", ")
+        );
+    }
+    println!(
+        "Test citizens (Aadhaar, mobile, PIN, OTP {}): see crates/sandbox/README.md",
+        sandbox::seed::OTP
+    );
+    axum::serve(listener, sandbox.router())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("the server stopped with an error")?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! DigiLocker's error body, `{"error": "...", "error_description": "..."}`,
+//! with the statuses UPSTREAM.md lists.
+
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+/// An error answer of the partner API.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    pub status: StatusCode,
+    pub error: String,
+    pub description: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &str, description: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            error: error.to_owned(),
+            description: description.into(),
+        }
+    }
+
+    /// 401 `invalid_token`: missing, unknown, expired or revoked access token.
+    pub fn invalid_token(description: &str) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
+    }
+
+    /// 400 `invalid_request` (OAuth): a required parameter is missing or malformed.
+    pub fn invalid_request(description: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// 400 `invalid_grant` (OAuth): bad, expired, reused code or refresh token.
+    pub fn invalid_grant(description: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+    }
+
+    /// 401 `invalid_client` (OAuth): unknown client or wrong secret.
+    pub fn invalid_client() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed: unknown client_id or wrong client_secret",
+        )
+    }
+
+    /// 400 `invalid_parameter`: a signed call's field is missing or wrong.
+    pub fn invalid_parameter(description: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", description)
+    }
+
+    /// 404 `invalid_uri`.
+    pub fn invalid_uri(description: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "invalid_uri", description)
+    }
+
+    /// 403 `invalid_grant`: the citizen did not share this with the app.
+    pub fn not_consented(description: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "invalid_grant", description)
+    }
+
+    /// 500 `unexpected_error`: the sandbox itself failed.
+    pub fn unexpected(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%cause, "sandbox internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "unexpected_error",
+            "Internal server error",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(json!({"error": self.error, "error_description": self.description})),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            let scheme = if self.error == "invalid_token" {
+                "Bearer error=\"invalid_token\""
+            } else {
+                "Basic realm=\"digilocker-sandbox\""
+            };
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
+        }
+        response
+    }
+}

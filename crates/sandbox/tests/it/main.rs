@@ -1,0 +1,1 @@
+//! Integration tests: the sandbox over real HTTP.
