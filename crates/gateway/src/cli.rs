@@ -1,0 +1,283 @@
+//! The command line: `serve`, client management, catalogue refresh.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{self, now};
+use crate::config::Config;
+use crate::crypto;
+use crate::storage::ClientRecord;
+
+/// DigiLocker KYC gateway.
+#[derive(Debug, Parser)]
+#[command(name = "digilocker-gateway", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file (also GATEWAY_CONFIG).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory: SQLite database, sandbox key and credentials (also GATEWAY_DATA_DIR; default ./data).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://... (also GATEWAY_DATABASE_URL).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (sandbox mode when no DigiLocker credentials are configured).
+    Serve {
+        /// Address to listen on (also GATEWAY_LISTEN; default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Manage the businesses that may call the API.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage the stored DigiLocker catalogue.
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
+    /// Print a fresh random master key (base64 of 32 bytes).
+    GenerateKey,
+}
+
+/// `client ...`.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Add a client; prints its secret once.
+    Add {
+        /// A name for people reading the list.
+        #[arg(long)]
+        name: String,
+        /// Restrict redirectUrl to these origins (repeatable), e.g. https://example.com.
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
+    },
+    /// List clients (never their secrets).
+    List,
+    /// Disable a client: its calls answer 401.
+    Disable { client_id: String },
+    /// Enable a disabled client.
+    Enable { client_id: String },
+    /// Replace a client's secret; prints the new one once. The old one stops working at once.
+    RotateSecret { client_id: String },
+}
+
+/// `catalogue ...`.
+#[derive(Debug, Subcommand)]
+pub enum CatalogueCommand {
+    /// Rebuild the catalogue from DigiLocker now.
+    Refresh,
+}
+
+/// Build the configuration from file, environment and flags.
+pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
+    let mut config = Config::default();
+    let file = global
+        .config
+        .clone()
+        .or_else(|| std::env::var("GATEWAY_CONFIG").ok().map(PathBuf::from));
+    if let Some(path) = file {
+        config.apply_file(&path)?;
+    }
+    config.apply_env()?;
+    if let Some(d) = &global.data_dir {
+        config.data_dir = d.clone();
+    }
+    if let Some(u) = &global.database_url {
+        config.database_url = Some(u.clone());
+    }
+    Ok(config)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEWAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let json = std::env::var("GATEWAY_LOG_FORMAT")
+        .map(|v| v == "json")
+        .unwrap_or(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.compact().try_init()
+    };
+}
+
+/// Entry point.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = load_config(&cli.global)?;
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            serve(config).await
+        }
+        Command::Client(c) => client_command(config, c).await,
+        Command::Catalogue(CatalogueCommand::Refresh) => {
+            config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            config.background_tasks = false;
+            let running = app::start(config).await?;
+            let result = crate::catalogue::refresh(&running.state).await;
+            running.stop().await;
+            match result? {
+                Some(meta) => println!(
+                    "catalogue rebuilt: {} documents (version {})",
+                    meta.entries, meta.version
+                ),
+                None => {
+                    println!("another instance is refreshing the catalogue right now; nothing done")
+                }
+            }
+            Ok(())
+        }
+        Command::GenerateKey => {
+            println!("{}", crypto::MasterKey::generate_base64());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let sandbox = config.sandbox_mode();
+    let data_dir = config.data_dir.clone();
+    let running = app::start(config).await?;
+    let base = running.base_url();
+    let store = running.state.store.backend();
+    println!();
+    println!("  DigiLocker KYC gateway is running at {base}");
+    println!("  database: {store}");
+    if sandbox {
+        println!("  mode: SANDBOX (DigiLocker look-alike at {base}/sandbox; test citizens in crates/sandbox/README.md)");
+        println!("  demo: open {base}/demo in a browser to walk the whole journey");
+        if let Some(c) = &running.state.demo_client {
+            println!(
+                "  sandbox client (saved in {}):",
+                data_dir.join("sandbox-credentials.json").display()
+            );
+            println!("    x-client-id: {}", c.client_id);
+            println!("    x-client-secret: {}", c.client_secret);
+            println!("    x-product-instance-id: {}", c.product_instance_id);
+            println!(
+                "  try: curl -s -X POST {base}/api/digilocker -H 'content-type: application/json' \\\n         -H 'x-client-id: {}' -H 'x-client-secret: {}' -H 'x-product-instance-id: {}' \\\n         -d '{{\"redirectUrl\": \"{base}/demo/done\"}}'",
+                c.client_id, c.client_secret, c.product_instance_id
+            );
+        }
+    } else {
+        println!("  mode: production (DigiLocker partner API)");
+    }
+    println!("  health: {base}/healthz  ready: {base}/readyz  metrics: {base}/metrics");
+    println!();
+    app::shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+async fn client_command(config: Config, command: ClientCommand) -> anyhow::Result<()> {
+    let store = app::open_store(&config).await?;
+    match command {
+        ClientCommand::Add {
+            name,
+            allowed_origins,
+        } => {
+            for o in &allowed_origins {
+                let u = url::Url::parse(o)
+                    .with_context(|| format!("{o} is not an origin like https://example.com"))?;
+                if u.origin().ascii_serialization() != o.trim_end_matches('/') {
+                    bail!("{o} is not an origin like https://example.com (no path)");
+                }
+            }
+            let client_id = format!("cl_{}", uuid::Uuid::new_v4().simple());
+            let secret = crypto::random_token();
+            let instance = uuid::Uuid::new_v4().to_string();
+            store
+                .insert_client(&ClientRecord {
+                    client_id: client_id.clone(),
+                    secret_hash: crypto::hash_secret(&secret),
+                    product_instance_id: instance.clone(),
+                    name,
+                    allowed_origins: allowed_origins.join(" "),
+                    disabled: 0,
+                    created_at: now(),
+                })
+                .await?;
+            println!("x-client-id: {client_id}");
+            println!("x-client-secret: {secret}");
+            println!("x-product-instance-id: {instance}");
+            println!("The secret is shown only now; the gateway keeps only its SHA-256.");
+        }
+        ClientCommand::List => {
+            println!(
+                "{:<40} {:<38} {:<9} {:<20} name",
+                "client id", "product instance id", "state", "created (UTC)"
+            );
+            for c in store.list_clients().await? {
+                let created = time::OffsetDateTime::from_unix_timestamp(c.created_at)
+                    .map(|t| t.date().to_string())
+                    .unwrap_or_default();
+                let state = if c.disabled != 0 {
+                    "disabled"
+                } else {
+                    "enabled"
+                };
+                println!(
+                    "{:<40} {:<38} {:<9} {:<20} {}",
+                    c.client_id, c.product_instance_id, state, created, c.name
+                );
+            }
+        }
+        ClientCommand::Disable { client_id } => {
+            if !store.set_client_disabled(&client_id, true).await? {
+                bail!("no client {client_id}");
+            }
+            println!("{client_id} disabled");
+        }
+        ClientCommand::Enable { client_id } => {
+            if !store.set_client_disabled(&client_id, false).await? {
+                bail!("no client {client_id}");
+            }
+            println!("{client_id} enabled");
+        }
+        ClientCommand::RotateSecret { client_id } => {
+            let secret = crypto::random_token();
+            if !store
+                .set_client_secret_hash(&client_id, &crypto::hash_secret(&secret))
+                .await?
+            {
+                bail!("no client {client_id}");
+            }
+            println!("x-client-secret: {secret}");
+            println!("The old secret no longer works. The new one is shown only now.");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! Configuration: defaults, then an optional TOML file, then environment
+//! variables, then command-line flags (each overriding the one before).
+//! With nothing set at all the gateway runs in sandbox mode.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+use url::Url;
+
+/// DigiLocker partner settings (production). Absent means sandbox mode.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigilockerSettings {
+    /// e.g. `https://digilocker.meripehchaan.gov.in/public`.
+    pub base_url: Url,
+    pub client_id: String,
+    pub client_secret: String,
+    /// PEM file of the trust anchors for e-Aadhaar signatures (CCA India's root).
+    pub trust_anchors: Option<PathBuf>,
+}
+
+/// Everything the gateway needs to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://path` or `postgres://...`; default SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// The address businesses and browsers reach us at, used in `url` and
+    /// `fileUrl`; default `http://<listen address>`.
+    pub public_base_url: Option<Url>,
+    /// Base64 of 32 bytes. Required outside sandbox mode.
+    pub master_key: Option<String>,
+    /// Older keys, still accepted for decryption after a rotation.
+    pub old_master_keys: Vec<String>,
+    pub digilocker: Option<DigilockerSettings>,
+    pub request_ttl: Duration,
+    pub file_link_ttl: Duration,
+    pub catalogue_refresh: Duration,
+    pub catalogue_parallelism: usize,
+    pub upstream_timeout: Duration,
+    pub sweep_interval: Duration,
+    /// Sandbox catalogue size (issuers, pairs); sandbox mode only.
+    pub sandbox_catalogue: (usize, usize),
+    /// Largest accepted API request body.
+    pub max_body_bytes: usize,
+    /// Name of this instance in logs and the erasure log.
+    pub instance_name: String,
+    /// Run the sweeper and the catalogue scheduler (off for one-shot commands).
+    pub background_tasks: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            public_base_url: None,
+            master_key: None,
+            old_master_keys: Vec::new(),
+            digilocker: None,
+            request_ttl: Duration::from_secs(3600),
+            file_link_ttl: Duration::from_secs(600),
+            catalogue_refresh: Duration::from_secs(30 * 24 * 3600),
+            catalogue_parallelism: 16,
+            upstream_timeout: Duration::from_secs(30),
+            sweep_interval: Duration::from_secs(30),
+            sandbox_catalogue: (2000, 10_000),
+            max_body_bytes: 64 * 1024,
+            instance_name: default_instance_name(),
+            background_tasks: true,
+        }
+    }
+}
+
+fn default_instance_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "gateway".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// The TOML file's shape; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub public_base_url: Option<Url>,
+    pub master_key: Option<String>,
+    #[serde(default)]
+    pub old_master_keys: Vec<String>,
+    pub digilocker: Option<DigilockerSettings>,
+    pub request_ttl_seconds: Option<u64>,
+    pub file_link_ttl_seconds: Option<u64>,
+    pub catalogue_refresh_seconds: Option<u64>,
+    pub catalogue_parallelism: Option<usize>,
+    pub upstream_timeout_seconds: Option<u64>,
+    pub sweep_interval_seconds: Option<u64>,
+    pub instance_name: Option<String>,
+}
+
+impl Config {
+    /// Is this the embedded sandbox (no DigiLocker partner settings)?
+    pub fn sandbox_mode(&self) -> bool {
+        self.digilocker.is_none()
+    }
+
+    /// Apply a TOML file.
+    pub fn apply_file(&mut self, path: &Path) -> anyhow::Result<()> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let file: FileConfig = toml::from_str(&text)
+            .with_context(|| format!("config file {} is invalid", path.display()))?;
+        self.apply(file);
+        Ok(())
+    }
+
+    fn apply(&mut self, f: FileConfig) {
+        let secs = Duration::from_secs;
+        if let Some(v) = f.listen {
+            self.listen = v;
+        }
+        if let Some(v) = f.data_dir {
+            self.data_dir = v;
+        }
+        if f.database_url.is_some() {
+            self.database_url = f.database_url;
+        }
+        if f.public_base_url.is_some() {
+            self.public_base_url = f.public_base_url;
+        }
+        if f.master_key.is_some() {
+            self.master_key = f.master_key;
+        }
+        if !f.old_master_keys.is_empty() {
+            self.old_master_keys = f.old_master_keys;
+        }
+        if f.digilocker.is_some() {
+            self.digilocker = f.digilocker;
+        }
+        if let Some(v) = f.request_ttl_seconds {
+            self.request_ttl = secs(v);
+        }
+        if let Some(v) = f.file_link_ttl_seconds {
+            self.file_link_ttl = secs(v);
+        }
+        if let Some(v) = f.catalogue_refresh_seconds {
+            self.catalogue_refresh = secs(v);
+        }
+        if let Some(v) = f.catalogue_parallelism {
+            self.catalogue_parallelism = v.max(1);
+        }
+        if let Some(v) = f.upstream_timeout_seconds {
+            self.upstream_timeout = secs(v);
+        }
+        if let Some(v) = f.sweep_interval_seconds {
+            self.sweep_interval = secs(v.max(1));
+        }
+        if let Some(v) = f.instance_name {
+            self.instance_name = v;
+        }
+    }
+
+    /// Apply the `GATEWAY_*` environment variables.
+    pub fn apply_env(&mut self) -> anyhow::Result<()> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let num = |name: &str| -> anyhow::Result<Option<u64>> {
+            var(name)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .with_context(|| format!("{name} must be a whole number"))
+                })
+                .transpose()
+        };
+        let mut f = FileConfig {
+            listen: var("GATEWAY_LISTEN")
+                .map(|v| v.parse())
+                .transpose()
+                .context("GATEWAY_LISTEN must be host:port")?,
+            data_dir: var("GATEWAY_DATA_DIR").map(PathBuf::from),
+            database_url: var("GATEWAY_DATABASE_URL").or_else(|| var("DATABASE_URL")),
+            public_base_url: var("GATEWAY_PUBLIC_BASE_URL")
+                .map(|v| Url::parse(&v))
+                .transpose()
+                .context("GATEWAY_PUBLIC_BASE_URL must be an absolute URL")?,
+            master_key: var("GATEWAY_MASTER_KEY"),
+            old_master_keys: var("GATEWAY_OLD_MASTER_KEYS")
+                .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
+                .unwrap_or_default(),
+            digilocker: None,
+            request_ttl_seconds: num("GATEWAY_REQUEST_TTL_SECONDS")?,
+            file_link_ttl_seconds: num("GATEWAY_FILE_LINK_TTL_SECONDS")?,
+            catalogue_refresh_seconds: num("GATEWAY_CATALOGUE_REFRESH_SECONDS")?,
+            catalogue_parallelism: num("GATEWAY_CATALOGUE_PARALLELISM")?.map(|v| v as usize),
+            upstream_timeout_seconds: num("GATEWAY_UPSTREAM_TIMEOUT_SECONDS")?,
+            sweep_interval_seconds: num("GATEWAY_SWEEP_INTERVAL_SECONDS")?,
+            instance_name: var("GATEWAY_INSTANCE_NAME"),
+        };
+        if let (Some(base), Some(id), Some(secret)) = (
+            var("GATEWAY_DIGILOCKER_BASE_URL"),
+            var("GATEWAY_DIGILOCKER_CLIENT_ID"),
+            var("GATEWAY_DIGILOCKER_CLIENT_SECRET"),
+        ) {
+            f.digilocker = Some(DigilockerSettings {
+                base_url: Url::parse(&base)
+                    .context("GATEWAY_DIGILOCKER_BASE_URL must be an absolute URL")?,
+                client_id: id,
+                client_secret: secret,
+                trust_anchors: var("GATEWAY_DIGILOCKER_TRUST_ANCHORS").map(PathBuf::from),
+            });
+        }
+        self.apply(f);
+        Ok(())
+    }
+
+    /// The SQLite file used when no database URL is set.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("gateway.sqlite")
+    }
+}

@@ -1,0 +1,189 @@
+//! Encryption at rest, client secrets and unguessable tokens.
+//!
+//! Envelope: `v1 | key id (4 bytes) | nonce (24) | XChaCha20-Poly1305 ciphertext`.
+//! The key id lets keys rotate (old keys stay configured for decryption); the
+//! associated data binds a ciphertext to its row and column so it can't be
+//! swapped into another row.
+
+use anyhow::{anyhow, bail, Context};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+const VERSION: u8 = 1;
+const NONCE_LEN: usize = 24;
+
+/// A 256-bit master key and the id derived from it.
+#[derive(Clone)]
+pub struct MasterKey {
+    id: [u8; 4],
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKey(id={})", hex::encode(self.id))
+    }
+}
+
+impl MasterKey {
+    /// From 32 raw bytes.
+    pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<MasterKey> {
+        if bytes.len() != 32 {
+            bail!(
+                "a master key is 32 bytes (base64 of 32 random bytes); this one is {} bytes",
+                bytes.len()
+            );
+        }
+        let digest = Sha256::digest([b"key-id:".as_slice(), bytes].concat());
+        let mut id = [0u8; 4];
+        id.copy_from_slice(&digest[..4]);
+        let cipher =
+            XChaCha20Poly1305::new_from_slice(bytes).map_err(|_| anyhow!("bad key length"))?;
+        Ok(MasterKey { id, cipher })
+    }
+
+    /// From its base64 text form (standard alphabet, as `generate` prints).
+    pub fn from_base64(text: &str) -> anyhow::Result<MasterKey> {
+        let bytes = STANDARD
+            .decode(text.trim())
+            .context("the master key is not valid base64")?;
+        MasterKey::from_bytes(&bytes)
+    }
+
+    /// A fresh random key, as base64 text.
+    pub fn generate_base64() -> String {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        STANDARD.encode(bytes)
+    }
+}
+
+/// The keys in use: the first encrypts, all decrypt.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    keys: Vec<MasterKey>,
+}
+
+impl Keyring {
+    /// A keyring whose first key encrypts; the rest are old keys kept for reading.
+    pub fn new(current: MasterKey, old: Vec<MasterKey>) -> Keyring {
+        let mut keys = vec![current];
+        keys.extend(old);
+        Keyring { keys }
+    }
+
+    /// Encrypt `plain`, bound to `aad` (e.g. `requests/<id>/token`).
+    pub fn seal(&self, aad: &str, plain: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let key = &self.keys[0];
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ct = key
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| anyhow!("encryption failed"))?;
+        let mut out = Vec::with_capacity(1 + 4 + NONCE_LEN + ct.len());
+        out.push(VERSION);
+        out.extend_from_slice(&key.id);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    /// Decrypt an envelope made by `seal` with the same `aad`.
+    pub fn open(&self, aad: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
+        if sealed.len() < 1 + 4 + NONCE_LEN || sealed[0] != VERSION {
+            bail!("not an encrypted envelope");
+        }
+        let id = &sealed[1..5];
+        let key = self.keys.iter().find(|k| k.id == id).ok_or_else(|| {
+            anyhow!(
+                "encrypted with a key that is not configured (key id {})",
+                hex::encode(id)
+            )
+        })?;
+        let nonce = XNonce::from_slice(&sealed[5..5 + NONCE_LEN]);
+        key.cipher
+            .decrypt(
+                nonce,
+                Payload {
+                    msg: &sealed[5 + NONCE_LEN..],
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| anyhow!("decryption failed: wrong key or tampered data"))
+    }
+}
+
+/// 256 random bits, URL-safe base64 (43 characters).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256 of a secret or token, as stored.
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Compare a presented secret with a stored hash in constant time.
+pub fn secret_matches(presented: &str, stored_hash: &[u8]) -> bool {
+    hash_secret(presented).ct_eq(stored_hash).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> Keyring {
+        Keyring::new(MasterKey::from_bytes(&[7u8; 32]).unwrap(), vec![])
+    }
+
+    #[test]
+    fn round_trip_and_binding() {
+        let k = ring();
+        let sealed = k.seal("requests/a/token", b"secret token").unwrap();
+        assert!(!sealed.windows(12).any(|w| w == b"secret token"));
+        assert_eq!(
+            k.open("requests/a/token", &sealed).unwrap(),
+            b"secret token"
+        );
+        assert!(
+            k.open("requests/b/token", &sealed).is_err(),
+            "swapped row must not decrypt"
+        );
+    }
+
+    #[test]
+    fn rotation_reads_old_keys() {
+        let old = MasterKey::from_bytes(&[1u8; 32]).unwrap();
+        let sealed = Keyring::new(old.clone(), vec![])
+            .seal("x", b"data")
+            .unwrap();
+        let rotated = Keyring::new(MasterKey::from_bytes(&[2u8; 32]).unwrap(), vec![old]);
+        assert_eq!(rotated.open("x", &sealed).unwrap(), b"data");
+        let without = Keyring::new(MasterKey::from_bytes(&[2u8; 32]).unwrap(), vec![]);
+        assert!(without.open("x", &sealed).is_err());
+    }
+
+    #[test]
+    fn secrets_compare() {
+        let h = hash_secret("abc");
+        assert!(secret_matches("abc", &h));
+        assert!(!secret_matches("abd", &h));
+        assert_eq!(random_token().len(), 43);
+        assert!(MasterKey::from_base64(&MasterKey::generate_base64()).is_ok());
+        assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
+    }
+}

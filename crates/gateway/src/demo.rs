@@ -1,0 +1,290 @@
+//! The demo page (sandbox mode): a person walks the whole journey in a
+//! browser. The demo plays the business: its server side calls our public
+//! API over HTTP with the sandbox client's credentials, exactly as an
+//! integrating business would; the browser never sees the secret.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::app::AppState;
+
+/// Routes under `/demo`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/demo") }))
+        .route("/demo", get(home))
+        .route("/demo/start", post(start))
+        .route("/demo/done", get(done))
+        .route("/demo/fetch", post(fetch))
+        .route("/demo/aadhaar", post(aadhaar))
+}
+
+#[derive(Template)]
+#[template(path = "demo_home.html")]
+struct HomePage {}
+
+#[derive(Template)]
+#[template(path = "demo_done.html")]
+struct DonePage {
+    success: bool,
+    id: String,
+    scope: String,
+    err_code: String,
+    err_message: String,
+    status: String,
+    details: String,
+    documents: Vec<DemoDoc>,
+}
+
+struct DemoDoc {
+    doc_type: String,
+    org_id: String,
+    org_name: String,
+    description: String,
+    params: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "demo_result.html")]
+struct ResultPage {
+    title: String,
+    file_url: String,
+    valid_upto: String,
+    json: String,
+    error: String,
+}
+
+fn html<T: Template>(t: T) -> Response {
+    match t.render() {
+        Ok(body) => (
+            StatusCode::OK,
+            [(axum::http::header::CACHE_CONTROL, "no-store")],
+            Html(body),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Call our own public API as the sandbox client would.
+async fn api(
+    state: &AppState,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, String> {
+    let creds = state.demo_client.as_ref().ok_or("not in sandbox mode")?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let base = format!(
+        "http://127.0.0.1:{}",
+        state.public_base.port_or_known_default().unwrap_or(80)
+    );
+    let mut req = http
+        .request(method, format!("{base}{path}"))
+        .header("x-client-id", &creds.client_id)
+        .header("x-client-secret", &creds.client_secret)
+        .header("x-product-instance-id", &creds.product_instance_id);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.map_err(|e| e.to_string())?;
+    let ok = resp.status().is_success();
+    let value: Value = resp.json().await.map_err(|e| e.to_string())?;
+    if ok {
+        Ok(value)
+    } else {
+        Err(value["error"]["code"]
+            .as_str()
+            .map(|c| format!("{c}: {}", value["error"]["detail"].as_str().unwrap_or("")))
+            .unwrap_or_else(|| value.to_string()))
+    }
+}
+
+async fn home() -> Response {
+    html(HomePage {})
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    #[serde(default)]
+    doc_type: String,
+}
+
+async fn start(State(state): State<AppState>, Form(form): Form<StartForm>) -> Response {
+    let mut body =
+        serde_json::json!({"redirectUrl": state.public_url("/demo/done?demoSession=browser")});
+    if !form.doc_type.trim().is_empty() {
+        body["docType"] = Value::String(form.doc_type.trim().to_owned());
+    }
+    match api(&state, reqwest::Method::POST, "/api/digilocker", Some(body)).await {
+        Ok(v) => match v["url"].as_str() {
+            Some(url) => Redirect::to(url).into_response(),
+            None => (StatusCode::BAD_GATEWAY, "no url in the answer").into_response(),
+        },
+        Err(e) => (StatusCode::BAD_GATEWAY, e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    success: Option<String>,
+    id: Option<String>,
+    scope: Option<String>,
+    #[serde(rename = "errCode")]
+    err_code: Option<String>,
+    #[serde(rename = "errMessage")]
+    err_message: Option<String>,
+}
+
+/// Catalogue entries the demo offers: a few well-known ones.
+async fn demo_documents(state: &AppState) -> Vec<DemoDoc> {
+    let Ok(Some(snapshot)) = state.catalogue.snapshot(state.store.as_ref()).await else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for wanted in ["PANCR", "DRVLC", "PRFND", "SSCER"] {
+        if let Some(d) = snapshot.documents.iter().find(|d| d.doc_type == wanted) {
+            out.push(DemoDoc {
+                doc_type: d.doc_type.clone(),
+                org_id: d.org_id.clone(),
+                org_name: d.org_name.clone(),
+                description: d.description.clone(),
+                params: d
+                    .parameters
+                    .iter()
+                    .map(|p| (p.name.clone(), p.description.clone()))
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
+async fn done(State(state): State<AppState>, Query(q): Query<DoneQuery>) -> Response {
+    let id = q.id.unwrap_or_default();
+    let (status, details) = match api(
+        &state,
+        reqwest::Method::GET,
+        &format!("/api/digilocker/{}/status", urlencode(&id)),
+        None,
+    )
+    .await
+    {
+        Ok(v) => (
+            v["status"].as_str().unwrap_or("").to_owned(),
+            serde_json::to_string_pretty(&v["digilockerUserDetails"]).unwrap_or_default(),
+        ),
+        Err(e) => (e, String::new()),
+    };
+    html(DonePage {
+        success: q.success.as_deref() == Some("True"),
+        id,
+        scope: q.scope.unwrap_or_default(),
+        err_code: q.err_code.unwrap_or_default(),
+        err_message: q.err_message.unwrap_or_default(),
+        status,
+        details,
+        documents: demo_documents(&state).await,
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn fetch(State(state): State<AppState>, Form(form): Form<Vec<(String, String)>>) -> Response {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let id = get("id");
+    let params: Vec<Value> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("param_")
+                .map(|name| serde_json::json!({"name": name, "value": v}))
+        })
+        .collect();
+    let body = serde_json::json!({
+        "docType": get("docType"), "orgId": get("orgId"), "format": "pdf", "consent": "Y", "parameters": params,
+    });
+    let result = api(
+        &state,
+        reqwest::Method::POST,
+        &format!("/api/digilocker/{}/document", urlencode(&id)),
+        Some(body),
+    )
+    .await;
+    let (file_url, valid_upto, error) = match result {
+        Ok(v) => (
+            v["fileUrl"].as_str().unwrap_or("").to_owned(),
+            v["validUpto"].as_str().unwrap_or("").to_owned(),
+            String::new(),
+        ),
+        Err(e) => (String::new(), String::new(), e),
+    };
+    html(ResultPage {
+        title: format!("{} from {}", get("docType"), get("orgId")),
+        file_url,
+        valid_upto,
+        json: String::new(),
+        error,
+    })
+}
+
+async fn aadhaar(
+    State(state): State<AppState>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let id = form
+        .iter()
+        .find(|(n, _)| n == "id")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let result = api(
+        &state,
+        reqwest::Method::GET,
+        &format!("/api/digilocker/{}/aadhaar", urlencode(&id)),
+        None,
+    )
+    .await;
+    let (json, file_url, error) = match result {
+        Ok(mut v) => {
+            let file_url = v["aadhaar"]["xml"]["fileUrl"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            if let Some(photo) = v["aadhaar"].get_mut("photo") {
+                *photo = Value::String("(base64 JPEG, omitted here)".into());
+            }
+            (
+                serde_json::to_string_pretty(&v).unwrap_or_default(),
+                file_url,
+                String::new(),
+            )
+        }
+        Err(e) => (String::new(), String::new(), e),
+    };
+    html(ResultPage {
+        title: "Aadhaar (e-KYC)".into(),
+        file_url,
+        valid_upto: String::new(),
+        json,
+        error,
+    })
+}

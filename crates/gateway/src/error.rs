@@ -1,0 +1,204 @@
+//! The one error type of the public API, rendered as the contract's error body.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::trace::current_trace_id;
+
+/// Every error the public API answers with. Each variant is one contract
+/// code; the detail speaks to the integrating developer and never carries
+/// anything internal.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("invalid redirect url: {0}")]
+    InvalidRedirectUrl(String),
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+    #[error("consent not given")]
+    ConsentNotGiven,
+    #[error("bad request upstream: {0}")]
+    BadRequest(String),
+    #[error("aadhaar not linked")]
+    AadhaarNotLinked,
+    #[error("user not authenticated")]
+    UserNotAuthenticated,
+    #[error("token revoked")]
+    TokenRevoked,
+    #[error("invalid token")]
+    InvalidToken,
+    #[error("invalid grant")]
+    InvalidGrant,
+    #[error("user consent not given")]
+    UserConsentNotGiven(String),
+    #[error("request not found")]
+    RequestNotFound,
+    #[error("invalid uri")]
+    InvalidUri,
+    #[error("record not found")]
+    RecordNotFound,
+    #[error("aadhaar not available")]
+    AadhaarNotAvailable,
+    #[error("get xml failed")]
+    GetXmlFailed,
+    #[error("unwrap aadhaar failed: {0}")]
+    UnwrapAadhaarFailed(String),
+    #[error("upstream server error: {0}")]
+    UpstreamServerError(String),
+    #[error("catalogue not ready")]
+    CatalogueNotReady,
+    #[error("file link not found")]
+    FileNotFound,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("not found")]
+    NotFound,
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// The contract's `(status, code, detail)` for this error.
+    pub fn parts(&self) -> (StatusCode, &'static str, String) {
+        use ApiError::*;
+        match self {
+            Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Missing or invalid credentials: send x-client-id, x-client-secret and x-product-instance-id.".into(),
+            ),
+            InvalidRedirectUrl(why) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_redirect_url",
+                format!("redirectUrl is invalid: {why}."),
+            ),
+            InvalidPayload(why) => (StatusCode::BAD_REQUEST, "invalid_payload", why.clone()),
+            ConsentNotGiven => (
+                StatusCode::BAD_REQUEST,
+                "consent_not_given",
+                "consent must be \"Y\" to fetch a document.".into(),
+            ),
+            BadRequest(why) => (StatusCode::BAD_REQUEST, "bad_request", why.clone()),
+            AadhaarNotLinked => (
+                StatusCode::BAD_REQUEST,
+                "aadhaar_not_linked",
+                "The user's DigiLocker account has no Aadhaar linked.".into(),
+            ),
+            UserNotAuthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "user_not_authenticated",
+                "The user has not given consent for this request yet.".into(),
+            ),
+            TokenRevoked => (
+                StatusCode::UNAUTHORIZED,
+                "token_revoked",
+                "Access for this request was revoked.".into(),
+            ),
+            InvalidToken => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "The DigiLocker access token has expired; start a new request.".into(),
+            ),
+            InvalidGrant => (
+                StatusCode::FORBIDDEN,
+                "invalid_grant",
+                "The user did not grant access to this document.".into(),
+            ),
+            UserConsentNotGiven(why) => (
+                StatusCode::FORBIDDEN,
+                "user_consent_not_given",
+                format!("The user did not give consent: {why}"),
+            ),
+            RequestNotFound => (
+                StatusCode::NOT_FOUND,
+                "request_not_found",
+                "The request id is invalid/expired.".into(),
+            ),
+            InvalidUri => (
+                StatusCode::NOT_FOUND,
+                "invalid_uri",
+                "No file at that URI.".into(),
+            ),
+            RecordNotFound => (
+                StatusCode::NOT_FOUND,
+                "record_not_found",
+                "The issuer has no record matching these parameters.".into(),
+            ),
+            AadhaarNotAvailable => (
+                StatusCode::NOT_FOUND,
+                "aadhaar_not_available",
+                "No e-Aadhaar is available for this user.".into(),
+            ),
+            GetXmlFailed => (
+                StatusCode::BAD_GATEWAY,
+                "get_xml_failed",
+                "DigiLocker failed to return the e-Aadhaar XML; retry later.".into(),
+            ),
+            UnwrapAadhaarFailed(why) => (
+                StatusCode::BAD_GATEWAY,
+                "unwrap_aadhaar_failed",
+                format!("The e-Aadhaar XML could not be verified: {why}"),
+            ),
+            UpstreamServerError(why) => (
+                StatusCode::BAD_GATEWAY,
+                "upstream_server_error",
+                format!("DigiLocker or the issuer failed: {why}"),
+            ),
+            CatalogueNotReady => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "catalogue_not_ready",
+                "The document catalogue is being built for the first time; retry after the Retry-After seconds.".into(),
+            ),
+            FileNotFound => (
+                StatusCode::NOT_FOUND,
+                "file_not_found",
+                "The file link is invalid or has expired.".into(),
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "The request body is too large.".into(),
+            ),
+            NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "No such endpoint.".into(),
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_server_error",
+                "Something went wrong on our side; retry, and quote the traceId if it persists.".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, detail) = self.parts();
+        if let ApiError::Internal(cause) = &self {
+            // The cause goes to the log (never to the client); it never holds PII.
+            tracing::error!(error = %format!("{cause:#}"), "internal error");
+        }
+        let trace_id = current_trace_id();
+        let body = json!({"error": {"code": code, "detail": detail, "traceId": trace_id}});
+        let mut response = (status, axum::Json(body)).into_response();
+        if matches!(self, ApiError::CatalogueNotReady) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,6 @@
+//! `digilocker-gateway`: see `gateway::cli`.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    gateway::cli::main().await
+}

@@ -1,0 +1,153 @@
+//! Prometheus metrics, one registry per app (no global recorder, so tests can
+//! run many apps in one process).
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// The gateway's metrics.
+pub struct Metrics {
+    registry: Registry,
+    http_requests: Family<Labels, Counter>,
+    http_latency: Family<Labels, Histogram>,
+    upstream_calls: Family<Labels, Counter>,
+    upstream_latency: Family<Labels, Histogram>,
+    erased: Counter,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("gateway");
+        let http_requests = Family::<Labels, Counter>::default();
+        let http_latency = Family::<Labels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let upstream_calls = Family::<Labels, Counter>::default();
+        let upstream_latency = Family::<Labels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let erased = Counter::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests served, by route, method and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            http_latency.clone(),
+        );
+        registry.register(
+            "upstream_calls",
+            "Calls to DigiLocker by endpoint and outcome",
+            upstream_calls.clone(),
+        );
+        registry.register(
+            "upstream_call_duration_seconds",
+            "DigiLocker call latency by endpoint",
+            upstream_latency.clone(),
+        );
+        registry.register(
+            "requests_erased",
+            "Expired requests erased by this instance",
+            erased.clone(),
+        );
+        Metrics {
+            registry,
+            http_requests,
+            http_latency,
+            upstream_calls,
+            upstream_latency,
+            erased,
+        }
+    }
+}
+
+impl Metrics {
+    /// Record one DigiLocker call.
+    pub fn upstream(&self, endpoint: &'static str, outcome: &str, started: Instant) {
+        self.upstream_calls
+            .get_or_create(&vec![
+                ("endpoint", endpoint.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc();
+        self.upstream_latency
+            .get_or_create(&vec![("endpoint", endpoint.to_owned())])
+            .observe(started.elapsed().as_secs_f64());
+    }
+
+    /// Count erased requests.
+    pub fn erased(&self, n: u64) {
+        self.erased.inc_by(n);
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// Middleware recording every call by matched route (never the raw path,
+/// which holds ids and file tokens).
+pub async fn track(
+    State(metrics): State<std::sync::Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics
+        .http_requests
+        .get_or_create(&vec![
+            ("route", route.clone()),
+            ("method", method),
+            ("status", response.status().as_u16().to_string()),
+        ])
+        .inc();
+    metrics
+        .http_latency
+        .get_or_create(&vec![("route", route)])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn endpoint(State(metrics): State<std::sync::Arc<Metrics>>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+}

@@ -1,0 +1,137 @@
+//! PostgreSQL backend, for several gateway instances on one database.
+//! Background work is claimed with row locks (`FOR UPDATE SKIP LOCKED`), so
+//! two instances never erase the same request.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use super::sql::{sql_store, CATALOGUE_COLUMNS};
+use super::{CatalogueMeta, CatalogueRow, StoreResult};
+
+/// The PostgreSQL store.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl PgStore {
+    /// Connect and run migrations (serialized across instances by sqlx's
+    /// advisory lock).
+    pub async fn open(url: &str) -> anyhow::Result<PgStore> {
+        let options: PgConnectOptions = url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// Use an existing pool (tests put each store in its own schema).
+    pub async fn from_pool(pool: PgPool) -> anyhow::Result<PgStore> {
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+}
+
+sql_store!(PgStore, {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn sweep_expired(&self, now: i64, instance: &str) -> StoreResult<Vec<String>> {
+        let mut tx = self.pool.begin().await?;
+        let expired: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, client_id FROM requests WHERE valid_upto <= $1 ORDER BY valid_upto LIMIT 1000 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        let ids: Vec<String> = expired.iter().map(|(id, _)| id.clone()).collect();
+        let clients: Vec<String> = expired.iter().map(|(_, c)| c.clone()).collect();
+        sqlx::query("DELETE FROM files WHERE request_id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM requests WHERE id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO erasures (request_id, client_id, erased_at, instance) \
+             SELECT r, c, $3, $4 FROM UNNEST($1::text[], $2::text[]) AS t(r, c)",
+        )
+        .bind(&ids)
+        .bind(&clients)
+        .bind(now)
+        .bind(instance)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM files WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn replace_catalogue(
+        &self,
+        rows: &[CatalogueRow],
+        built_at: i64,
+    ) -> StoreResult<CatalogueMeta> {
+        let mut tx = self.pool.begin().await?;
+        // One writer at a time: the meta row is the lock.
+        sqlx::query("LOCK TABLE catalogue_meta IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+        let (current,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(MAX(version), 0)::bigint FROM catalogue_meta")
+                .fetch_one(&mut *tx)
+                .await?;
+        let version = current + 1;
+        for chunk in rows.chunks(2000) {
+            let col = |f: fn(&CatalogueRow) -> &String| {
+                chunk.iter().map(|r| f(r).clone()).collect::<Vec<String>>()
+            };
+            sqlx::query(&format!(
+                "INSERT INTO catalogue (version, {CATALOGUE_COLUMNS}) \
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])"
+            ))
+            .bind(version)
+            .bind(col(|r| &r.org_id))
+            .bind(col(|r| &r.doc_type))
+            .bind(col(|r| &r.org_name))
+            .bind(col(|r| &r.description))
+            .bind(col(|r| &r.formats))
+            .bind(col(|r| &r.parameters))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let meta = CatalogueMeta {
+            version,
+            built_at,
+            entries: rows.len() as i64,
+        };
+        sqlx::query(
+            "INSERT INTO catalogue_meta (id, version, built_at, entries) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, built_at = excluded.built_at, entries = excluded.entries",
+        )
+        .bind(meta.version)
+        .bind(meta.built_at)
+        .bind(meta.entries)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM catalogue WHERE version < $1")
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(meta)
+    }
+});

@@ -1,0 +1,94 @@
+//! Calling DigiLocker: metrics on every call, errors mapped to the contract.
+
+use std::future::Future;
+use std::time::Instant;
+
+use digilocker::{Error as DlError, ErrorCode};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Run one DigiLocker call, recording its endpoint, outcome and latency.
+pub async fn call<T, F>(state: &AppState, endpoint: &'static str, fut: F) -> Result<T, DlError>
+where
+    F: Future<Output = Result<T, DlError>>,
+{
+    let started = Instant::now();
+    let result = fut.await;
+    let outcome = match &result {
+        Ok(_) => "ok".to_owned(),
+        Err(DlError::Upstream { status, .. }) => format!("http_{status}"),
+        Err(DlError::Timeout) => "timeout".to_owned(),
+        Err(DlError::Transport(_)) => "transport".to_owned(),
+        Err(DlError::Malformed(_)) => "malformed".to_owned(),
+        Err(DlError::HmacMismatch) => "hmac_mismatch".to_owned(),
+        Err(DlError::InvalidArgument(_)) => "invalid_argument".to_owned(),
+    };
+    if let Err(e) = &result {
+        tracing::warn!(endpoint, error = %e, "DigiLocker call failed");
+    }
+    state.metrics.upstream(endpoint, &outcome, started);
+    result
+}
+
+/// Is this the upstream saying the access token is no longer valid?
+pub fn is_invalid_token(e: &DlError) -> bool {
+    matches!(
+        e,
+        DlError::Upstream {
+            code: ErrorCode::InvalidToken,
+            ..
+        }
+    )
+}
+
+/// The contract error for a failed document call.
+pub fn to_api_error(e: DlError) -> ApiError {
+    match e {
+        DlError::Upstream { code, status, .. } => match code {
+            ErrorCode::InvalidToken => ApiError::InvalidToken,
+            ErrorCode::AccessDenied | ErrorCode::InvalidGrant => ApiError::InvalidGrant,
+            ErrorCode::AadhaarNotLinked => ApiError::AadhaarNotLinked,
+            ErrorCode::AadhaarNotAvailable => ApiError::AadhaarNotAvailable,
+            ErrorCode::InvalidUri | ErrorCode::InvalidId => ApiError::InvalidUri,
+            ErrorCode::RecordNotFound => ApiError::RecordNotFound,
+            ErrorCode::UriMissing
+            | ErrorCode::InvalidParameter
+            | ErrorCode::InvalidOrgid
+            | ErrorCode::InvalidDoctype
+            | ErrorCode::InvalidRequest => ApiError::BadRequest(
+                "DigiLocker rejected the docType, orgId, parameters or URI as malformed.".into(),
+            ),
+            other => ApiError::UpstreamServerError(format!(
+                "DigiLocker answered {status} ({})",
+                code_text(&other)
+            )),
+        },
+        DlError::Timeout => {
+            ApiError::UpstreamServerError("DigiLocker did not answer in time.".into())
+        }
+        DlError::Transport(_) => {
+            ApiError::UpstreamServerError("DigiLocker could not be reached.".into())
+        }
+        DlError::Malformed(_) => {
+            ApiError::UpstreamServerError("DigiLocker's answer was malformed.".into())
+        }
+        DlError::HmacMismatch => {
+            ApiError::UpstreamServerError("the file failed its integrity check.".into())
+        }
+        DlError::InvalidArgument(_) => {
+            ApiError::BadRequest("the document URI or parameters are malformed.".into())
+        }
+    }
+}
+
+fn code_text(code: &ErrorCode) -> String {
+    let text = match code {
+        ErrorCode::Other(s) => s.as_str(),
+        _ => return format!("{code:?}"),
+    };
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect()
+}
