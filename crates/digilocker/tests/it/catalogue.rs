@@ -1,0 +1,173 @@
+//! The signed catalogue calls and pull document.
+
+use digilocker::{Endpoint, Error, ErrorCode, Outcome};
+use secrecy::SecretString;
+
+use crate::journey::Decision;
+use crate::support::{regular_citizen, TestSandbox};
+
+fn upstream_code<T: std::fmt::Debug>(result: Result<T, Error>) -> (u16, ErrorCode) {
+    match result {
+        Err(Error::Upstream { status, code, .. }) => (status, code),
+        other => panic!("expected an upstream error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_catalogue_walks_issuers_doctypes_and_parameters() {
+    let sb = TestSandbox::start().await;
+    let client = sb.client();
+    let issuers = client
+        .pull_issuers()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(issuers.len() >= 10, "{} issuers", issuers.len());
+    assert!(issuers
+        .iter()
+        .all(|i| !i.orgid.is_empty() && !i.name.is_empty()));
+    assert_eq!(sb.last_record().endpoint, Endpoint::PullIssuers);
+
+    // The recognisable issuers are there, under their real issuer ids.
+    let ids: Vec<&str> = issuers
+        .iter()
+        .filter_map(|i| i.issuerid.as_deref())
+        .collect();
+    assert!(ids.contains(&"in.gov.pan"), "{ids:?}");
+
+    let mut pairs = 0;
+    for issuer in issuers.iter().take(5) {
+        let doctypes = client
+            .pull_doctypes(&issuer.orgid)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", issuer.orgid));
+        assert!(!doctypes.is_empty(), "{} issues nothing", issuer.name);
+        for doctype in &doctypes {
+            let params = client
+                .pull_parameters(&issuer.orgid, &doctype.doctype)
+                .await
+                .unwrap_or_else(|e| panic!("{}/{}: {e}", issuer.orgid, doctype.doctype));
+            assert!(
+                params
+                    .iter()
+                    .all(|p| !p.paramname.is_empty() && !p.label.is_empty()),
+                "{params:?}"
+            );
+            pairs += 1;
+        }
+    }
+    assert!(pairs >= 5);
+    let records = sb.records.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(records.iter().any(|r| r.endpoint == Endpoint::PullDoctypes));
+    assert!(records
+        .iter()
+        .any(|r| r.endpoint == Endpoint::PullParameters));
+    assert!(records.iter().all(|r| r.outcome == Outcome::Ok));
+}
+
+#[tokio::test]
+async fn unknown_orgid_and_doctype_are_invalid_parameters() {
+    let sb = TestSandbox::start().await;
+    let client = sb.client();
+    let (status, code) = upstream_code(client.pull_doctypes("no-such-org").await);
+    assert_eq!((status, code), (400, ErrorCode::InvalidParameter));
+    let issuers = client
+        .pull_issuers()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (status, code) = upstream_code(client.pull_parameters(&issuers[0].orgid, "NOSUCH").await);
+    assert_eq!((status, code), (400, ErrorCode::InvalidParameter));
+}
+
+#[tokio::test]
+async fn a_bad_signature_or_client_is_rejected() {
+    let sb = TestSandbox::start().await;
+    let wrong_secret = sb.client_with(|c| c.client_secret = SecretString::from("not-the-secret"));
+    let (status, code) = upstream_code(wrong_secret.pull_issuers().await);
+    assert_eq!((status, code), (400, ErrorCode::InvalidParameter));
+
+    let unknown = sb.client_with(|c| c.client_id = "nobody".into());
+    let (status, code) = upstream_code(unknown.pull_issuers().await);
+    assert_eq!((status, code), (401, ErrorCode::InvalidClientId));
+    let (status, code) = upstream_code(unknown.pull_doctypes("x").await);
+    assert_eq!((status, code), (401, ErrorCode::InvalidClientId));
+}
+
+#[tokio::test]
+async fn pull_document_errors() {
+    let sb = TestSandbox::start().await;
+    let client = sb.client();
+    let token = sb
+        .token_for(&regular_citizen(), Decision::AllowAsOffered)
+        .await;
+    let access = SecretString::from(token.access_token);
+
+    let (status, code) = upstream_code(
+        client
+            .pull_document(&access, "no-such-org", "DRVLC", &[])
+            .await,
+    );
+    assert_eq!((status, code), (500, ErrorCode::InvalidOrgid));
+
+    let issuers = client
+        .pull_issuers()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let issuer = &issuers[0];
+    let (status, code) = upstream_code(
+        client
+            .pull_document(&access, &issuer.orgid, "NOSUCH", &[])
+            .await,
+    );
+    assert_eq!((status, code), (500, ErrorCode::InvalidDoctype));
+
+    // Parameters that match nobody's record.
+    let (orgid, doctype, params) = first_pullable(&client, &issuers).await;
+    let values: Vec<(String, String)> = params
+        .iter()
+        .map(|p| (p.clone(), "ZZ-NO-SUCH-RECORD-0000".to_owned()))
+        .collect();
+    let (status, code) = upstream_code(
+        client
+            .pull_document(&access, &orgid, &doctype, &values)
+            .await,
+    );
+    assert_eq!((status, code), (404, ErrorCode::RecordNotFound));
+    assert_eq!(sb.last_record().endpoint, Endpoint::PullDocument);
+
+    // Our own fields cannot be smuggled in as issuer parameters.
+    let smuggled = [("consent".to_owned(), "N".to_owned())];
+    let result = client
+        .pull_document(&access, &orgid, &doctype, &smuggled)
+        .await;
+    assert!(
+        matches!(result, Err(Error::InvalidArgument(_))),
+        "{result:?}"
+    );
+}
+
+/// An (orgid, doctype) with at least one parameter, and its parameter names.
+pub async fn first_pullable(
+    client: &digilocker::Client,
+    issuers: &[digilocker::PullIssuer],
+) -> (String, String, Vec<String>) {
+    for issuer in issuers {
+        let doctypes = client
+            .pull_doctypes(&issuer.orgid)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        for d in doctypes {
+            let params = client
+                .pull_parameters(&issuer.orgid, &d.doctype)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            if !params.is_empty() {
+                return (
+                    issuer.orgid.clone(),
+                    d.doctype,
+                    params.into_iter().map(|p| p.paramname).collect(),
+                );
+            }
+        }
+    }
+    panic!("no doc type in the catalogue takes parameters")
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the DigiLocker client against the project's sandbox
+//! over real HTTP: every endpoint, every documented error, the fault switches.
+
+mod journey;
+mod support;
+
+mod catalogue;
+mod faults;
+mod oauth;
+mod resources;
+mod transport;
