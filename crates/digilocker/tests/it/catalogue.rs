@@ -1,6 +1,6 @@
 //! The signed catalogue calls and pull document.
 
-use digilocker::{Endpoint, Error, ErrorCode, Outcome};
+use digilocker::{Endpoint, Error, ErrorCode, Outcome, PullIssuer, PullParameter};
 use secrecy::SecretString;
 
 use crate::journey::Decision;
@@ -120,24 +120,29 @@ async fn pull_document_errors() {
     );
     assert_eq!((status, code), (500, ErrorCode::InvalidDoctype));
 
-    // Parameters that match nobody's record.
-    let (orgid, doctype, params) = first_pullable(&client, &issuers).await;
-    let values: Vec<(String, String)> = params
-        .iter()
-        .map(|p| (p.clone(), "ZZ-NO-SUCH-RECORD-0000".to_owned()))
-        .collect();
+    // The issuer finds no record (the sandbox's rule: a value `NOTFOUND`).
+    let pullable = first_pullable(&client, &issuers).await;
+    let values = pullable.values(Some("NOTFOUND"));
     let (status, code) = upstream_code(
         client
-            .pull_document(&access, &orgid, &doctype, &values)
+            .pull_document(&access, &pullable.orgid, &pullable.doctype, &values)
             .await,
     );
     assert_eq!((status, code), (404, ErrorCode::RecordNotFound));
     assert_eq!(sb.last_record().endpoint, Endpoint::PullDocument);
 
+    // A required parameter left out.
+    let (status, code) = upstream_code(
+        client
+            .pull_document(&access, &pullable.orgid, &pullable.doctype, &[])
+            .await,
+    );
+    assert_eq!((status, code), (400, ErrorCode::InvalidParameter));
+
     // Our own fields cannot be smuggled in as issuer parameters.
     let smuggled = [("consent".to_owned(), "N".to_owned())];
     let result = client
-        .pull_document(&access, &orgid, &doctype, &smuggled)
+        .pull_document(&access, &pullable.orgid, &pullable.doctype, &smuggled)
         .await;
     assert!(
         matches!(result, Err(Error::InvalidArgument(_))),
@@ -145,11 +150,104 @@ async fn pull_document_errors() {
     );
 }
 
-/// An (orgid, doctype) with at least one parameter, and its parameter names.
-pub async fn first_pullable(
-    client: &digilocker::Client,
-    issuers: &[digilocker::PullIssuer],
-) -> (String, String, Vec<String>) {
+#[tokio::test]
+async fn a_pulled_document_can_be_fetched() {
+    let sb = TestSandbox::start().await;
+    let client = sb.client();
+    let citizen = regular_citizen();
+    let token = sb.token_for(&citizen, Decision::AllowAsOffered).await;
+    let access = SecretString::from(token.access_token);
+    let issuers = client
+        .pull_issuers()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pullable = first_pullable(&client, &issuers).await;
+    let values = pullable.values(None);
+
+    let uri = client
+        .pull_document(&access, &pullable.orgid, &pullable.doctype, &values)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let prefix = format!("{}-{}-", pullable.issuerid, pullable.doctype);
+    assert!(
+        uri.starts_with(&prefix),
+        "{uri} does not start with {prefix}"
+    );
+    let record = sb.last_record();
+    assert_eq!(
+        (record.endpoint, record.outcome, record.status),
+        (Endpoint::PullDocument, Outcome::Ok, Some(200))
+    );
+
+    // The same pull again answers the same URI.
+    let again = client
+        .pull_document(&access, &pullable.orgid, &pullable.doctype, &values)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again, uri);
+
+    // It is now among the issued documents this token sees, and downloadable.
+    let files = client
+        .issued_files(&access)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(files.iter().any(|f| f.uri == uri), "{uri} not listed");
+    let file = client
+        .file(&access, &uri)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(file.bytes.starts_with(b"%PDF-"));
+    assert_eq!(file.hmac_verified, Some(true));
+
+    // Another grant pulling the same record: it already exists.
+    let other = sb.token_for(&citizen, Decision::AllowAsOffered).await;
+    let (status, code) = upstream_code(
+        client
+            .pull_document(
+                &SecretString::from(other.access_token),
+                &pullable.orgid,
+                &pullable.doctype,
+                &values,
+            )
+            .await,
+    );
+    assert_eq!((status, code), (500, ErrorCode::UriExists));
+}
+
+/// A doc type that takes parameters, with what is needed to fill them in.
+pub struct Pullable {
+    pub orgid: String,
+    pub issuerid: String,
+    pub doctype: String,
+    pub params: Vec<PullParameter>,
+}
+
+impl Pullable {
+    /// A value for every parameter: the first allowed one where the issuer
+    /// lists them, else `free` (or the example, or a made-up value).
+    pub fn values(&self, free: Option<&str>) -> Vec<(String, String)> {
+        self.params
+            .iter()
+            .map(|p| {
+                let listed = p
+                    .valuelist
+                    .as_ref()
+                    .and_then(|v| v.as_array())
+                    .and_then(|v| v.first())
+                    .and_then(|v| v.as_str());
+                let value = match (listed, free) {
+                    (Some(v), _) => v.to_owned(),
+                    (None, Some(free)) => free.to_owned(),
+                    (None, None) => p.example.clone().unwrap_or_else(|| "ABC123".into()),
+                };
+                (p.paramname.clone(), value)
+            })
+            .collect()
+    }
+}
+
+/// The first doc type with at least one free-text parameter.
+pub async fn first_pullable(client: &digilocker::Client, issuers: &[PullIssuer]) -> Pullable {
     for issuer in issuers {
         let doctypes = client
             .pull_doctypes(&issuer.orgid)
@@ -160,14 +258,21 @@ pub async fn first_pullable(
                 .pull_parameters(&issuer.orgid, &d.doctype)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
-            if !params.is_empty() {
-                return (
-                    issuer.orgid.clone(),
-                    d.doctype,
-                    params.into_iter().map(|p| p.paramname).collect(),
-                );
+            let free_text = params.iter().any(|p| {
+                p.valuelist
+                    .as_ref()
+                    .and_then(|v| v.as_array())
+                    .is_none_or(|v| v.is_empty())
+            });
+            if free_text {
+                return Pullable {
+                    orgid: issuer.orgid.clone(),
+                    issuerid: issuer.issuerid.clone().unwrap_or_default(),
+                    doctype: d.doctype,
+                    params,
+                };
             }
         }
     }
-    panic!("no doc type in the catalogue takes parameters")
+    panic!("no doc type in the catalogue takes a free-text parameter")
 }
