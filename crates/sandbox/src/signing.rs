@@ -52,6 +52,12 @@ const ALL_FILES: [&str; 6] = [
     SIGNER_KEY,
 ];
 
+/// Present while one process creates the CA; others wait for it to go.
+const LOCK_FILE: &str = ".creating";
+/// How long to wait for another process to finish creating the CA (RSA key
+/// generation takes seconds in debug builds).
+const CREATE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Subject common names, so testers recognise the chain in any certificate viewer.
 pub const ROOT_CN: &str = "DigiLocker Sandbox Root CA";
 /// Common name of the intermediate CA.
@@ -107,27 +113,56 @@ impl SigningAuthority {
     /// directory holding only some of the files is refused rather than
     /// silently replaced: delete it to start a new CA.
     pub fn load_or_create(dir: &Path) -> anyhow::Result<SigningAuthority> {
-        let present: Vec<&str> = ALL_FILES
-            .iter()
-            .copied()
-            .filter(|f| dir.join(f).exists())
-            .collect();
-        if present.is_empty() {
-            create(dir)?;
-        } else if present.len() != ALL_FILES.len() {
-            let missing: Vec<&str> = ALL_FILES
-                .iter()
-                .copied()
-                .filter(|f| !present.contains(f))
-                .collect();
-            bail!(
-                "the sandbox CA directory {} is incomplete (missing {}); delete the directory to \
-                 create a new CA, or restore the missing files",
-                dir.display(),
-                missing.join(", ")
-            );
+        // Several sandboxes may start on one directory at once (parallel
+        // tests, two processes): exactly one creates the CA, the others wait
+        // for it and load the same files. Threads of this process queue on
+        // the mutex; other processes on the lock file.
+        static CREATING: Mutex<()> = Mutex::new(());
+        let _guard = CREATING.lock().unwrap_or_else(|p| p.into_inner());
+
+        let missing = missing_files(dir);
+        if missing.is_empty() {
+            return load(dir);
         }
-        load(dir)
+        if missing.len() == ALL_FILES.len() {
+            let existed = dir.exists();
+            fs::create_dir_all(dir)
+                .with_context(|| format!("creating the sandbox CA directory {}", dir.display()))?;
+            #[cfg(unix)]
+            if !existed {
+                use std::os::unix::fs::PermissionsExt as _;
+                // A directory we made holds only the CA: owner-only. One that
+                // existed is left as it is (the key files are 0600 anyway).
+                let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+            }
+            let lock = dir.join(LOCK_FILE);
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock)
+            {
+                Ok(_) => {
+                    let created = create(dir);
+                    let _ = fs::remove_file(&lock);
+                    created?;
+                    return load(dir);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("creating {}", lock.display()));
+                }
+            }
+        }
+        if dir.join(LOCK_FILE).exists() {
+            wait_for_other_creator(dir)?;
+            return load(dir);
+        }
+        bail!(
+            "the sandbox CA directory {} is incomplete (missing {}); delete the directory to \
+             create a new CA, or restore the missing files",
+            dir.display(),
+            missing.join(", ")
+        );
     }
 
     /// The root certificate in PEM, for a gateway in sandbox mode to trust.
@@ -199,6 +234,42 @@ impl SigningAuthority {
     }
 }
 
+/// The CA files not (yet) in `dir`.
+fn missing_files(dir: &Path) -> Vec<&'static str> {
+    ALL_FILES
+        .iter()
+        .copied()
+        .filter(|f| !dir.join(f).exists())
+        .collect()
+}
+
+/// Wait until another process has created the CA in `dir`.
+fn wait_for_other_creator(dir: &Path) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    while dir.join(LOCK_FILE).exists() {
+        if start.elapsed() > CREATE_WAIT {
+            bail!(
+                "another process has been creating the sandbox CA in {} for over {}s; if none is \
+                 running, delete {} and start again",
+                dir.display(),
+                CREATE_WAIT.as_secs(),
+                dir.join(LOCK_FILE).display()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let missing = missing_files(dir);
+    if !missing.is_empty() {
+        bail!(
+            "creating the sandbox CA in {} failed in another process (missing {}); delete the \
+             directory and start again",
+            dir.display(),
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// A random positive 16-byte certificate serial number.
 fn serial() -> SerialNumber {
     let mut bytes: [u8; 16] = rand::random();
@@ -231,14 +302,6 @@ fn rsa_key() -> anyhow::Result<(String, KeyPair)> {
 }
 
 fn create(dir: &Path) -> anyhow::Result<()> {
-    fs::create_dir_all(dir)
-        .with_context(|| format!("creating the sandbox CA directory {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        // Best effort: the directory may be shared, the key files are 0600 anyway.
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
-    }
     let now = OffsetDateTime::now_utc();
     // A day of backdating absorbs clock skew between the sandbox and a gateway.
     let start = now - Duration::days(1);
@@ -827,6 +890,20 @@ mod tests {
         let xml = again.sign_eaadhaar(&citizen("Kavya Nair")).unwrap();
         let (ok, stderr) = xmlsec_verify(ca, &xml);
         assert!(ok, "{stderr}");
+    }
+
+    #[test]
+    fn concurrent_starts_on_one_directory_share_one_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca");
+        let roots: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..3)
+                .map(|_| s.spawn(|| SigningAuthority::load_or_create(&path).unwrap().root_pem()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(roots.iter().all(|r| r == &roots[0]));
+        assert!(!path.join(LOCK_FILE).exists());
     }
 
     #[test]
