@@ -51,6 +51,11 @@ pub struct Callback {
     pub error_description: Option<String>,
     /// Values offered on the consent page (checked or not), when it was reached.
     pub offered: Vec<(String, bool)>,
+    /// The consent page's text, when it was reached.
+    pub consent_text: String,
+    /// The forms posted, in order: `username`, `signup`, `aadhaar`, `otp`,
+    /// `pin`, `new_pin`, `consent`.
+    pub steps: Vec<&'static str>,
 }
 
 /// One `<form>` of a page.
@@ -146,6 +151,8 @@ pub async fn run(
         .await
         .map_err(|e| format!("GET authorize: {e}"))?;
     let mut offered = Vec::new();
+    let mut consent_text = String::new();
+    let mut steps = Vec::new();
     // Each step posts one form; a wrong OTP/PIN loops back to the same page,
     // and three of them end the journey, so 16 steps is plenty.
     for _ in 0..16 {
@@ -165,6 +172,8 @@ pub async fn run(
             }
             let mut callback = Callback {
                 offered,
+                consent_text,
+                steps,
                 ..Callback::default()
             };
             for (k, v) in location.query_pairs() {
@@ -191,60 +200,68 @@ pub async fn run(
         }
         let forms = forms(&html, &page_url);
         let has = |name: &str| forms.iter().find(|f| f.inputs.iter().any(|i| i == name));
-        let (form, mut fields): (&Form, Vec<(String, String)>) = if let Some(f) = forms
+        let consent_form = forms
             .iter()
-            .find(|f| f.buttons.iter().any(|(n, _)| n == "decision"))
-        {
-            offered = f
-                .checkboxes
-                .iter()
-                .map(|(_, v, checked)| (v.clone(), *checked))
-                .collect();
-            let (docs, choice): (Vec<String>, &str) = match decision {
-                Decision::AllowAsOffered => (
-                    f.checkboxes
-                        .iter()
-                        .filter(|(_, _, c)| *c)
-                        .map(|(_, v, _)| v.clone())
-                        .collect(),
-                    "allow",
-                ),
-                Decision::AllowOnly(values) => (values.clone(), "allow"),
-                Decision::Deny => (Vec::new(), "deny"),
+            .find(|f| f.buttons.iter().any(|(n, _)| n == "decision"));
+        let (step, form, mut fields): (&'static str, &Form, Vec<(String, String)>) =
+            if let Some(f) = consent_form {
+                consent_text = Html::parse_document(&html)
+                    .root_element()
+                    .text()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                offered = f
+                    .checkboxes
+                    .iter()
+                    .map(|(_, v, checked)| (v.clone(), *checked))
+                    .collect();
+                let (docs, choice): (Vec<String>, &str) = match decision {
+                    Decision::AllowAsOffered => (
+                        f.checkboxes
+                            .iter()
+                            .filter(|(_, _, c)| *c)
+                            .map(|(_, v, _)| v.clone())
+                            .collect(),
+                        "allow",
+                    ),
+                    Decision::AllowOnly(values) => (values.clone(), "allow"),
+                    Decision::Deny => (Vec::new(), "deny"),
+                };
+                let mut fields: Vec<(String, String)> =
+                    docs.into_iter().map(|v| ("doc".to_owned(), v)).collect();
+                fields.push(("decision".to_owned(), choice.to_owned()));
+                ("consent", f, fields)
+            } else if let Some(f) = has("pin_confirm") {
+                (
+                    "new_pin",
+                    f,
+                    vec![
+                        ("pin".into(), login.pin.clone()),
+                        ("pin_confirm".into(), login.pin.clone()),
+                    ],
+                )
+            } else if let Some(f) = has("pin") {
+                ("pin", f, vec![("pin".into(), login.pin.clone())])
+            } else if let Some(f) = has("otp") {
+                ("otp", f, vec![("otp".into(), login.otp.clone())])
+            } else if let (Some(f), How::SignUp { aadhaar }) = (has("aadhaar"), &login.how) {
+                ("aadhaar", f, vec![("aadhaar".into(), aadhaar.clone())])
+            } else if let (Some(f), How::SignIn { username }) = (has("username"), &login.how) {
+                ("username", f, vec![("username".into(), username.clone())])
+            } else if let (Some(_), How::SignUp { .. }) = (has("username"), &login.how) {
+                // On the sign-in page: follow its "Sign up" form.
+                let f = forms
+                    .iter()
+                    .find(|f| f.action.path().ends_with("/signup/start"))
+                    .ok_or("the sign-in page has no sign-up form")?;
+                ("signup", f, Vec::new())
+            } else {
+                return Err(format!(
+                    "no form to fill on this page (HTTP {status}): {}",
+                    page_error(&html).unwrap_or_else(|| html.chars().take(300).collect())
+                ));
             };
-            let mut fields: Vec<(String, String)> =
-                docs.into_iter().map(|v| ("doc".to_owned(), v)).collect();
-            fields.push(("decision".to_owned(), choice.to_owned()));
-            (f, fields)
-        } else if let Some(f) = has("pin_confirm") {
-            (
-                f,
-                vec![
-                    ("pin".into(), login.pin.clone()),
-                    ("pin_confirm".into(), login.pin.clone()),
-                ],
-            )
-        } else if let Some(f) = has("pin") {
-            (f, vec![("pin".into(), login.pin.clone())])
-        } else if let Some(f) = has("otp") {
-            (f, vec![("otp".into(), login.otp.clone())])
-        } else if let (Some(f), How::SignUp { aadhaar }) = (has("aadhaar"), &login.how) {
-            (f, vec![("aadhaar".into(), aadhaar.clone())])
-        } else if let (Some(f), How::SignIn { username }) = (has("username"), &login.how) {
-            (f, vec![("username".into(), username.clone())])
-        } else if let (Some(_), How::SignUp { .. }) = (has("username"), &login.how) {
-            // On the sign-in page: follow its "Sign up" form.
-            let f = forms
-                .iter()
-                .find(|f| f.action.path().ends_with("/signup/start"))
-                .ok_or("the sign-in page has no sign-up form")?;
-            (f, Vec::new())
-        } else {
-            return Err(format!(
-                "no form to fill on this page (HTTP {status}): {}",
-                page_error(&html).unwrap_or_else(|| html.chars().take(300).collect())
-            ));
-        };
+        steps.push(step);
         let mut body = form.hidden.clone();
         body.append(&mut fields);
         response = browser

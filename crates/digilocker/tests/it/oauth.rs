@@ -107,6 +107,11 @@ async fn authorize_parameters_reach_the_consent_screen() {
         .await;
     let partner = format!("file.partners/{missing}");
     assert!(
+        callback.consent_text.contains("Account opening KYC"),
+        "the purpose is shown on the consent page"
+    );
+    assert_eq!(callback.steps, ["username", "otp", "pin", "consent"]);
+    assert!(
         callback
             .offered
             .iter()
@@ -155,6 +160,8 @@ async fn signup_flow_creates_an_account() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(callback.state.as_deref(), Some("signup-state"));
+    // `dl_flow=signup` opened the sign-up page directly.
+    assert_eq!(callback.steps, ["aadhaar", "otp", "new_pin", "consent"]);
     let token = client
         .exchange_code(callback.code.as_deref().unwrap_or_default(), &pkce.verifier)
         .await
@@ -164,6 +171,38 @@ async fn signup_flow_creates_an_account() {
         token.digilockerid.as_deref(),
         Some(citizen.digilocker_id.as_str())
     );
+}
+
+#[tokio::test]
+async fn a_verified_mobile_skips_the_signup_otp() {
+    let sb = TestSandbox::start().await;
+    let client = sb.client();
+    let citizen = citizen_to_sign_up();
+    let pkce = Pkce::generate();
+    let url = client.authorize_url(&AuthorizeParams {
+        state: "signup-state".into(),
+        code_challenge: pkce.challenge.clone(),
+        signup: true,
+        verified_mobile: citizen.mobile.clone(),
+        ..AuthorizeParams::default()
+    });
+    let login = Login {
+        how: How::SignUp {
+            aadhaar: citizen.aadhaar.clone().unwrap_or_default(),
+        },
+        // Never typed: the OTP page must not come.
+        otp: "000000".into(),
+        pin: "135790".into(),
+    };
+    let callback = journey::run(&url, REDIRECT_URI, &login, &Decision::AllowAsOffered)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(callback.steps, ["aadhaar", "new_pin", "consent"]);
+    let token = client
+        .exchange_code(callback.code.as_deref().unwrap_or_default(), &pkce.verifier)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(token.new_account.as_deref(), Some("Y"));
 }
 
 #[tokio::test]
