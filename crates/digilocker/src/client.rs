@@ -164,8 +164,13 @@ impl Client {
             ("refresh_token", refresh_token.expose_secret()),
         ];
         let request = self.client_authenticated(self.url("oauth2/1/token"), form);
-        self.execute(Endpoint::Refresh, request, self.config.max_json_bytes, json)
-            .await
+        self.execute(
+            Endpoint::Refresh,
+            request,
+            self.config.max_json_bytes,
+            token,
+        )
+        .await
     }
 
     /// `oauth2/1/revoke`. Any success status is success; a JSON `error` in the
@@ -401,6 +406,9 @@ impl Client {
     /// A signed catalogue call: `clientid`, `ts` and
     /// `hmac = hex(SHA-256(secret + clientid + ts))` added to `fields`.
     fn signed(&self, url: Url, fields: &[(&str, &str)]) -> RequestBuilder {
+        // The spec says "unix seconds in IST": a unix timestamp has no time
+        // zone, so this is plain seconds since the epoch (what DigiLocker checks
+        // against its 30-minute window).
         let ts = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -638,6 +646,17 @@ fn json<T: DeserializeOwned>(answer: Answer) -> Result<T, Error> {
             "the JSON answer has a field of an unexpected type".to_owned()
         })
     })
+}
+
+/// A token answer must carry a usable access token.
+fn token(answer: Answer) -> Result<TokenResponse, Error> {
+    let token: TokenResponse = json(answer)?;
+    if token.access_token.trim().is_empty() {
+        return Err(Error::Malformed(
+            "the token answer has an empty access_token".into(),
+        ));
+    }
+    Ok(token)
 }
 
 fn content_type(headers: &HeaderMap) -> Option<&str> {
@@ -979,6 +998,30 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_empty_access_token_is_malformed() {
+        let e = token(answer(
+            200,
+            None,
+            br#"{"access_token":" ","token_type":"Bearer"}"#,
+        ))
+        .unwrap_err();
+        assert!(matches!(e, Error::Malformed(_)), "{e:?}");
+        assert!(token(answer(200, None, br#"{"access_token":"abc"}"#)).is_ok());
+    }
+
+    #[test]
+    fn config_new_has_the_documented_defaults() {
+        let c = client("https://betaapi.digitallocker.gov.in/public");
+        let config = c.config();
+        assert_eq!(config.timeout, std::time::Duration::from_secs(30));
+        assert_eq!(config.connect_timeout, std::time::Duration::from_secs(10));
+        assert_eq!(config.client_auth, ClientAuth::FormBody);
+        assert_eq!(config.max_json_bytes, 2 * 1024 * 1024);
+        assert_eq!(config.max_file_bytes, 20 * 1024 * 1024);
+        assert!(config.observer.is_none());
     }
 
     #[test]
