@@ -82,7 +82,9 @@ mod parse;
 pub mod verhoeff;
 mod verify;
 
-pub use contract::{ContractAadhaar, ContractAddress, ContractLocalData, ContractVerified, ContractXml};
+pub use contract::{
+    ContractAadhaar, ContractAddress, ContractLocalData, ContractVerified, ContractXml,
+};
 pub use error::Error;
 pub use model::{Address, DateOfBirth, EAadhaar, Gender, LocalData};
 pub use parse::parse_unverified;

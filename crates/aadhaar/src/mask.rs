@@ -105,7 +105,11 @@ mod tests {
             "xxxx-xxxx-0124",
             "********0124",
         ] {
-            assert_eq!(mask_aadhaar(input).as_deref(), Some("xxxx-xxxx-0124"), "{input}");
+            assert_eq!(
+                mask_aadhaar(input).as_deref(),
+                Some("xxxx-xxxx-0124"),
+                "{input}"
+            );
         }
     }
 

@@ -141,7 +141,9 @@ impl DateOfBirth {
         };
         if s.len() == 4 {
             let y = num(s)?;
-            return (1800..=9999).contains(&y).then(|| DateOfBirth::Year(y as i32));
+            return (1800..=9999)
+                .contains(&y)
+                .then_some(DateOfBirth::Year(y as i32));
         }
         let parts: Vec<&str> = s.split(['-', '/']).collect();
         let [a, b, c] = parts.as_slice() else {
@@ -191,7 +193,15 @@ mod tests {
             );
         }
         assert_eq!(DateOfBirth::parse("1990"), Some(DateOfBirth::Year(1990)));
-        for bad in ["31-02-1990", "15-13-1990", "", "90", "15-08-90", "abcd", "1-2-3-4"] {
+        for bad in [
+            "31-02-1990",
+            "15-13-1990",
+            "",
+            "90",
+            "15-08-90",
+            "abcd",
+            "1-2-3-4",
+        ] {
             assert_eq!(DateOfBirth::parse(bad), None, "{bad}");
         }
     }

@@ -48,9 +48,7 @@ pub(crate) fn decode(xml: &[u8]) -> Result<&str, Error> {
     // no DTD; refusing every other `<!` here (rather than relying only on the parser's
     // DOCTYPE switch) also refuses entity declarations however they are dressed up.
     let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = find(&bytes[from..], b"<!") {
-        let at = from + pos;
+    for at in memchr::memmem::find_iter(bytes, b"<!") {
         let rest = &bytes[at..];
         if !(rest.starts_with(b"<!--") || rest.starts_with(b"<![CDATA[")) {
             return Err(Error::hostile(
@@ -58,13 +56,8 @@ pub(crate) fn decode(xml: &[u8]) -> Result<&str, Error> {
                  e-Aadhaar XML never has one, and entity expansion is not allowed",
             ));
         }
-        from = at + 2;
     }
     Ok(text)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Parses the text into a DOM with DTDs forbidden and nesting capped at [`MAX_DEPTH`].
@@ -248,20 +241,16 @@ fn only_children(
 ) -> Result<(), Error> {
     for child in doc.children_iter(parent) {
         match doc.node_kind(child) {
-            Some(NodeKind::Element(el)) => {
-                if !allowed.contains(&child) && also != Some(child) {
-                    return Err(Error::structure(format!(
-                        "unexpected <{}> inside <{name}>",
-                        el.name.local_name
-                    )));
-                }
+            Some(NodeKind::Element(el)) if !allowed.contains(&child) && also != Some(child) => {
+                return Err(Error::structure(format!(
+                    "unexpected <{}> inside <{name}>",
+                    el.name.local_name
+                )));
             }
-            Some(NodeKind::Text(t)) | Some(NodeKind::CData(t)) => {
-                if !t.trim().is_empty() {
-                    return Err(Error::structure(format!(
-                        "unexpected text directly inside <{name}>"
-                    )));
-                }
+            Some(NodeKind::Text(t)) | Some(NodeKind::CData(t)) if !t.trim().is_empty() => {
+                return Err(Error::structure(format!(
+                    "unexpected text directly inside <{name}>"
+                )));
             }
             _ => {}
         }
@@ -319,7 +308,10 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
 }
 
 /// `KycRes@ts`, or `None` when absent or empty; `Malformed` when present but unreadable.
-pub(crate) fn generated_at(doc: &Document<'_>, layout: &Layout) -> Result<Option<OffsetDateTime>, Error> {
+pub(crate) fn generated_at(
+    doc: &Document<'_>,
+    layout: &Layout,
+) -> Result<Option<OffsetDateTime>, Error> {
     let ts = attr(element(doc, layout.kyc_res)?, "ts");
     if ts.trim().is_empty() {
         return Ok(None);
@@ -367,7 +359,12 @@ pub(crate) fn extract(doc: &Document<'_>, layout: &Layout) -> Result<EAadhaar, E
     };
 
     let photo = match layout.pht {
-        Some(id) => decode_photo(&doc.text_content_deep(id))?,
+        // Zero-copy when the photo is one text node, as DigiLocker sends it.
+        Some(id) => match doc.children_count(id) {
+            0 => Vec::new(),
+            1 => decode_photo(doc.element_text(id).unwrap_or(""))?,
+            _ => decode_photo(&doc.text_content_deep(id))?,
+        },
         None => Vec::new(),
     };
 
@@ -389,25 +386,34 @@ pub(crate) fn extract(doc: &Document<'_>, layout: &Layout) -> Result<EAadhaar, E
 }
 
 fn decode_photo(text: &str) -> Result<Vec<u8>, Error> {
-    let cleaned: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let text = text.trim_ascii();
     // Checked before decoding so a huge photo costs no allocation beyond the document.
     let max_encoded = MAX_PHOTO_BYTES.div_ceil(3) * 4;
-    if cleaned.len() > max_encoded {
-        return Err(Error::hostile(format!(
-            "the photo is larger than {MAX_PHOTO_BYTES} bytes"
-        )));
-    }
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new()
             .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
     );
-    engine
-        .decode(&cleaned)
-        .map_err(|_| Error::malformed("Pht is not valid base64"))
+    let too_big = || Error::hostile(format!("the photo is larger than {MAX_PHOTO_BYTES} bytes"));
+    let bad = || Error::malformed("Pht is not valid base64");
+    // DigiLocker sends the photo on one line: decode it in place. Only wrapped base64 pays
+    // for a copy without the whitespace.
+    let decoded = if text.bytes().any(|b| b.is_ascii_whitespace()) {
+        let cleaned: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        if cleaned.len() > max_encoded {
+            return Err(too_big());
+        }
+        engine.decode(&cleaned).map_err(|_| bad())?
+    } else {
+        if text.len() > max_encoded {
+            return Err(too_big());
+        }
+        engine.decode(text).map_err(|_| bad())?
+    };
+    if decoded.len() > MAX_PHOTO_BYTES {
+        return Err(too_big());
+    }
+    Ok(decoded)
 }
 
 /// Parses an e-Aadhaar **without checking its signature**, for diagnostics and tests.

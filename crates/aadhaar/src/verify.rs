@@ -194,30 +194,21 @@ struct SignatureShape {
     key_info_certs: Vec<Certificate>,
 }
 
+/// The element children of a `<Signature>` part. These parts hold only elements (the
+/// values live in DigestValue, SignatureValue and X509Certificate, which are read
+/// separately), so non-blank text here is refused.
 fn child_elements(doc: &Document<'_>, id: NodeId) -> Result<Vec<NodeId>, Error> {
     let mut out = Vec::new();
     for c in doc.children_iter(id) {
         match doc.node_kind(c) {
             Some(NodeKind::Element(_)) => out.push(c),
             Some(NodeKind::Text(t)) | Some(NodeKind::CData(t)) if !t.trim().is_empty() => {
-                // Text is only meaningful in the value elements, which are read elsewhere.
-                if !is_value_element(doc, id) {
-                    return Err(Error::structure("unexpected text inside the <Signature>"));
-                }
+                return Err(Error::structure("unexpected text inside the <Signature>"));
             }
             _ => {}
         }
     }
     Ok(out)
-}
-
-fn is_value_element(doc: &Document<'_>, id: NodeId) -> bool {
-    doc.element(id).is_some_and(|e| {
-        matches!(
-            &*e.name.local_name,
-            "DigestValue" | "SignatureValue" | "X509Certificate" | "X509SubjectName" | "X509IssuerName" | "X509SerialNumber" | "KeyName"
-        )
-    })
 }
 
 fn dsig_name<'d>(doc: &'d Document<'_>, id: NodeId) -> Result<&'d str, Error> {
@@ -339,7 +330,9 @@ fn check_signature_shape(doc: &Document<'_>, sig: NodeId) -> Result<SignatureSha
                 if n == "Transform" {
                     Ok(algorithm_of(doc, *id))
                 } else {
-                    Err(Error::structure(format!("unexpected <{n}> in <Transforms>")))
+                    Err(Error::structure(format!(
+                        "unexpected <{n}> in <Transforms>"
+                    )))
                 }
             })
         })
@@ -391,13 +384,12 @@ fn check_signature_shape(doc: &Document<'_>, sig: NodeId) -> Result<SignatureSha
                                 .map_err(|_| {
                                     Error::malformed("an X509Certificate is not valid base64")
                                 })?;
-                            let cert = Certificate::from_der(&der).map_err(|e| {
-                                Error::UntrustedChain {
+                            let cert =
+                                Certificate::from_der(&der).map_err(|e| Error::UntrustedChain {
                                     reason: format!(
                                         "an X509Certificate in KeyInfo cannot be read: {e}"
                                     ),
-                                }
-                            })?;
+                                })?;
                             key_info_certs.push(cert);
                         }
                         "X509SubjectName" | "X509IssuerSerial" => {}
@@ -480,7 +472,7 @@ fn chain_window(
             let issues_one = chain
                 .iter()
                 .any(|c| c.tbs_certificate.issuer == cand.tbs_certificate.subject);
-            if issues_one && !chain.iter().any(|c| *c == cand) {
+            if issues_one && !chain.contains(&cand) {
                 chain.push(cand);
                 added = true;
             }
@@ -606,7 +598,9 @@ fn check_leaf(leaf: &Certificate) -> Result<(), Error> {
     )
     .ok_or_else(|| refuse("does not hold a readable RSA public key"))?;
     if bits < 2048 {
-        return Err(refuse(&format!("has a {bits}-bit RSA key (2048 is the minimum)")));
+        return Err(refuse(&format!(
+            "has a {bits}-bit RSA key (2048 is the minimum)"
+        )));
     }
     Ok(())
 }
@@ -626,7 +620,9 @@ fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         Some((len, &rest[n..]))
     }
     let (_, seq) = header(der, 0x30)?;
@@ -686,7 +682,8 @@ pub fn verify_and_parse_with(
     let ctx = bergshamra::DsigContext::new(keys)
         .with_trusted_keys_only(false)
         .with_verification_time(bergshamra_time(chain_time));
-    let result = bergshamra::dsig::verify::verify_document(&ctx, &doc).map_err(map_bergshamra_error)?;
+    let result =
+        bergshamra::dsig::verify::verify_document(&ctx, &doc).map_err(map_bergshamra_error)?;
     let (signature_node, references, key_info) = match result {
         bergshamra::VerifyResult::Valid {
             signature_node,
@@ -699,21 +696,27 @@ pub fn verify_and_parse_with(
     };
     // Belt and braces: what was verified is the signature and reference we inspected.
     if signature_node != sig {
-        return Err(Error::structure("the verified <Signature> is not the located one"));
+        return Err(Error::structure(
+            "the verified <Signature> is not the located one",
+        ));
     }
     match references.as_slice() {
         [r] if r.uri.is_empty()
             && r.digest_verified
-            && r.resolved_node.is_none_or(|n| n == doc.root() || n == layout.root) => {}
+            && r.resolved_node
+                .is_none_or(|n| n == doc.root() || n == layout.root) => {}
         _ => {
             return Err(Error::SignatureInvalid {
                 reason: "the verified reference is not the whole document".into(),
             })
         }
     }
-    let leaf_der = key_info.x509_chain.first().ok_or_else(|| Error::UntrustedChain {
-        reason: "the signature was not verified with a certificate".into(),
-    })?;
+    let leaf_der = key_info
+        .x509_chain
+        .first()
+        .ok_or_else(|| Error::UntrustedChain {
+            reason: "the signature was not verified with a certificate".into(),
+        })?;
     let leaf = Certificate::from_der(leaf_der).map_err(|e| Error::UntrustedChain {
         reason: format!("the signing certificate cannot be read: {e}"),
     })?;

@@ -7,7 +7,11 @@ use serde_json::{json, Value};
 #[test]
 fn the_contract_json_has_the_documented_shape() {
     let v = verify_and_parse(&signed_fixture(), &anchors()).expect("verifies");
-    let c = v.aadhaar.to_contract(true, "https://gw.example/x/1.xml", "2026-11-25T19:06:28+05:30");
+    let c = v.aadhaar.to_contract(
+        true,
+        "https://gw.example/x/1.xml",
+        "2026-11-25T19:06:28+05:30",
+    );
     let mut j = serde_json::to_value(&c).expect("serializes");
     let photo = j["photo"].take();
     let generated = j["generatedAt"].take();
@@ -35,7 +39,14 @@ fn the_contract_json_has_the_documented_shape() {
     );
     // The photo is the JPEG as standard base64; generatedAt is ISO 8601 with the offset.
     let photo = photo.as_str().expect("string");
-    assert_eq!(photo, between(&String::from_utf8(signed_fixture()).expect("utf8"), "<Pht>", "</Pht>"));
+    assert_eq!(
+        photo,
+        between(
+            &String::from_utf8(signed_fixture()).expect("utf8"),
+            "<Pht>",
+            "</Pht>"
+        )
+    );
     let generated = generated.as_str().expect("string");
     assert!(generated.ends_with("+05:30"), "{generated}");
     assert_eq!(

@@ -40,9 +40,14 @@ fn year_only_dates_of_birth_are_kept() {
 #[test]
 fn a_full_aadhaar_number_is_masked_on_parse_and_never_leaves() {
     let full = aadhaar::verhoeff::append_check_digit("98765432109").expect("digits");
-    let xml = minimal(&format!("<UidData uid=\"{full}\"><Poi name=\"A\"/></UidData>"));
+    let xml = minimal(&format!(
+        "<UidData uid=\"{full}\"><Poi name=\"A\"/></UidData>"
+    ));
     let a = parse_unverified(xml.as_bytes()).expect("parses");
-    assert_eq!(a.masked_number.map(|m| m.to_string()), Some(format!("xxxx-xxxx-{}", &full[8..])));
+    assert_eq!(
+        a.masked_number.map(|m| m.to_string()),
+        Some(format!("xxxx-xxxx-{}", &full[8..]))
+    );
     let json = serde_json::to_string(&a.to_contract(false, "", "")).expect("json");
     assert!(!json.contains(&full[..8]), "{json}");
     assert!(!format!("{a:?}").contains(&full[..8]));
@@ -51,30 +56,52 @@ fn a_full_aadhaar_number_is_masked_on_parse_and_never_leaves() {
 #[test]
 fn unreadable_values_are_malformed_and_the_message_has_no_personal_data() {
     let xml = minimal("<UidData><Poi name=\"A\" dob=\"31-02-1990\"/></UidData>");
-    let err = parse_unverified(xml.as_bytes()).err().expect("refused");
+    let err = parse_unverified(xml.as_bytes()).expect_err("refused");
     assert!(matches!(err, Error::Malformed { .. }));
     assert!(!err.to_string().contains("31-02-1990"), "{err}");
     let xml = minimal("<UidData><Poi name=\"A\"/><Pht>not*base64</Pht></UidData>");
-    assert!(matches!(parse_unverified(xml.as_bytes()), Err(Error::Malformed { .. })));
-    assert!(matches!(parse_unverified(b"\xff\xfe<x/>"), Err(Error::Malformed { .. })));
-    assert!(matches!(parse_unverified(b"<Certificate>"), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        parse_unverified(xml.as_bytes()),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(matches!(
+        parse_unverified(b"\xff\xfe<x/>"),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(matches!(
+        parse_unverified(b"<Certificate>"),
+        Err(Error::Malformed { .. })
+    ));
 }
 
 #[test]
 fn wrong_shapes_are_refused() {
     for (why, xml) in [
         ("no Poi", minimal("<UidData/>")),
-        ("two UidData", minimal("<UidData><Poi/></UidData><UidData><Poi/></UidData>")),
-        ("namespaced Poi", minimal("<UidData xmlns:e=\"urn:e\"><e:Poi name=\"A\"/></UidData>")),
-        ("Poi not under UidData", minimal("<Poi name=\"B\"/><UidData><Poi/></UidData>")),
+        (
+            "two UidData",
+            minimal("<UidData><Poi/></UidData><UidData><Poi/></UidData>"),
+        ),
+        (
+            "namespaced Poi",
+            minimal("<UidData xmlns:e=\"urn:e\"><e:Poi name=\"A\"/></UidData>"),
+        ),
+        (
+            "Poi not under UidData",
+            minimal("<Poi name=\"B\"/><UidData><Poi/></UidData>"),
+        ),
         ("other root", "<Other><CertificateData/></Other>".to_owned()),
         (
             "extra element under the root",
-            minimal("<UidData><Poi/></UidData>").replace("</Certificate>", "<Extra/></Certificate>"),
+            minimal("<UidData><Poi/></UidData>")
+                .replace("</Certificate>", "<Extra/></Certificate>"),
         ),
     ] {
         assert!(
-            matches!(parse_unverified(xml.as_bytes()), Err(Error::UnexpectedStructure { .. })),
+            matches!(
+                parse_unverified(xml.as_bytes()),
+                Err(Error::UnexpectedStructure { .. })
+            ),
             "{why}: {:?}",
             parse_unverified(xml.as_bytes())
         );
@@ -91,7 +118,10 @@ fn dtds_and_entity_expansion_are_hostile() {
     for xml in [billion_laughs, external] {
         let err = parse_unverified(xml.as_bytes());
         assert!(matches!(err, Err(Error::Hostile { .. })), "{err:?}");
-        assert!(matches!(verify_and_parse(xml.as_bytes(), &anchors()), Err(Error::Hostile { .. })));
+        assert!(matches!(
+            verify_and_parse(xml.as_bytes(), &anchors()),
+            Err(Error::Hostile { .. })
+        ));
     }
 }
 
@@ -99,37 +129,61 @@ fn dtds_and_entity_expansion_are_hostile() {
 fn deep_nesting_is_hostile() {
     let deep = format!("{}{}", "<a>".repeat(10_000), "</a>".repeat(10_000));
     let xml = minimal(&format!("<UidData><Poi/>{deep}</UidData>"));
-    assert!(matches!(parse_unverified(xml.as_bytes()), Err(Error::Hostile { .. })));
+    assert!(matches!(
+        parse_unverified(xml.as_bytes()),
+        Err(Error::Hostile { .. })
+    ));
 }
 
 #[test]
 fn oversized_inputs_are_hostile() {
     let big_attr = "x".repeat(MAX_ATTRIBUTE_BYTES + 1);
     let xml = minimal(&format!("<UidData><Poi name=\"{big_attr}\"/></UidData>"));
-    assert!(matches!(parse_unverified(xml.as_bytes()), Err(Error::Hostile { .. })));
+    assert!(matches!(
+        parse_unverified(xml.as_bytes()),
+        Err(Error::Hostile { .. })
+    ));
 
-    let big_photo = base64::engine::general_purpose::STANDARD.encode(vec![7u8; MAX_PHOTO_BYTES + 3]);
+    let big_photo =
+        base64::engine::general_purpose::STANDARD.encode(vec![7u8; MAX_PHOTO_BYTES + 3]);
     let xml = minimal(&format!("<UidData><Poi/><Pht>{big_photo}</Pht></UidData>"));
-    assert!(xml.len() < MAX_DOCUMENT_BYTES, "the photo limit is what is tested");
-    assert!(matches!(parse_unverified(xml.as_bytes()), Err(Error::Hostile { .. })));
+    assert!(
+        xml.len() < MAX_DOCUMENT_BYTES,
+        "the photo limit is what is tested"
+    );
+    assert!(matches!(
+        parse_unverified(xml.as_bytes()),
+        Err(Error::Hostile { .. })
+    ));
 
     // A photo just within the limit is fine.
     let ok_photo = base64::engine::general_purpose::STANDARD.encode(vec![7u8; MAX_PHOTO_BYTES]);
     let xml = minimal(&format!("<UidData><Poi/><Pht>{ok_photo}</Pht></UidData>"));
-    assert_eq!(parse_unverified(xml.as_bytes()).map(|a| a.photo.len()), Ok(MAX_PHOTO_BYTES));
+    assert_eq!(
+        parse_unverified(xml.as_bytes()).map(|a| a.photo.len()),
+        Ok(MAX_PHOTO_BYTES)
+    );
 
     let huge = vec![b' '; MAX_DOCUMENT_BYTES + 1];
-    assert!(matches!(parse_unverified(&huge), Err(Error::Hostile { .. })));
+    assert!(matches!(
+        parse_unverified(&huge),
+        Err(Error::Hostile { .. })
+    ));
 
     let many = "<e/>".repeat(5000);
     let xml = minimal(&format!("<UidData><Poi/>{many}</UidData>"));
-    assert!(matches!(parse_unverified(xml.as_bytes()), Err(Error::Hostile { .. })));
+    assert!(matches!(
+        parse_unverified(xml.as_bytes()),
+        Err(Error::Hostile { .. })
+    ));
 }
 
 #[test]
 fn the_signed_sample_parses_unverified_to_the_same_data() {
     let xml = signed_fixture();
     let unverified = parse_unverified(&xml).expect("parses");
-    let verified = verify_and_parse(&xml, &anchors()).expect("verifies").aadhaar;
+    let verified = verify_and_parse(&xml, &anchors())
+        .expect("verifies")
+        .aadhaar;
     assert_eq!(unverified, verified);
 }

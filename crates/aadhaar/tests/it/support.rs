@@ -78,7 +78,8 @@ pub enum Signer {
 }
 
 fn run(cmd: &mut Command) -> std::process::Output {
-    cmd.output().expect("xmlsec1 runs (it is installed at /usr/bin/xmlsec1)")
+    cmd.output()
+        .expect("xmlsec1 runs (it is installed at /usr/bin/xmlsec1)")
 }
 
 /// Signs `template` (a document whose Signature has empty DigestValue/SignatureValue) with
