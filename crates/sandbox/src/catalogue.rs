@@ -48,15 +48,18 @@ pub struct Issuer {
     pub issuerid: String,
     /// Display name, e.g. `Income Tax Department`.
     pub name: String,
+    /// One line on what the issuer issues.
     pub description: String,
     /// Category as DigiLocker shows it, e.g. `Central Government`.
     pub categories: String,
+    /// Doc types this issuer issues (at least one).
     pub doctypes: Vec<DocTypeDef>,
 }
 
 /// The whole catalogue.
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
+    /// Every issuer: the recognisable ones first, then the generated ones.
     pub issuers: Vec<Issuer>,
 }
 

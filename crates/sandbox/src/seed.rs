@@ -22,26 +22,42 @@ pub const PIN: &str = "111111";
 /// mean "absent" (e-Aadhaar leaves empty attributes out).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Address {
+    /// Care of: `S/O`, `D/O`, `W/O` or `C/O` and a name.
     pub co: String,
+    /// House, flat or plot.
     pub house: String,
+    /// Street or road.
     pub street: String,
+    /// Landmark.
     pub lm: String,
+    /// Locality.
     pub loc: String,
+    /// Village, town or city.
     pub vtc: String,
+    /// Sub-district (tehsil, taluk, mandal).
     pub subdist: String,
+    /// District.
     pub dist: String,
+    /// State or union territory.
     pub state: String,
+    /// Country (`India`).
     pub country: String,
+    /// PIN code (6 digits).
     pub pc: String,
+    /// Post office.
     pub po: String,
 }
 
 /// Name and address in a local language (`LData` in e-Aadhaar).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalData {
-    /// ISO 639-1 language code, e.g. `hi`, `ta`, `bn`.
+    /// ISO 639 language code: 639-1 where one exists (`hi`, `ta`, `bn`),
+    /// else 639-2 (`kok`). The e-Aadhaar carries UIDAI's numeric code instead
+    /// (`06` for Hindi); [`crate::signing`] converts.
     pub lang: String,
+    /// The name in the local script.
     pub name: String,
+    /// The address in the local script.
     pub address: Address,
 }
 
@@ -50,14 +66,17 @@ pub struct LocalData {
 pub struct IssuedDoc {
     /// DigiLocker URI, e.g. `in.gov.pan-PANCR-ABCDE1234F`.
     pub uri: String,
+    /// Doc type code, e.g. `PANCR`.
     pub doctype: String,
     /// Issuer id as in `files/issued` (`issuerid`), e.g. `in.gov.pan`.
     pub issuerid: String,
     /// Issuer org id as in the catalogue (`orgid`).
     pub orgid: String,
+    /// Issuer's display name, e.g. `Income Tax Department`.
     pub issuer: String,
     /// Human name of the document, e.g. `PAN Verification Record`.
     pub name: String,
+    /// Description as in `files/issued`.
     pub description: String,
     /// Issue date, DD-MM-YYYY.
     pub date: String,
@@ -82,16 +101,21 @@ pub struct Citizen {
     pub pin: String,
     /// DigiLocker id (a UUID string).
     pub digilocker_id: String,
+    /// Full name in Latin script, as on the Aadhaar.
     pub name: String,
     /// DD-MM-YYYY.
     pub dob: String,
     /// `M`, `F` or `T`.
     pub gender: String,
+    /// E-mail address; empty when none is registered.
     pub email: String,
     /// Whether an e-Aadhaar can be produced for this citizen.
     pub eaadhaar_available: bool,
+    /// Address as on the Aadhaar (empty fields are absent).
     pub address: Address,
+    /// Name and address in a local language, when the Aadhaar has them.
     pub local: Option<LocalData>,
+    /// Documents already issued into the citizen's DigiLocker.
     pub documents: Vec<IssuedDoc>,
     /// One line saying what this citizen is for, shown in the README.
     pub purpose: String,
