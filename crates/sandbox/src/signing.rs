@@ -114,12 +114,10 @@ impl SigningAuthority {
     /// silently replaced: delete it to start a new CA.
     pub fn load_or_create(dir: &Path) -> anyhow::Result<SigningAuthority> {
         // Several sandboxes may start on one directory at once (parallel
-        // tests, two processes): exactly one creates the CA, the others wait
-        // for it and load the same files. Threads of this process queue on
-        // the mutex; other processes on the lock file.
-        static CREATING: Mutex<()> = Mutex::new(());
-        let _guard = CREATING.lock().unwrap_or_else(|p| p.into_inner());
-
+        // tests, two processes): the one that creates the lock file creates
+        // the CA, the others wait for the lock file to go and load the same
+        // files. `create_new` is atomic between threads and processes alike,
+        // and sandboxes on different directories never wait for each other.
         let missing = missing_files(dir);
         if missing.is_empty() {
             return load(dir);
