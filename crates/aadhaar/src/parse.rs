@@ -62,7 +62,7 @@ pub(crate) fn decode(xml: &[u8]) -> Result<&str, Error> {
 
 /// Parses the text into a DOM with DTDs forbidden and nesting capped at [`MAX_DEPTH`].
 pub(crate) fn parse_dom(text: &str) -> Result<Document<'_>, Error> {
-    uppsala::Parser::new()
+    let doc = uppsala::Parser::new()
         .with_forbid_dtd(true)
         .with_forbid_entities(true)
         .with_max_depth(MAX_DEPTH)
@@ -79,7 +79,21 @@ pub(crate) fn parse_dom(text: &str) -> Result<Document<'_>, Error> {
             } else {
                 Error::malformed(format!("not well-formed XML: {msg}"))
             }
-        })
+        })?;
+    // The bytes were decoded as UTF-8; a document that declares another encoding would
+    // be read differently by other XML tools (xmlsec1 included), so it is refused.
+    if let Some(enc) = doc
+        .xml_declaration
+        .as_ref()
+        .and_then(|d| d.encoding.as_deref())
+    {
+        if !enc.eq_ignore_ascii_case("UTF-8") {
+            return Err(Error::malformed(format!(
+                "the XML declaration says encoding=\"{enc}\"; only UTF-8 is accepted"
+            )));
+        }
+    }
+    Ok(doc)
 }
 
 fn is_element(doc: &Document<'_>, id: NodeId, ns: Option<&str>, local: &str) -> bool {

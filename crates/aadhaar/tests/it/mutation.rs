@@ -86,3 +86,22 @@ fn corrupted_documents_never_panic_and_never_verify_with_changed_data() {
         "{accepted} of {MUTANTS} mutants verified"
     );
 }
+
+/// Changes the signature does not cover and the reader does not read are accepted by both
+/// implementations; the same change inside signed data is refused by both.
+#[test]
+fn benign_changes_pass_in_both_and_the_same_change_in_signed_data_fails_in_both() {
+    let original = sign(&unsigned_small(&ts_now()), Signer::Leaf);
+    let anchors = anchors();
+    let benign = [
+        replace_once(&original, "<KycRes ", "<!-- a comment --><KycRes "),
+        replace_once(&original, "</SignatureValue>", "\n</SignatureValue>"),
+    ];
+    for (i, xml) in benign.iter().enumerate() {
+        assert!(verify_and_parse(xml, &anchors).is_ok(), "benign change {i}");
+        assert!(xmlsec_verifies(xml), "benign change {i} in xmlsec1");
+    }
+    let signed_change = replace_once(&original, "<KycRes ", "<KycRes foo=\"a\" ");
+    assert!(verify_and_parse(&signed_change, &anchors).is_err());
+    assert!(!xmlsec_verifies(&signed_change));
+}

@@ -187,3 +187,21 @@ fn the_signed_sample_parses_unverified_to_the_same_data() {
         .aadhaar;
     assert_eq!(unverified, verified);
 }
+
+#[test]
+fn a_declared_encoding_other_than_utf8_is_refused() {
+    let body = minimal("<UidData><Poi name=\"A\"/></UidData>");
+    let latin1 = body.replace(
+        "<?xml version=\"1.0\"?>",
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>",
+    );
+    assert!(matches!(
+        parse_unverified(latin1.as_bytes()),
+        Err(Error::Malformed { .. })
+    ));
+    let utf8 = body.replace(
+        "<?xml version=\"1.0\"?>",
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>",
+    );
+    assert!(parse_unverified(utf8.as_bytes()).is_ok());
+}
