@@ -4,8 +4,10 @@
 ///
 /// Every variant is a reason not to trust the document; the gateway answers all of them
 /// with `unwrap_aadhaar_failed`. The variants are distinct so that logs and metrics can say
-/// which check failed. No message ever contains an Aadhaar number or personal data from
-/// the document: reasons name elements, attributes, limits and algorithms only.
+/// which check failed. This crate never puts values read from the document (names,
+/// numbers, dates) into a reason: reasons name elements, attributes, limits, algorithms and
+/// certificate subjects. Messages passed through from the XML parser and from bergshamra
+/// describe positions and names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -59,6 +59,10 @@
 //! The chosen instant is reported as [`SigningInfo::chain_validated_at`]. Tests and
 //! callers with their own clock use [`verify_and_parse_with`] and [`VerifyOptions`].
 //!
+//! Revocation is not checked: the crate does no I/O, and DigiLocker's CRL/OCSP endpoints
+//! would have to be fetched by the caller. Removing a compromised root or intermediate
+//! from the configured [`TrustAnchors`] is the lever this crate offers.
+//!
 //! # Aadhaar numbers
 //!
 //! The full number never leaves the crate: `UidData@uid` is reduced to a

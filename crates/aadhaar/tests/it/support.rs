@@ -75,6 +75,8 @@ pub enum Signer {
     LeafOnly,
     /// evil-leaf.key under the untrusted look-alike root.
     Evil,
+    /// leaf-sha1.key: a leaf under the trusted sub-CA whose certificate is SHA-1-signed.
+    Sha1Leaf,
 }
 
 fn run(cmd: &mut Command) -> std::process::Output {
@@ -98,6 +100,12 @@ pub fn sign_with_args(template: &str, signer: Signer, args: &[&str]) -> Vec<u8> 
     let key = match signer {
         Signer::Leaf => format!("{},{},{}", f("leaf.key"), f("leaf.pem"), f("inter.pem")),
         Signer::LeafOnly => format!("{},{}", f("leaf.key"), f("leaf.pem")),
+        Signer::Sha1Leaf => format!(
+            "{},{},{}",
+            f("leaf-sha1.key"),
+            f("leaf-sha1.pem"),
+            f("inter.pem")
+        ),
         Signer::Evil => format!(
             "{},{},{}",
             f("evil-leaf.key"),

@@ -393,3 +393,28 @@ fn trust_anchor_configuration_errors_are_reported() {
         Err(Error::TrustAnchors { .. })
     ));
 }
+
+#[test]
+fn a_sha1_signed_certificate_is_refused() {
+    let xml = sign(&unsigned_small(&ts_now()), Signer::Sha1Leaf);
+    let err = verify_and_parse(&xml, &anchors())
+        .map(|v| v.aadhaar)
+        .expect_err("refused");
+    assert!(
+        matches!(&err, Error::UntrustedChain { reason } if reason.contains("SHA-1")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_raw_key_value_is_refused() {
+    // xmlsec1 fills KeyValue with the signing key's public key: a signature that verifies
+    // against a key nobody vouches for.
+    let template = unsigned_small(&ts_now()).replace("<X509Data></X509Data>", "<KeyValue/>");
+    let xml = sign(&template, Signer::Leaf);
+    assert!(String::from_utf8_lossy(&xml).contains("<Modulus>"));
+    assert!(matches!(
+        verify_and_parse(&xml, &anchors()),
+        Err(Error::UnexpectedStructure { .. })
+    ));
+}
