@@ -111,7 +111,7 @@ impl Gender {
         match s.trim().to_ascii_uppercase().as_str() {
             "M" | "MALE" => Some(Gender::Male),
             "F" | "FEMALE" => Some(Gender::Female),
-            "T" | "TRANSGENDER" | "OTHER" => Some(Gender::Transgender),
+            "T" | "TRANSGENDER" => Some(Gender::Transgender),
             _ => None,
         }
     }

@@ -252,7 +252,8 @@ fn check_signature_shape(doc: &Document<'_>, sig: NodeId) -> Result<SignatureSha
         .iter()
         .map(|id| dsig_name(doc, *id))
         .collect::<Result<_, _>>()?;
-    let [signed_info, signature_value, key_info] = parts.as_slice() else {
+    // SignatureValue (the middle part) is read by bergshamra.
+    let [signed_info, _signature_value, key_info] = parts.as_slice() else {
         return Err(Error::structure(format!(
             "<Signature> must hold exactly SignedInfo, SignatureValue, KeyInfo; it holds {}",
             names.join(", ")
@@ -264,7 +265,6 @@ fn check_signature_shape(doc: &Document<'_>, sig: NodeId) -> Result<SignatureSha
             names.join(", ")
         )));
     }
-    let _ = signature_value;
 
     // SignedInfo: CanonicalizationMethod, SignatureMethod, exactly one Reference.
     let si = child_elements(doc, *signed_info)?;
