@@ -31,8 +31,8 @@ pub struct AppState {
     pub public_base: Url,
     pub metrics: Arc<Metrics>,
     pub catalogue: Arc<CatalogueCache>,
-    /// PEM of the roots trusted for e-Aadhaar signatures.
-    pub trust_anchors_pem: Arc<String>,
+    /// The roots trusted for e-Aadhaar signatures; `None` when none are configured.
+    pub trust_anchors: Option<Arc<aadhaar::TrustAnchors>>,
     /// The sandbox client's credentials (sandbox mode only), for the demo page.
     pub demo_client: Option<Arc<sandbox_mode::SandboxCredentials>>,
 }
@@ -155,24 +155,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
 
     let mut sandbox_router = None;
     let mut demo_client = None;
-    let (dl_config, trust_anchors_pem) = match &config.digilocker {
-        Some(settings) => {
-            let pem = match &settings.trust_anchors {
-                Some(path) => std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read trust anchors {}", path.display()))?,
-                None => String::new(),
-            };
-            (
-                dl_client_config(
-                    settings.base_url.clone(),
-                    &settings.client_id,
-                    &settings.client_secret,
-                    callback,
-                    &config,
-                ),
-                pem,
-            )
-        }
+    let (dl_config, mut trust_anchors_pem) = match &config.digilocker {
+        Some(settings) => (
+            dl_client_config(settings.base_url.clone(), &settings.client_id, &settings.client_secret, callback, &config),
+            String::new(),
+        ),
         None => {
             // The sandbox is reached over real HTTP on our own address, exactly
             // as DigiLocker would be.
@@ -181,16 +168,22 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
             sandbox_router = Some(embedded.router);
             demo_client = Some(Arc::new(embedded.credentials));
             (
-                dl_client_config(
-                    self_base,
-                    &embedded.app_client_id,
-                    &embedded.app_client_secret,
-                    callback,
-                    &config,
-                ),
+                dl_client_config(self_base, &embedded.app_client_id, &embedded.app_client_secret, callback, &config),
                 embedded.root_pem,
             )
         }
+    };
+    if let Some(path) = &config.trust_anchors {
+        trust_anchors_pem = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read trust anchors {}", path.display()))?;
+    }
+    let trust_anchors = if trust_anchors_pem.trim().is_empty() {
+        tracing::warn!("no e-Aadhaar trust anchors configured: /aadhaar will answer unwrap_aadhaar_failed");
+        None
+    } else {
+        Some(Arc::new(
+            aadhaar::TrustAnchors::from_pem(&trust_anchors_pem).context("the e-Aadhaar trust anchors are not valid PEM certificates")?,
+        ))
     };
     let dl = digilocker::Client::new(dl_config).context("cannot build the DigiLocker client")?;
     let metrics = Arc::new(Metrics::default());
@@ -202,7 +195,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         public_base,
         metrics: metrics.clone(),
         catalogue: Arc::new(CatalogueCache::default()),
-        trust_anchors_pem: Arc::new(trust_anchors_pem),
+        trust_anchors,
         demo_client,
     };
 
@@ -282,6 +275,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/digilocker/documents", get(api::documents))
         .route("/api/digilocker/{id}/status", get(api::status))
         .route("/api/digilocker/{id}/document", post(api::fetch_document))
+        .route("/api/digilocker/{id}/aadhaar", get(crate::ekyc::aadhaar))
         .route("/api/digilocker/{id}/issued", get(api::issued))
         .route("/api/digilocker/{id}/revoke", get(api::revoke))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));

@@ -18,8 +18,6 @@ pub struct DigilockerSettings {
     pub base_url: Url,
     pub client_id: String,
     pub client_secret: String,
-    /// PEM file of the trust anchors for e-Aadhaar signatures (CCA India's root).
-    pub trust_anchors: Option<PathBuf>,
 }
 
 /// Everything the gateway needs to run.
@@ -37,6 +35,10 @@ pub struct Config {
     /// Older keys, still accepted for decryption after a rotation.
     pub old_master_keys: Vec<String>,
     pub digilocker: Option<DigilockerSettings>,
+    /// PEM file of the roots trusted for e-Aadhaar signatures (CCA India's
+    /// root in production). In sandbox mode the sandbox's root is trusted
+    /// unless this is set.
+    pub trust_anchors: Option<PathBuf>,
     pub request_ttl: Duration,
     pub file_link_ttl: Duration,
     pub catalogue_refresh: Duration,
@@ -63,6 +65,7 @@ impl Default for Config {
             master_key: None,
             old_master_keys: Vec::new(),
             digilocker: None,
+            trust_anchors: None,
             request_ttl: Duration::from_secs(3600),
             file_link_ttl: Duration::from_secs(600),
             catalogue_refresh: Duration::from_secs(30 * 24 * 3600),
@@ -94,6 +97,7 @@ pub struct FileConfig {
     #[serde(default)]
     pub old_master_keys: Vec<String>,
     pub digilocker: Option<DigilockerSettings>,
+    pub trust_anchors: Option<PathBuf>,
     pub request_ttl_seconds: Option<u64>,
     pub file_link_ttl_seconds: Option<u64>,
     pub catalogue_refresh_seconds: Option<u64>,
@@ -193,6 +197,7 @@ impl Config {
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
                 .unwrap_or_default(),
             digilocker: None,
+            trust_anchors: var("GATEWAY_TRUST_ANCHORS").map(PathBuf::from),
             request_ttl_seconds: num("GATEWAY_REQUEST_TTL_SECONDS")?,
             file_link_ttl_seconds: num("GATEWAY_FILE_LINK_TTL_SECONDS")?,
             catalogue_refresh_seconds: num("GATEWAY_CATALOGUE_REFRESH_SECONDS")?,
@@ -211,7 +216,6 @@ impl Config {
                     .context("GATEWAY_DIGILOCKER_BASE_URL must be an absolute URL")?,
                 client_id: id,
                 client_secret: secret,
-                trust_anchors: var("GATEWAY_DIGILOCKER_TRUST_ANCHORS").map(PathBuf::from),
             });
         }
         self.apply(f);

@@ -25,7 +25,8 @@ where
         Err(DlError::InvalidArgument(_)) => "invalid_argument".to_owned(),
     };
     if let Err(e) = &result {
-        tracing::warn!(endpoint, error = %e, "DigiLocker call failed");
+        // Only the kind and code: upstream descriptions can carry document URIs.
+        tracing::warn!(endpoint, kind = e.kind(), code = ?e.code().map(|c| c.as_str()), status = ?e.status(), "DigiLocker call failed");
     }
     state.metrics.upstream(endpoint, &outcome, started);
     result

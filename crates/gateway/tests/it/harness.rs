@@ -1,0 +1,225 @@
+//! Spawning the real app for a test, and the helpers tests share.
+
+use std::time::Duration;
+
+use gateway::storage::ClientRecord;
+use gateway::{Config, RunningApp};
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::browser::{Browser, Page};
+
+/// Where the tests' business wants its users back (never fetched).
+pub const BUSINESS: &str = "http://127.0.0.1:9/kyc/done?sessionId=XYZ";
+
+/// A client's three headers.
+#[derive(Clone, Debug)]
+pub struct Creds {
+    pub id: String,
+    pub secret: String,
+    pub instance: String,
+}
+
+/// The app under test.
+pub struct TestApp {
+    pub app: RunningApp,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    pub creds: Creds,
+}
+
+/// The happy-path citizen: several documents, e-Aadhaar available.
+pub fn happy_citizen() -> sandbox::seed::Citizen {
+    sandbox::seed::citizens().into_iter().next().unwrap()
+}
+
+/// A seeded citizen matching `pred`.
+pub fn citizen(pred: impl Fn(&sandbox::seed::Citizen) -> bool) -> sandbox::seed::Citizen {
+    sandbox::seed::citizens().into_iter().find(|c| pred(c)).expect("no such seeded citizen")
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_owned(),
+            sandbox_catalogue: (60, 240),
+            sweep_interval: Duration::from_millis(300),
+            upstream_timeout: Duration::from_secs(5),
+            instance_name: "test".into(),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let app = gateway::start(config).await.unwrap();
+        let base = app.base_url();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let mut t = TestApp { app, base, dir, http, creds: Creds { id: String::new(), secret: String::new(), instance: String::new() } };
+        t.creds = t.new_client("").await;
+        t
+    }
+
+    /// A new client, with redirect origins restricted when `origins` is set.
+    pub async fn new_client(&self, origins: &str) -> Creds {
+        let creds = Creds {
+            id: format!("cl_{}", uuid::Uuid::new_v4().simple()),
+            secret: gateway::crypto::random_token(),
+            instance: uuid::Uuid::new_v4().to_string(),
+        };
+        self.app
+            .state
+            .store
+            .insert_client(&ClientRecord {
+                client_id: creds.id.clone(),
+                secret_hash: gateway::crypto::hash_secret(&creds.secret),
+                product_instance_id: creds.instance.clone(),
+                name: "test".into(),
+                allowed_origins: origins.into(),
+                disabled: 0,
+                created_at: 0,
+            })
+            .await
+            .unwrap();
+        creds
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A call with a client's headers.
+    pub fn req(&self, method: Method, path: &str, creds: &Creds) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .header("x-client-id", &creds.id)
+            .header("x-client-secret", &creds.secret)
+            .header("x-product-instance-id", &creds.instance)
+    }
+
+    /// Send and decode: (status, JSON body).
+    pub async fn send(rb: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = rb.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn get(&self, path: &str, creds: &Creds) -> (u16, Value) {
+        Self::send(self.req(Method::GET, path, creds)).await
+    }
+
+    pub async fn post(&self, path: &str, creds: &Creds, body: Value) -> (u16, Value) {
+        Self::send(self.req(Method::POST, path, creds).json(&body)).await
+    }
+
+    /// Create a request for `creds`; returns its JSON.
+    pub async fn create_for(&self, creds: &Creds, body: Value) -> Value {
+        let (status, v) = self.post("/api/digilocker", creds, body).await;
+        assert_eq!(status, 201, "{v}");
+        v
+    }
+
+    pub async fn create(&self) -> Value {
+        self.create_for(&self.creds, serde_json::json!({"redirectUrl": BUSINESS})).await
+    }
+
+    /// Wait until the catalogue is built.
+    pub async fn wait_catalogue(&self) {
+        for _ in 0..300 {
+            let (status, _) = self.get("/api/digilocker/documents?docType=NONE", &self.creds).await;
+            if status == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("catalogue not built in 30 s");
+    }
+
+    /// Open the journey `url` and get to the sandbox's sign-in page.
+    pub async fn open_journey(&self, browser: &Browser, url: &str) -> Page {
+        let page = browser.get_following(url, &self.base).await;
+        assert_eq!(page.status, 200, "journey start: {page:?}");
+        page
+    }
+
+    /// Sign in with an Aadhaar or mobile number, OTP and PIN, up to the consent page.
+    pub async fn sign_in(&self, browser: &Browser, url: &str, username: &str, pin: &str) -> Page {
+        let page = self.open_journey(browser, url).await;
+        let page = browser.submit(&page, None, &[("username", username)], &self.base).await;
+        let page = browser.submit(&page, None, &[("otp", sandbox::seed::OTP)], &self.base).await;
+        let page = browser.submit(&page, None, &[("pin", pin)], &self.base).await;
+        assert!(page.body.contains("decision"), "expected the consent page: {page:?}");
+        page
+    }
+
+    /// Answer the consent page; `docs` None keeps the defaults. Returns where
+    /// the user's browser ends up (the business's URL).
+    pub async fn decide(&self, browser: &Browser, consent: &Page, allow: bool, docs: Option<&[String]>) -> reqwest::Url {
+        let (action, mut fields) = consent.form(None);
+        if let Some(docs) = docs {
+            fields.retain(|(n, _)| n != "doc");
+            fields.extend(docs.iter().map(|d| ("doc".to_owned(), d.clone())));
+        }
+        fields.retain(|(n, _)| n != "decision");
+        fields.push(("decision".into(), if allow { "allow" } else { "deny" }.into()));
+        let end = browser.submit_fields(consent, &action, &fields, &self.base).await;
+        let loc = end.location.clone().unwrap_or_else(|| panic!("no redirect back to the business: {end:?}"));
+        assert!(loc.starts_with("http://127.0.0.1:9/"), "ended at {loc}");
+        reqwest::Url::parse(&loc).unwrap()
+    }
+
+    /// Create a request and walk the happy citizen through consent (all
+    /// offered documents ticked). Returns (request id, business URL).
+    pub async fn authenticated(&self) -> (String, reqwest::Url) {
+        let created = self.create().await;
+        let browser = Browser::new();
+        let c = happy_citizen();
+        let consent = self.sign_in(&browser, created["url"].as_str().unwrap(), c.aadhaar.as_deref().unwrap(), &c.pin).await;
+        let back = self.decide(&browser, &consent, true, None).await;
+        (created["id"].as_str().unwrap().to_owned(), back)
+    }
+
+    /// Set the embedded sandbox's fault switches (JSON of its admin endpoint).
+    pub async fn faults(&self, faults: Value) {
+        let resp = self.http.put(self.url("/sandbox/admin/faults")).json(&faults).send().await.unwrap();
+        assert!(resp.status().is_success(), "setting faults: {}", resp.text().await.unwrap());
+    }
+
+    /// The raw bytes of the SQLite database and its WAL.
+    pub fn raw_database(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for suffix in ["", "-wal", "-shm"] {
+            let p = self.dir.path().join(format!("gateway.sqlite{suffix}"));
+            if let Ok(b) = std::fs::read(p) {
+                all.extend(b);
+            }
+        }
+        all
+    }
+}
+
+/// Query parameters of a URL as pairs.
+pub fn query(url: &reqwest::Url) -> Vec<(String, String)> {
+    url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+pub fn param(url: &reqwest::Url, name: &str) -> Option<String> {
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// Assert a contract error body.
+pub fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["error"]["code"], want_code, "{body}");
+    assert!(body["error"]["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    assert!(body["error"]["traceId"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+}
