@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the system tools the test suite uses, from Debian's packages, if
+# they are missing: xmlsec1 (the reference XML-signature implementation the
+# signing tests cross-check against), pdftoppm (renders the sandbox's PDFs)
+# and Chromium with its driver (the browser test). Nothing else is fetched.
+set -euo pipefail
+need=()
+command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${need[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: every crate's tests on the embedded default (SQLite),
+# then the gateway's integration suite again on PostgreSQL
+# (127.0.0.1:5432, database `test`; override with GATEWAY_TEST_PG_URL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-test-deps.sh
+cargo test --workspace --locked
+GATEWAY_TEST_BACKEND=postgres cargo test --locked -p gateway --test it
