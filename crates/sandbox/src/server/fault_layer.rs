@@ -62,14 +62,20 @@ pub(crate) async fn apply(
         parts
             .headers
             .insert(CONTENT_LENGTH, HeaderValue::from(full));
-        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-            Ok(half),
-            Err(std::io::Error::new(
+        // The pause lets hyper flush the headers and the first half before
+        // the error closes the connection, as a dropped connection would.
+        let first = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(half)]);
+        let abort = futures_util::stream::once(async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            Err::<Bytes, std::io::Error>(std::io::Error::new(
                 std::io::ErrorKind::ConnectionAborted,
                 "sandbox fault switch: truncated body",
-            )),
-        ];
-        return Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)));
+            ))
+        });
+        return Response::from_parts(
+            parts,
+            Body::from_stream(futures_util::StreamExt::chain(first, abort)),
+        );
     }
     parts.headers.remove(CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(bytes))

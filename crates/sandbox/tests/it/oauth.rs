@@ -1,0 +1,361 @@
+//! The token endpoint, refresh, revoke, and token lifetimes.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn token_response_has_every_upstream_field() {
+    let sb = spawn().await;
+    let citizen = happy_citizen();
+    let token = sb.token_for(&citizen).await;
+    assert_eq!(token["token_type"], "Bearer");
+    assert_eq!(token["expires_in"], 3600);
+    assert_eq!(token["digilockerid"], citizen.digilocker_id.as_str());
+    assert_eq!(token["name"], citizen.name.as_str());
+    assert_eq!(token["dob"], citizen.dob.replace('-', "").as_str());
+    assert_eq!(token["dob"].as_str().unwrap().len(), 8, "DDMMYYYY");
+    assert_eq!(token["gender"], citizen.gender.as_str());
+    assert_eq!(token["eaadhaar"], "Y");
+    assert_eq!(token["new_account"], "N");
+    assert_eq!(token["mobile"], citizen.mobile.as_deref().unwrap());
+    assert!(
+        token["consent_valid_till"].as_i64().unwrap()
+            > time::OffsetDateTime::now_utc().unix_timestamp()
+    );
+    for field in ["access_token", "refresh_token", "reference_key"] {
+        assert!(!token[field].as_str().unwrap().is_empty(), "{field}");
+    }
+    let scope = token["scope"].as_str().unwrap();
+    assert!(scope.starts_with("files.issueddocs userdetails"), "{scope}");
+    for doc in &citizen.documents {
+        assert!(scope.contains(&format!("issued/{}", doc.uri)), "{scope}");
+    }
+    assert!(scope.contains("issued/in.gov.uidai-ADHAR-"), "{scope}");
+}
+
+#[tokio::test]
+async fn client_may_authenticate_with_http_basic() {
+    let sb = spawn().await;
+    let flow = sb.new_flow();
+    let code = sb.code_for(&flow, &happy_citizen()).await;
+    let response = sb
+        .browser
+        .post(sb.url("oauth2/1/token"))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", flow.redirect_uri.as_str()),
+            ("code_verifier", flow.pkce.verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn wrong_client_secret_is_invalid_client() {
+    let sb = spawn().await;
+    let flow = sb.new_flow();
+    let code = sb.code_for(&flow, &happy_citizen()).await;
+    let response = sb
+        .browser
+        .post(sb.url("oauth2/1/token"))
+        .basic_auth(CLIENT_ID, Some("not-the-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", flow.redirect_uri.as_str()),
+            ("code_verifier", flow.pkce.verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::UNAUTHORIZED, "invalid_client".into())
+    );
+    // The failed client authentication did not burn the code.
+    assert_eq!(sb.exchange(&code, &flow).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn replayed_code_is_refused_and_revokes_its_tokens() {
+    let sb = spawn().await;
+    let flow = sb.new_flow();
+    let code = sb.code_for(&flow, &happy_citizen()).await;
+    let first: Value = sb.exchange(&code, &flow).await.json().await.unwrap();
+    let access = first["access_token"].as_str().unwrap();
+    assert_eq!(
+        sb.get_bearer("oauth2/1/user", access).await.status(),
+        StatusCode::OK
+    );
+
+    let replay = sb.exchange(&code, &flow).await;
+    let (status, error) = error_of(replay).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    // Tokens from the first exchange are dead now.
+    let (status, error) = error_of(sb.get_bearer("oauth2/1/user", access).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
+    let refresh = refresh_with(&sb, first["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(error_of(refresh).await.1, "invalid_grant");
+}
+
+#[tokio::test]
+async fn wrong_code_verifier_is_invalid_grant() {
+    let sb = spawn().await;
+    let mut flow = sb.new_flow();
+    let code = sb.code_for(&flow, &happy_citizen()).await;
+    let right = std::mem::replace(&mut flow.pkce, Pkce::new());
+    let (status, error) = error_of(sb.exchange(&code, &flow).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    // A code gets one try: the right verifier afterwards is too late.
+    flow.pkce = right;
+    assert_eq!(
+        error_of(sb.exchange(&code, &flow).await).await.1,
+        "invalid_grant"
+    );
+}
+
+#[tokio::test]
+async fn redirect_uri_at_token_must_match_the_authorize_one() {
+    let sb = spawn().await;
+    let mut flow = sb.new_flow();
+    let code = sb.code_for(&flow, &happy_citizen()).await;
+    flow.redirect_uri = "https://app.example/cb".into(); // registered, but not the one used
+    let (status, error) = error_of(sb.exchange(&code, &flow).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+}
+
+#[tokio::test]
+async fn code_of_one_client_is_useless_to_another() {
+    let sb = spawn().await;
+    let flow = sb.new_flow();
+    let code = sb.code_for(&flow, &happy_citizen()).await;
+    let response = sb
+        .browser
+        .post(sb.url("oauth2/1/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", flow.redirect_uri.as_str()),
+            ("code_verifier", flow.pkce.verifier.as_str()),
+            ("client_id", OTHER_CLIENT_ID),
+            ("client_secret", OTHER_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(response).await.1, "invalid_grant");
+}
+
+#[tokio::test]
+async fn expired_code_is_invalid_grant() {
+    let sb = spawn_with(|c| c.code_ttl = Duration::from_millis(200)).await;
+    let flow = sb.new_flow();
+    let code = sb.code_for(&flow, &happy_citizen()).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, error) = error_of(sb.exchange(&code, &flow).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+}
+
+async fn refresh_with(sb: &TestSandbox, refresh: &str) -> reqwest::Response {
+    sb.browser
+        .post(sb.url("oauth2/1/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn access_token_expires_and_refresh_token_gets_a_new_one() {
+    let sb = spawn_with(|c| c.access_token_ttl = Duration::from_secs(1)).await;
+    let token = sb.token_for(&happy_citizen()).await;
+    assert_eq!(token["expires_in"], 1);
+    let access = token["access_token"].as_str().unwrap();
+    assert_eq!(
+        sb.get_bearer("oauth2/1/user", access).await.status(),
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let response = sb.get_bearer("oauth2/1/user", access).await;
+    assert!(response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::UNAUTHORIZED, "invalid_token".into())
+    );
+
+    let refreshed = refresh_with(&sb, token["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let refreshed: Value = refreshed.json().await.unwrap();
+    let new_access = refreshed["access_token"].as_str().unwrap();
+    assert_ne!(new_access, access);
+    assert_eq!(refreshed["scope"], token["scope"]);
+    assert_eq!(refreshed["digilockerid"], token["digilockerid"]);
+    assert_eq!(
+        sb.get_bearer("oauth2/1/user", new_access).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn refresh_token_of_another_client_or_unknown_is_invalid_grant() {
+    let sb = spawn().await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let response = sb
+        .browser
+        .post(sb.url("oauth2/1/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token["refresh_token"].as_str().unwrap()),
+            ("client_id", OTHER_CLIENT_ID),
+            ("client_secret", OTHER_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(response).await.1, "invalid_grant");
+    assert_eq!(
+        error_of(refresh_with(&sb, "made-up").await).await.1,
+        "invalid_grant"
+    );
+}
+
+#[tokio::test]
+async fn revoke_kills_access_and_refresh_tokens() {
+    let sb = spawn().await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let response = sb
+        .browser
+        .post(sb.url("oauth2/1/revoke"))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[("token", access), ("token_type_hint", "access_token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, error) = error_of(sb.get_bearer("oauth2/2/files/issued", access).await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
+    let refresh = refresh_with(&sb, token["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(error_of(refresh).await.1, "invalid_grant");
+}
+
+#[tokio::test]
+async fn revoking_the_refresh_token_also_kills_the_access_token() {
+    let sb = spawn().await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let response = sb
+        .browser
+        .post(sb.url("oauth2/1/revoke"))
+        .form(&[
+            ("token", token["refresh_token"].as_str().unwrap()),
+            ("token_type_hint", "refresh_token"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = sb
+        .get_bearer("oauth2/1/user", token["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn another_client_cannot_revoke_my_token() {
+    let sb = spawn().await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let response = sb
+        .browser
+        .post(sb.url("oauth2/1/revoke"))
+        .form(&[
+            ("token", access),
+            ("client_id", OTHER_CLIENT_ID),
+            ("client_secret", OTHER_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "RFC 7009: no hint either way"
+    );
+    assert_eq!(
+        sb.get_bearer("oauth2/1/user", access).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn unsupported_grant_type_and_missing_fields_are_oauth_errors() {
+    let sb = spawn().await;
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        let sb = &sb;
+        async move {
+            sb.browser
+                .post(sb.url("oauth2/1/token"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = post(vec![
+        ("grant_type", "password"),
+        ("client_id", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+    ])
+    .await;
+    assert_eq!(error_of(response).await.1, "unsupported_grant_type");
+    let response = post(vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+    ])
+    .await;
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::BAD_REQUEST, "invalid_request".into())
+    );
+    let response = post(vec![("grant_type", "authorization_code"), ("code", "x")]).await;
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::UNAUTHORIZED, "invalid_client".into())
+    );
+}
