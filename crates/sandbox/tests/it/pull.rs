@@ -235,3 +235,88 @@ async fn pull_document_errors() {
         (StatusCode::UNAUTHORIZED, "invalid_token".into())
     );
 }
+
+#[tokio::test]
+async fn pulled_document_becomes_fetchable_by_the_token() {
+    let sb = spawn().await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let fields = [
+        ("orgid", "000004"),
+        ("doctype", "PANCR"),
+        ("consent", "Y"),
+        ("panno", "ZZZZZ9999Z"),
+        ("PANFullName", "Test Holder"),
+    ];
+    let response = pull(&sb, access, &fields).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let uri = response.json::<Value>().await.unwrap()["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(uri.contains("-PANCR-"), "{uri}");
+    // A retry answers the same URI.
+    let again: Value = pull(&sb, access, &fields).await.json().await.unwrap();
+    assert_eq!(again["uri"], uri.as_str());
+
+    let file = sb.get_bearer(&format!("oauth2/1/file/{uri}"), access).await;
+    assert_eq!(file.status(), StatusCode::OK);
+    assert!(file.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let listing: Value = sb
+        .get_bearer("oauth2/2/files/issued", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["uri"] == uri.as_str()));
+
+    // Another consent for the same citizen finds it already in the locker.
+    let other = sb.token_for(&happy_citizen()).await;
+    let response = pull(&sb, other["access_token"].as_str().unwrap(), &fields).await;
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::INTERNAL_SERVER_ERROR, "uri_exists".into())
+    );
+}
+
+#[tokio::test]
+async fn pull_record_not_found_and_missing_parameter() {
+    let sb = spawn().await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let response = pull(
+        &sb,
+        access,
+        &[
+            ("orgid", "000004"),
+            ("doctype", "PANCR"),
+            ("consent", "Y"),
+            ("panno", "NOTFOUND"),
+            ("PANFullName", "X"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::NOT_FOUND, "record_not_found".into())
+    );
+    let response = pull(
+        &sb,
+        access,
+        &[
+            ("orgid", "000004"),
+            ("doctype", "PANCR"),
+            ("consent", "Y"),
+            ("PANFullName", "X"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::BAD_REQUEST, "invalid_parameter".into())
+    );
+}
