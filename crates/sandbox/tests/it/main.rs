@@ -6,5 +6,6 @@ mod faults;
 mod journey;
 mod oauth;
 mod pull;
+mod readme;
 mod resources;
 mod support;

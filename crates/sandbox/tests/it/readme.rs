@@ -1,0 +1,34 @@
+//! The README's citizens table must list every seeded citizen, so testers
+//! reading it find the numbers the sandbox really accepts.
+
+#[test]
+fn readme_lists_every_seeded_citizen_with_their_numbers() {
+    let readme = include_str!("../../README.md");
+    for citizen in sandbox::seed::citizens() {
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| {} |", citizen.name)))
+            .unwrap_or_else(|| panic!("README has no row for {}", citizen.name));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(
+            cells[2],
+            citizen.aadhaar.as_deref().unwrap_or("—"),
+            "{}",
+            citizen.name
+        );
+        assert_eq!(
+            cells[3],
+            citizen.mobile.as_deref().unwrap_or("—"),
+            "{}",
+            citizen.name
+        );
+        assert_eq!(
+            cells[4],
+            if citizen.has_account { "yes" } else { "no" },
+            "{}",
+            citizen.name
+        );
+    }
+    assert!(readme.contains(&format!("**`{}`**", sandbox::seed::OTP)));
+    assert!(readme.contains(&format!("**`{}`**", sandbox::seed::PIN)));
+}
