@@ -413,6 +413,19 @@ fn advance(store: &mut Store, id: &str, step: Step) {
     }
 }
 
+/// A form from an earlier page of the journey (back button, second tab):
+/// start again at sign-in, keeping the attempt counts.
+fn restart(store: &mut Store, shared: &Shared, id: &str, journey: &Journey) -> Response {
+    advance(store, id, Step::SignIn);
+    signin_page(
+        shared,
+        id,
+        journey,
+        Some("That page has expired. Sign in again to continue.".into()),
+        "",
+    )
+}
+
 /// `POST oauth2/1/authorize/signin/start`: back to the sign-in page.
 pub(crate) async fn signin_start(State(shared): State<SharedState>, body: Bytes) -> Response {
     let form = parse_form(&body);
@@ -442,15 +455,8 @@ pub(crate) async fn signin(State(shared): State<SharedState>, body: Bytes) -> Re
     let Some((id, journey)) = journey_of(&store, &form) else {
         return expired_page();
     };
-    if journey.step != Step::SignIn {
-        return signin_page(
-            &shared,
-            &id,
-            &journey,
-            Some("Start signing in again.".into()),
-            "",
-        );
-    }
+    // Signing in again from any step is allowed (the back button); the
+    // wrong-OTP and wrong-PIN counts carry over.
     let username = digits(field(&form, "username"));
     let found = if is_digits(&username, 12) {
         store.find_account(Some(&username), None)
@@ -493,15 +499,6 @@ pub(crate) async fn signup(State(shared): State<SharedState>, body: Bytes) -> Re
     let Some((id, journey)) = journey_of(&store, &form) else {
         return expired_page();
     };
-    if journey.step != Step::SignUp {
-        return signup_page(
-            &shared,
-            &id,
-            &journey,
-            Some("Start signing up again.".into()),
-            "",
-        );
-    }
     let aadhaar = digits(field(&form, "aadhaar"));
     if !is_digits(&aadhaar, 12) {
         return signup_page(
@@ -566,13 +563,7 @@ pub(crate) async fn otp(State(shared): State<SharedState>, body: Bytes) -> Respo
         return expired_page();
     };
     let Step::Otp { account, signup } = journey.step else {
-        return signin_page(
-            &shared,
-            &id,
-            &journey,
-            Some("Start signing in again.".into()),
-            "",
-        );
+        return restart(&mut store, &shared, &id, &journey);
     };
     let mobile = store
         .accounts
@@ -686,13 +677,7 @@ pub(crate) async fn pin(State(shared): State<SharedState>, body: Bytes) -> Respo
             );
             consent_page(&shared, &store, &id, &journey, account, true)
         }
-        _ => signin_page(
-            &shared,
-            &id,
-            &journey,
-            Some("Start signing in again.".into()),
-            "",
-        ),
+        _ => restart(&mut store, &shared, &id, &journey),
     }
 }
 
@@ -709,13 +694,7 @@ pub(crate) async fn consent(State(shared): State<SharedState>, body: Bytes) -> R
         new_account,
     } = journey.step
     else {
-        return signin_page(
-            &shared,
-            &id,
-            &journey,
-            Some("Start signing in again.".into()),
-            "",
-        );
+        return restart(&mut store, &shared, &id, &journey);
     };
     match field(&form, "decision") {
         "allow" => {}

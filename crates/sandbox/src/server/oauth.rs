@@ -19,7 +19,21 @@ use crate::store::{random_token, AccessRecord, Grant, Store};
 
 type Form = HashMap<String, String>;
 
+/// The request's fields. UPSTREAM.md says form-encoded; DigiLocker's own
+/// OpenAPI document shows a JSON body, so a JSON object is accepted too.
 fn parse_form(body: &Bytes) -> Result<Form, ApiError> {
+    if body.trim_ascii_start().starts_with(b"{") {
+        let object: HashMap<String, Value> = serde_json::from_slice(body).map_err(|e| {
+            ApiError::invalid_request(format!("the JSON body is not an object of strings: {e}"))
+        })?;
+        return Ok(object
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect());
+    }
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
         .map(|pairs| pairs.into_iter().collect())
         .map_err(|e| {

@@ -438,3 +438,62 @@ async fn pages_are_accessible_and_escape_seeded_text() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_form_from_an_earlier_step_restarts_at_sign_in() {
+    let sb = spawn().await;
+    let citizen = happy_citizen();
+    let flow = sb.new_flow();
+    let page = sb.start(&flow, &[]).await;
+    let journey = page.journey();
+    let aadhaar = citizen.aadhaar.as_deref().unwrap();
+    sb.post_page(
+        "oauth2/1/authorize/signin",
+        &journey,
+        &[("username", aadhaar)],
+    )
+    .await;
+    sb.post_page(
+        "oauth2/1/authorize/otp",
+        &journey,
+        &[("otp", sandbox::seed::OTP)],
+    )
+    .await;
+    // Back button: the OTP form again, while the journey waits for the PIN.
+    let page = sb
+        .post_page(
+            "oauth2/1/authorize/otp",
+            &journey,
+            &[("otp", sandbox::seed::OTP)],
+        )
+        .await;
+    assert!(page.has_input("username"), "back at sign-in: {}", page.html);
+    assert!(!page.has_input("pin"));
+    // Skipping ahead to consent is not possible either.
+    let page = sb
+        .post_page(
+            "oauth2/1/authorize/consent",
+            &journey,
+            &[("decision", "allow")],
+        )
+        .await;
+    assert!(page.has_input("username"));
+    // And the journey still completes from sign-in.
+    sb.post_page(
+        "oauth2/1/authorize/signin",
+        &journey,
+        &[("username", aadhaar)],
+    )
+    .await;
+    sb.post_page(
+        "oauth2/1/authorize/otp",
+        &journey,
+        &[("otp", sandbox::seed::OTP)],
+    )
+    .await;
+    let consent = sb
+        .post_page("oauth2/1/authorize/pin", &journey, &[("pin", &citizen.pin)])
+        .await;
+    let callback = sb.allow_defaults(&consent).await;
+    assert!(callback.get("code").is_some());
+}

@@ -359,3 +359,25 @@ async fn unsupported_grant_type_and_missing_fields_are_oauth_errors() {
         (StatusCode::UNAUTHORIZED, "invalid_client".into())
     );
 }
+
+#[tokio::test]
+async fn token_endpoint_also_accepts_a_json_body() {
+    let sb = spawn().await;
+    let flow = sb.new_flow();
+    let code = sb.code_for(&flow, &happy_citizen()).await;
+    let response = sb
+        .browser
+        .post(sb.url("oauth2/1/token"))
+        .json(&serde_json::json!({
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": flow.redirect_uri,
+            "code_verifier": flow.pkce.verifier,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
