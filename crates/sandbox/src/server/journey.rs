@@ -54,6 +54,7 @@ fn redirect_to(uri: &str, params: &[(&str, &str)], status: StatusCode) -> Respon
 
 /// End the journey with an OAuth error at the redirect URI.
 fn fail(journey: &Journey, error: &str, description: &str) -> Response {
+    tracing::info!(client_id = %journey.client_id, error, "journey ended with an error");
     redirect_to(
         &journey.redirect_uri,
         &[
@@ -761,6 +762,7 @@ pub(crate) async fn consent(State(shared): State<SharedState>, body: Bytes) -> R
         },
     );
     store.journeys.remove(&id);
+    tracing::info!(client_id = %journey.client_id, new_account, "journey ended with consent; code issued");
     redirect_to(
         &journey.redirect_uri,
         &[("code", &code), ("state", &journey.state)],

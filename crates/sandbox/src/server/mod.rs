@@ -346,3 +346,19 @@ pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)>
     let (id, secret) = decoded.split_once(':')?;
     Some((id.to_owned(), secret.to_owned()))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::normalise_base_path;
+
+    #[test]
+    fn base_paths_are_normalised_and_checked() {
+        assert_eq!(normalise_base_path("/sandbox/").unwrap(), "/sandbox");
+        assert_eq!(normalise_base_path("/").unwrap(), "");
+        assert_eq!(normalise_base_path("").unwrap(), "");
+        assert_eq!(normalise_base_path("/a/public").unwrap(), "/a/public");
+        assert!(normalise_base_path("sandbox").is_err());
+        assert!(normalise_base_path("/{id}").is_err());
+    }
+}

@@ -131,6 +131,10 @@ fn exchange_code(shared: &Shared, client_id: &str, form: &Form) -> Result<Value,
         // issued from it (RFC 6749 section 4.1.2).
         let grant_id = record.grant.clone();
         revoke_grant(&mut store, &grant_id);
+        tracing::warn!(
+            client_id,
+            "authorization code replayed; its tokens are revoked"
+        );
         return Err(ApiError::invalid_grant(
             "The authorization code has already been used; tokens issued from it are revoked",
         ));
@@ -324,6 +328,7 @@ pub(crate) async fn revoke(
             .is_some_and(|g| client.as_deref().is_none_or(|c| c == g.client_id));
         if owned {
             revoke_grant(&mut store, &grant_id);
+            tracing::info!("consent revoked");
         }
     }
     Ok(Json(json!({})).into_response())

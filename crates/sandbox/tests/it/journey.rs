@@ -497,3 +497,22 @@ async fn a_form_from_an_earlier_step_restarts_at_sign_in() {
     let callback = sb.allow_defaults(&consent).await;
     assert!(callback.get("code").is_some());
 }
+
+#[tokio::test]
+async fn sandbox_at_the_root_path_works_end_to_end() {
+    let sb = spawn_with(|c| c.base_path = String::new()).await;
+    assert!(
+        sb.base.ends_with(|c: char| c.is_ascii_digit()),
+        "{}",
+        sb.base
+    );
+    let flow = sb.new_flow();
+    let page = sb.start(&flow, &[]).await;
+    assert!(page
+        .form_actions()
+        .contains(&"/oauth2/1/authorize/signin".to_owned()));
+    let token = sb.token_for(&happy_citizen()).await;
+    assert_eq!(token["token_type"], "Bearer");
+    let response = sb.browser.get(sb.url("no/such/path")).send().await.unwrap();
+    assert_eq!(error_of(response).await.0, StatusCode::NOT_FOUND);
+}
