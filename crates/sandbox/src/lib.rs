@@ -113,7 +113,11 @@ impl Sandbox {
         self.inner.store().apps.insert(app.client_id.clone(), app);
     }
 
-    /// Every route, already nested under `config.base_path`.
+    /// Every route, already nested under `config.base_path`, ready to
+    /// `merge` into another app. Unknown paths under the base path answer a
+    /// DigiLocker-style JSON 404. With an empty base path that 404 is the
+    /// router's fallback, so it cannot then be merged with another router
+    /// that has a fallback of its own: embed under a prefix.
     pub fn router(&self) -> axum::Router {
         server::router(self.inner.clone())
     }

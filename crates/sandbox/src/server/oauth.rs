@@ -212,19 +212,17 @@ fn token_answer(
     grant_id: &str,
     refresh_token: String,
 ) -> Result<Value, ApiError> {
-    let ttl = shared.config.access_token_ttl;
-    let access = random_token();
-    store.access_tokens.insert(
-        access.clone(),
-        AccessRecord {
-            grant: grant_id.to_owned(),
-            expires: Instant::now() + ttl,
-        },
-    );
     let grant = store
         .grants
         .get(grant_id)
         .ok_or_else(|| ApiError::unexpected("a code points at a missing grant"))?;
+    // An access token never outlives the consent it stands for.
+    let consent_left = u64::try_from(grant.consent_valid_till - now_unix()).unwrap_or(0);
+    let ttl = shared
+        .config
+        .access_token_ttl
+        .min(std::time::Duration::from_secs(consent_left));
+    let access = random_token();
     let account = store
         .accounts
         .get(grant.account)
@@ -251,6 +249,13 @@ fn token_answer(
     if !citizen.email.is_empty() {
         answer["email"] = json!(citizen.email);
     }
+    store.access_tokens.insert(
+        access,
+        AccessRecord {
+            grant: grant_id.to_owned(),
+            expires: Instant::now() + ttl,
+        },
+    );
     Ok(answer)
 }
 

@@ -381,3 +381,47 @@ async fn token_endpoint_also_accepts_a_json_body() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn tokens_do_not_outlive_consent_valid_till() {
+    let sb = spawn().await;
+    let citizen = happy_citizen();
+    let flow = sb.new_flow();
+    let till = (time::OffsetDateTime::now_utc().unix_timestamp() + 2).to_string();
+    let consent = sb
+        .sign_in_to_consent(
+            &flow,
+            &[("consent_valid_till", till.as_str())],
+            citizen.aadhaar.as_deref().unwrap(),
+            &citizen.pin,
+        )
+        .await;
+    let callback = sb.allow_defaults(&consent).await;
+    let token: Value = sb
+        .exchange(callback.get("code").unwrap(), &flow)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        token["consent_valid_till"].as_i64().unwrap().to_string(),
+        till
+    );
+    assert!(token["expires_in"].as_u64().unwrap() <= 2, "{token}");
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let response = sb
+        .get_bearer("oauth2/1/user", token["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let refresh = refresh_with(&sb, token["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(error_of(refresh).await.1, "invalid_grant");
+}
+
+#[tokio::test]
+async fn consent_valid_till_in_the_past_is_invalid_request() {
+    let sb = spawn().await;
+    let flow = sb.new_flow();
+    let url = sb.authorize_url(&flow, &[("consent_valid_till", "1000")]);
+    let callback = Callback::from(&sb.browser.get(url).send().await.unwrap());
+    assert_eq!(callback.get("error"), Some("invalid_request"));
+}
