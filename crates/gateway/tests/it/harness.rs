@@ -27,6 +27,9 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
     pub creds: Creds,
+    /// The PostgreSQL schema of this app when the suite runs on PostgreSQL
+    /// (`GATEWAY_TEST_BACKEND=postgres`); dropped with the app.
+    pub pg: Option<PgSchema>,
 }
 
 /// The happy-path citizen: several documents, e-Aadhaar available.
@@ -62,8 +65,12 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
+        let pg = if on_postgres() { Some(PgSchema::create().await) } else { None };
+        if let Some(pg) = &pg {
+            config.database_url = Some(pg.url.clone());
+        }
             .unwrap();
-        let mut t = TestApp { app, base, dir, http, creds: Creds { id: String::new(), secret: String::new(), instance: String::new() } };
+        let mut t = TestApp { app, base, dir, http, creds: Creds { id: String::new(), secret: String::new(), instance: String::new() }, pg };
         t.creds = t.new_client("").await;
         t
     }
@@ -214,6 +221,64 @@ pub fn query(url: &reqwest::Url) -> Vec<(String, String)> {
 
 pub fn param(url: &reqwest::Url, name: &str) -> Option<String> {
     url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+/// Does this run of the suite use PostgreSQL (`GATEWAY_TEST_BACKEND=postgres`)?
+pub fn on_postgres() -> bool {
+    std::env::var("GATEWAY_TEST_BACKEND").is_ok_and(|b| b.eq_ignore_ascii_case("postgres"))
+}
+
+/// The test PostgreSQL database (`GATEWAY_TEST_PG_URL`, default the local `test` database).
+pub fn pg_base_url() -> String {
+    std::env::var("GATEWAY_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh PostgreSQL schema for one test, so tests run in parallel on one
+/// database. `url` connects with `search_path` set to it; dropped on drop.
+#[derive(Debug)]
+pub struct PgSchema {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgSchema {
+    pub async fn create() -> PgSchema {
+        let name = format!("gwtest_{}", uuid::Uuid::new_v4().simple());
+        let base = pg_base_url();
+        let admin = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {base}: {e}"));
+        sqlx::query(&format!("CREATE SCHEMA {name}")).execute(&admin).await.unwrap();
+        admin.close().await;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-csearch_path%3D{name}");
+        PgSchema { name, url }
+    }
+
+    /// A pool on this schema, for looking at the raw rows.
+    pub async fn pool(&self) -> sqlx::PgPool {
+        sqlx::PgPool::connect(&self.url).await.unwrap()
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime, where we cannot block on a
+        // future: do it on a thread with its own small runtime.
+        let name = self.name.clone();
+        let base = pg_base_url();
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut admin = sqlx::PgConnection::connect(&base).await.ok()?;
+                // A transaction of the app may still be open on the blocked
+                // test thread: rather leave the schema than wait forever.
+                sqlx::query("SET lock_timeout = '3s'").execute(&mut admin).await.ok()?;
+                sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE")).execute(&mut admin).await.ok()?;
+                admin.close().await.ok()
+            })
+        });
+        let _ = done.join();
+    }
+}
+
 }
 
 /// Assert a contract error body.

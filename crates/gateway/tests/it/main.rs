@@ -9,3 +9,4 @@ mod documents;
 mod harness;
 mod journey;
 mod lifecycle;
+mod storage;
