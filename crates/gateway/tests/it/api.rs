@@ -198,7 +198,7 @@ async fn health_ready_and_metrics() {
     assert_eq!(r.status(), 200);
     let r: serde_json::Value = t.http.get(t.url("/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(r["status"], "ready");
-    assert_eq!(r["database"], "sqlite");
+    assert_eq!(r["database"], if crate::harness::on_postgres() { "postgres" } else { "sqlite" });
     t.create().await;
     t.wait_catalogue().await;
     let m = t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();

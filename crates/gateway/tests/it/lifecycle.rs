@@ -42,10 +42,23 @@ async fn expired_requests_are_404_and_erased_from_the_database() {
     }
     assert_eq!(store.erasure_count(&id).await.unwrap(), 1);
     assert!(store.get_request(&t.creds.id, &id, 0).await.unwrap().is_none());
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", t.dir.path().join("gateway.sqlite").display())).await.unwrap();
-    let (requests,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM requests WHERE id = $1").bind(&id).fetch_one(&db).await.unwrap();
-    let (files,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM files WHERE request_id = $1").bind(&id).fetch_one(&db).await.unwrap();
-    assert_eq!((requests, files), (0, 0));
+    // Look at the rows themselves, not through the store's filters.
+    let (count_requests, count_files) = ("SELECT COUNT(*) FROM requests WHERE id = $1", "SELECT COUNT(*) FROM files WHERE request_id = $1");
+    let counts: (i64, i64) = match &t.pg {
+        Some(pg) => {
+            let db = pg.pool().await;
+            let (r,): (i64,) = sqlx::query_as(count_requests).bind(&id).fetch_one(&db).await.unwrap();
+            let (f,): (i64,) = sqlx::query_as(count_files).bind(&id).fetch_one(&db).await.unwrap();
+            (r, f)
+        }
+        None => {
+            let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", t.dir.path().join("gateway.sqlite").display())).await.unwrap();
+            let (r,): (i64,) = sqlx::query_as(count_requests).bind(&id).fetch_one(&db).await.unwrap();
+            let (f,): (i64,) = sqlx::query_as(count_files).bind(&id).fetch_one(&db).await.unwrap();
+            (r, f)
+        }
+    };
+    assert_eq!(counts, (0, 0));
 }
 
 #[tokio::test]
@@ -74,10 +87,16 @@ async fn tokens_details_and_files_are_encrypted_at_rest() {
     let token: Value = serde_json::from_slice(&plain).unwrap();
     let access = token["access_token"].as_str().unwrap();
     assert!(access.len() >= 16);
-    // Make sure everything is in the main file too, then look at the raw bytes.
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", t.dir.path().join("gateway.sqlite").display())).await.unwrap();
-    sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(&db).await.unwrap();
-    let raw = t.raw_database();
+    let raw = match &t.pg {
+        Some(pg) => raw_postgres_rows(pg).await,
+        None => {
+            // Make sure everything is in the main file too, then look at the raw bytes.
+            let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", t.dir.path().join("gateway.sqlite").display())).await.unwrap();
+            sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(&db).await.unwrap();
+            t.raw_database()
+        }
+    };
+    assert!(!raw.is_empty());
     let contains = |needle: &str| raw.windows(needle.len()).any(|w| w == needle.as_bytes());
     assert!(!contains(access), "the access token is in the database in clear");
     if let Some(refresh) = token["refresh_token"].as_str() {
@@ -97,6 +116,29 @@ async fn tokens_details_and_files_are_encrypted_at_rest() {
         let mode = std::fs::metadata(t.dir.path().join("sandbox-credentials.json")).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0);
     }
+}
+
+/// Everything the gateway's tables hold on PostgreSQL: each row as text
+/// (bytea shows as hex there), plus every bytea column's raw bytes.
+async fn raw_postgres_rows(pg: &crate::harness::PgSchema) -> Vec<u8> {
+    let db = pg.pool().await;
+    let mut raw = Vec::new();
+    for table in ["clients", "requests", "files", "erasures", "leases"] {
+        let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM {table} t")).fetch_all(&db).await.unwrap();
+        raw.extend(rows.into_iter().flat_map(|(r,)| r.into_bytes()));
+    }
+    let bytea: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND data_type = 'bytea'",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert!(bytea.iter().any(|(t, c)| t == "files" && c == "data"), "{bytea:?}");
+    for (table, column) in bytea {
+        let values: Vec<(Option<Vec<u8>>,)> = sqlx::query_as(&format!("SELECT {column} FROM {table}")).fetch_all(&db).await.unwrap();
+        raw.extend(values.into_iter().flat_map(|(v,)| v.unwrap_or_default()));
+    }
+    raw
 }
 
 #[tokio::test]
