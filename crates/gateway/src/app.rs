@@ -27,8 +27,11 @@ pub struct AppState {
     pub keys: Keyring,
     pub dl: digilocker::Client,
     pub config: Arc<Config>,
-    /// Where browsers and businesses reach us (no trailing slash).
+    /// Where browsers and businesses reach us.
     pub public_base: Url,
+    /// Where this process itself can reach its own listener (the demo page
+    /// calls the API through it), e.g. `http://127.0.0.1:8080`.
+    pub local_base: String,
     pub metrics: Arc<Metrics>,
     pub catalogue: Arc<CatalogueCache>,
     /// The roots trusted for e-Aadhaar signatures; `None` when none are configured.
@@ -130,6 +133,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let local_ip = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    let local_host = if addr.is_ipv6() && !addr.ip().is_unspecified() {
+        format!("[{local_ip}]")
+    } else {
+        local_ip
+    };
+    let local_base = format!("http://{local_host}:{}", addr.port());
     let public_base = match &config.public_base_url {
         Some(u) => u.clone(),
         None => {
@@ -157,18 +171,33 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     let mut demo_client = None;
     let (dl_config, mut trust_anchors_pem) = match &config.digilocker {
         Some(settings) => (
-            dl_client_config(settings.base_url.clone(), &settings.client_id, &settings.client_secret, callback, &config),
+            dl_client_config(
+                settings.base_url.clone(),
+                &settings.client_id,
+                &settings.client_secret,
+                callback,
+                &config,
+            ),
             String::new(),
         ),
         None => {
-            // The sandbox is reached over real HTTP on our own address, exactly
-            // as DigiLocker would be.
-            let self_base = Url::parse(&format!("http://127.0.0.1:{}/sandbox", addr.port()))?;
+            // The sandbox is reached over real HTTP at our public address,
+            // exactly as DigiLocker would be (browsers are sent there too).
+            let self_base = Url::parse(&format!(
+                "{}/sandbox",
+                public_base.as_str().trim_end_matches('/')
+            ))?;
             let embedded = sandbox_mode::embed(&config, &callback, store.as_ref()).await?;
             sandbox_router = Some(embedded.router);
             demo_client = Some(Arc::new(embedded.credentials));
             (
-                dl_client_config(self_base, &embedded.app_client_id, &embedded.app_client_secret, callback, &config),
+                dl_client_config(
+                    self_base,
+                    &embedded.app_client_id,
+                    &embedded.app_client_secret,
+                    callback,
+                    &config,
+                ),
                 embedded.root_pem,
             )
         }
@@ -178,11 +207,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
             .with_context(|| format!("cannot read trust anchors {}", path.display()))?;
     }
     let trust_anchors = if trust_anchors_pem.trim().is_empty() {
-        tracing::warn!("no e-Aadhaar trust anchors configured: /aadhaar will answer unwrap_aadhaar_failed");
+        tracing::warn!(
+            "no e-Aadhaar trust anchors configured: /aadhaar will answer unwrap_aadhaar_failed"
+        );
         None
     } else {
         Some(Arc::new(
-            aadhaar::TrustAnchors::from_pem(&trust_anchors_pem).context("the e-Aadhaar trust anchors are not valid PEM certificates")?,
+            aadhaar::TrustAnchors::from_pem(&trust_anchors_pem)
+                .context("the e-Aadhaar trust anchors are not valid PEM certificates")?,
         ))
     };
     let dl = digilocker::Client::new(dl_config).context("cannot build the DigiLocker client")?;
@@ -193,6 +225,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         dl,
         config: Arc::new(config),
         public_base,
+        local_base,
         metrics: metrics.clone(),
         catalogue: Arc::new(CatalogueCache::default()),
         trust_anchors,

@@ -136,6 +136,8 @@ impl CatalogueCache {
 }
 
 const LEASE: &str = "catalogue-refresh";
+/// How long the catalogue lease lasts without renewal.
+const LEASE_SECS: i64 = 120;
 
 /// Build the catalogue from DigiLocker's signed catalogue calls: one
 /// `issuers`, one `doctype` per issuer, one `parameters` per pair, at most
@@ -222,23 +224,72 @@ where
 /// Build and store a new catalogue if this instance gets the lease. Returns
 /// the new meta, or `None` when another instance holds the lease.
 pub async fn refresh(state: &AppState) -> anyhow::Result<Option<CatalogueMeta>> {
-    let holder = state.config.instance_name.clone();
-    let lease_secs = 3600;
+    refresh_unless_fresh(state, None).await
+}
+
+/// Like [`refresh`], but when `max_age` is given, build only if the stored
+/// catalogue is missing or older than that once the lease is ours: another
+/// instance may have finished a build between our look and our lease.
+async fn refresh_unless_fresh(
+    state: &AppState,
+    max_age: Option<i64>,
+) -> anyhow::Result<Option<CatalogueMeta>> {
+    // Unique per attempt, so two instances configured with the same
+    // instance name still exclude each other.
+    let holder = format!(
+        "{}/{}",
+        state.config.instance_name,
+        uuid::Uuid::new_v4().simple()
+    );
     if !state
         .store
-        .try_lease(LEASE, &holder, now(), now() + lease_secs)
+        .try_lease(LEASE, &holder, now(), now() + LEASE_SECS)
         .await?
     {
         tracing::info!("another instance is refreshing the catalogue");
         return Ok(None);
     }
+    if let Some(max_age) = max_age {
+        let fresh = match state.store.catalogue_meta().await {
+            Ok(Some(meta)) => meta.built_at + max_age > now(),
+            Ok(None) => false,
+            Err(e) => {
+                let _ = state.store.release_lease(LEASE, &holder).await;
+                return Err(e.into());
+            }
+        };
+        if fresh {
+            state.store.release_lease(LEASE, &holder).await?;
+            tracing::info!("another instance has just built the catalogue");
+            return Ok(None);
+        }
+    }
     let started = std::time::Instant::now();
-    let result = async {
+    let work = async {
         let rows = build(state).await?;
         let meta = state.store.replace_catalogue(&rows, now()).await?;
         Ok::<_, anyhow::Error>(meta)
-    }
-    .await;
+    };
+    // The lease is short and renewed while we build, so an instance that
+    // dies mid-build holds up the others for two minutes, not an hour.
+    let renew = async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(LEASE_SECS as u64 / 4)).await;
+            match state
+                .store
+                .try_lease(LEASE, &holder, now(), now() + LEASE_SECS)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::warn!(error = %e, "could not renew the catalogue lease"),
+            }
+        }
+    };
+    let result = tokio::select! {
+        r = work => r,
+        () = renew => Err(anyhow::anyhow!("lost the catalogue lease to another instance; build abandoned")),
+    };
     // Keep the lease on success until it expires? No: the built_at time now
     // tells every instance the catalogue is fresh, so release it.
     if let Err(e) = state.store.release_lease(LEASE, &holder).await {
@@ -268,7 +319,7 @@ pub async fn run_scheduler(state: AppState) {
         };
         let mut wait = Duration::from_secs(60);
         if due {
-            match refresh(&state).await {
+            match refresh_unless_fresh(&state, Some(refresh_every)).await {
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %format!("{e:#}"), "catalogue build failed; will retry");

@@ -45,6 +45,8 @@ pub struct Config {
     pub catalogue_parallelism: usize,
     pub upstream_timeout: Duration,
     pub sweep_interval: Duration,
+    /// Where the embedded sandbox keeps its CA; default `<data_dir>/sandbox`.
+    pub sandbox_dir: Option<PathBuf>,
     /// Sandbox catalogue size (issuers, pairs); sandbox mode only.
     pub sandbox_catalogue: (usize, usize),
     /// Largest accepted API request body.
@@ -72,6 +74,7 @@ impl Default for Config {
             catalogue_parallelism: 16,
             upstream_timeout: Duration::from_secs(30),
             sweep_interval: Duration::from_secs(30),
+            sandbox_dir: None,
             sandbox_catalogue: (2000, 10_000),
             max_body_bytes: 64 * 1024,
             instance_name: default_instance_name(),

@@ -27,7 +27,11 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Template)]
 #[template(path = "demo_home.html")]
-struct HomePage {}
+struct HomePage {
+    aadhaar: String,
+    otp: &'static str,
+    pin: String,
+}
 
 #[derive(Template)]
 #[template(path = "demo_done.html")]
@@ -114,7 +118,12 @@ async fn api(
 }
 
 async fn home() -> Response {
-    html(HomePage {})
+    let citizen = sandbox::seed::all().first();
+    html(HomePage {
+        aadhaar: citizen.and_then(|c| c.aadhaar.clone()).unwrap_or_default(),
+        otp: sandbox::seed::OTP,
+        pin: citizen.map(|c| c.pin.clone()).unwrap_or_default(),
+    })
 }
 
 #[derive(Deserialize)]

@@ -13,7 +13,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::{api, files, upstream};
 
 /// The handler.
-pub async fn aadhaar(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn aadhaar(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let r = caller_request(&state, &caller, &id).await?;
     let xml = api::with_token(&state, &r, |t| {
         let state = state.clone();
@@ -21,7 +25,9 @@ pub async fn aadhaar(State(state): State<AppState>, caller: Caller, Path(id): Pa
     })
     .await
     .map_err(|e| match e {
-        ApiError::UpstreamServerError(_) | ApiError::BadRequest(_) | ApiError::InvalidUri => ApiError::GetXmlFailed,
+        ApiError::UpstreamServerError(_) | ApiError::BadRequest(_) | ApiError::InvalidUri => {
+            ApiError::GetXmlFailed
+        }
         other => other,
     })?;
     let Some(anchors) = state.trust_anchors.clone() else {
@@ -38,7 +44,9 @@ pub async fn aadhaar(State(state): State<AppState>, caller: Caller, Path(id): Pa
         .map_err(|e| {
             // The error names what failed, never the data.
             tracing::warn!(request_id = %r.id, error = %e, "e-Aadhaar rejected");
-            ApiError::UnwrapAadhaarFailed("its digital signature did not verify or it is malformed.".into())
+            ApiError::UnwrapAadhaarFailed(
+                "its digital signature did not verify or it is malformed.".into(),
+            )
         })?;
     tracing::info!(request_id = %r.id, signer = %verified.signing.signer_subject, "e-Aadhaar verified");
     let link = files::store_and_link(&state, &r, "application/xml", "eaadhaar.xml", &xml).await?;
@@ -47,5 +55,7 @@ pub async fn aadhaar(State(state): State<AppState>, caller: Caller, Path(id): Pa
         link["fileUrl"].as_str().unwrap_or_default(),
         link["validUpto"].as_str().unwrap_or_default(),
     );
-    Ok(Json(json!({"id": r.id, "status": "complete", "aadhaar": contract})))
+    Ok(Json(
+        json!({"id": r.id, "status": "complete", "aadhaar": contract}),
+    ))
 }

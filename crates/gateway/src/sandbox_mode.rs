@@ -123,7 +123,10 @@ pub async fn ensure_sandbox_client(
 /// Build the sandbox under `/sandbox`, register the gateway as its partner
 /// app, and make sure the sandbox client exists.
 pub async fn embed(config: &Config, callback: &Url, store: &dyn Store) -> anyhow::Result<Embedded> {
-    let sandbox_dir = config.data_dir.join("sandbox");
+    let sandbox_dir = config
+        .sandbox_dir
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("sandbox"));
     std::fs::create_dir_all(&sandbox_dir)?;
     let sandbox = sandbox::Sandbox::new(sandbox::SandboxConfig {
         base_path: "/sandbox".into(),

@@ -10,7 +10,14 @@ async fn authenticated_as(t: &TestApp, c: &sandbox::seed::Citizen) -> String {
     let created = t.create().await;
     let browser = Browser::new();
     let username = c.aadhaar.clone().or(c.mobile.clone()).unwrap();
-    let consent = t.sign_in(&browser, created["url"].as_str().unwrap(), &username, &c.pin).await;
+    let consent = t
+        .sign_in(
+            &browser,
+            created["url"].as_str().unwrap(),
+            &username,
+            &c.pin,
+        )
+        .await;
     t.decide(&browser, &consent, true, None).await;
     created["id"].as_str().unwrap().to_owned()
 }
@@ -20,7 +27,9 @@ async fn the_e_aadhaar_is_verified_and_answered_in_the_okyc_shape() {
     let t = TestApp::spawn().await;
     let c = happy_citizen();
     let id = authenticated_as(&t, &c).await;
-    let (s, v) = t.get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds).await;
+    let (s, v) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["id"], id.as_str());
     assert_eq!(v["status"], "complete");
@@ -30,18 +39,45 @@ async fn the_e_aadhaar_is_verified_and_answered_in_the_okyc_shape() {
     assert_eq!(a["gender"], c.gender.as_str());
     let aadhaar = c.aadhaar.as_deref().unwrap();
     assert_eq!(a["maskedNumber"], format!("xxxx-xxxx-{}", &aadhaar[8..]));
-    assert!(!v.to_string().contains(aadhaar), "the full Aadhaar number must never leave");
-    assert_eq!(a["verified"], json!({"email": false, "phone": false, "signature": true}));
+    assert!(
+        !v.to_string().contains(aadhaar),
+        "the full Aadhaar number must never leave"
+    );
+    assert_eq!(
+        a["verified"],
+        json!({"email": false, "phone": false, "signature": true})
+    );
     assert_eq!(a["address"]["pin"], c.address.pc.as_str());
     assert_eq!(a["address"]["careOf"], c.address.co.as_str());
     assert_eq!(a["address"]["district"], c.address.dist.as_str());
     assert_eq!(a["address"]["state"], c.address.state.as_str());
-    for key in ["careOf", "country", "district", "house", "landmark", "locality", "pin", "postOffice", "state", "street", "subDistrict", "vtc"] {
+    for key in [
+        "careOf",
+        "country",
+        "district",
+        "house",
+        "landmark",
+        "locality",
+        "pin",
+        "postOffice",
+        "state",
+        "street",
+        "subDistrict",
+        "vtc",
+    ] {
         assert!(a["address"][key].is_string(), "address.{key} missing: {a}");
     }
-    let photo = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, a["photo"].as_str().unwrap()).unwrap();
+    let photo = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        a["photo"].as_str().unwrap(),
+    )
+    .unwrap();
     assert!(photo.starts_with(&[0xFF, 0xD8]), "the photo is a JPEG");
-    assert!(time::OffsetDateTime::parse(a["generatedAt"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).is_ok());
+    assert!(time::OffsetDateTime::parse(
+        a["generatedAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339
+    )
+    .is_ok());
     // The original XML, downloadable and verifiable by the business itself.
     let xml_url = a["xml"]["fileUrl"].as_str().unwrap();
     assert!(a["xml"]["validUntil"].as_str().unwrap().ends_with("+05:30"));
@@ -50,7 +86,17 @@ async fn the_e_aadhaar_is_verified_and_answered_in_the_okyc_shape() {
     assert_eq!(resp.headers()["content-type"], "application/xml");
     let xml = resp.bytes().await.unwrap();
     assert!(std::str::from_utf8(&xml).unwrap().contains("<Signature"));
-    let anchors = aadhaar::TrustAnchors::from_pem(&t.http.get(t.url("/sandbox/ca.pem")).send().await.unwrap().text().await.unwrap()).unwrap();
+    let anchors = aadhaar::TrustAnchors::from_pem(
+        &t.http
+            .get(t.url("/sandbox/ca.pem"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     assert!(aadhaar::verify_and_parse(&xml, &anchors).is_ok());
 }
 
@@ -59,11 +105,15 @@ async fn a_citizen_without_aadhaar_or_e_aadhaar_gets_the_contract_codes() {
     let t = TestApp::spawn().await;
     let no_aadhaar = citizen(|c| c.aadhaar.is_none() && c.has_account);
     let id = authenticated_as(&t, &no_aadhaar).await;
-    let (s, b) = t.get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
     assert_error(s, &b, 400, "aadhaar_not_linked");
     let no_eaadhaar = citizen(|c| c.aadhaar.is_some() && !c.eaadhaar_available && c.has_account);
     let id = authenticated_as(&t, &no_eaadhaar).await;
-    let (s, b) = t.get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
     assert_error(s, &b, 404, "aadhaar_not_available");
 }
 
@@ -73,10 +123,26 @@ async fn upstream_failures_on_the_e_aadhaar_map_to_contract_codes() {
     let id = authenticated_as(&t, &happy_citizen()).await;
     let path = format!("/api/digilocker/{id}/aadhaar");
     let cases: [(Value, u16, &str); 4] = [
-        (json!({"error": {"endpoint": "eaadhaar", "rate": 1.0, "status": 500, "error": "repository_service_unresponsive"}}), 502, "get_xml_failed"),
-        (json!({"hang": {"endpoint": "eaadhaar", "secs": 30}}), 502, "get_xml_failed"),
-        (json!({"malformed": {"endpoint": "eaadhaar"}}), 502, "get_xml_failed"),
-        (json!({"error": {"endpoint": "eaadhaar", "rate": 1.0, "status": 401, "error": "invalid_token"}}), 401, "invalid_token"),
+        (
+            json!({"error": {"endpoint": "eaadhaar", "rate": 1.0, "status": 500, "error": "repository_service_unresponsive"}}),
+            502,
+            "get_xml_failed",
+        ),
+        (
+            json!({"hang": {"endpoint": "eaadhaar", "secs": 30}}),
+            502,
+            "get_xml_failed",
+        ),
+        (
+            json!({"malformed": {"endpoint": "eaadhaar"}}),
+            502,
+            "get_xml_failed",
+        ),
+        (
+            json!({"error": {"endpoint": "eaadhaar", "rate": 1.0, "status": 401, "error": "invalid_token"}}),
+            401,
+            "invalid_token",
+        ),
     ];
     for (faults, status, code) in cases {
         t.faults(faults).await;
@@ -97,6 +163,8 @@ async fn an_e_aadhaar_signed_by_an_untrusted_root_is_refused() {
     std::fs::write(&pem, authority.root_pem()).unwrap();
     let t = TestApp::spawn_with(|c| c.trust_anchors = Some(pem.clone())).await;
     let id = authenticated_as(&t, &happy_citizen()).await;
-    let (s, b) = t.get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
     assert_error(s, &b, 502, "unwrap_aadhaar_failed");
 }

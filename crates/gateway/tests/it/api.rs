@@ -11,9 +11,18 @@ async fn every_api_call_needs_the_three_headers() {
     let created = t.create().await;
     let id = created["id"].as_str().unwrap();
     let good = t.creds.clone();
-    let wrong_secret = Creds { secret: "x".repeat(43), ..good.clone() };
-    let wrong_instance = Creds { instance: "other".into(), ..good.clone() };
-    let unknown = Creds { id: "nobody".into(), ..good.clone() };
+    let wrong_secret = Creds {
+        secret: "x".repeat(43),
+        ..good.clone()
+    };
+    let wrong_instance = Creds {
+        instance: "other".into(),
+        ..good.clone()
+    };
+    let unknown = Creds {
+        id: "nobody".into(),
+        ..good.clone()
+    };
     for path in [
         "/api/digilocker/documents".to_owned(),
         format!("/api/digilocker/{id}/status"),
@@ -28,9 +37,21 @@ async fn every_api_call_needs_the_three_headers() {
         let (s, b) = TestApp::send(t.http.get(t.url(&path))).await;
         assert_error(s, &b, 401, "unauthorized");
     }
-    let (s, b) = t.post("/api/digilocker", &wrong_secret, json!({"redirectUrl": BUSINESS})).await;
+    let (s, b) = t
+        .post(
+            "/api/digilocker",
+            &wrong_secret,
+            json!({"redirectUrl": BUSINESS}),
+        )
+        .await;
     assert_error(s, &b, 401, "unauthorized");
-    let (s, b) = t.post(&format!("/api/digilocker/{id}/document"), &unknown, json!({})).await;
+    let (s, b) = t
+        .post(
+            &format!("/api/digilocker/{id}/document"),
+            &unknown,
+            json!({}),
+        )
+        .await;
     assert_error(s, &b, 401, "unauthorized");
     // The detail never says which header was wrong.
     let (_, a) = t.get("/api/digilocker/documents", &wrong_secret).await;
@@ -42,17 +63,47 @@ async fn every_api_call_needs_the_three_headers() {
 async fn a_disabled_client_and_a_rotated_secret_stop_working() {
     let t = TestApp::spawn().await;
     let c = t.new_client("").await;
-    let (s, _) = t.post("/api/digilocker", &c, json!({"redirectUrl": BUSINESS})).await;
+    let (s, _) = t
+        .post("/api/digilocker", &c, json!({"redirectUrl": BUSINESS}))
+        .await;
     assert_eq!(s, 201);
-    t.app.state.store.set_client_disabled(&c.id, true).await.unwrap();
-    let (s, b) = t.post("/api/digilocker", &c, json!({"redirectUrl": BUSINESS})).await;
+    t.app
+        .state
+        .store
+        .set_client_disabled(&c.id, true)
+        .await
+        .unwrap();
+    let (s, b) = t
+        .post("/api/digilocker", &c, json!({"redirectUrl": BUSINESS}))
+        .await;
     assert_error(s, &b, 401, "unauthorized");
-    t.app.state.store.set_client_disabled(&c.id, false).await.unwrap();
-    t.app.state.store.set_client_secret_hash(&c.id, &gateway::crypto::hash_secret("new-secret")).await.unwrap();
-    let (s, _) = t.post("/api/digilocker", &c, json!({"redirectUrl": BUSINESS})).await;
+    t.app
+        .state
+        .store
+        .set_client_disabled(&c.id, false)
+        .await
+        .unwrap();
+    t.app
+        .state
+        .store
+        .set_client_secret_hash(&c.id, &gateway::crypto::hash_secret("new-secret"))
+        .await
+        .unwrap();
+    let (s, _) = t
+        .post("/api/digilocker", &c, json!({"redirectUrl": BUSINESS}))
+        .await;
     assert_eq!(s, 401);
-    let rotated = Creds { secret: "new-secret".into(), ..c };
-    let (s, _) = t.post("/api/digilocker", &rotated, json!({"redirectUrl": BUSINESS})).await;
+    let rotated = Creds {
+        secret: "new-secret".into(),
+        ..c
+    };
+    let (s, _) = t
+        .post(
+            "/api/digilocker",
+            &rotated,
+            json!({"redirectUrl": BUSINESS}),
+        )
+        .await;
     assert_eq!(s, 201);
 }
 
@@ -66,7 +117,13 @@ async fn create_answers_the_contract_shape_and_status_follows() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
-    let trace = resp.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    let trace = resp
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(!trace.is_empty());
     let v: serde_json::Value = resp.json().await.unwrap();
     let id = v["id"].as_str().unwrap();
@@ -75,11 +132,17 @@ async fn create_answers_the_contract_shape_and_status_follows() {
     assert_eq!(v["url"], t.url(&format!("/digilocker/{id}/start")));
     let valid = v["validUpto"].as_str().unwrap();
     assert!(valid.ends_with("+05:30"), "{valid}");
-    let valid_t = time::OffsetDateTime::parse(valid, &time::format_description::well_known::Rfc3339).unwrap();
+    let valid_t =
+        time::OffsetDateTime::parse(valid, &time::format_description::well_known::Rfc3339).unwrap();
     let in_secs = (valid_t - time::OffsetDateTime::now_utc()).whole_seconds();
-    assert!((3500..=3600).contains(&in_secs), "validUpto should be an hour ahead, is {in_secs}s");
+    assert!(
+        (3500..=3600).contains(&in_secs),
+        "validUpto should be an hour ahead, is {in_secs}s"
+    );
 
-    let (s, st) = t.get(&format!("/api/digilocker/{id}/status"), &t.creds).await;
+    let (s, st) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
     assert_eq!(s, 200);
     assert_eq!(st["id"], id);
     assert_eq!(st["status"], "unauthenticated");
@@ -111,13 +174,34 @@ async fn create_rejects_bad_input_with_contract_codes() {
         (json!({}), "invalid_redirect_url"),
         (json!({"redirectUrl": 5}), "invalid_redirect_url"),
         (json!({"redirectUrl": "not a url"}), "invalid_redirect_url"),
-        (json!({"redirectUrl": "/relative/path"}), "invalid_redirect_url"),
-        (json!({"redirectUrl": "ftp://example.com/x"}), "invalid_redirect_url"),
-        (json!({"redirectUrl": "http://example.com/x"}), "invalid_redirect_url"),
-        (json!({"redirectUrl": "javascript:alert(1)"}), "invalid_redirect_url"),
-        (json!({"redirectUrl": "https://user:pw@example.com/"}), "invalid_redirect_url"),
-        (json!({"redirectUrl": BUSINESS, "docType": "PAN CR"}), "invalid_payload"),
-        (json!({"redirectUrl": BUSINESS, "docType": 7}), "invalid_payload"),
+        (
+            json!({"redirectUrl": "/relative/path"}),
+            "invalid_redirect_url",
+        ),
+        (
+            json!({"redirectUrl": "ftp://example.com/x"}),
+            "invalid_redirect_url",
+        ),
+        (
+            json!({"redirectUrl": "http://example.com/x"}),
+            "invalid_redirect_url",
+        ),
+        (
+            json!({"redirectUrl": "javascript:alert(1)"}),
+            "invalid_redirect_url",
+        ),
+        (
+            json!({"redirectUrl": "https://user:pw@example.com/"}),
+            "invalid_redirect_url",
+        ),
+        (
+            json!({"redirectUrl": BUSINESS, "docType": "PAN CR"}),
+            "invalid_payload",
+        ),
+        (
+            json!({"redirectUrl": BUSINESS, "docType": 7}),
+            "invalid_payload",
+        ),
         (json!([1, 2]), "invalid_payload"),
     ] {
         let (s, b) = t.post("/api/digilocker", c, body.clone()).await;
@@ -129,12 +213,30 @@ async fn create_rejects_bad_input_with_contract_codes() {
     let (s, b) = TestApp::send(t.req(Method::POST, "/api/digilocker", c).body(big)).await;
     assert_eq!(s, 413, "{b}");
     // https is fine for any host; origins can be restricted per client.
-    let (s, _) = t.post("/api/digilocker", c, json!({"redirectUrl": "https://shop.example/kyc"})).await;
+    let (s, _) = t
+        .post(
+            "/api/digilocker",
+            c,
+            json!({"redirectUrl": "https://shop.example/kyc"}),
+        )
+        .await;
     assert_eq!(s, 201);
     let restricted = t.new_client("https://bank.example").await;
-    let (s, b) = t.post("/api/digilocker", &restricted, json!({"redirectUrl": "https://evil.example/x"})).await;
+    let (s, b) = t
+        .post(
+            "/api/digilocker",
+            &restricted,
+            json!({"redirectUrl": "https://evil.example/x"}),
+        )
+        .await;
     assert_error(s, &b, 400, "invalid_redirect_url");
-    let (s, _) = t.post("/api/digilocker", &restricted, json!({"redirectUrl": "https://bank.example/x?a=1"})).await;
+    let (s, _) = t
+        .post(
+            "/api/digilocker",
+            &restricted,
+            json!({"redirectUrl": "https://bank.example/x?a=1"}),
+        )
+        .await;
     assert_eq!(s, 201);
 }
 
@@ -146,16 +248,24 @@ async fn one_client_never_sees_another_clients_requests() {
     let unknown = uuid::Uuid::new_v4().to_string();
     for target in [id.as_str(), unknown.as_str(), "not-a-uuid"] {
         for path in ["status", "revoke", "aadhaar", "issued"] {
-            let (s, b) = t.get(&format!("/api/digilocker/{target}/{path}"), &other).await;
+            let (s, b) = t
+                .get(&format!("/api/digilocker/{target}/{path}"), &other)
+                .await;
             assert_error(s, &b, 404, "request_not_found");
         }
         let (s, b) = t
-            .post(&format!("/api/digilocker/{target}/document"), &other, json!({"docType": "PANCR", "orgId": "x", "format": "pdf", "consent": "Y"}))
+            .post(
+                &format!("/api/digilocker/{target}/document"),
+                &other,
+                json!({"docType": "PANCR", "orgId": "x", "format": "pdf", "consent": "Y"}),
+            )
             .await;
         assert_error(s, &b, 404, "request_not_found");
     }
     // And the owner still can.
-    let (s, b) = t.get(&format!("/api/digilocker/{id}/status"), &t.creds).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
     assert_eq!(s, 200);
     assert_eq!(b["status"], "authenticated");
 }
@@ -174,20 +284,38 @@ async fn idempotency_key_returns_the_first_answer() {
     let (s2, b) = send().await;
     assert_eq!((s1, s2), (201, 201));
     assert_eq!(a["id"], b["id"]);
-    let (_, c) = t.post("/api/digilocker", &t.creds, json!({"redirectUrl": BUSINESS})).await;
+    let (_, c) = t
+        .post(
+            "/api/digilocker",
+            &t.creds,
+            json!({"redirectUrl": BUSINESS}),
+        )
+        .await;
     assert_ne!(a["id"], c["id"]);
 }
 
 #[tokio::test]
 async fn unknown_paths_and_trace_ids() {
     let t = TestApp::spawn().await;
-    let resp = t.http.get(t.url("/api/nothing")).header("x-request-id", "my-trace-1").send().await.unwrap();
+    let resp = t
+        .http
+        .get(t.url("/api/nothing"))
+        .header("x-request-id", "my-trace-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
     assert_eq!(resp.headers()["x-request-id"], "my-trace-1");
     let v: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["traceId"], "my-trace-1");
     // A hostile trace id is replaced, not echoed.
-    let resp = t.http.get(t.url("/api/nothing")).header("x-request-id", "a b\"c").send().await.unwrap();
+    let resp = t
+        .http
+        .get(t.url("/api/nothing"))
+        .header("x-request-id", "a b\"c")
+        .send()
+        .await
+        .unwrap();
     assert_ne!(resp.headers()["x-request-id"], "a b\"c");
 }
 
@@ -196,13 +324,42 @@ async fn health_ready_and_metrics() {
     let t = TestApp::spawn().await;
     let r = t.http.get(t.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let r: serde_json::Value = t.http.get(t.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let r: serde_json::Value = t
+        .http
+        .get(t.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["status"], "ready");
-    assert_eq!(r["database"], if crate::harness::on_postgres() { "postgres" } else { "sqlite" });
+    assert_eq!(
+        r["database"],
+        if crate::harness::on_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    );
     t.create().await;
     t.wait_catalogue().await;
-    let m = t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let m = t
+        .http
+        .get(t.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(m.contains("gateway_http_requests_total{route=\"/api/digilocker\",method=\"POST\",status=\"201\"} 1"), "{m}");
-    assert!(m.contains("gateway_http_request_duration_seconds_bucket"), "{m}");
-    assert!(m.contains("gateway_upstream_calls_total{endpoint=\"pull_issuers\",outcome=\"ok\"}"), "{m}");
+    assert!(
+        m.contains("gateway_http_request_duration_seconds_bucket"),
+        "{m}"
+    );
+    assert!(
+        m.contains("gateway_upstream_calls_total{endpoint=\"pull_issuers\",outcome=\"ok\"}"),
+        "{m}"
+    );
 }

@@ -28,7 +28,9 @@ impl Page {
         let mut fields = Vec::new();
         for input in form.select(&inputs) {
             let v = input.value();
-            let (Some(name), kind) = (v.attr("name"), v.attr("type").unwrap_or("text")) else { continue };
+            let (Some(name), kind) = (v.attr("name"), v.attr("type").unwrap_or("text")) else {
+                continue;
+            };
             if kind == "checkbox" && v.attr("checked").is_none() {
                 continue;
             }
@@ -41,7 +43,9 @@ impl Page {
     pub fn checkbox_values(&self, name: &str) -> Vec<String> {
         let doc = Html::parse_document(&self.body);
         let sel = Selector::parse(&format!("input[type=checkbox][name={name}]")).unwrap();
-        doc.select(&sel).filter_map(|e| e.value().attr("value").map(str::to_owned)).collect()
+        doc.select(&sel)
+            .filter_map(|e| e.value().attr("value").map(str::to_owned))
+            .collect()
     }
 }
 
@@ -66,9 +70,18 @@ impl Browser {
         let status = resp.status().as_u16();
         let location = resp.headers().get(LOCATION).map(|v| {
             let loc = v.to_str().unwrap().to_owned();
-            reqwest::Url::parse(&url).unwrap().join(&loc).unwrap().to_string()
+            reqwest::Url::parse(&url)
+                .unwrap()
+                .join(&loc)
+                .unwrap()
+                .to_string()
         });
-        Page { url, status, location, body: resp.text().await.unwrap_or_default() }
+        Page {
+            url,
+            status,
+            location,
+            body: resp.text().await.unwrap_or_default(),
+        }
     }
 
     pub async fn get(&self, url: &str) -> Page {
@@ -87,7 +100,13 @@ impl Browser {
 
     /// Submit a form of `page` with `set` overriding/adding fields, then
     /// follow redirects while under `within`.
-    pub async fn submit(&self, page: &Page, hint: Option<&str>, set: &[(&str, &str)], within: &str) -> Page {
+    pub async fn submit(
+        &self,
+        page: &Page,
+        hint: Option<&str>,
+        set: &[(&str, &str)],
+        within: &str,
+    ) -> Page {
         let (action, mut fields) = page.form(hint);
         for (k, v) in set {
             fields.retain(|(n, _)| n != k);
@@ -96,8 +115,18 @@ impl Browser {
         self.submit_fields(page, &action, &fields, within).await
     }
 
-    pub async fn submit_fields(&self, page: &Page, action: &str, fields: &[(String, String)], within: &str) -> Page {
-        let url = reqwest::Url::parse(&page.url).unwrap().join(action).unwrap().to_string();
+    pub async fn submit_fields(
+        &self,
+        page: &Page,
+        action: &str,
+        fields: &[(String, String)],
+        within: &str,
+    ) -> Page {
+        let url = reqwest::Url::parse(&page.url)
+            .unwrap()
+            .join(action)
+            .unwrap()
+            .to_string();
         let resp = self.http.post(&url).form(fields).send().await.unwrap();
         let mut page = Self::page(url, resp).await;
         while let Some(loc) = page.location.clone().filter(|l| l.starts_with(within)) {

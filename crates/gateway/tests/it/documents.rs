@@ -7,7 +7,12 @@ use crate::harness::{assert_error, TestApp};
 
 /// A catalogue entry with `doc_type`, from the API.
 async fn entry(t: &TestApp, doc_type: &str) -> Value {
-    let (s, v) = t.get(&format!("/api/digilocker/documents?docType={doc_type}"), &t.creds).await;
+    let (s, v) = t
+        .get(
+            &format!("/api/digilocker/documents?docType={doc_type}"),
+            &t.creds,
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     v["documents"][0].clone()
 }
@@ -28,20 +33,31 @@ fn fetch_body(entry: &Value, params: Vec<Value>) -> Value {
 #[tokio::test]
 async fn the_catalogue_answers_503_until_built_then_the_contract_shape() {
     let t = TestApp::spawn_with(|c| c.sandbox_catalogue = (400, 2000)).await;
-    let resp = t.req(Method::GET, "/api/digilocker/documents", &t.creds).send().await.unwrap();
+    let resp = t
+        .req(Method::GET, "/api/digilocker/documents", &t.creds)
+        .send()
+        .await
+        .unwrap();
     if resp.status() == 503 {
         assert!(resp.headers().get("retry-after").is_some());
         let v: Value = resp.json().await.unwrap();
         assert_eq!(v["error"]["code"], "catalogue_not_ready");
     }
     t.wait_catalogue().await;
-    let resp = t.req(Method::GET, "/api/digilocker/documents", &t.creds).send().await.unwrap();
+    let resp = t
+        .req(Method::GET, "/api/digilocker/documents", &t.creds)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
     let v: Value = resp.json().await.unwrap();
     let docs = v["documents"].as_array().unwrap();
     assert!(docs.len() >= 1500, "{} documents", docs.len());
-    let prfnd = docs.iter().find(|d| d["docType"] == "PRFND" && d["orgId"] == "002317").expect("PRFND of 002317");
+    let prfnd = docs
+        .iter()
+        .find(|d| d["docType"] == "PRFND" && d["orgId"] == "002317")
+        .expect("PRFND of 002317");
     assert_eq!(prfnd["orgName"], "Accountants General, Tripura");
     assert_eq!(prfnd["availableFormats"], json!(["pdf"]));
     assert_eq!(
@@ -49,12 +65,26 @@ async fn the_catalogue_answers_503_until_built_then_the_contract_shape() {
         json!([{"name": "AC_NO", "description": "Account No./PPO No."}, {"name": "MemberName", "description": "Name of the member"}])
     );
     let drvlc = docs.iter().filter(|d| d["docType"] == "DRVLC").count();
-    assert!(drvlc >= 20, "a transport department per state issues DRVLC: {drvlc}");
+    assert!(
+        drvlc >= 20,
+        "a transport department per state issues DRVLC: {drvlc}"
+    );
     // Conditional GET and filters.
-    let resp = t.req(Method::GET, "/api/digilocker/documents", &t.creds).header("if-none-match", &etag).send().await.unwrap();
+    let resp = t
+        .req(Method::GET, "/api/digilocker/documents", &t.creds)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 304);
-    let (_, f) = t.get("/api/digilocker/documents?orgId=002317", &t.creds).await;
-    assert!(f["documents"].as_array().unwrap().iter().all(|d| d["orgId"] == "002317"));
+    let (_, f) = t
+        .get("/api/digilocker/documents?orgId=002317", &t.creds)
+        .await;
+    assert!(f["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["orgId"] == "002317"));
     assert!(!f["documents"].as_array().unwrap().is_empty());
 }
 
@@ -64,7 +94,13 @@ async fn fetch_a_document_from_the_catalogue_and_download_it() {
     t.wait_catalogue().await;
     let (id, _) = t.authenticated().await;
     let pan = entry(&t, "PANCR").await;
-    let (s, v) = t.post(&format!("/api/digilocker/{id}/document"), &t.creds, fetch_body(&pan, params_for(&pan, "ABCDE1234F"))).await;
+    let (s, v) = t
+        .post(
+            &format!("/api/digilocker/{id}/document"),
+            &t.creds,
+            fetch_body(&pan, params_for(&pan, "ABCDE1234F")),
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     let file_url = v["fileUrl"].as_str().unwrap();
     assert!(file_url.starts_with(&t.url("/files/")));
@@ -73,24 +109,54 @@ async fn fetch_a_document_from_the_catalogue_and_download_it() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/pdf");
     assert_eq!(resp.headers()["cache-control"], "no-store");
-    assert!(resp.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"PANCR-"));
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"PANCR-"));
     let bytes = resp.bytes().await.unwrap();
     assert!(bytes.starts_with(b"%PDF"), "a real PDF");
     // Another client presenting its id can't use the link; a made-up link is 404.
     let other = t.new_client("").await;
-    let resp = t.http.get(file_url).header("x-client-id", &other.id).send().await.unwrap();
+    let resp = t
+        .http
+        .get(file_url)
+        .header("x-client-id", &other.id)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
-    let resp = t.http.get(t.url(&format!("/files/{}", "A".repeat(43)))).send().await.unwrap();
+    let resp = t
+        .http
+        .get(t.url(&format!("/files/{}", "A".repeat(43))))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["code"], "file_not_found");
     // An issued document by URI (ours).
-    let (s, issued) = t.get(&format!("/api/digilocker/{id}/issued"), &t.creds).await;
+    let (s, issued) = t
+        .get(&format!("/api/digilocker/{id}/issued"), &t.creds)
+        .await;
     assert_eq!(s, 200, "{issued}");
     let uri = issued["documents"][0]["uri"].as_str().unwrap();
-    let (s, v) = t.post(&format!("/api/digilocker/{id}/document"), &t.creds, json!({"uri": uri, "consent": "Y"})).await;
+    let (s, v) = t
+        .post(
+            &format!("/api/digilocker/{id}/document"),
+            &t.creds,
+            json!({"uri": uri, "consent": "Y"}),
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
-    let bytes = t.http.get(v["fileUrl"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    let bytes = t
+        .http
+        .get(v["fileUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert!(bytes.starts_with(b"%PDF"));
 }
 
@@ -101,16 +167,41 @@ async fn document_requests_are_validated_against_the_catalogue() {
     let (id, _) = t.authenticated().await;
     let path = format!("/api/digilocker/{id}/document");
     let prfnd = entry(&t, "PRFND").await;
-    let (s, b) = t.post(&path, &t.creds, json!({"docType": "PRFND", "orgId": prfnd["orgId"], "format": "pdf", "consent": "N"})).await;
+    let (s, b) = t
+        .post(
+            &path,
+            &t.creds,
+            json!({"docType": "PRFND", "orgId": prfnd["orgId"], "format": "pdf", "consent": "N"}),
+        )
+        .await;
     assert_error(s, &b, 400, "consent_not_given");
-    let (s, b) = t.post(&path, &t.creds, json!({"docType": "PRFND", "orgId": prfnd["orgId"], "format": "pdf"})).await;
+    let (s, b) = t
+        .post(
+            &path,
+            &t.creds,
+            json!({"docType": "PRFND", "orgId": prfnd["orgId"], "format": "pdf"}),
+        )
+        .await;
     assert_error(s, &b, 400, "consent_not_given");
     // A missing parameter is named.
     let (s, b) = t
-        .post(&path, &t.creds, fetch_body(&prfnd, vec![json!({"name": "AC_NO", "value": "98432234234"})]))
+        .post(
+            &path,
+            &t.creds,
+            fetch_body(
+                &prfnd,
+                vec![json!({"name": "AC_NO", "value": "98432234234"})],
+            ),
+        )
         .await;
     assert_error(s, &b, 400, "invalid_payload");
-    assert!(b["error"]["detail"].as_str().unwrap().contains("MemberName"), "{b}");
+    assert!(
+        b["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("MemberName"),
+        "{b}"
+    );
     let mut body = fetch_body(&prfnd, params_for(&prfnd, "1"));
     body["orgId"] = json!("999999999");
     let (s, b) = t.post(&path, &t.creds, body).await;
@@ -119,17 +210,31 @@ async fn document_requests_are_validated_against_the_catalogue() {
     body["format"] = json!("docx");
     let (s, b) = t.post(&path, &t.creds, body).await;
     assert_error(s, &b, 400, "invalid_payload");
-    let (s, b) = t.post(&path, &t.creds, json!({"docType": "PRFND", "consent": "Y"})).await;
+    let (s, b) = t
+        .post(&path, &t.creds, json!({"docType": "PRFND", "consent": "Y"}))
+        .await;
     assert_error(s, &b, 400, "invalid_payload");
     let (s, b) = t.post(&path, &t.creds, json!({"docType": "PRFND", "orgId": prfnd["orgId"], "format": "pdf", "consent": "Y", "parameters": "AC_NO"})).await;
     assert_error(s, &b, 400, "invalid_payload");
     let (s, b) = TestApp::send(t.req(Method::POST, &path, &t.creds).body("nope")).await;
     assert_error(s, &b, 400, "invalid_payload");
     // The issuer has no record for these values.
-    let (s, b) = t.post(&path, &t.creds, fetch_body(&prfnd, params_for(&prfnd, "NOTFOUND"))).await;
+    let (s, b) = t
+        .post(
+            &path,
+            &t.creds,
+            fetch_body(&prfnd, params_for(&prfnd, "NOTFOUND")),
+        )
+        .await;
     assert_error(s, &b, 404, "record_not_found");
     // A URI that isn't the user's.
-    let (s, b) = t.post(&path, &t.creds, json!({"uri": "in.gov.pan-PANCR-ZZZZZ9999Z", "consent": "Y"})).await;
+    let (s, b) = t
+        .post(
+            &path,
+            &t.creds,
+            json!({"uri": "in.gov.pan-PANCR-ZZZZZ9999Z", "consent": "Y"}),
+        )
+        .await;
     assert!(s == 404 || s == 403, "{b}");
 }
 
@@ -140,11 +245,21 @@ async fn before_consent_fetches_answer_user_not_authenticated() {
     let created = t.create().await;
     let id = created["id"].as_str().unwrap();
     let pan = entry(&t, "PANCR").await;
-    let (s, b) = t.post(&format!("/api/digilocker/{id}/document"), &t.creds, fetch_body(&pan, params_for(&pan, "X"))).await;
+    let (s, b) = t
+        .post(
+            &format!("/api/digilocker/{id}/document"),
+            &t.creds,
+            fetch_body(&pan, params_for(&pan, "X")),
+        )
+        .await;
     assert_error(s, &b, 401, "user_not_authenticated");
-    let (s, b) = t.get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
     assert_error(s, &b, 401, "user_not_authenticated");
-    let (s, b) = t.get(&format!("/api/digilocker/{id}/revoke"), &t.creds).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/revoke"), &t.creds)
+        .await;
     assert_error(s, &b, 401, "user_not_authenticated");
 }
 
@@ -154,26 +269,68 @@ async fn revoke_revokes_upstream_and_locally() {
     t.wait_catalogue().await;
     let (id, _) = t.authenticated().await;
     let token = {
-        let r = t.app.state.store.get_request(&t.creds.id, &id, 0).await.unwrap().unwrap();
-        let plain = t.app.state.keys.open(&format!("requests/{id}/token"), r.token.as_ref().unwrap()).unwrap();
-        serde_json::from_slice::<Value>(&plain).unwrap()["access_token"].as_str().unwrap().to_owned()
+        let r = t
+            .app
+            .state
+            .store
+            .get_request(&t.creds.id, &id, 0)
+            .await
+            .unwrap()
+            .unwrap();
+        let plain = t
+            .app
+            .state
+            .keys
+            .open(&format!("requests/{id}/token"), r.token.as_ref().unwrap())
+            .unwrap();
+        serde_json::from_slice::<Value>(&plain).unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
-    let (s, v) = t.get(&format!("/api/digilocker/{id}/revoke"), &t.creds).await;
+    let (s, v) = t
+        .get(&format!("/api/digilocker/{id}/revoke"), &t.creds)
+        .await;
     assert_eq!((s, v), (200, json!({"success": true})));
-    let (_, st) = t.get(&format!("/api/digilocker/{id}/status"), &t.creds).await;
+    let (_, st) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
     assert_eq!(st["status"], "revoked");
     let pan = entry(&t, "PANCR").await;
-    let (s, b) = t.post(&format!("/api/digilocker/{id}/document"), &t.creds, fetch_body(&pan, params_for(&pan, "X"))).await;
+    let (s, b) = t
+        .post(
+            &format!("/api/digilocker/{id}/document"),
+            &t.creds,
+            fetch_body(&pan, params_for(&pan, "X")),
+        )
+        .await;
     assert_error(s, &b, 401, "token_revoked");
-    let (s, b) = t.get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
     assert_error(s, &b, 401, "token_revoked");
-    let (s, b) = t.get(&format!("/api/digilocker/{id}/revoke"), &t.creds).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/revoke"), &t.creds)
+        .await;
     assert_error(s, &b, 401, "token_revoked");
     // Upstream too: the sandbox no longer accepts the token.
-    let resp = t.http.get(t.url("/sandbox/oauth2/1/user")).bearer_auth(&token).send().await.unwrap();
+    let resp = t
+        .http
+        .get(t.url("/sandbox/oauth2/1/user"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     // And our copy is gone.
-    let r = t.app.state.store.get_request(&t.creds.id, &id, 0).await.unwrap().unwrap();
+    let r = t
+        .app
+        .state
+        .store
+        .get_request(&t.creds.id, &id, 0)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(r.token.is_none());
 }
 
@@ -186,12 +343,36 @@ async fn upstream_failures_map_to_contract_codes() {
     let path = format!("/api/digilocker/{id}/document");
     let body = fetch_body(&pan, params_for(&pan, "ABCDE1234F"));
     let cases = [
-        (json!({"error": {"endpoint": "pulldocument", "rate": 1.0, "status": 500, "error": "repository_service_unresponsive"}}), 502, "upstream_server_error"),
-        (json!({"error": {"endpoint": "pulldocument", "rate": 1.0, "status": 503, "error": "repository_service_inactive"}}), 502, "upstream_server_error"),
-        (json!({"error": {"endpoint": "pulldocument", "rate": 1.0, "status": 400, "error": "invalid_parameter"}}), 400, "bad_request"),
-        (json!({"error": {"endpoint": "pulldocument", "rate": 1.0, "status": 401, "error": "invalid_token"}}), 401, "invalid_token"),
-        (json!({"hang": {"endpoint": "pulldocument", "secs": 30}}), 502, "upstream_server_error"),
-        (json!({"malformed": {"endpoint": "pulldocument"}}), 502, "upstream_server_error"),
+        (
+            json!({"error": {"endpoint": "pulldocument", "rate": 1.0, "status": 500, "error": "repository_service_unresponsive"}}),
+            502,
+            "upstream_server_error",
+        ),
+        (
+            json!({"error": {"endpoint": "pulldocument", "rate": 1.0, "status": 503, "error": "repository_service_inactive"}}),
+            502,
+            "upstream_server_error",
+        ),
+        (
+            json!({"error": {"endpoint": "pulldocument", "rate": 1.0, "status": 400, "error": "invalid_parameter"}}),
+            400,
+            "bad_request",
+        ),
+        (
+            json!({"error": {"endpoint": "pulldocument", "rate": 1.0, "status": 401, "error": "invalid_token"}}),
+            401,
+            "invalid_token",
+        ),
+        (
+            json!({"hang": {"endpoint": "pulldocument", "secs": 30}}),
+            502,
+            "upstream_server_error",
+        ),
+        (
+            json!({"malformed": {"endpoint": "pulldocument"}}),
+            502,
+            "upstream_server_error",
+        ),
     ];
     for (faults, status, code) in cases {
         t.faults(faults.clone()).await;

@@ -39,7 +39,18 @@ pub fn happy_citizen() -> sandbox::seed::Citizen {
 
 /// A seeded citizen matching `pred`.
 pub fn citizen(pred: impl Fn(&sandbox::seed::Citizen) -> bool) -> sandbox::seed::Citizen {
-    sandbox::seed::citizens().into_iter().find(|c| pred(c)).expect("no such seeded citizen")
+    sandbox::seed::citizens()
+        .into_iter()
+        .find(|c| pred(c))
+        .expect("no such seeded citizen")
+}
+
+/// One sandbox CA for every test of this run: making one costs three RSA keys.
+fn shared_sandbox_dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap())
+        .path()
+        .to_owned()
 }
 
 impl TestApp {
@@ -52,12 +63,21 @@ impl TestApp {
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_owned(),
+            sandbox_dir: Some(shared_sandbox_dir()),
             sandbox_catalogue: (60, 240),
             sweep_interval: Duration::from_millis(300),
             upstream_timeout: Duration::from_secs(5),
             instance_name: "test".into(),
             ..Config::default()
         };
+        let pg = if on_postgres() {
+            Some(PgSchema::create().await)
+        } else {
+            None
+        };
+        if let Some(pg) = &pg {
+            config.database_url = Some(pg.url.clone());
+        }
         adjust(&mut config);
         let app = gateway::start(config).await.unwrap();
         let base = app.base_url();
@@ -65,12 +85,19 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
-        let pg = if on_postgres() { Some(PgSchema::create().await) } else { None };
-        if let Some(pg) = &pg {
-            config.database_url = Some(pg.url.clone());
-        }
             .unwrap();
-        let mut t = TestApp { app, base, dir, http, creds: Creds { id: String::new(), secret: String::new(), instance: String::new() }, pg };
+        let mut t = TestApp {
+            app,
+            base,
+            dir,
+            http,
+            creds: Creds {
+                id: String::new(),
+                secret: String::new(),
+                instance: String::new(),
+            },
+            pg,
+        };
         t.creds = t.new_client("").await;
         t
     }
@@ -117,7 +144,10 @@ impl TestApp {
         let resp = rb.send().await.unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn get(&self, path: &str, creds: &Creds) -> (u16, Value) {
@@ -136,13 +166,16 @@ impl TestApp {
     }
 
     pub async fn create(&self) -> Value {
-        self.create_for(&self.creds, serde_json::json!({"redirectUrl": BUSINESS})).await
+        self.create_for(&self.creds, serde_json::json!({"redirectUrl": BUSINESS}))
+            .await
     }
 
     /// Wait until the catalogue is built.
     pub async fn wait_catalogue(&self) {
         for _ in 0..300 {
-            let (status, _) = self.get("/api/digilocker/documents?docType=NONE", &self.creds).await;
+            let (status, _) = self
+                .get("/api/digilocker/documents?docType=NONE", &self.creds)
+                .await;
             if status == 200 {
                 return;
             }
@@ -161,25 +194,48 @@ impl TestApp {
     /// Sign in with an Aadhaar or mobile number, OTP and PIN, up to the consent page.
     pub async fn sign_in(&self, browser: &Browser, url: &str, username: &str, pin: &str) -> Page {
         let page = self.open_journey(browser, url).await;
-        let page = browser.submit(&page, None, &[("username", username)], &self.base).await;
-        let page = browser.submit(&page, None, &[("otp", sandbox::seed::OTP)], &self.base).await;
-        let page = browser.submit(&page, None, &[("pin", pin)], &self.base).await;
-        assert!(page.body.contains("decision"), "expected the consent page: {page:?}");
+        let page = browser
+            .submit(&page, None, &[("username", username)], &self.base)
+            .await;
+        let page = browser
+            .submit(&page, None, &[("otp", sandbox::seed::OTP)], &self.base)
+            .await;
+        let page = browser
+            .submit(&page, None, &[("pin", pin)], &self.base)
+            .await;
+        assert!(
+            page.body.contains("decision"),
+            "expected the consent page: {page:?}"
+        );
         page
     }
 
     /// Answer the consent page; `docs` None keeps the defaults. Returns where
     /// the user's browser ends up (the business's URL).
-    pub async fn decide(&self, browser: &Browser, consent: &Page, allow: bool, docs: Option<&[String]>) -> reqwest::Url {
+    pub async fn decide(
+        &self,
+        browser: &Browser,
+        consent: &Page,
+        allow: bool,
+        docs: Option<&[String]>,
+    ) -> reqwest::Url {
         let (action, mut fields) = consent.form(None);
         if let Some(docs) = docs {
             fields.retain(|(n, _)| n != "doc");
             fields.extend(docs.iter().map(|d| ("doc".to_owned(), d.clone())));
         }
         fields.retain(|(n, _)| n != "decision");
-        fields.push(("decision".into(), if allow { "allow" } else { "deny" }.into()));
-        let end = browser.submit_fields(consent, &action, &fields, &self.base).await;
-        let loc = end.location.clone().unwrap_or_else(|| panic!("no redirect back to the business: {end:?}"));
+        fields.push((
+            "decision".into(),
+            if allow { "allow" } else { "deny" }.into(),
+        ));
+        let end = browser
+            .submit_fields(consent, &action, &fields, &self.base)
+            .await;
+        let loc = end
+            .location
+            .clone()
+            .unwrap_or_else(|| panic!("no redirect back to the business: {end:?}"));
         assert!(loc.starts_with("http://127.0.0.1:9/"), "ended at {loc}");
         reqwest::Url::parse(&loc).unwrap()
     }
@@ -190,15 +246,32 @@ impl TestApp {
         let created = self.create().await;
         let browser = Browser::new();
         let c = happy_citizen();
-        let consent = self.sign_in(&browser, created["url"].as_str().unwrap(), c.aadhaar.as_deref().unwrap(), &c.pin).await;
+        let consent = self
+            .sign_in(
+                &browser,
+                created["url"].as_str().unwrap(),
+                c.aadhaar.as_deref().unwrap(),
+                &c.pin,
+            )
+            .await;
         let back = self.decide(&browser, &consent, true, None).await;
         (created["id"].as_str().unwrap().to_owned(), back)
     }
 
     /// Set the embedded sandbox's fault switches (JSON of its admin endpoint).
     pub async fn faults(&self, faults: Value) {
-        let resp = self.http.put(self.url("/sandbox/admin/faults")).json(&faults).send().await.unwrap();
-        assert!(resp.status().is_success(), "setting faults: {}", resp.text().await.unwrap());
+        let resp = self
+            .http
+            .put(self.url("/sandbox/admin/faults"))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.status().is_success(),
+            "setting faults: {}",
+            resp.text().await.unwrap()
+        );
     }
 
     /// The raw bytes of the SQLite database and its WAL.
@@ -214,13 +287,6 @@ impl TestApp {
     }
 }
 
-/// Query parameters of a URL as pairs.
-pub fn query(url: &reqwest::Url) -> Vec<(String, String)> {
-    url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
-pub fn param(url: &reqwest::Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 /// Does this run of the suite use PostgreSQL (`GATEWAY_TEST_BACKEND=postgres`)?
 pub fn on_postgres() -> bool {
     std::env::var("GATEWAY_TEST_BACKEND").is_ok_and(|b| b.eq_ignore_ascii_case("postgres"))
@@ -228,7 +294,8 @@ pub fn on_postgres() -> bool {
 
 /// The test PostgreSQL database (`GATEWAY_TEST_PG_URL`, default the local `test` database).
 pub fn pg_base_url() -> String {
-    std::env::var("GATEWAY_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("GATEWAY_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A fresh PostgreSQL schema for one test, so tests run in parallel on one
@@ -243,8 +310,13 @@ impl PgSchema {
     pub async fn create() -> PgSchema {
         let name = format!("gwtest_{}", uuid::Uuid::new_v4().simple());
         let base = pg_base_url();
-        let admin = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {base}: {e}"));
-        sqlx::query(&format!("CREATE SCHEMA {name}")).execute(&admin).await.unwrap();
+        let admin = sqlx::PgPool::connect(&base)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {base}: {e}"));
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
         admin.close().await;
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}options=-csearch_path%3D{name}");
@@ -264,14 +336,23 @@ impl Drop for PgSchema {
         let name = self.name.clone();
         let base = pg_base_url();
         let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 use sqlx::Connection;
                 let mut admin = sqlx::PgConnection::connect(&base).await.ok()?;
                 // A transaction of the app may still be open on the blocked
                 // test thread: rather leave the schema than wait forever.
-                sqlx::query("SET lock_timeout = '3s'").execute(&mut admin).await.ok()?;
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE")).execute(&mut admin).await.ok()?;
+                sqlx::query("SET lock_timeout = '3s'")
+                    .execute(&mut admin)
+                    .await
+                    .ok()?;
+                sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                    .execute(&mut admin)
+                    .await
+                    .ok()?;
                 admin.close().await.ok()
             })
         });
@@ -279,12 +360,33 @@ impl Drop for PgSchema {
     }
 }
 
+/// Query parameters of a URL as pairs.
+pub fn query(url: &reqwest::Url) -> Vec<(String, String)> {
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub fn param(url: &reqwest::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Assert a contract error body.
 pub fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["error"]["code"], want_code, "{body}");
-    assert!(body["error"]["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
-    assert!(body["error"]["traceId"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    assert!(
+        body["error"]["detail"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["error"]["traceId"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
 }

@@ -12,9 +12,19 @@ async fn consent_with_documents_ticked_authenticates_and_returns_scope() {
     let id = created["id"].as_str().unwrap();
     let c = happy_citizen();
     let browser = Browser::new();
-    let consent = t.sign_in(&browser, created["url"].as_str().unwrap(), c.aadhaar.as_deref().unwrap(), &c.pin).await;
+    let consent = t
+        .sign_in(
+            &browser,
+            created["url"].as_str().unwrap(),
+            c.aadhaar.as_deref().unwrap(),
+            &c.pin,
+        )
+        .await;
     let offered = consent.checkbox_values("doc");
-    assert!(offered.len() >= 2, "the happy citizen has documents: {offered:?}");
+    assert!(
+        offered.len() >= 2,
+        "the happy citizen has documents: {offered:?}"
+    );
     let back = t.decide(&browser, &consent, true, None).await;
     // The business's own parameters are kept, ours added.
     let q = query(&back);
@@ -23,13 +33,25 @@ async fn consent_with_documents_ticked_authenticates_and_returns_scope() {
     assert_eq!(param(&back, "id").as_deref(), Some(id));
     let scope = param(&back, "scope").unwrap();
     for d in &c.documents {
-        assert!(scope.split(' ').any(|s| s == d.doctype), "{} missing from scope {scope:?}", d.doctype);
+        assert!(
+            scope.split(' ').any(|s| s == d.doctype),
+            "{} missing from scope {scope:?}",
+            d.doctype
+        );
     }
-    let (s, st) = t.get(&format!("/api/digilocker/{id}/status"), &t.creds).await;
+    let (s, st) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
     assert_eq!(s, 200);
     assert_eq!(st["status"], "authenticated");
-    assert_eq!(st["digilockerUserDetails"]["digilockerId"], c.digilocker_id.as_str());
-    assert_eq!(st["digilockerUserDetails"]["phoneNumber"], c.mobile.as_deref().unwrap());
+    assert_eq!(
+        st["digilockerUserDetails"]["digilockerId"],
+        c.digilocker_id.as_str()
+    );
+    assert_eq!(
+        st["digilockerUserDetails"]["phoneNumber"],
+        c.mobile.as_deref().unwrap()
+    );
     assert_eq!(st["digilockerUserDetails"]["email"], c.email.as_str());
 }
 
@@ -39,11 +61,23 @@ async fn consent_with_nothing_ticked_still_authenticates_with_empty_scope() {
     let created = t.create().await;
     let c = happy_citizen();
     let browser = Browser::new();
-    let consent = t.sign_in(&browser, created["url"].as_str().unwrap(), c.mobile.as_deref().unwrap(), &c.pin).await;
+    let consent = t
+        .sign_in(
+            &browser,
+            created["url"].as_str().unwrap(),
+            c.mobile.as_deref().unwrap(),
+            &c.pin,
+        )
+        .await;
     let back = t.decide(&browser, &consent, true, Some(&[])).await;
     assert_eq!(param(&back, "success").as_deref(), Some("True"));
     assert_eq!(param(&back, "scope").as_deref(), Some(""));
-    let (_, st) = t.get(&format!("/api/digilocker/{}/status", created["id"].as_str().unwrap()), &t.creds).await;
+    let (_, st) = t
+        .get(
+            &format!("/api/digilocker/{}/status", created["id"].as_str().unwrap()),
+            &t.creds,
+        )
+        .await;
     assert_eq!(st["status"], "authenticated");
 }
 
@@ -54,14 +88,26 @@ async fn deny_sends_the_user_back_with_user_consent_not_given() {
     let id = created["id"].as_str().unwrap();
     let c = happy_citizen();
     let browser = Browser::new();
-    let consent = t.sign_in(&browser, created["url"].as_str().unwrap(), c.aadhaar.as_deref().unwrap(), &c.pin).await;
+    let consent = t
+        .sign_in(
+            &browser,
+            created["url"].as_str().unwrap(),
+            c.aadhaar.as_deref().unwrap(),
+            &c.pin,
+        )
+        .await;
     let back = t.decide(&browser, &consent, false, None).await;
     assert_eq!(param(&back, "sessionId").as_deref(), Some("XYZ"));
     assert_eq!(param(&back, "success").as_deref(), Some("False"));
     assert_eq!(param(&back, "id").as_deref(), Some(id));
-    assert_eq!(param(&back, "errCode").as_deref(), Some("user_consent_not_given"));
+    assert_eq!(
+        param(&back, "errCode").as_deref(),
+        Some("user_consent_not_given")
+    );
     assert!(param(&back, "errMessage").is_some_and(|m| !m.is_empty()));
-    let (_, st) = t.get(&format!("/api/digilocker/{id}/status"), &t.creds).await;
+    let (_, st) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
     assert_eq!(st["status"], "unauthenticated");
     assert_eq!(st["digilockerUserDetails"], json!({}));
     let (s, b) = t
@@ -76,19 +122,49 @@ async fn three_wrong_otps_fail_the_journey() {
     let created = t.create().await;
     let c = happy_citizen();
     let browser = Browser::new();
-    let page = t.open_journey(&browser, created["url"].as_str().unwrap()).await;
-    let mut page = browser.submit(&page, None, &[("username", c.aadhaar.as_deref().unwrap())], &t.base).await;
+    let page = t
+        .open_journey(&browser, created["url"].as_str().unwrap())
+        .await;
+    let mut page = browser
+        .submit(
+            &page,
+            None,
+            &[("username", c.aadhaar.as_deref().unwrap())],
+            &t.base,
+        )
+        .await;
     for attempt in 1..=2 {
-        page = browser.submit(&page, None, &[("otp", "000000")], &t.base).await;
-        assert!(page.status == 200 || page.status == 422, "attempt {attempt}: {page:?}");
-        assert!(page.body.to_lowercase().contains("otp"), "a message about the OTP: {}", page.body);
+        page = browser
+            .submit(&page, None, &[("otp", "000000")], &t.base)
+            .await;
+        assert!(
+            page.status == 200 || page.status == 422,
+            "attempt {attempt}: {page:?}"
+        );
+        assert!(
+            page.body.to_lowercase().contains("otp"),
+            "a message about the OTP: {}",
+            page.body
+        );
     }
-    let end = browser.submit(&page, None, &[("otp", "000000")], &t.base).await;
-    let back = reqwest::Url::parse(end.location.as_deref().expect("redirect back after 3 wrong OTPs")).unwrap();
+    let end = browser
+        .submit(&page, None, &[("otp", "000000")], &t.base)
+        .await;
+    let back = reqwest::Url::parse(
+        end.location
+            .as_deref()
+            .expect("redirect back after 3 wrong OTPs"),
+    )
+    .unwrap();
     assert!(back.as_str().starts_with("http://127.0.0.1:9/"));
     assert_eq!(param(&back, "success").as_deref(), Some("False"));
     assert!(param(&back, "errCode").is_some_and(|c| !c.is_empty()));
-    let (_, st) = t.get(&format!("/api/digilocker/{}/status", created["id"].as_str().unwrap()), &t.creds).await;
+    let (_, st) = t
+        .get(
+            &format!("/api/digilocker/{}/status", created["id"].as_str().unwrap()),
+            &t.creds,
+        )
+        .await;
     assert_eq!(st["status"], "unauthenticated");
 }
 
@@ -99,32 +175,70 @@ async fn a_replayed_or_forged_callback_changes_nothing() {
     let id = created["id"].as_str().unwrap();
     let c = happy_citizen();
     let browser = Browser::new();
-    let consent = t.sign_in(&browser, created["url"].as_str().unwrap(), c.aadhaar.as_deref().unwrap(), &c.pin).await;
+    let consent = t
+        .sign_in(
+            &browser,
+            created["url"].as_str().unwrap(),
+            c.aadhaar.as_deref().unwrap(),
+            &c.pin,
+        )
+        .await;
     // Stop at the callback to capture it.
     let (action, mut fields) = consent.form(None);
     fields.retain(|(n, _)| n != "decision");
     fields.push(("decision".into(), "allow".into()));
-    let url = reqwest::Url::parse(&consent.url).unwrap().join(&action).unwrap();
+    let url = reqwest::Url::parse(&consent.url)
+        .unwrap()
+        .join(&action)
+        .unwrap();
     let resp = browser.http.post(url).form(&fields).send().await.unwrap();
     let callback = resp.headers()["location"].to_str().unwrap().to_owned();
     assert!(callback.contains("/digilocker/callback?"), "{callback}");
     let first = browser.get(&callback).await;
     assert!(first.location.as_deref().unwrap().contains("success=True"));
-    let (_, before) = t.get(&format!("/api/digilocker/{id}/status"), &t.creds).await;
-    let token_before = t.app.state.store.get_request(&t.creds.id, id, 0).await.unwrap().unwrap().token;
+    let (_, before) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
+    let token_before = t
+        .app
+        .state
+        .store
+        .get_request(&t.creds.id, id, 0)
+        .await
+        .unwrap()
+        .unwrap()
+        .token;
 
     let replay = browser.get(&callback).await;
     assert_eq!(replay.status, 400, "{replay:?}");
     assert!(replay.location.is_none());
-    let forged = browser.get(&t.url("/digilocker/callback?code=abc&state=forged")).await;
+    let forged = browser
+        .get(&t.url("/digilocker/callback?code=abc&state=forged"))
+        .await;
     assert_eq!(forged.status, 400);
     let empty = browser.get(&t.url("/digilocker/callback")).await;
     assert_eq!(empty.status, 400);
-    let (_, after) = t.get(&format!("/api/digilocker/{id}/status"), &t.creds).await;
+    let (_, after) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
     assert_eq!(before["status"], after["status"]);
-    assert_eq!(before["digilockerUserDetails"], after["digilockerUserDetails"]);
-    let token_after = t.app.state.store.get_request(&t.creds.id, id, 0).await.unwrap().unwrap().token;
-    assert_eq!(token_before, token_after, "the stored token must not change");
+    assert_eq!(
+        before["digilockerUserDetails"],
+        after["digilockerUserDetails"]
+    );
+    let token_after = t
+        .app
+        .state
+        .store
+        .get_request(&t.creds.id, id, 0)
+        .await
+        .unwrap()
+        .unwrap()
+        .token;
+    assert_eq!(
+        token_before, token_after,
+        "the stored token must not change"
+    );
     // The start link is dead too.
     let again = browser.get(created["url"].as_str().unwrap()).await;
     assert_eq!(again.status, 409);
@@ -136,16 +250,39 @@ async fn a_citizen_without_an_account_signs_up() {
     let created = t.create().await;
     let c = citizen(|c| !c.has_account && c.mobile.is_some() && c.aadhaar.is_some());
     let browser = Browser::new();
-    let page = t.open_journey(&browser, created["url"].as_str().unwrap()).await;
+    let page = t
+        .open_journey(&browser, created["url"].as_str().unwrap())
+        .await;
     // Sign in says there is no account; sign up instead.
     let signup = browser.submit(&page, Some("signup"), &[], &t.base).await;
-    let page = browser.submit(&signup, None, &[("aadhaar", c.aadhaar.as_deref().unwrap())], &t.base).await;
-    let page = browser.submit(&page, None, &[("otp", sandbox::seed::OTP)], &t.base).await;
-    let consent = browser.submit(&page, None, &[("pin", "246810"), ("pin_confirm", "246810")], &t.base).await;
+    let page = browser
+        .submit(
+            &signup,
+            None,
+            &[("aadhaar", c.aadhaar.as_deref().unwrap())],
+            &t.base,
+        )
+        .await;
+    let page = browser
+        .submit(&page, None, &[("otp", sandbox::seed::OTP)], &t.base)
+        .await;
+    let consent = browser
+        .submit(
+            &page,
+            None,
+            &[("pin", "246810"), ("pin_confirm", "246810")],
+            &t.base,
+        )
+        .await;
     assert!(consent.body.contains("decision"), "{consent:?}");
     let back = t.decide(&browser, &consent, true, None).await;
     assert_eq!(param(&back, "success").as_deref(), Some("True"));
-    let (_, st) = t.get(&format!("/api/digilocker/{}/status", created["id"].as_str().unwrap()), &t.creds).await;
+    let (_, st) = t
+        .get(
+            &format!("/api/digilocker/{}/status", created["id"].as_str().unwrap()),
+            &t.creds,
+        )
+        .await;
     assert_eq!(st["status"], "authenticated");
 }
 
@@ -155,34 +292,70 @@ async fn a_citizen_whose_aadhaar_has_no_mobile_cannot_sign_up_and_the_business_i
     let created = t.create().await;
     let c = citizen(|c| !c.has_account && c.mobile.is_none());
     let browser = Browser::new();
-    let page = t.open_journey(&browser, created["url"].as_str().unwrap()).await;
+    let page = t
+        .open_journey(&browser, created["url"].as_str().unwrap())
+        .await;
     let signup = browser.submit(&page, Some("signup"), &[], &t.base).await;
-    let end = browser.submit(&signup, None, &[("aadhaar", c.aadhaar.as_deref().unwrap())], &t.base).await;
-    let back = reqwest::Url::parse(end.location.as_deref().unwrap_or_else(|| panic!("{end:?}"))).unwrap();
+    let end = browser
+        .submit(
+            &signup,
+            None,
+            &[("aadhaar", c.aadhaar.as_deref().unwrap())],
+            &t.base,
+        )
+        .await;
+    let back =
+        reqwest::Url::parse(end.location.as_deref().unwrap_or_else(|| panic!("{end:?}"))).unwrap();
     assert!(back.as_str().starts_with("http://127.0.0.1:9/"));
     assert_eq!(param(&back, "success").as_deref(), Some("False"));
     let code = param(&back, "errCode").unwrap();
     assert!(!code.is_empty());
-    assert!(param(&back, "errMessage").unwrap().to_lowercase().contains("mobile"), "{back}");
+    assert!(
+        param(&back, "errMessage")
+            .unwrap()
+            .to_lowercase()
+            .contains("mobile"),
+        "{back}"
+    );
 }
 
 #[tokio::test]
 async fn a_callback_for_an_expired_request_changes_nothing() {
     let t = TestApp::spawn_with(|c| c.request_ttl = std::time::Duration::from_secs(2)).await;
-    let created = t.create_for(&t.creds, json!({"redirectUrl": BUSINESS})).await;
+    let created = t
+        .create_for(&t.creds, json!({"redirectUrl": BUSINESS}))
+        .await;
     let c = happy_citizen();
     let browser = Browser::new();
-    let consent = t.sign_in(&browser, created["url"].as_str().unwrap(), c.aadhaar.as_deref().unwrap(), &c.pin).await;
+    let consent = t
+        .sign_in(
+            &browser,
+            created["url"].as_str().unwrap(),
+            c.aadhaar.as_deref().unwrap(),
+            &c.pin,
+        )
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let (action, mut fields) = consent.form(None);
     fields.retain(|(n, _)| n != "decision");
     fields.push(("decision".into(), "allow".into()));
-    let url = reqwest::Url::parse(&consent.url).unwrap().join(&action).unwrap();
+    let url = reqwest::Url::parse(&consent.url)
+        .unwrap()
+        .join(&action)
+        .unwrap();
     let resp = browser.http.post(url).form(&fields).send().await.unwrap();
     let callback = resp.headers()["location"].to_str().unwrap().to_owned();
     let page = browser.get(&callback).await;
     assert_eq!(page.status, 400);
-    assert!(page.location.is_none(), "no redirect for an expired request");
-    let (s, _) = t.get(&format!("/api/digilocker/{}/status", created["id"].as_str().unwrap()), &t.creds).await;
+    assert!(
+        page.location.is_none(),
+        "no redirect for an expired request"
+    );
+    let (s, _) = t
+        .get(
+            &format!("/api/digilocker/{}/status", created["id"].as_str().unwrap()),
+            &t.creds,
+        )
+        .await;
     assert_eq!(s, 404);
 }

@@ -9,9 +9,16 @@ use serde_json::{json, Value};
 use crate::harness::{happy_citizen, TestApp};
 
 async fn fetch_pan(t: &TestApp, id: &str) -> Value {
-    let (_, v) = t.get("/api/digilocker/documents?docType=PANCR", &t.creds).await;
+    let (_, v) = t
+        .get("/api/digilocker/documents?docType=PANCR", &t.creds)
+        .await;
     let pan = &v["documents"][0];
-    let params: Vec<Value> = pan["parameters"].as_array().unwrap().iter().map(|p| json!({"name": p["name"], "value": "ABCDE1234F"})).collect();
+    let params: Vec<Value> = pan["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!({"name": p["name"], "value": "ABCDE1234F"}))
+        .collect();
     let (s, v) = t
         .post(&format!("/api/digilocker/{id}/document"), &t.creds, json!({"docType": "PANCR", "orgId": pan["orgId"], "format": "pdf", "consent": "Y", "parameters": params}))
         .await;
@@ -28,11 +35,21 @@ async fn expired_requests_are_404_and_erased_from_the_database() {
     let file_url = file["fileUrl"].as_str().unwrap().to_owned();
     assert_eq!(t.http.get(&file_url).send().await.unwrap().status(), 200);
     let store = &t.app.state.store;
-    assert!(store.get_request(&t.creds.id, &id, 0).await.unwrap().is_some());
+    assert!(store
+        .get_request(&t.creds.id, &id, 0)
+        .await
+        .unwrap()
+        .is_some());
     tokio::time::sleep(Duration::from_millis(3500)).await;
-    let (s, b) = t.get(&format!("/api/digilocker/{id}/status"), &t.creds).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
     crate::harness::assert_error(s, &b, 404, "request_not_found");
-    assert_eq!(t.http.get(&file_url).send().await.unwrap().status(), 404, "file links die with their request");
+    assert_eq!(
+        t.http.get(&file_url).send().await.unwrap().status(),
+        404,
+        "file links die with their request"
+    );
     // The sweeper has erased the row, its tokens, details and files.
     for _ in 0..50 {
         if store.erasure_count(&id).await.unwrap() == 1 {
@@ -41,20 +58,48 @@ async fn expired_requests_are_404_and_erased_from_the_database() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(store.erasure_count(&id).await.unwrap(), 1);
-    assert!(store.get_request(&t.creds.id, &id, 0).await.unwrap().is_none());
+    assert!(store
+        .get_request(&t.creds.id, &id, 0)
+        .await
+        .unwrap()
+        .is_none());
     // Look at the rows themselves, not through the store's filters.
-    let (count_requests, count_files) = ("SELECT COUNT(*) FROM requests WHERE id = $1", "SELECT COUNT(*) FROM files WHERE request_id = $1");
+    let (count_requests, count_files) = (
+        "SELECT COUNT(*) FROM requests WHERE id = $1",
+        "SELECT COUNT(*) FROM files WHERE request_id = $1",
+    );
     let counts: (i64, i64) = match &t.pg {
         Some(pg) => {
             let db = pg.pool().await;
-            let (r,): (i64,) = sqlx::query_as(count_requests).bind(&id).fetch_one(&db).await.unwrap();
-            let (f,): (i64,) = sqlx::query_as(count_files).bind(&id).fetch_one(&db).await.unwrap();
+            let (r,): (i64,) = sqlx::query_as(count_requests)
+                .bind(&id)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+            let (f,): (i64,) = sqlx::query_as(count_files)
+                .bind(&id)
+                .fetch_one(&db)
+                .await
+                .unwrap();
             (r, f)
         }
         None => {
-            let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", t.dir.path().join("gateway.sqlite").display())).await.unwrap();
-            let (r,): (i64,) = sqlx::query_as(count_requests).bind(&id).fetch_one(&db).await.unwrap();
-            let (f,): (i64,) = sqlx::query_as(count_files).bind(&id).fetch_one(&db).await.unwrap();
+            let db = sqlx::SqlitePool::connect(&format!(
+                "sqlite://{}",
+                t.dir.path().join("gateway.sqlite").display()
+            ))
+            .await
+            .unwrap();
+            let (r,): (i64,) = sqlx::query_as(count_requests)
+                .bind(&id)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+            let (f,): (i64,) = sqlx::query_as(count_files)
+                .bind(&id)
+                .fetch_one(&db)
+                .await
+                .unwrap();
             (r, f)
         }
     };
@@ -71,7 +116,9 @@ async fn file_links_expire_before_their_request() {
     assert_eq!(t.http.get(url).send().await.unwrap().status(), 200);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(t.http.get(url).send().await.unwrap().status(), 404);
-    let (s, _) = t.get(&format!("/api/digilocker/{id}/status"), &t.creds).await;
+    let (s, _) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
     assert_eq!(s, 200, "the request itself lives on");
 }
 
@@ -82,8 +129,20 @@ async fn tokens_details_and_files_are_encrypted_at_rest() {
     let (id, _) = t.authenticated().await;
     fetch_pan(&t, &id).await;
     let c = happy_citizen();
-    let r = t.app.state.store.get_request(&t.creds.id, &id, 0).await.unwrap().unwrap();
-    let plain = t.app.state.keys.open(&format!("requests/{id}/token"), r.token.as_ref().unwrap()).unwrap();
+    let r = t
+        .app
+        .state
+        .store
+        .get_request(&t.creds.id, &id, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let plain = t
+        .app
+        .state
+        .keys
+        .open(&format!("requests/{id}/token"), r.token.as_ref().unwrap())
+        .unwrap();
     let token: Value = serde_json::from_slice(&plain).unwrap();
     let access = token["access_token"].as_str().unwrap();
     assert!(access.len() >= 16);
@@ -91,29 +150,65 @@ async fn tokens_details_and_files_are_encrypted_at_rest() {
         Some(pg) => raw_postgres_rows(pg).await,
         None => {
             // Make sure everything is in the main file too, then look at the raw bytes.
-            let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", t.dir.path().join("gateway.sqlite").display())).await.unwrap();
-            sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(&db).await.unwrap();
+            let db = sqlx::SqlitePool::connect(&format!(
+                "sqlite://{}",
+                t.dir.path().join("gateway.sqlite").display()
+            ))
+            .await
+            .unwrap();
+            sqlx::query("PRAGMA wal_checkpoint(FULL)")
+                .execute(&db)
+                .await
+                .unwrap();
             t.raw_database()
         }
     };
     assert!(!raw.is_empty());
     let contains = |needle: &str| raw.windows(needle.len()).any(|w| w == needle.as_bytes());
-    assert!(!contains(access), "the access token is in the database in clear");
+    assert!(
+        !contains(access),
+        "the access token is in the database in clear"
+    );
     if let Some(refresh) = token["refresh_token"].as_str() {
-        assert!(!contains(refresh), "the refresh token is in the database in clear");
+        assert!(
+            !contains(refresh),
+            "the refresh token is in the database in clear"
+        );
     }
-    assert!(!contains(&c.name), "the citizen's name is in the database in clear");
-    assert!(!contains(&c.digilocker_id), "the DigiLocker id is in the database in clear");
-    assert!(!contains(c.mobile.as_deref().unwrap()), "the mobile number is in the database in clear");
-    assert!(!contains("%PDF"), "a fetched file is in the database in clear");
+    assert!(
+        !contains(&c.name),
+        "the citizen's name is in the database in clear"
+    );
+    assert!(
+        !contains(&c.digilocker_id),
+        "the DigiLocker id is in the database in clear"
+    );
+    assert!(
+        !contains(c.mobile.as_deref().unwrap()),
+        "the mobile number is in the database in clear"
+    );
+    assert!(
+        !contains("%PDF"),
+        "a fetched file is in the database in clear"
+    );
     assert!(!contains(c.aadhaar.as_deref().unwrap()));
     // The key file is owner-only.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(t.dir.path().join("master.key")).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "master.key must be owner-only, is {mode:o}");
-        let mode = std::fs::metadata(t.dir.path().join("sandbox-credentials.json")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(t.dir.path().join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "master.key must be owner-only, is {mode:o}"
+        );
+        let mode = std::fs::metadata(t.dir.path().join("sandbox-credentials.json"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0);
     }
 }
@@ -124,7 +219,10 @@ async fn raw_postgres_rows(pg: &crate::harness::PgSchema) -> Vec<u8> {
     let db = pg.pool().await;
     let mut raw = Vec::new();
     for table in ["clients", "requests", "files", "erasures", "leases"] {
-        let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM {table} t")).fetch_all(&db).await.unwrap();
+        let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM {table} t"))
+            .fetch_all(&db)
+            .await
+            .unwrap();
         raw.extend(rows.into_iter().flat_map(|(r,)| r.into_bytes()));
     }
     let bytea: Vec<(String, String)> = sqlx::query_as(
@@ -133,9 +231,16 @@ async fn raw_postgres_rows(pg: &crate::harness::PgSchema) -> Vec<u8> {
     .fetch_all(&db)
     .await
     .unwrap();
-    assert!(bytea.iter().any(|(t, c)| t == "files" && c == "data"), "{bytea:?}");
+    assert!(
+        bytea.iter().any(|(t, c)| t == "files" && c == "data"),
+        "{bytea:?}"
+    );
     for (table, column) in bytea {
-        let values: Vec<(Option<Vec<u8>>,)> = sqlx::query_as(&format!("SELECT {column} FROM {table}")).fetch_all(&db).await.unwrap();
+        let values: Vec<(Option<Vec<u8>>,)> =
+            sqlx::query_as(&format!("SELECT {column} FROM {table}"))
+                .fetch_all(&db)
+                .await
+                .unwrap();
         raw.extend(values.into_iter().flat_map(|(v,)| v.unwrap_or_default()));
     }
     raw
@@ -144,16 +249,33 @@ async fn raw_postgres_rows(pg: &crate::harness::PgSchema) -> Vec<u8> {
 #[tokio::test]
 async fn sandbox_mode_writes_credentials_that_work() {
     let t = TestApp::spawn().await;
-    let creds: Value = serde_json::from_slice(&std::fs::read(t.dir.path().join("sandbox-credentials.json")).unwrap()).unwrap();
+    let creds: Value = serde_json::from_slice(
+        &std::fs::read(t.dir.path().join("sandbox-credentials.json")).unwrap(),
+    )
+    .unwrap();
     let c = crate::harness::Creds {
         id: creds["clientId"].as_str().unwrap().into(),
         secret: creds["clientSecret"].as_str().unwrap().into(),
         instance: creds["productInstanceId"].as_str().unwrap().into(),
     };
-    let (s, _) = t.post("/api/digilocker", &c, json!({"redirectUrl": crate::harness::BUSINESS})).await;
+    let (s, _) = t
+        .post(
+            "/api/digilocker",
+            &c,
+            json!({"redirectUrl": crate::harness::BUSINESS}),
+        )
+        .await;
     assert_eq!(s, 201);
     // The demo page is there in sandbox mode.
-    let page = t.http.get(t.url("/demo")).send().await.unwrap().text().await.unwrap();
+    let page = t
+        .http
+        .get(t.url("/demo"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("/demo/start"));
 }
 
@@ -164,13 +286,18 @@ async fn outside_sandbox_mode_a_missing_master_key_stops_the_start() {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_owned(),
         digilocker: Some(gateway::config::DigilockerSettings {
-            base_url: "https://digilocker.meripehchaan.gov.in/public".parse().unwrap(),
+            base_url: "https://digilocker.meripehchaan.gov.in/public"
+                .parse()
+                .unwrap(),
             client_id: "x".into(),
             client_secret: "y".into(),
         }),
         ..gateway::Config::default()
     };
-    let err = gateway::start(config).await.err().expect("must refuse to start");
+    let err = gateway::start(config)
+        .await
+        .err()
+        .expect("must refuse to start");
     assert!(format!("{err:#}").contains("GATEWAY_MASTER_KEY"), "{err:#}");
 }
 
@@ -183,23 +310,47 @@ fn cli(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
         .env_remove("DATABASE_URL")
         .output()
         .unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 fn field(text: &str, name: &str) -> String {
-    text.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).unwrap().trim().to_owned()
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap()
+        .trim()
+        .to_owned()
 }
 
 #[tokio::test]
 async fn the_client_command_line_adds_lists_disables_and_rotates() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, out) = cli(dir.path(), &["client", "add", "--name", "Acme Lending", "--allowed-origin", "https://acme.example"]);
+    let (ok, out) = cli(
+        dir.path(),
+        &[
+            "client",
+            "add",
+            "--name",
+            "Acme Lending",
+            "--allowed-origin",
+            "https://acme.example",
+        ],
+    );
     assert!(ok, "{out}");
     let id = field(&out, "x-client-id");
     let secret = field(&out, "x-client-secret");
     let (ok, list) = cli(dir.path(), &["client", "list"]);
     assert!(ok, "{list}");
-    assert!(list.contains(&id) && list.contains("Acme Lending") && list.contains("enabled"), "{list}");
+    assert!(
+        list.contains(&id) && list.contains("Acme Lending") && list.contains("enabled"),
+        "{list}"
+    );
     assert!(!list.contains(&secret), "list never shows secrets");
     let (ok, out) = cli(dir.path(), &["client", "rotate-secret", &id]);
     assert!(ok, "{out}");
@@ -212,10 +363,15 @@ async fn the_client_command_line_adds_lists_disables_and_rotates() {
     let (ok, out) = cli(dir.path(), &["client", "disable", "no-such-client"]);
     assert!(!ok && out.contains("no client"), "{out}");
     // The stored hash is of the new secret.
-    let store = gateway::storage::SqliteStore::open(&dir.path().join("gateway.sqlite")).await.unwrap();
+    let store = gateway::storage::SqliteStore::open(&dir.path().join("gateway.sqlite"))
+        .await
+        .unwrap();
     use gateway::storage::Store;
     let rec = store.get_client(&id).await.unwrap().unwrap();
-    assert!(gateway::crypto::secret_matches(&new_secret, &rec.secret_hash));
+    assert!(gateway::crypto::secret_matches(
+        &new_secret,
+        &rec.secret_hash
+    ));
     assert!(!gateway::crypto::secret_matches(&secret, &rec.secret_hash));
     assert_eq!(rec.allowed_origins, "https://acme.example");
 }

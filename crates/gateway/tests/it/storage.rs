@@ -7,7 +7,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use gateway::storage::{CatalogueRow, ClientRecord, FileRecord, NewRequest, PgStore, SqliteStore, Store};
+use gateway::storage::{
+    CatalogueRow, ClientRecord, FileRecord, NewRequest, PgStore, SqliteStore, Store,
+};
 
 use crate::harness::PgSchema;
 
@@ -34,7 +36,11 @@ impl Db {
     /// A store with its own pool on this database, as another instance would have.
     async fn open(&self) -> Arc<dyn Store> {
         match self {
-            Db::Sqlite(dir) => Arc::new(SqliteStore::open(&dir.path().join("gateway.sqlite")).await.unwrap()),
+            Db::Sqlite(dir) => Arc::new(
+                SqliteStore::open(&dir.path().join("gateway.sqlite"))
+                    .await
+                    .unwrap(),
+            ),
             Db::Postgres(schema) => Arc::new(PgStore::open(&schema.url).await.unwrap()),
         }
     }
@@ -126,18 +132,41 @@ fn catalogue_row(org: &str, doc: &str) -> CatalogueRow {
 async fn clients_are_stored_listed_disabled_and_rotated(backend: Backend) {
     let db = Db::new(backend).await;
     let s = db.open().await;
-    assert_eq!(s.backend(), match backend { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" });
+    assert_eq!(
+        s.backend(),
+        match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    );
     s.ping().await.unwrap();
     assert!(s.get_client("c1").await.unwrap().is_none());
     assert!(s.list_clients().await.unwrap().is_empty());
     s.insert_client(&client("c2", 20)).await.unwrap();
     s.insert_client(&client("c1", 10)).await.unwrap();
-    assert!(s.insert_client(&client("c1", 30)).await.is_err(), "client ids are unique");
+    assert!(
+        s.insert_client(&client("c1", 30)).await.is_err(),
+        "client ids are unique"
+    );
     let c1 = s.get_client("c1").await.unwrap().unwrap();
     assert_eq!(c1.secret_hash, client("c1", 10).secret_hash);
-    assert_eq!((c1.product_instance_id.as_str(), c1.name.as_str(), c1.disabled, c1.created_at), ("instance of c1", "Client c1", 0, 10));
+    assert_eq!(
+        (
+            c1.product_instance_id.as_str(),
+            c1.name.as_str(),
+            c1.disabled,
+            c1.created_at
+        ),
+        ("instance of c1", "Client c1", 0, 10)
+    );
     assert_eq!(c1.allowed_origins, "https://a.example https://b.example");
-    let listed: Vec<String> = s.list_clients().await.unwrap().into_iter().map(|c| c.client_id).collect();
+    let listed: Vec<String> = s
+        .list_clients()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
     assert_eq!(listed, ["c1", "c2"], "listed oldest first");
 
     assert!(s.set_client_disabled("c1", true).await.unwrap());
@@ -147,8 +176,15 @@ async fn clients_are_stored_listed_disabled_and_rotated(backend: Backend) {
     assert!(!s.set_client_disabled("nobody", true).await.unwrap());
 
     assert!(s.set_client_secret_hash("c2", b"new hash").await.unwrap());
-    assert_eq!(s.get_client("c2").await.unwrap().unwrap().secret_hash, b"new hash");
-    assert_eq!(s.get_client("c1").await.unwrap().unwrap().secret_hash, client("c1", 10).secret_hash, "other clients untouched");
+    assert_eq!(
+        s.get_client("c2").await.unwrap().unwrap().secret_hash,
+        b"new hash"
+    );
+    assert_eq!(
+        s.get_client("c1").await.unwrap().unwrap().secret_hash,
+        client("c1", 10).secret_hash,
+        "other clients untouched"
+    );
     assert!(!s.set_client_secret_hash("nobody", b"x").await.unwrap());
 }
 
@@ -161,107 +197,314 @@ async fn requests_are_found_only_live_and_by_their_client(backend: Backend) {
     r.idempotency_key = Some("key-1".into());
     r.response_cache = Some(r#"{"id":"r1"}"#.into());
     s.insert_request(&r).await.unwrap();
-    assert!(s.insert_request(&request("r-orphan", "no-such-client", NOW + 100)).await.is_err(), "a request needs its client");
+    assert!(
+        s.insert_request(&request("r-orphan", "no-such-client", NOW + 100))
+            .await
+            .is_err(),
+        "a request needs its client"
+    );
 
     let got = s.get_request("c1", "r1", NOW).await.unwrap().unwrap();
-    assert_eq!((got.status.as_str(), got.callback_used, got.valid_upto, got.created_at), ("unauthenticated", 0, NOW + 100, NOW - 10));
-    assert_eq!((got.redirect_url.as_str(), got.doc_types.as_str()), ("https://business.example/done?s=1", "PANCR DRVLC"));
+    assert_eq!(
+        (
+            got.status.as_str(),
+            got.callback_used,
+            got.valid_upto,
+            got.created_at
+        ),
+        ("unauthenticated", 0, NOW + 100, NOW - 10)
+    );
+    assert_eq!(
+        (got.redirect_url.as_str(), got.doc_types.as_str()),
+        ("https://business.example/done?s=1", "PANCR DRVLC")
+    );
     assert_eq!(got.pkce_verifier, b"sealed verifier of r1");
-    assert_eq!((got.token, got.user_details, got.scope, got.consent_error_code), (None, None, None, None));
+    assert_eq!(
+        (
+            got.token,
+            got.user_details,
+            got.scope,
+            got.consent_error_code
+        ),
+        (None, None, None, None)
+    );
     assert_eq!(got.response_cache.as_deref(), Some(r#"{"id":"r1"}"#));
-    assert!(s.get_request("c2", "r1", NOW).await.unwrap().is_none(), "another client's request is not found");
-    assert!(s.get_request("c1", "r1", NOW + 100).await.unwrap().is_none(), "not found once valid_upto is reached");
+    assert!(
+        s.get_request("c2", "r1", NOW).await.unwrap().is_none(),
+        "another client's request is not found"
+    );
+    assert!(
+        s.get_request("c1", "r1", NOW + 100)
+            .await
+            .unwrap()
+            .is_none(),
+        "not found once valid_upto is reached"
+    );
     assert!(s.get_request("c1", "nope", NOW).await.unwrap().is_none());
 
-    assert_eq!(s.get_live_request("r1", NOW).await.unwrap().unwrap().client_id, "c1");
+    assert_eq!(
+        s.get_live_request("r1", NOW)
+            .await
+            .unwrap()
+            .unwrap()
+            .client_id,
+        "c1"
+    );
     assert!(s.get_live_request("r1", NOW + 100).await.unwrap().is_none());
 
-    assert_eq!(s.find_idempotent("c1", "key-1", NOW).await.unwrap().unwrap().id, "r1");
-    assert!(s.find_idempotent("c2", "key-1", NOW).await.unwrap().is_none(), "idempotency keys are per client");
-    assert!(s.find_idempotent("c1", "key-2", NOW).await.unwrap().is_none());
-    assert!(s.find_idempotent("c1", "key-1", NOW + 100).await.unwrap().is_none());
+    assert_eq!(
+        s.find_idempotent("c1", "key-1", NOW)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "r1"
+    );
+    assert!(
+        s.find_idempotent("c2", "key-1", NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "idempotency keys are per client"
+    );
+    assert!(s
+        .find_idempotent("c1", "key-2", NOW)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s
+        .find_idempotent("c1", "key-1", NOW + 100)
+        .await
+        .unwrap()
+        .is_none());
     let mut again = request("r2", "c1", NOW + 100);
     again.idempotency_key = Some("key-1".into());
-    assert!(s.insert_request(&again).await.is_err(), "one request per client and idempotency key");
+    assert!(
+        s.insert_request(&again).await.is_err(),
+        "one request per client and idempotency key"
+    );
     let mut other = request("r3", "c2", NOW + 100);
     other.idempotency_key = Some("key-1".into());
     s.insert_request(&other).await.unwrap();
     // Requests without a key don't collide with each other.
-    s.insert_request(&request("r4", "c1", NOW + 100)).await.unwrap();
-    s.insert_request(&request("r5", "c1", NOW + 100)).await.unwrap();
+    s.insert_request(&request("r4", "c1", NOW + 100))
+        .await
+        .unwrap();
+    s.insert_request(&request("r5", "c1", NOW + 100))
+        .await
+        .unwrap();
 }
 
 async fn request_status_moves_only_forward(backend: Backend) {
     let db = Db::new(backend).await;
     let s = db.open().await;
     s.insert_client(&client("c1", 0)).await.unwrap();
-    s.insert_request(&request("denied", "c1", NOW + 100)).await.unwrap();
-    s.insert_request(&request("ok", "c1", NOW + 100)).await.unwrap();
+    s.insert_request(&request("denied", "c1", NOW + 100))
+        .await
+        .unwrap();
+    s.insert_request(&request("ok", "c1", NOW + 100))
+        .await
+        .unwrap();
 
-    s.set_consent_failed("denied", "user_consent_not_given", "The user declined.").await.unwrap();
+    s.set_consent_failed("denied", "user_consent_not_given", "The user declined.")
+        .await
+        .unwrap();
     let r = s.get_request("c1", "denied", NOW).await.unwrap().unwrap();
     assert_eq!(r.status, "unauthenticated");
-    assert_eq!(r.consent_error_code.as_deref(), Some("user_consent_not_given"));
-    assert_eq!(r.consent_error_message.as_deref(), Some("The user declined."));
+    assert_eq!(
+        r.consent_error_code.as_deref(),
+        Some("user_consent_not_given")
+    );
+    assert_eq!(
+        r.consent_error_message.as_deref(),
+        Some("The user declined.")
+    );
 
     s.update_token("ok", b"too early").await.unwrap();
-    assert_eq!(s.get_request("c1", "ok", NOW).await.unwrap().unwrap().token, None, "no token before authentication");
-    s.set_authenticated("ok", b"token-1", b"details", "PANCR").await.unwrap();
+    assert_eq!(
+        s.get_request("c1", "ok", NOW).await.unwrap().unwrap().token,
+        None,
+        "no token before authentication"
+    );
+    s.set_authenticated("ok", b"token-1", b"details", "PANCR")
+        .await
+        .unwrap();
     let r = s.get_request("c1", "ok", NOW).await.unwrap().unwrap();
-    assert_eq!((r.status.as_str(), r.token.as_deref(), r.user_details.as_deref(), r.scope.as_deref()), ("authenticated", Some(&b"token-1"[..]), Some(&b"details"[..]), Some("PANCR")));
-    s.set_authenticated("ok", b"token-2", b"other", "DRVLC").await.unwrap();
-    assert_eq!(s.get_request("c1", "ok", NOW).await.unwrap().unwrap().token.as_deref(), Some(&b"token-1"[..]), "authenticated once");
+    assert_eq!(
+        (
+            r.status.as_str(),
+            r.token.as_deref(),
+            r.user_details.as_deref(),
+            r.scope.as_deref()
+        ),
+        (
+            "authenticated",
+            Some(&b"token-1"[..]),
+            Some(&b"details"[..]),
+            Some("PANCR")
+        )
+    );
+    s.set_authenticated("ok", b"token-2", b"other", "DRVLC")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_request("c1", "ok", NOW)
+            .await
+            .unwrap()
+            .unwrap()
+            .token
+            .as_deref(),
+        Some(&b"token-1"[..]),
+        "authenticated once"
+    );
     s.set_consent_failed("ok", "x", "y").await.unwrap();
-    assert_eq!(s.get_request("c1", "ok", NOW).await.unwrap().unwrap().consent_error_code, None, "no failure after success");
+    assert_eq!(
+        s.get_request("c1", "ok", NOW)
+            .await
+            .unwrap()
+            .unwrap()
+            .consent_error_code,
+        None,
+        "no failure after success"
+    );
     s.update_token("ok", b"token-3").await.unwrap();
-    assert_eq!(s.get_request("c1", "ok", NOW).await.unwrap().unwrap().token.as_deref(), Some(&b"token-3"[..]));
+    assert_eq!(
+        s.get_request("c1", "ok", NOW)
+            .await
+            .unwrap()
+            .unwrap()
+            .token
+            .as_deref(),
+        Some(&b"token-3"[..])
+    );
 
     s.set_revoked("ok").await.unwrap();
     let r = s.get_request("c1", "ok", NOW).await.unwrap().unwrap();
-    assert_eq!((r.status.as_str(), r.token), ("revoked", None), "revoking erases the token");
+    assert_eq!(
+        (r.status.as_str(), r.token),
+        ("revoked", None),
+        "revoking erases the token"
+    );
     s.update_token("ok", b"token-4").await.unwrap();
-    assert_eq!(s.get_request("c1", "ok", NOW).await.unwrap().unwrap().token, None, "no token after revocation");
+    assert_eq!(
+        s.get_request("c1", "ok", NOW).await.unwrap().unwrap().token,
+        None,
+        "no token after revocation"
+    );
 }
 
 async fn a_callback_is_claimed_once_under_concurrency(backend: Backend) {
     let db = Db::new(backend).await;
     let (a, b) = (db.open().await, db.open().await);
     a.insert_client(&client("c1", 0)).await.unwrap();
-    a.insert_request(&request("r1", "c1", NOW + 100)).await.unwrap();
-    a.insert_request(&request("old", "c1", NOW - 1)).await.unwrap();
+    a.insert_request(&request("r1", "c1", NOW + 100))
+        .await
+        .unwrap();
+    a.insert_request(&request("old", "c1", NOW - 1))
+        .await
+        .unwrap();
     // Sixteen callbacks with the same state at once, half on each "instance".
     let claims = (0..16).map(|i| {
         let s = if i % 2 == 0 { a.clone() } else { b.clone() };
         tokio::spawn(async move { s.claim_callback(&state_hash("r1"), NOW).await.unwrap() })
     });
-    let won: Vec<_> = futures::future::join_all(claims).await.into_iter().filter_map(|r| r.unwrap()).collect();
+    let won: Vec<_> = futures::future::join_all(claims)
+        .await
+        .into_iter()
+        .filter_map(|r| r.unwrap())
+        .collect();
     assert_eq!(won.len(), 1, "exactly one callback may proceed");
     assert_eq!((won[0].id.as_str(), won[0].callback_used), ("r1", 1));
-    assert!(a.claim_callback(&state_hash("r1"), NOW).await.unwrap().is_none(), "used");
-    assert!(a.claim_callback(&state_hash("old"), NOW).await.unwrap().is_none(), "expired");
-    assert!(a.claim_callback(&state_hash("unknown"), NOW).await.unwrap().is_none(), "unknown");
+    assert!(
+        a.claim_callback(&state_hash("r1"), NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "used"
+    );
+    assert!(
+        a.claim_callback(&state_hash("old"), NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        a.claim_callback(&state_hash("unknown"), NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "unknown"
+    );
     // A request that is no longer waiting for its callback can't be claimed.
-    a.insert_request(&request("revoked", "c1", NOW + 100)).await.unwrap();
+    a.insert_request(&request("revoked", "c1", NOW + 100))
+        .await
+        .unwrap();
     a.set_revoked("revoked").await.unwrap();
-    assert!(a.claim_callback(&state_hash("revoked"), NOW).await.unwrap().is_none());
+    assert!(a
+        .claim_callback(&state_hash("revoked"), NOW)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn files_die_with_their_link_or_their_request(backend: Backend) {
     let db = Db::new(backend).await;
     let s = db.open().await;
     s.insert_client(&client("c1", 0)).await.unwrap();
-    s.insert_request(&request("r1", "c1", NOW + 100)).await.unwrap();
+    s.insert_request(&request("r1", "c1", NOW + 100))
+        .await
+        .unwrap();
     s.insert_file(&file("f1", "r1", NOW + 10)).await.unwrap();
-    s.insert_file(&file("f-long", "r1", NOW + 1000)).await.unwrap();
-    assert!(s.insert_file(&file("f-orphan", "nope", NOW + 10)).await.is_err(), "a file needs its request");
-    let f = s.get_file(&gateway::crypto::hash_secret("f1"), NOW).await.unwrap().unwrap();
-    assert_eq!((f.request_id.as_str(), f.client_id.as_str(), f.content_type.as_str(), f.filename.as_str()), ("r1", "c1", "application/pdf", "f1.pdf"));
+    s.insert_file(&file("f-long", "r1", NOW + 1000))
+        .await
+        .unwrap();
+    assert!(
+        s.insert_file(&file("f-orphan", "nope", NOW + 10))
+            .await
+            .is_err(),
+        "a file needs its request"
+    );
+    let f = s
+        .get_file(&gateway::crypto::hash_secret("f1"), NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            f.request_id.as_str(),
+            f.client_id.as_str(),
+            f.content_type.as_str(),
+            f.filename.as_str()
+        ),
+        ("r1", "c1", "application/pdf", "f1.pdf")
+    );
     assert_eq!(f.data, b"sealed bytes of f1");
     assert_eq!(f.expires_at, NOW + 10);
-    assert!(s.get_file(&gateway::crypto::hash_secret("f1"), NOW + 10).await.unwrap().is_none(), "the link has expired");
-    assert!(s.get_file(&gateway::crypto::hash_secret("f-long"), NOW + 99).await.unwrap().is_some());
-    assert!(s.get_file(&gateway::crypto::hash_secret("f-long"), NOW + 100).await.unwrap().is_none(), "the request has expired, so has its file");
-    assert!(s.get_file(&gateway::crypto::hash_secret("nope"), NOW).await.unwrap().is_none());
+    assert!(
+        s.get_file(&gateway::crypto::hash_secret("f1"), NOW + 10)
+            .await
+            .unwrap()
+            .is_none(),
+        "the link has expired"
+    );
+    assert!(s
+        .get_file(&gateway::crypto::hash_secret("f-long"), NOW + 99)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        s.get_file(&gateway::crypto::hash_secret("f-long"), NOW + 100)
+            .await
+            .unwrap()
+            .is_none(),
+        "the request has expired, so has its file"
+    );
+    assert!(s
+        .get_file(&gateway::crypto::hash_secret("nope"), NOW)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn concurrent_sweepers_erase_each_request_once(backend: Backend) {
@@ -271,21 +514,42 @@ async fn concurrent_sweepers_erase_each_request_once(backend: Backend) {
     let mut expired = HashSet::new();
     for i in 0..40 {
         let id = format!("exp-{i}");
-        a.insert_request(&request(&id, "c1", NOW - i)).await.unwrap();
-        a.insert_file(&file(&format!("file-of-{id}"), &id, NOW + 500)).await.unwrap();
+        a.insert_request(&request(&id, "c1", NOW - i))
+            .await
+            .unwrap();
+        a.insert_file(&file(&format!("file-of-{id}"), &id, NOW + 500))
+            .await
+            .unwrap();
         expired.insert(id);
     }
-    a.insert_request(&request("live", "c1", NOW + 100)).await.unwrap();
-    a.insert_file(&file("live-link", "live", NOW + 50)).await.unwrap();
-    a.insert_file(&file("dead-link", "live", NOW)).await.unwrap();
+    a.insert_request(&request("live", "c1", NOW + 100))
+        .await
+        .unwrap();
+    a.insert_file(&file("live-link", "live", NOW + 50))
+        .await
+        .unwrap();
+    a.insert_file(&file("dead-link", "live", NOW))
+        .await
+        .unwrap();
 
     for _round in 0..3 {
         let (ra, rb) = tokio::join!(
-            { let a = a.clone(); async move { a.sweep_expired(NOW, "instance-a").await.unwrap() } },
-            { let b = b.clone(); async move { b.sweep_expired(NOW, "instance-b").await.unwrap() } },
+            {
+                let a = a.clone();
+                async move { a.sweep_expired(NOW, "instance-a").await.unwrap() }
+            },
+            {
+                let b = b.clone();
+                async move { b.sweep_expired(NOW, "instance-b").await.unwrap() }
+            },
         );
-        let (sa, sb): (HashSet<String>, HashSet<String>) = (ra.into_iter().collect(), rb.into_iter().collect());
-        assert!(sa.is_disjoint(&sb), "both sweepers erased {:?}", sa.intersection(&sb).collect::<Vec<_>>());
+        let (sa, sb): (HashSet<String>, HashSet<String>) =
+            (ra.into_iter().collect(), rb.into_iter().collect());
+        assert!(
+            sa.is_disjoint(&sb),
+            "both sweepers erased {:?}",
+            sa.intersection(&sb).collect::<Vec<_>>()
+        );
         for id in sa.iter().chain(&sb) {
             assert!(expired.remove(id), "{id} erased twice or never expired");
         }
@@ -293,15 +557,46 @@ async fn concurrent_sweepers_erase_each_request_once(backend: Backend) {
     assert!(expired.is_empty(), "never erased: {expired:?}");
     for i in 0..40 {
         let id = format!("exp-{i}");
-        assert_eq!(a.erasure_count(&id).await.unwrap(), 1, "{id} is in the erasure log once");
-        assert!(a.get_live_request(&id, 0).await.unwrap().is_none(), "{id} is gone");
-        assert!(a.get_file(&gateway::crypto::hash_secret(&format!("file-of-{id}")), 0).await.unwrap().is_none(), "its file is gone");
+        assert_eq!(
+            a.erasure_count(&id).await.unwrap(),
+            1,
+            "{id} is in the erasure log once"
+        );
+        assert!(
+            a.get_live_request(&id, 0).await.unwrap().is_none(),
+            "{id} is gone"
+        );
+        assert!(
+            a.get_file(&gateway::crypto::hash_secret(&format!("file-of-{id}")), 0)
+                .await
+                .unwrap()
+                .is_none(),
+            "its file is gone"
+        );
     }
     assert_eq!(a.erasure_count("live").await.unwrap(), 0);
-    assert!(a.get_live_request("live", NOW).await.unwrap().is_some(), "live requests stay");
-    assert!(a.get_file(&gateway::crypto::hash_secret("live-link"), NOW).await.unwrap().is_some(), "live links stay");
-    assert!(a.get_file(&gateway::crypto::hash_secret("dead-link"), 0).await.unwrap().is_none(), "expired links are deleted, not just hidden");
-    assert!(a.sweep_expired(NOW, "instance-a").await.unwrap().is_empty(), "nothing left to erase");
+    assert!(
+        a.get_live_request("live", NOW).await.unwrap().is_some(),
+        "live requests stay"
+    );
+    assert!(
+        a.get_file(&gateway::crypto::hash_secret("live-link"), NOW)
+            .await
+            .unwrap()
+            .is_some(),
+        "live links stay"
+    );
+    assert!(
+        a.get_file(&gateway::crypto::hash_secret("dead-link"), 0)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired links are deleted, not just hidden"
+    );
+    assert!(
+        a.sweep_expired(NOW, "instance-a").await.unwrap().is_empty(),
+        "nothing left to erase"
+    );
 }
 
 async fn catalogue_replacement_makes_a_new_version(backend: Backend) {
@@ -309,28 +604,67 @@ async fn catalogue_replacement_makes_a_new_version(backend: Backend) {
     let (a, b) = (db.open().await, db.open().await);
     assert_eq!(a.catalogue_meta().await.unwrap(), None);
     assert!(a.load_catalogue().await.unwrap().is_empty());
-    let first = vec![catalogue_row("org2", "DRVLC"), catalogue_row("org1", "PANCR"), catalogue_row("org1", "AADHR")];
+    let first = vec![
+        catalogue_row("org2", "DRVLC"),
+        catalogue_row("org1", "PANCR"),
+        catalogue_row("org1", "AADHR"),
+    ];
     let meta = a.replace_catalogue(&first, NOW).await.unwrap();
     assert_eq!((meta.version, meta.built_at, meta.entries), (1, NOW, 3));
-    assert_eq!(b.catalogue_meta().await.unwrap(), Some(meta), "every instance sees the current version");
+    assert_eq!(
+        b.catalogue_meta().await.unwrap(),
+        Some(meta),
+        "every instance sees the current version"
+    );
     let loaded = b.load_catalogue().await.unwrap();
-    let keys: Vec<(&str, &str)> = loaded.iter().map(|r| (r.org_id.as_str(), r.doc_type.as_str())).collect();
-    assert_eq!(keys, [("org1", "AADHR"), ("org1", "PANCR"), ("org2", "DRVLC")], "sorted by issuer, doc type");
+    let keys: Vec<(&str, &str)> = loaded
+        .iter()
+        .map(|r| (r.org_id.as_str(), r.doc_type.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [("org1", "AADHR"), ("org1", "PANCR"), ("org2", "DRVLC")],
+        "sorted by issuer, doc type"
+    );
     assert_eq!(loaded[1], catalogue_row("org1", "PANCR"));
-    assert_eq!(b.find_catalogue_entry("org2", "DRVLC").await.unwrap(), Some(catalogue_row("org2", "DRVLC")));
+    assert_eq!(
+        b.find_catalogue_entry("org2", "DRVLC").await.unwrap(),
+        Some(catalogue_row("org2", "DRVLC"))
+    );
     assert_eq!(b.find_catalogue_entry("org2", "PANCR").await.unwrap(), None);
 
-    let second: Vec<CatalogueRow> = (0..2500).map(|i| catalogue_row(&format!("org{i:04}"), "NEWDOC")).collect();
+    let second: Vec<CatalogueRow> = (0..2500)
+        .map(|i| catalogue_row(&format!("org{i:04}"), "NEWDOC"))
+        .collect();
     let meta = b.replace_catalogue(&second, NOW + 5).await.unwrap();
-    assert_eq!((meta.version, meta.built_at, meta.entries), (2, NOW + 5, 2500));
-    assert_eq!(a.load_catalogue().await.unwrap().len(), 2500, "the old version is replaced, not merged");
+    assert_eq!(
+        (meta.version, meta.built_at, meta.entries),
+        (2, NOW + 5, 2500)
+    );
+    assert_eq!(
+        a.load_catalogue().await.unwrap().len(),
+        2500,
+        "the old version is replaced, not merged"
+    );
     assert_eq!(a.find_catalogue_entry("org1", "PANCR").await.unwrap(), None);
-    assert!(a.find_catalogue_entry("org2499", "NEWDOC").await.unwrap().is_some());
+    assert!(a
+        .find_catalogue_entry("org2499", "NEWDOC")
+        .await
+        .unwrap()
+        .is_some());
 
     // Two builds stored at once get distinct versions; the later one is current.
     let (ma, mb) = tokio::join!(
-        { let a = a.clone(); let rows = first.clone(); async move { a.replace_catalogue(&rows, NOW + 10).await.unwrap() } },
-        { let b = b.clone(); let rows = second[..10].to_vec(); async move { b.replace_catalogue(&rows, NOW + 10).await.unwrap() } },
+        {
+            let a = a.clone();
+            let rows = first.clone();
+            async move { a.replace_catalogue(&rows, NOW + 10).await.unwrap() }
+        },
+        {
+            let b = b.clone();
+            let rows = second[..10].to_vec();
+            async move { b.replace_catalogue(&rows, NOW + 10).await.unwrap() }
+        },
     );
     let mut versions = [ma.version, mb.version];
     versions.sort();
@@ -338,7 +672,11 @@ async fn catalogue_replacement_makes_a_new_version(backend: Backend) {
     let current = a.catalogue_meta().await.unwrap().unwrap();
     let winner = if ma.version == 4 { ma } else { mb };
     assert_eq!(current, winner);
-    assert_eq!(a.load_catalogue().await.unwrap().len() as i64, winner.entries, "no mix of two builds");
+    assert_eq!(
+        a.load_catalogue().await.unwrap().len() as i64,
+        winner.entries,
+        "no mix of two builds"
+    );
 }
 
 async fn a_lease_has_one_holder_at_a_time(backend: Backend) {
@@ -346,19 +684,67 @@ async fn a_lease_has_one_holder_at_a_time(backend: Backend) {
     let (a, b) = (db.open().await, db.open().await);
     let tries = (0..12).map(|i| {
         let s = if i % 2 == 0 { a.clone() } else { b.clone() };
-        tokio::spawn(async move { (i, s.try_lease("job", &format!("holder-{i}"), NOW, NOW + 60).await.unwrap()) })
+        tokio::spawn(async move {
+            (
+                i,
+                s.try_lease("job", &format!("holder-{i}"), NOW, NOW + 60)
+                    .await
+                    .unwrap(),
+            )
+        })
     });
-    let winners: Vec<usize> = futures::future::join_all(tries).await.into_iter().map(|r| r.unwrap()).filter(|(_, won)| *won).map(|(i, _)| i).collect();
+    let winners: Vec<usize> = futures::future::join_all(tries)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .filter(|(_, won)| *won)
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(winners.len(), 1, "one holder, got {winners:?}");
     let holder = format!("holder-{}", winners[0]);
     let other = "someone-else";
-    assert!(a.try_lease("job", &holder, NOW + 30, NOW + 90).await.unwrap(), "the holder renews");
-    assert!(!b.try_lease("job", other, NOW + 60, NOW + 120).await.unwrap(), "renewed until NOW + 90");
-    assert!(b.try_lease("other-job", other, NOW, NOW + 60).await.unwrap(), "leases are per name");
-    assert!(b.try_lease("job", other, NOW + 90, NOW + 150).await.unwrap(), "an expired lease can be taken over");
-    assert!(!a.try_lease("job", &holder, NOW + 91, NOW + 150).await.unwrap(), "the old holder lost it");
+    assert!(
+        a.try_lease("job", &holder, NOW + 30, NOW + 90)
+            .await
+            .unwrap(),
+        "the holder renews"
+    );
+    assert!(
+        !b.try_lease("job", other, NOW + 60, NOW + 120)
+            .await
+            .unwrap(),
+        "renewed until NOW + 90"
+    );
+    assert!(
+        b.try_lease("other-job", other, NOW, NOW + 60)
+            .await
+            .unwrap(),
+        "leases are per name"
+    );
+    assert!(
+        b.try_lease("job", other, NOW + 90, NOW + 150)
+            .await
+            .unwrap(),
+        "an expired lease can be taken over"
+    );
+    assert!(
+        !a.try_lease("job", &holder, NOW + 91, NOW + 150)
+            .await
+            .unwrap(),
+        "the old holder lost it"
+    );
     a.release_lease("job", &holder).await.unwrap();
-    assert!(!a.try_lease("job", "third", NOW + 92, NOW + 150).await.unwrap(), "only the holder can release");
+    assert!(
+        !a.try_lease("job", "third", NOW + 92, NOW + 150)
+            .await
+            .unwrap(),
+        "only the holder can release"
+    );
     b.release_lease("job", other).await.unwrap();
-    assert!(a.try_lease("job", "third", NOW + 92, NOW + 150).await.unwrap(), "released");
+    assert!(
+        a.try_lease("job", "third", NOW + 92, NOW + 150)
+            .await
+            .unwrap(),
+        "released"
+    );
 }
