@@ -9,7 +9,7 @@
 //! download the document. The window is phone-sized (390x844), the way most
 //! people in India will meet this journey.
 //!
-//! Screenshots of the consent and done pages are written to the test's
+//! Screenshots of the demo, consent, done and Aadhaar pages are written to the test's
 //! temporary directory, or to `$BROWSER_TEST_ARTIFACTS` when that is set (so
 //! a person can look at them); on failure the current page's screenshot and
 //! HTML are written there too.
@@ -127,10 +127,9 @@ async fn journey(
 
     // The business's page: ask for a PAN as well, then start.
     client.goto(&format!("{base}/demo")).await?;
-    wait_for(client, "#doc_type")
-        .await?
-        .send_keys("PANCR")
-        .await?;
+    let doc_type = wait_for(client, "#doc_type").await?;
+    screenshots(client, artifacts, "home").await?;
+    doc_type.send_keys("PANCR").await?;
     click(client, "#start").await?;
 
     // DigiLocker (the embedded sandbox): sign in.
