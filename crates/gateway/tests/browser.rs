@@ -58,7 +58,7 @@ async fn demo_journey_in_headless_chromium_ends_with_a_downloaded_pdf() -> anyho
         assert!(
             Path::new(tool).exists(),
             "{tool} is missing (Debian package {package}): this test drives a real browser. \
-             Run scripts/install-test-deps.sh (as root) to install chromium, chromium-driver, \
+             Run scripts/install-test-deps.sh to install chromium, chromium-driver, \
              xmlsec1 and poppler-utils, then run the test again."
         );
     }
