@@ -352,9 +352,7 @@ where
     let refresh = SecretString::from(refresh);
     let fresh = match upstream::call(state, "token_refresh", state.dl.refresh(&refresh)).await {
         Ok(t) => t,
-        Err(e) if matches!(e, digilocker::Error::Upstream { .. }) => {
-            return Err(ApiError::InvalidToken)
-        }
+        Err(digilocker::Error::Upstream { .. }) => return Err(ApiError::InvalidToken),
         Err(e) => return Err(upstream::to_api_error(e)),
     };
     let stored = StoredToken {
