@@ -9,4 +9,5 @@ mod documents;
 mod harness;
 mod journey;
 mod lifecycle;
+mod multi;
 mod storage;
