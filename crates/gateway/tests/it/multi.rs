@@ -59,19 +59,28 @@ impl Upstream {
         std::fs::write(&trust_anchors, sandbox.root_ca_pem()).unwrap();
         let issuer_calls = Arc::new(AtomicUsize::new(0));
         let counter = issuer_calls.clone();
-        let router = sandbox.router().layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
-            let counter = counter.clone();
-            async move {
-                if req.uri().path().ends_with("/pull/issuers") {
-                    counter.fetch_add(1, Ordering::SeqCst);
+        let router = sandbox.router().layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let counter = counter.clone();
+                async move {
+                    if req.uri().path().ends_with("/pull/issuers") {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                    next.run(req).await
                 }
-                next.run(req).await
-            }
-        }));
+            },
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/public", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        Upstream { base, client_id, client_secret, trust_anchors, issuer_calls, _dir: dir }
+        Upstream {
+            base,
+            client_id,
+            client_secret,
+            trust_anchors,
+            issuer_calls,
+            _dir: dir,
+        }
     }
 }
 
@@ -119,8 +128,16 @@ impl Cluster {
             })
             .collect();
         let instances: Vec<RunningApp> =
-            futures::future::join_all(configs.into_iter().map(gateway::start)).await.into_iter().map(|r| r.unwrap()).collect();
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(30)).build().unwrap();
+            futures::future::join_all(configs.into_iter().map(gateway::start))
+                .await
+                .into_iter()
+                .map(|r| r.unwrap())
+                .collect();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
         let creds = Creds {
             id: format!("cl_{}", uuid::Uuid::new_v4().simple()),
             secret: gateway::crypto::random_token(),
@@ -140,12 +157,22 @@ impl Cluster {
             })
             .await
             .unwrap();
-        Cluster { upstream, pg, master_key, instances, http, creds, _dirs: dirs }
+        Cluster {
+            upstream,
+            pg,
+            master_key,
+            instances,
+            http,
+            creds,
+            _dirs: dirs,
+        }
     }
 
     /// `url` (on the public base) as served by instance `i`: the load balancer's choice.
     fn via(&self, i: usize, url: &str) -> String {
-        let rest = url.strip_prefix(PUBLIC).unwrap_or_else(|| panic!("{url} is not on the public base {PUBLIC}"));
+        let rest = url
+            .strip_prefix(PUBLIC)
+            .unwrap_or_else(|| panic!("{url} is not on the public base {PUBLIC}"));
         format!("http://{}{rest}", self.instances[i].addr)
     }
 
@@ -166,7 +193,9 @@ impl Cluster {
     }
 
     async fn create(&self, i: usize) -> Value {
-        let (s, v) = self.post(i, "/api/digilocker", json!({"redirectUrl": BUSINESS})).await;
+        let (s, v) = self
+            .post(i, "/api/digilocker", json!({"redirectUrl": BUSINESS}))
+            .await;
         assert_eq!(s, 201, "{v}");
         v
     }
@@ -174,7 +203,12 @@ impl Cluster {
     /// Wait until instance `i` answers the catalogue.
     async fn wait_catalogue(&self, i: usize) {
         for _ in 0..300 {
-            if self.get(i, "/api/digilocker/documents?docType=NONE").await.0 == 200 {
+            if self
+                .get(i, "/api/digilocker/documents?docType=NONE")
+                .await
+                .0
+                == 200
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -200,31 +234,81 @@ async fn a_journey_started_on_one_instance_completes_on_another_and_is_read_on_a
     let created = cl.create(a).await;
     let id = created["id"].as_str().unwrap().to_owned();
     let link = created["url"].as_str().unwrap();
-    assert!(link.starts_with(PUBLIC), "links use the public base URL: {link}");
+    assert!(
+        link.starts_with(PUBLIC),
+        "links use the public base URL: {link}"
+    );
     let browser = Browser::new();
     let citizen = happy_citizen();
-    let page = browser.get_following(&cl.via(a, link), &cl.upstream.base).await;
+    let page = browser
+        .get_following(&cl.via(a, link), &cl.upstream.base)
+        .await;
     assert_eq!(page.status, 200, "{page:?}");
-    let page = browser.submit(&page, None, &[("username", citizen.aadhaar.as_deref().unwrap())], &cl.upstream.base).await;
-    let page = browser.submit(&page, None, &[("otp", sandbox::seed::OTP)], &cl.upstream.base).await;
-    let consent = browser.submit(&page, None, &[("pin", &citizen.pin)], &cl.upstream.base).await;
-    assert!(consent.body.contains("decision"), "expected the consent page: {consent:?}");
+    let page = browser
+        .submit(
+            &page,
+            None,
+            &[("username", citizen.aadhaar.as_deref().unwrap())],
+            &cl.upstream.base,
+        )
+        .await;
+    let page = browser
+        .submit(
+            &page,
+            None,
+            &[("otp", sandbox::seed::OTP)],
+            &cl.upstream.base,
+        )
+        .await;
+    let consent = browser
+        .submit(&page, None, &[("pin", &citizen.pin)], &cl.upstream.base)
+        .await;
+    assert!(
+        consent.body.contains("decision"),
+        "expected the consent page: {consent:?}"
+    );
     let (action, mut fields) = consent.form(None);
     fields.retain(|(n, _)| n != "decision");
     fields.push(("decision".into(), "allow".into()));
-    let back = browser.submit_fields(&consent, &action, &fields, &cl.upstream.base).await;
-    let callback = back.location.clone().unwrap_or_else(|| panic!("DigiLocker sent the user nowhere: {back:?}"));
-    assert!(callback.starts_with(&format!("{PUBLIC}/digilocker/callback?")), "{callback}");
+    let back = browser
+        .submit_fields(&consent, &action, &fields, &cl.upstream.base)
+        .await;
+    let callback = back
+        .location
+        .clone()
+        .unwrap_or_else(|| panic!("DigiLocker sent the user nowhere: {back:?}"));
+    assert!(
+        callback.starts_with(&format!("{PUBLIC}/digilocker/callback?")),
+        "{callback}"
+    );
 
     // The load balancer sends the callback to B.
     let done = browser.get(&cl.via(b, &callback)).await;
-    let business = reqwest::Url::parse(done.location.as_deref().unwrap_or_else(|| panic!("no redirect to the business: {done:?}"))).unwrap();
-    assert!(business.as_str().starts_with("https://business.invalid/kyc/done"), "{business}");
-    assert_eq!(param(&business, "success").as_deref(), Some("True"), "{business}");
+    let business = reqwest::Url::parse(
+        done.location
+            .as_deref()
+            .unwrap_or_else(|| panic!("no redirect to the business: {done:?}")),
+    )
+    .unwrap();
+    assert!(
+        business
+            .as_str()
+            .starts_with("https://business.invalid/kyc/done"),
+        "{business}"
+    );
+    assert_eq!(
+        param(&business, "success").as_deref(),
+        Some("True"),
+        "{business}"
+    );
     assert_eq!(param(&business, "id").as_deref(), Some(id.as_str()));
     // The same callback again, on any instance, is refused: it is single-use cluster-wide.
     for i in [a, b, c] {
-        assert_eq!(browser.get(&cl.via(i, &callback)).await.status, 400, "instance {i} accepted a used callback");
+        assert_eq!(
+            browser.get(&cl.via(i, &callback)).await.status,
+            400,
+            "instance {i} accepted a used callback"
+        );
     }
 
     // Status and documents, read on C (and A).
@@ -232,11 +316,19 @@ async fn a_journey_started_on_one_instance_completes_on_another_and_is_read_on_a
         let (s, st) = cl.get(i, &format!("/api/digilocker/{id}/status")).await;
         assert_eq!(s, 200, "{st}");
         assert_eq!(st["status"], "authenticated", "instance {i}: {st}");
-        assert_eq!(st["digilockerUserDetails"]["digilockerId"], citizen.digilocker_id.as_str());
+        assert_eq!(
+            st["digilockerUserDetails"]["digilockerId"],
+            citizen.digilocker_id.as_str()
+        );
     }
     let (_, docs) = cl.get(c, "/api/digilocker/documents?docType=PANCR").await;
     let pan = &docs["documents"][0];
-    let params: Vec<Value> = pan["parameters"].as_array().unwrap().iter().map(|p| json!({"name": p["name"], "value": "ABCDE1234F"})).collect();
+    let params: Vec<Value> = pan["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!({"name": p["name"], "value": "ABCDE1234F"}))
+        .collect();
     let (s, file) = cl
         .post(c, &format!("/api/digilocker/{id}/document"), json!({"docType": "PANCR", "orgId": pan["orgId"], "format": "pdf", "consent": "Y", "parameters": params}))
         .await;
@@ -269,12 +361,20 @@ async fn expired_requests_are_erased_once_by_concurrent_sweepers() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(store.erasure_count(id).await.unwrap(), 1, "{id} was not erased");
+        assert_eq!(
+            store.erasure_count(id).await.unwrap(),
+            1,
+            "{id} was not erased"
+        );
     }
     // Let both sweepers run over the (now erased) requests a few more times.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let db = cl.db().await;
-    let log: Vec<(String, String)> = sqlx::query_as("SELECT request_id, instance FROM erasures ORDER BY request_id").fetch_all(&db).await.unwrap();
+    let log: Vec<(String, String)> =
+        sqlx::query_as("SELECT request_id, instance FROM erasures ORDER BY request_id")
+            .fetch_all(&db)
+            .await
+            .unwrap();
     let mut logged: Vec<&str> = log.iter().map(|(id, _)| id.as_str()).collect();
     logged.dedup();
     let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -285,19 +385,47 @@ async fn expired_requests_are_erased_once_by_concurrent_sweepers() {
     // Each instance counts what it erased: the sum is each request once.
     let mut erased_by = Vec::new();
     for app in &cl.instances {
-        let m = cl.http.get(format!("http://{}/metrics", app.addr)).send().await.unwrap().text().await.unwrap();
-        let n: u64 = m.lines().find_map(|l| l.strip_prefix("gateway_requests_erased_total ")).unwrap_or_else(|| panic!("no erased counter in {m}")).trim().parse().unwrap();
+        let m = cl
+            .http
+            .get(format!("http://{}/metrics", app.addr))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let n: u64 = m
+            .lines()
+            .find_map(|l| l.strip_prefix("gateway_requests_erased_total "))
+            .unwrap_or_else(|| panic!("no erased counter in {m}"))
+            .trim()
+            .parse()
+            .unwrap();
         erased_by.push(n);
     }
-    assert_eq!(erased_by.iter().sum::<u64>(), ids.len() as u64, "erased per instance: {erased_by:?}");
-    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM requests").fetch_one(&db).await.unwrap();
+    assert_eq!(
+        erased_by.iter().sum::<u64>(),
+        ids.len() as u64,
+        "erased per instance: {erased_by:?}"
+    );
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM requests")
+        .fetch_one(&db)
+        .await
+        .unwrap();
     assert_eq!(rows, 0);
 
     // And the sweep itself, both instances at the same moment on one expired
     // request: one erases it, the other finds nothing.
     let id = cl.create(0).await["id"].as_str().unwrap().to_owned();
-    sqlx::query("UPDATE requests SET valid_upto = 0 WHERE id = $1").bind(&id).execute(&db).await.unwrap();
-    let (sa, sb) = tokio::join!(gateway::sweeper::sweep_once(&cl.instances[0].state), gateway::sweeper::sweep_once(&cl.instances[1].state));
+    sqlx::query("UPDATE requests SET valid_upto = 0 WHERE id = $1")
+        .bind(&id)
+        .execute(&db)
+        .await
+        .unwrap();
+    let (sa, sb) = tokio::join!(
+        gateway::sweeper::sweep_once(&cl.instances[0].state),
+        gateway::sweeper::sweep_once(&cl.instances[1].state)
+    );
     let (sa, sb) = (sa.unwrap(), sb.unwrap());
     // The background sweepers may have got there first; never twice.
     assert!(sa + sb <= 1, "erased {sa} + {sb} times");
@@ -320,15 +448,33 @@ async fn instances_starting_together_build_the_catalogue_once() {
     // two seconds until the catalogue is there: give them time to (wrongly)
     // build a second one.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(cl.upstream.issuer_calls.load(Ordering::SeqCst), 1, "DigiLocker's catalogue was listed more than once");
-    let meta = cl.instances[1].state.store.catalogue_meta().await.unwrap().unwrap();
+    assert_eq!(
+        cl.upstream.issuer_calls.load(Ordering::SeqCst),
+        1,
+        "DigiLocker's catalogue was listed more than once"
+    );
+    let meta = cl.instances[1]
+        .state
+        .store
+        .catalogue_meta()
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(meta.version, 1, "one build stored");
     assert!(meta.entries > 0);
     // Every instance answers from it.
-    let answers: Vec<Value> = futures::future::join_all((0..3).map(|i| cl.get(i, "/api/digilocker/documents"))).await.into_iter().map(|(s, v)| {
-        assert_eq!(s, 200);
-        v
-    }).collect();
-    assert_eq!(answers[0]["documents"].as_array().unwrap().len() as i64, meta.entries);
+    let answers: Vec<Value> =
+        futures::future::join_all((0..3).map(|i| cl.get(i, "/api/digilocker/documents")))
+            .await
+            .into_iter()
+            .map(|(s, v)| {
+                assert_eq!(s, 200);
+                v
+            })
+            .collect();
+    assert_eq!(
+        answers[0]["documents"].as_array().unwrap().len() as i64,
+        meta.entries
+    );
     assert!(answers.iter().all(|a| *a == answers[0]));
 }
