@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
@@ -16,25 +18,41 @@ pub struct PgStore {
     pool: PgPool,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// Apply our migrations that the database lacks. Several instances starting
+/// at once are serialized by sqlx's advisory lock. Migrations applied by a
+/// newer release are tolerated: during a rolling upgrade (or a rollback) the
+/// older binary keeps running on the newer schema, which is why every
+/// migration must be backward compatible (see docs/production.md).
+async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    migrator.set_ignore_missing(true);
+    migrator
+        .run(pool)
+        .await
+        .context("cannot apply the PostgreSQL migrations")
+}
 
 impl PgStore {
-    /// Connect and run migrations (serialized across instances by sqlx's
-    /// advisory lock).
+    /// Connect (`postgres://user:password@host:port/db`, optionally with
+    /// `?options=-csearch_path%3Dschema` for a schema other than `public`)
+    /// and run migrations.
     pub async fn open(url: &str) -> anyhow::Result<PgStore> {
-        let options: PgConnectOptions = url.parse()?;
+        let options: PgConnectOptions = url
+            .parse()
+            .context("the PostgreSQL database URL is not valid")?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
-            .await?;
-        MIGRATOR.run(&pool).await?;
+            .await
+            .context("cannot connect to PostgreSQL")?;
+        migrate(&pool).await?;
         Ok(PgStore { pool })
     }
 
     /// Use an existing pool (tests put each store in its own schema).
     pub async fn from_pool(pool: PgPool) -> anyhow::Result<PgStore> {
-        MIGRATOR.run(&pool).await?;
+        migrate(&pool).await?;
         Ok(PgStore { pool })
     }
 }

@@ -748,3 +748,24 @@ async fn a_lease_has_one_holder_at_a_time(backend: Backend) {
         "released"
     );
 }
+
+/// A rolling upgrade: the new release has applied a migration the old one
+/// doesn't know; the old one must still start (and work) on that schema.
+#[tokio::test]
+async fn an_older_release_starts_on_a_schema_migrated_by_a_newer_one() {
+    let schema = PgSchema::create().await;
+    PgStore::open(&schema.url).await.unwrap();
+    let db = schema.pool().await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from a newer release', TRUE, '\\x00', 1)",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    sqlx::query("ALTER TABLE requests ADD COLUMN newer_release_column TEXT").execute(&db).await.unwrap();
+    let old = PgStore::open(&schema.url).await.unwrap();
+    old.insert_client(&client("c1", 0)).await.unwrap();
+    old.insert_request(&request("r1", "c1", NOW + 100)).await.unwrap();
+    assert!(old.get_request("c1", "r1", NOW).await.unwrap().is_some());
+}
