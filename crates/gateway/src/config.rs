@@ -230,3 +230,43 @@ impl Config {
         self.data_dir.join("gateway.sqlite")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_file_sets_production_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(
+            &path,
+            r#"
+listen = "0.0.0.0:9000"
+database_url = "postgres://db/kyc"
+public_base_url = "https://kyc.example.com"
+master_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+request_ttl_seconds = 120
+[digilocker]
+base_url = "https://digilocker.meripehchaan.gov.in/public"
+client_id = "ABC123"
+client_secret = "s3cret"
+"#,
+        )
+        .unwrap();
+        let mut c = Config::default();
+        c.apply_file(&path).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.database_url.as_deref(), Some("postgres://db/kyc"));
+        assert_eq!(
+            c.public_base_url.as_ref().unwrap().as_str(),
+            "https://kyc.example.com/"
+        );
+        assert_eq!(c.request_ttl, Duration::from_secs(120));
+        assert!(!c.sandbox_mode());
+        assert_eq!(c.digilocker.as_ref().unwrap().client_id, "ABC123");
+        // A typo is an error, not silently ignored.
+        std::fs::write(&path, "lisen = \"0.0.0.0:1\"\n").unwrap();
+        assert!(Config::default().apply_file(&path).is_err());
+    }
+}

@@ -45,7 +45,13 @@ pub async fn trace_layer(request: Request, next: Next) -> Response {
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let span = tracing::info_span!("call", trace_id = %id, %method, route = %route);
+    let span = tracing::info_span!(
+        "call",
+        trace_id = %id,
+        %method,
+        route = %route,
+        client_id = tracing::field::Empty
+    );
     let started = std::time::Instant::now();
     let mut response = TRACE_ID
         .scope(id.clone(), next.run(request).instrument(span.clone()))
