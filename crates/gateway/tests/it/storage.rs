@@ -763,9 +763,14 @@ async fn an_older_release_starts_on_a_schema_migrated_by_a_newer_one() {
     .execute(&db)
     .await
     .unwrap();
-    sqlx::query("ALTER TABLE requests ADD COLUMN newer_release_column TEXT").execute(&db).await.unwrap();
+    sqlx::query("ALTER TABLE requests ADD COLUMN newer_release_column TEXT")
+        .execute(&db)
+        .await
+        .unwrap();
     let old = PgStore::open(&schema.url).await.unwrap();
     old.insert_client(&client("c1", 0)).await.unwrap();
-    old.insert_request(&request("r1", "c1", NOW + 100)).await.unwrap();
+    old.insert_request(&request("r1", "c1", NOW + 100))
+        .await
+        .unwrap();
     assert!(old.get_request("c1", "r1", NOW).await.unwrap().is_some());
 }
