@@ -195,6 +195,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  mode: production (DigiLocker partner API)");
     }
     println!("  health: {base}/healthz  ready: {base}/readyz  metrics: {base}/metrics");
+    // The socket actually bound: differs from the public base behind a
+    // balancer, and is how a supervisor learns the port of `--listen …:0`.
+    println!("  listening on {}", running.addr);
     println!();
     app::shutdown_signal().await;
     tracing::info!("shutting down");

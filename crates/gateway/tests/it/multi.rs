@@ -84,12 +84,47 @@ impl Upstream {
     }
 }
 
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A client of the gateway, stored where every instance sees it.
+async fn add_client(store: &dyn gateway::storage::Store) -> Creds {
+    let creds = Creds {
+        id: format!("cl_{}", uuid::Uuid::new_v4().simple()),
+        secret: gateway::crypto::random_token(),
+        instance: uuid::Uuid::new_v4().to_string(),
+    };
+    store
+        .insert_client(&ClientRecord {
+            client_id: creds.id.clone(),
+            secret_hash: gateway::crypto::hash_secret(&creds.secret),
+            product_instance_id: creds.instance.clone(),
+            name: "cluster test".into(),
+            allowed_origins: String::new(),
+            disabled: 0,
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    creds
+}
+
 /// Instances sharing one schema, one master key and one public base URL.
 struct Cluster {
     upstream: Upstream,
     pg: PgSchema,
     master_key: String,
+    /// In-process instances (empty when the instances are processes).
     instances: Vec<RunningApp>,
+    /// Where each instance listens, in process or not.
+    addrs: Vec<std::net::SocketAddr>,
+    /// Instance processes, killed when the cluster is dropped.
+    _processes: Vec<tokio::process::Child>,
     http: reqwest::Client,
     creds: Creds,
     _dirs: Vec<tempfile::TempDir>,
@@ -133,36 +168,80 @@ impl Cluster {
                 .into_iter()
                 .map(|r| r.unwrap())
                 .collect();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        let creds = Creds {
-            id: format!("cl_{}", uuid::Uuid::new_v4().simple()),
-            secret: gateway::crypto::random_token(),
-            instance: uuid::Uuid::new_v4().to_string(),
-        };
-        instances[0]
-            .state
-            .store
-            .insert_client(&ClientRecord {
-                client_id: creds.id.clone(),
-                secret_hash: gateway::crypto::hash_secret(&creds.secret),
-                product_instance_id: creds.instance.clone(),
-                name: "cluster test".into(),
-                allowed_origins: String::new(),
-                disabled: 0,
-                created_at: 0,
-            })
-            .await
-            .unwrap();
+        let creds = add_client(instances[0].state.store.as_ref()).await;
         Cluster {
             upstream,
             pg,
             master_key,
+            addrs: instances.iter().map(|app| app.addr).collect(),
             instances,
-            http,
+            _processes: Vec::new(),
+            http: http(),
+            creds,
+            _dirs: dirs,
+        }
+    }
+
+    /// Start `n` `digilocker-gateway serve` processes at the same moment,
+    /// configured through the environment as in production.
+    async fn start_processes(n: usize) -> Cluster {
+        let upstream = Upstream::start().await;
+        let pg = PgSchema::create().await;
+        let master_key = gateway::crypto::MasterKey::generate_base64();
+        let dirs: Vec<tempfile::TempDir> = (0..n).map(|_| tempfile::tempdir().unwrap()).collect();
+        let mut processes: Vec<tokio::process::Child> = dirs
+            .iter()
+            .enumerate()
+            .map(|(i, dir)| {
+                tokio::process::Command::new(env!("CARGO_BIN_EXE_digilocker-gateway"))
+                    .arg("serve")
+                    .env_clear()
+                    .env("GATEWAY_LISTEN", "127.0.0.1:0")
+                    .env("GATEWAY_DATA_DIR", dir.path())
+                    .env("GATEWAY_DATABASE_URL", &pg.url)
+                    .env("GATEWAY_PUBLIC_BASE_URL", PUBLIC)
+                    .env("GATEWAY_MASTER_KEY", &master_key)
+                    .env("GATEWAY_DIGILOCKER_BASE_URL", &upstream.base)
+                    .env("GATEWAY_DIGILOCKER_CLIENT_ID", &upstream.client_id)
+                    .env("GATEWAY_DIGILOCKER_CLIENT_SECRET", &upstream.client_secret)
+                    .env("GATEWAY_TRUST_ANCHORS", &upstream.trust_anchors)
+                    .env("GATEWAY_INSTANCE_NAME", format!("process-{i}"))
+                    .env("GATEWAY_UPSTREAM_TIMEOUT_SECONDS", "5")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::null())
+                    .kill_on_drop(true)
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut addrs = Vec::new();
+        for (i, child) in processes.iter_mut().enumerate() {
+            use tokio::io::AsyncBufReadExt;
+            let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+            let addr = tokio::time::timeout(Duration::from_secs(60), async {
+                while let Some(line) = lines.next_line().await.unwrap() {
+                    if let Some(addr) = line.trim().strip_prefix("listening on ") {
+                        return addr.parse::<std::net::SocketAddr>().unwrap();
+                    }
+                }
+                panic!("gateway process {i} exited before listening")
+            })
+            .await
+            .unwrap_or_else(|_| panic!("gateway process {i} did not start in 60 s"));
+            // Keep reading so the process never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            addrs.push(addr);
+        }
+        let store = gateway::storage::PgStore::open(&pg.url).await.unwrap();
+        let creds = add_client(&store).await;
+        Cluster {
+            upstream,
+            pg,
+            master_key,
+            instances: Vec::new(),
+            addrs,
+            _processes: processes,
+            http: http(),
             creds,
             _dirs: dirs,
         }
@@ -173,7 +252,7 @@ impl Cluster {
         let rest = url
             .strip_prefix(PUBLIC)
             .unwrap_or_else(|| panic!("{url} is not on the public base {PUBLIC}"));
-        format!("http://{}{rest}", self.instances[i].addr)
+        format!("http://{}{rest}", self.addrs[i])
     }
 
     fn req(&self, i: usize, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -216,6 +295,90 @@ impl Cluster {
         panic!("instance {i}: catalogue not built in 30 s");
     }
 
+    /// Walk the happy citizen through DigiLocker for a request created on
+    /// `create_on`, its link opened there; the callback goes to `callback_on`.
+    /// Returns (request id, the callback URL as DigiLocker sent it).
+    async fn consent(&self, create_on: usize, callback_on: usize) -> (String, String) {
+        let created = self.create(create_on).await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let link = created["url"].as_str().unwrap();
+        assert!(
+            link.starts_with(PUBLIC),
+            "links use the public base URL: {link}"
+        );
+        let browser = Browser::new();
+        let citizen = happy_citizen();
+        let upstream = &self.upstream.base;
+        let page = browser
+            .get_following(&self.via(create_on, link), upstream)
+            .await;
+        assert_eq!(page.status, 200, "{page:?}");
+        let page = browser
+            .submit(
+                &page,
+                None,
+                &[("username", citizen.aadhaar.as_deref().unwrap())],
+                upstream,
+            )
+            .await;
+        let page = browser
+            .submit(&page, None, &[("otp", sandbox::seed::OTP)], upstream)
+            .await;
+        let consent = browser
+            .submit(&page, None, &[("pin", &citizen.pin)], upstream)
+            .await;
+        assert!(
+            consent.body.contains("decision"),
+            "expected the consent page: {consent:?}"
+        );
+        let (action, mut fields) = consent.form(None);
+        fields.retain(|(n, _)| n != "decision");
+        fields.push(("decision".into(), "allow".into()));
+        let back = browser
+            .submit_fields(&consent, &action, &fields, upstream)
+            .await;
+        let callback = back
+            .location
+            .clone()
+            .unwrap_or_else(|| panic!("DigiLocker sent the user nowhere: {back:?}"));
+        assert!(
+            callback.starts_with(&format!("{PUBLIC}/digilocker/callback?")),
+            "{callback}"
+        );
+        // The load balancer sends the callback to `callback_on`.
+        let done = browser.get(&self.via(callback_on, &callback)).await;
+        let business = reqwest::Url::parse(
+            done.location
+                .as_deref()
+                .unwrap_or_else(|| panic!("no redirect to the business: {done:?}")),
+        )
+        .unwrap();
+        assert!(
+            business
+                .as_str()
+                .starts_with("https://business.invalid/kyc/done"),
+            "{business}"
+        );
+        assert_eq!(
+            param(&business, "success").as_deref(),
+            Some("True"),
+            "{business}"
+        );
+        assert_eq!(param(&business, "id").as_deref(), Some(id.as_str()));
+        (id, callback)
+    }
+
+    /// Instance `i` says the request is authenticated, for the happy citizen.
+    async fn assert_authenticated(&self, i: usize, id: &str) {
+        let (s, st) = self.get(i, &format!("/api/digilocker/{id}/status")).await;
+        assert_eq!(s, 200, "{st}");
+        assert_eq!(st["status"], "authenticated", "instance {i}: {st}");
+        assert_eq!(
+            st["digilockerUserDetails"]["digilockerId"],
+            happy_citizen().digilocker_id.as_str()
+        );
+    }
+
     /// A raw pool on the cluster's schema.
     async fn db(&self) -> sqlx::PgPool {
         self.pg.pool().await
@@ -229,79 +392,10 @@ async fn a_journey_started_on_one_instance_completes_on_another_and_is_read_on_a
     cl.wait_catalogue(2).await;
     let (a, b, c) = (0, 1, 2);
 
-    // The business creates the request on A; the user's browser opens the
-    // link on A and goes through DigiLocker's pages.
-    let created = cl.create(a).await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    let link = created["url"].as_str().unwrap();
-    assert!(
-        link.starts_with(PUBLIC),
-        "links use the public base URL: {link}"
-    );
+    // The business creates the request on A, the user's browser opens the
+    // link on A and goes through DigiLocker; the callback lands on B.
+    let (id, callback) = cl.consent(a, b).await;
     let browser = Browser::new();
-    let citizen = happy_citizen();
-    let page = browser
-        .get_following(&cl.via(a, link), &cl.upstream.base)
-        .await;
-    assert_eq!(page.status, 200, "{page:?}");
-    let page = browser
-        .submit(
-            &page,
-            None,
-            &[("username", citizen.aadhaar.as_deref().unwrap())],
-            &cl.upstream.base,
-        )
-        .await;
-    let page = browser
-        .submit(
-            &page,
-            None,
-            &[("otp", sandbox::seed::OTP)],
-            &cl.upstream.base,
-        )
-        .await;
-    let consent = browser
-        .submit(&page, None, &[("pin", &citizen.pin)], &cl.upstream.base)
-        .await;
-    assert!(
-        consent.body.contains("decision"),
-        "expected the consent page: {consent:?}"
-    );
-    let (action, mut fields) = consent.form(None);
-    fields.retain(|(n, _)| n != "decision");
-    fields.push(("decision".into(), "allow".into()));
-    let back = browser
-        .submit_fields(&consent, &action, &fields, &cl.upstream.base)
-        .await;
-    let callback = back
-        .location
-        .clone()
-        .unwrap_or_else(|| panic!("DigiLocker sent the user nowhere: {back:?}"));
-    assert!(
-        callback.starts_with(&format!("{PUBLIC}/digilocker/callback?")),
-        "{callback}"
-    );
-
-    // The load balancer sends the callback to B.
-    let done = browser.get(&cl.via(b, &callback)).await;
-    let business = reqwest::Url::parse(
-        done.location
-            .as_deref()
-            .unwrap_or_else(|| panic!("no redirect to the business: {done:?}")),
-    )
-    .unwrap();
-    assert!(
-        business
-            .as_str()
-            .starts_with("https://business.invalid/kyc/done"),
-        "{business}"
-    );
-    assert_eq!(
-        param(&business, "success").as_deref(),
-        Some("True"),
-        "{business}"
-    );
-    assert_eq!(param(&business, "id").as_deref(), Some(id.as_str()));
     // The same callback again, on any instance, is refused: it is single-use cluster-wide.
     for i in [a, b, c] {
         assert_eq!(
@@ -313,13 +407,7 @@ async fn a_journey_started_on_one_instance_completes_on_another_and_is_read_on_a
 
     // Status and documents, read on C (and A).
     for i in [c, a] {
-        let (s, st) = cl.get(i, &format!("/api/digilocker/{id}/status")).await;
-        assert_eq!(s, 200, "{st}");
-        assert_eq!(st["status"], "authenticated", "instance {i}: {st}");
-        assert_eq!(
-            st["digilockerUserDetails"]["digilockerId"],
-            citizen.digilocker_id.as_str()
-        );
+        cl.assert_authenticated(i, &id).await;
     }
     let (_, docs) = cl.get(c, "/api/digilocker/documents?docType=PANCR").await;
     let pan = &docs["documents"][0];
@@ -477,4 +565,29 @@ async fn instances_starting_together_build_the_catalogue_once() {
         meta.entries
     );
     assert!(answers.iter().all(|a| *a == answers[0]));
+}
+
+/// The same as real processes: two `digilocker-gateway serve` started
+/// together, configured only through the environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateway_processes_share_journeys_and_build_the_catalogue_once() {
+    let cl = Cluster::start_processes(2).await;
+    for i in 0..2 {
+        cl.wait_catalogue(i).await;
+    }
+    let (id, _) = cl.consent(0, 1).await;
+    cl.assert_authenticated(0, &id).await;
+    cl.assert_authenticated(1, &id).await;
+    // The loser of the catalogue race looks again after two seconds.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        cl.upstream.issuer_calls.load(Ordering::SeqCst),
+        1,
+        "DigiLocker's catalogue was listed more than once"
+    );
+    let (version,): (i64,) = sqlx::query_as("SELECT version FROM catalogue_meta")
+        .fetch_one(&cl.db().await)
+        .await
+        .unwrap();
+    assert_eq!(version, 1);
 }
