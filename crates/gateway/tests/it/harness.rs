@@ -319,7 +319,9 @@ impl PgSchema {
             .unwrap();
         admin.close().await;
         let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{name}");
+        // The application name marks this test's connections, so that the
+        // drop can end those an unfinished app left behind.
+        let url = format!("{base}{sep}options=-csearch_path%3D{name}&application_name={name}");
         PgSchema { name, url }
     }
 
@@ -344,8 +346,15 @@ impl Drop for PgSchema {
                 use sqlx::Connection;
                 let mut admin = sqlx::PgConnection::connect(&base).await.ok()?;
                 // A transaction of the app may still be open on the blocked
-                // test thread: rather leave the schema than wait forever.
+                // test thread: end the app's connections (they are marked
+                // with the schema's name), and rather leave the schema than
+                // wait forever.
                 sqlx::query("SET lock_timeout = '3s'")
+                    .execute(&mut admin)
+                    .await
+                    .ok()?;
+                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+                    .bind(&name)
                     .execute(&mut admin)
                     .await
                     .ok()?;
