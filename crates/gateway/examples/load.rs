@@ -167,6 +167,9 @@ async fn run_backend(backend: &str, args: &Args, dir: &std::path::Path) -> anyho
         background_tasks: false,
         sandbox_catalogue: (10, 20),
         instance_name: format!("load-{backend}"),
+        // One client drives all the load: measure the gateway, not its
+        // per-client rate limit.
+        rate_limit_per_second: 0,
         ..Config::default()
     };
     let schema = format!("gwload_{}", uuid::Uuid::new_v4().simple());

@@ -36,6 +36,8 @@ pub struct AppState {
     pub catalogue: Arc<CatalogueCache>,
     /// The roots trusted for e-Aadhaar signatures; `None` when none are configured.
     pub trust_anchors: Option<Arc<aadhaar::TrustAnchors>>,
+    /// Per-client call rate on this instance; `None` when unlimited.
+    pub limiter: Option<Arc<governor::DefaultKeyedRateLimiter<String>>>,
     /// The sandbox client's credentials (sandbox mode only), for the demo page.
     pub demo_client: Option<Arc<sandbox_mode::SandboxCredentials>>,
 }
@@ -219,7 +221,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     };
     let dl = digilocker::Client::new(dl_config).context("cannot build the DigiLocker client")?;
     let metrics = Arc::new(Metrics::default());
+    let limiter = std::num::NonZeroU32::new(config.rate_limit_per_second).map(|rate| {
+        let burst = std::num::NonZeroU32::new(config.rate_limit_burst).unwrap_or(rate);
+        Arc::new(governor::RateLimiter::keyed(
+            governor::Quota::per_second(rate).allow_burst(burst),
+        ))
+    });
     let state = AppState {
+        limiter,
         store,
         keys,
         dl,

@@ -44,6 +44,11 @@ impl FromRequestParts<AppState> for Caller {
         match client {
             Some(c) if secret_ok && c.disabled == 0 && c.product_instance_id == instance => {
                 tracing::Span::current().record("client_id", c.client_id.as_str());
+                if let Some(limiter) = &state.limiter {
+                    if limiter.check_key(&c.client_id).is_err() {
+                        return Err(ApiError::RateLimited);
+                    }
+                }
                 Ok(Caller(c))
             }
             _ => Err(ApiError::Unauthorized),

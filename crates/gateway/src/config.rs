@@ -49,6 +49,10 @@ pub struct Config {
     pub sandbox_dir: Option<PathBuf>,
     /// Sandbox catalogue size (issuers, pairs); sandbox mode only.
     pub sandbox_catalogue: (usize, usize),
+    /// Calls per second each client may make to `/api` on one instance
+    /// (0: no limit), and the burst above that rate.
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
     /// Largest accepted API request body.
     pub max_body_bytes: usize,
     /// Name of this instance in logs and the erasure log.
@@ -76,6 +80,8 @@ impl Default for Config {
             sweep_interval: Duration::from_secs(30),
             sandbox_dir: None,
             sandbox_catalogue: (2000, 10_000),
+            rate_limit_per_second: 50,
+            rate_limit_burst: 100,
             max_body_bytes: 64 * 1024,
             instance_name: default_instance_name(),
             background_tasks: true,
@@ -107,6 +113,8 @@ pub struct FileConfig {
     pub catalogue_parallelism: Option<usize>,
     pub upstream_timeout_seconds: Option<u64>,
     pub sweep_interval_seconds: Option<u64>,
+    pub rate_limit_per_second: Option<u32>,
+    pub rate_limit_burst: Option<u32>,
     pub instance_name: Option<String>,
 }
 
@@ -207,6 +215,10 @@ impl Config {
             catalogue_parallelism: num("GATEWAY_CATALOGUE_PARALLELISM")?.map(|v| v as usize),
             upstream_timeout_seconds: num("GATEWAY_UPSTREAM_TIMEOUT_SECONDS")?,
             sweep_interval_seconds: num("GATEWAY_SWEEP_INTERVAL_SECONDS")?,
+            rate_limit_per_second: num("GATEWAY_RATE_LIMIT_PER_SECOND")?
+                .map(|v| v.min(u32::MAX as u64) as u32),
+            rate_limit_burst: num("GATEWAY_RATE_LIMIT_BURST")?
+                .map(|v| v.min(u32::MAX as u64) as u32),
             instance_name: var("GATEWAY_INSTANCE_NAME"),
         };
         if let (Some(base), Some(id), Some(secret)) = (

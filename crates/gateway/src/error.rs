@@ -53,6 +53,8 @@ pub enum ApiError {
     FileNotFound,
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("rate limited")]
+    RateLimited,
     #[error("not found")]
     NotFound,
     #[error("internal error: {0}")]
@@ -161,6 +163,11 @@ impl ApiError {
                 "payload_too_large",
                 "The request body is too large.".into(),
             ),
+            RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many calls from this client; slow down and retry after the Retry-After seconds.".into(),
+            ),
             NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -185,10 +192,15 @@ impl IntoResponse for ApiError {
         let trace_id = current_trace_id();
         let body = json!({"error": {"code": code, "detail": detail, "traceId": trace_id}});
         let mut response = (status, axum::Json(body)).into_response();
-        if matches!(self, ApiError::CatalogueNotReady) {
+        let retry_after = match self {
+            ApiError::CatalogueNotReady => Some("5"),
+            ApiError::RateLimited => Some("1"),
+            _ => None,
+        };
+        if let Some(v) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(v));
         }
         response
     }

@@ -28,6 +28,10 @@ pub async fn run(state: AppState) {
         if let Err(e) = sweep_once(&state).await {
             tracing::warn!(error = %e, "sweep failed; will retry");
         }
+        // Forget rate-limit state of clients that went quiet.
+        if let Some(limiter) = &state.limiter {
+            limiter.retain_recent();
+        }
         tokio::time::sleep(interval(state.config.sweep_interval)).await;
     }
 }

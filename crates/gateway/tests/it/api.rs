@@ -363,3 +363,39 @@ async fn health_ready_and_metrics() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn each_client_is_rate_limited_on_its_own() {
+    let t = TestApp::spawn_with(|c| {
+        c.rate_limit_per_second = 1;
+        c.rate_limit_burst = 3;
+    })
+    .await;
+    let other = t.new_client("").await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let resp = t
+            .req(Method::GET, "/api/digilocker/documents", &t.creds)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+        if resp.status() == 429 {
+            assert_eq!(resp.headers()["retry-after"], "1");
+            let v: serde_json::Value = resp.json().await.unwrap();
+            assert_eq!(v["error"]["code"], "rate_limited");
+        }
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(
+        statuses[..3].iter().all(|s| *s != 429),
+        "the burst is allowed: {statuses:?}"
+    );
+    // Another client is not slowed by the first.
+    let resp = t
+        .req(Method::GET, "/api/digilocker/documents", &other)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(resp.status(), 429);
+}
