@@ -774,3 +774,20 @@ async fn an_older_release_starts_on_a_schema_migrated_by_a_newer_one() {
         .unwrap();
     assert!(old.get_request("c1", "r1", NOW).await.unwrap().is_some());
 }
+
+/// Production connects over TLS (`sslmode=require` in the URL); the local
+/// test server has TLS on, so check the connection really is encrypted.
+#[tokio::test]
+async fn postgres_connections_can_require_tls() {
+    let schema = PgSchema::create().await;
+    let url = format!("{}&sslmode=require", schema.url);
+    let store = PgStore::open(&url).await.unwrap();
+    store.ping().await.unwrap();
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let (ssl,): (bool,) =
+        sqlx::query_as("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert!(ssl, "sslmode=require gave a plain connection");
+}
