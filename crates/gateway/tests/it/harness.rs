@@ -358,14 +358,18 @@ impl Drop for PgSchema {
                     .execute(&mut admin)
                     .await
                     .ok()?;
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                if let Err(e) = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
                     .execute(&mut admin)
-                    .await
-                    .ok()?;
+                    .await {
+                        eprintln!("cannot drop test schema {name}: {e}");
+                        return None;
+                    }
                 admin.close().await.ok()
             })
         });
-        let _ = done.join();
+        if !matches!(done.join(), Ok(Some(()))) {
+            eprintln!("test schema {} was left behind", self.name);
+        }
     }
 }
 
