@@ -301,15 +301,20 @@ async fn outside_sandbox_mode_a_missing_master_key_stops_the_start() {
     assert!(format!("{err:#}").contains("GATEWAY_MASTER_KEY"), "{err:#}");
 }
 
-fn cli(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_digilocker-gateway"))
+/// Run the command line on the data directory's SQLite, or on the
+/// PostgreSQL database `db` given through `GATEWAY_DATABASE_URL`.
+fn cli(dir: &std::path::Path, db: Option<&str>, args: &[&str]) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_digilocker-gateway"));
+    command
         .arg("--data-dir")
         .arg(dir)
         .args(args)
         .env_remove("GATEWAY_DATABASE_URL")
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
+        .env_remove("DATABASE_URL");
+    if let Some(url) = db {
+        command.env("GATEWAY_DATABASE_URL", url);
+    }
+    let out = command.output().unwrap();
     (
         out.status.success(),
         format!(
@@ -331,8 +336,15 @@ fn field(text: &str, name: &str) -> String {
 #[tokio::test]
 async fn the_client_command_line_adds_lists_disables_and_rotates() {
     let dir = tempfile::tempdir().unwrap();
+    let pg = if crate::harness::on_postgres() {
+        Some(crate::harness::PgSchema::create().await)
+    } else {
+        None
+    };
+    let db = pg.as_ref().map(|p| p.url.as_str());
     let (ok, out) = cli(
         dir.path(),
+        db,
         &[
             "client",
             "add",
@@ -345,28 +357,39 @@ async fn the_client_command_line_adds_lists_disables_and_rotates() {
     assert!(ok, "{out}");
     let id = field(&out, "x-client-id");
     let secret = field(&out, "x-client-secret");
-    let (ok, list) = cli(dir.path(), &["client", "list"]);
+    let (ok, list) = cli(dir.path(), db, &["client", "list"]);
     assert!(ok, "{list}");
     assert!(
         list.contains(&id) && list.contains("Acme Lending") && list.contains("enabled"),
         "{list}"
     );
     assert!(!list.contains(&secret), "list never shows secrets");
-    let (ok, out) = cli(dir.path(), &["client", "rotate-secret", &id]);
+    let (ok, out) = cli(dir.path(), db, &["client", "rotate-secret", &id]);
     assert!(ok, "{out}");
     let new_secret = field(&out, "x-client-secret");
     assert_ne!(new_secret, secret);
-    let (ok, _) = cli(dir.path(), &["client", "disable", &id]);
+    let (ok, _) = cli(dir.path(), db, &["client", "disable", &id]);
     assert!(ok);
-    let (_, list) = cli(dir.path(), &["client", "list"]);
+    let (_, list) = cli(dir.path(), db, &["client", "list"]);
     assert!(list.contains("disabled"), "{list}");
-    let (ok, out) = cli(dir.path(), &["client", "disable", "no-such-client"]);
+    let (ok, out) = cli(dir.path(), db, &["client", "disable", "no-such-client"]);
     assert!(!ok && out.contains("no client"), "{out}");
     // The stored hash is of the new secret.
-    let store = gateway::storage::SqliteStore::open(&dir.path().join("gateway.sqlite"))
-        .await
-        .unwrap();
     use gateway::storage::Store;
+    let store: Box<dyn Store> = match &pg {
+        Some(pg) => {
+            assert!(
+                !dir.path().join("gateway.sqlite").exists(),
+                "the database URL selects PostgreSQL"
+            );
+            Box::new(gateway::storage::PgStore::open(&pg.url).await.unwrap())
+        }
+        None => Box::new(
+            gateway::storage::SqliteStore::open(&dir.path().join("gateway.sqlite"))
+                .await
+                .unwrap(),
+        ),
+    };
     let rec = store.get_client(&id).await.unwrap().unwrap();
     assert!(gateway::crypto::secret_matches(
         &new_secret,
