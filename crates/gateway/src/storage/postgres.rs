@@ -90,10 +90,16 @@ sql_store!(PgStore, {
         .bind(instance)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM files WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        // Expired links of any request. Rows another sweeper holds are
+        // skipped (it deletes them): waiting for them while holding our own
+        // could deadlock two sweepers.
+        sqlx::query(
+            "DELETE FROM files WHERE token_hash IN \
+             (SELECT token_hash FROM files WHERE expires_at <= $1 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(ids)
     }

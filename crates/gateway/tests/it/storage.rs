@@ -512,12 +512,16 @@ async fn concurrent_sweepers_erase_each_request_once(backend: Backend) {
     let (a, b) = (db.open().await, db.open().await);
     a.insert_client(&client("c1", 0)).await.unwrap();
     let mut expired = HashSet::new();
-    for i in 0..40 {
+    // Enough rows for the two sweeps to overlap; half of the expired
+    // requests' file links have expired too, so both the per-request and the
+    // expired-link deletions reach the same rows.
+    for i in 0..400 {
         let id = format!("exp-{i}");
         a.insert_request(&request(&id, "c1", NOW - i))
             .await
             .unwrap();
-        a.insert_file(&file(&format!("file-of-{id}"), &id, NOW + 500))
+        let link_expires = if i % 2 == 0 { NOW } else { NOW + 500 };
+        a.insert_file(&file(&format!("file-of-{id}"), &id, link_expires))
             .await
             .unwrap();
         expired.insert(id);
@@ -555,7 +559,7 @@ async fn concurrent_sweepers_erase_each_request_once(backend: Backend) {
         }
     }
     assert!(expired.is_empty(), "never erased: {expired:?}");
-    for i in 0..40 {
+    for i in 0..400 {
         let id = format!("exp-{i}");
         assert_eq!(
             a.erasure_count(&id).await.unwrap(),
