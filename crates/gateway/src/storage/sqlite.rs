@@ -17,8 +17,6 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
 impl SqliteStore {
     /// Open (creating if needed) the database file and run migrations.
     pub async fn open(path: &Path) -> anyhow::Result<SqliteStore> {
@@ -32,7 +30,11 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
+        // Tolerate migrations applied by a newer release, so an upgrade can
+        // be rolled back (every migration must stay backward compatible).
+        let mut migrator = sqlx::migrate!("./migrations/sqlite");
+        migrator.set_ignore_missing(true);
+        migrator.run(&pool).await?;
         Ok(SqliteStore { pool })
     }
 }
