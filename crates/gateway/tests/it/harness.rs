@@ -219,16 +219,7 @@ impl TestApp {
         allow: bool,
         docs: Option<&[String]>,
     ) -> reqwest::Url {
-        let (action, mut fields) = consent.form(None);
-        if let Some(docs) = docs {
-            fields.retain(|(n, _)| n != "doc");
-            fields.extend(docs.iter().map(|d| ("doc".to_owned(), d.clone())));
-        }
-        fields.retain(|(n, _)| n != "decision");
-        fields.push((
-            "decision".into(),
-            if allow { "allow" } else { "deny" }.into(),
-        ));
+        let (action, fields) = decision(consent, allow, docs);
         let end = browser
             .submit_fields(consent, &action, &fields, &self.base)
             .await;
@@ -238,6 +229,28 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no redirect back to the business: {end:?}"));
         assert!(loc.starts_with("http://127.0.0.1:9/"), "ended at {loc}");
         reqwest::Url::parse(&loc).unwrap()
+    }
+
+    /// Sign the happy citizen in on a new request, up to the consent page.
+    pub async fn happy_consent(&self, created: &Value, browser: &Browser) -> Page {
+        let c = happy_citizen();
+        let url = created["url"].as_str().unwrap();
+        self.sign_in(browser, url, c.aadhaar.as_deref().unwrap(), &c.pin)
+            .await
+    }
+
+    /// Allow on the consent page and return the callback URL DigiLocker
+    /// sends the browser to, without following it.
+    pub async fn allow_to_callback(&self, browser: &Browser, consent: &Page) -> String {
+        let (action, fields) = decision(consent, true, None);
+        let url = reqwest::Url::parse(&consent.url)
+            .unwrap()
+            .join(&action)
+            .unwrap();
+        let resp = browser.http.post(url).form(&fields).send().await.unwrap();
+        let callback = resp.headers()["location"].to_str().unwrap().to_owned();
+        assert!(callback.contains("/digilocker/callback?"), "{callback}");
+        callback
     }
 
     /// Create a request and walk the happy citizen through consent (all
@@ -371,6 +384,26 @@ impl Drop for PgSchema {
             eprintln!("test schema {} was left behind", self.name);
         }
     }
+}
+
+/// The consent form's action and fields for a decision; `docs` None keeps
+/// the page's defaults.
+fn decision(
+    consent: &Page,
+    allow: bool,
+    docs: Option<&[String]>,
+) -> (String, Vec<(String, String)>) {
+    let (action, mut fields) = consent.form(None);
+    if let Some(docs) = docs {
+        fields.retain(|(n, _)| n != "doc");
+        fields.extend(docs.iter().map(|d| ("doc".to_owned(), d.clone())));
+    }
+    fields.retain(|(n, _)| n != "decision");
+    fields.push((
+        "decision".into(),
+        if allow { "allow" } else { "deny" }.into(),
+    ));
+    (action, fields)
 }
 
 /// Query parameters of a URL as pairs.

@@ -173,27 +173,10 @@ async fn a_replayed_or_forged_callback_changes_nothing() {
     let t = TestApp::spawn().await;
     let created = t.create().await;
     let id = created["id"].as_str().unwrap();
-    let c = happy_citizen();
     let browser = Browser::new();
-    let consent = t
-        .sign_in(
-            &browser,
-            created["url"].as_str().unwrap(),
-            c.aadhaar.as_deref().unwrap(),
-            &c.pin,
-        )
-        .await;
+    let consent = t.happy_consent(&created, &browser).await;
     // Stop at the callback to capture it.
-    let (action, mut fields) = consent.form(None);
-    fields.retain(|(n, _)| n != "decision");
-    fields.push(("decision".into(), "allow".into()));
-    let url = reqwest::Url::parse(&consent.url)
-        .unwrap()
-        .join(&action)
-        .unwrap();
-    let resp = browser.http.post(url).form(&fields).send().await.unwrap();
-    let callback = resp.headers()["location"].to_str().unwrap().to_owned();
-    assert!(callback.contains("/digilocker/callback?"), "{callback}");
+    let callback = t.allow_to_callback(&browser, &consent).await;
     let first = browser.get(&callback).await;
     assert!(first.location.as_deref().unwrap().contains("success=True"));
     let (_, before) = t
@@ -325,26 +308,10 @@ async fn a_callback_for_an_expired_request_changes_nothing() {
     let created = t
         .create_for(&t.creds, json!({"redirectUrl": BUSINESS}))
         .await;
-    let c = happy_citizen();
     let browser = Browser::new();
-    let consent = t
-        .sign_in(
-            &browser,
-            created["url"].as_str().unwrap(),
-            c.aadhaar.as_deref().unwrap(),
-            &c.pin,
-        )
-        .await;
+    let consent = t.happy_consent(&created, &browser).await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    let (action, mut fields) = consent.form(None);
-    fields.retain(|(n, _)| n != "decision");
-    fields.push(("decision".into(), "allow".into()));
-    let url = reqwest::Url::parse(&consent.url)
-        .unwrap()
-        .join(&action)
-        .unwrap();
-    let resp = browser.http.post(url).form(&fields).send().await.unwrap();
-    let callback = resp.headers()["location"].to_str().unwrap().to_owned();
+    let callback = t.allow_to_callback(&browser, &consent).await;
     let page = browser.get(&callback).await;
     assert_eq!(page.status, 400);
     assert!(
