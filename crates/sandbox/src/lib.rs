@@ -65,8 +65,8 @@ impl Default for SandboxConfig {
             data_dir: PathBuf::from("./data/sandbox"),
             access_token_ttl: Duration::from_secs(3600),
             code_ttl: Duration::from_secs(60),
-            catalogue_issuers: 1500,
-            catalogue_pairs: 4000,
+            catalogue_issuers: catalogue::DEFAULT_ISSUERS,
+            catalogue_pairs: catalogue::DEFAULT_PAIRS,
             faults: Faults::default(),
             admin_token: None,
         }

@@ -27,10 +27,10 @@ struct Args {
     #[arg(long = "app", value_parser = parse_app)]
     apps: Vec<PartnerApp>,
     /// About how many issuers the pull catalogue has.
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = sandbox::catalogue::DEFAULT_ISSUERS)]
     catalogue_issuers: usize,
     /// About how many (issuer, doc type) pairs the pull catalogue has.
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = sandbox::catalogue::DEFAULT_PAIRS)]
     catalogue_pairs: usize,
     /// Access token lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
