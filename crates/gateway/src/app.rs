@@ -214,10 +214,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         );
         None
     } else {
-        Some(Arc::new(
-            aadhaar::TrustAnchors::from_pem(&trust_anchors_pem)
-                .context("the e-Aadhaar trust anchors are not valid PEM certificates")?,
-        ))
+        let mut anchors = aadhaar::TrustAnchors::from_pem(&trust_anchors_pem)
+            .context("the e-Aadhaar trust anchors are not valid PEM certificates")?;
+        if let Some(path) = &config.trust_intermediates {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read trust intermediates {}", path.display()))?;
+            anchors = anchors
+                .with_intermediates_pem(&pem)
+                .context("the e-Aadhaar intermediates are not valid PEM certificates")?;
+        }
+        Some(Arc::new(anchors))
     };
     let dl = digilocker::Client::new(dl_config).context("cannot build the DigiLocker client")?;
     let metrics = Arc::new(Metrics::default());

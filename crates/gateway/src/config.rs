@@ -39,6 +39,10 @@ pub struct Config {
     /// root in production). In sandbox mode the sandbox's root is trusted
     /// unless this is set.
     pub trust_anchors: Option<PathBuf>,
+    /// PEM file of intermediate CA certificates that help build the chain
+    /// when an e-Aadhaar's KeyInfo carries only the signing certificate.
+    /// They are not trusted by themselves.
+    pub trust_intermediates: Option<PathBuf>,
     pub request_ttl: Duration,
     pub file_link_ttl: Duration,
     pub catalogue_refresh: Duration,
@@ -72,6 +76,7 @@ impl Default for Config {
             old_master_keys: Vec::new(),
             digilocker: None,
             trust_anchors: None,
+            trust_intermediates: None,
             request_ttl: Duration::from_secs(3600),
             file_link_ttl: Duration::from_secs(600),
             catalogue_refresh: Duration::from_secs(30 * 24 * 3600),
@@ -107,6 +112,7 @@ pub struct FileConfig {
     pub old_master_keys: Vec<String>,
     pub digilocker: Option<DigilockerSettings>,
     pub trust_anchors: Option<PathBuf>,
+    pub trust_intermediates: Option<PathBuf>,
     pub request_ttl_seconds: Option<u64>,
     pub file_link_ttl_seconds: Option<u64>,
     pub catalogue_refresh_seconds: Option<u64>,
@@ -156,6 +162,18 @@ impl Config {
         }
         if f.digilocker.is_some() {
             self.digilocker = f.digilocker;
+        }
+        if f.trust_anchors.is_some() {
+            self.trust_anchors = f.trust_anchors;
+        }
+        if f.trust_intermediates.is_some() {
+            self.trust_intermediates = f.trust_intermediates;
+        }
+        if let Some(v) = f.rate_limit_per_second {
+            self.rate_limit_per_second = v;
+        }
+        if let Some(v) = f.rate_limit_burst {
+            self.rate_limit_burst = v;
         }
         if let Some(v) = f.request_ttl_seconds {
             self.request_ttl = secs(v);
@@ -209,6 +227,7 @@ impl Config {
                 .unwrap_or_default(),
             digilocker: None,
             trust_anchors: var("GATEWAY_TRUST_ANCHORS").map(PathBuf::from),
+            trust_intermediates: var("GATEWAY_TRUST_INTERMEDIATES").map(PathBuf::from),
             request_ttl_seconds: num("GATEWAY_REQUEST_TTL_SECONDS")?,
             file_link_ttl_seconds: num("GATEWAY_FILE_LINK_TTL_SECONDS")?,
             catalogue_refresh_seconds: num("GATEWAY_CATALOGUE_REFRESH_SECONDS")?,
@@ -259,6 +278,10 @@ database_url = "postgres://db/kyc"
 public_base_url = "https://kyc.example.com"
 master_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 request_ttl_seconds = 120
+trust_anchors = "/etc/kyc/cca-root.pem"
+trust_intermediates = "/etc/kyc/negd-subca.pem"
+rate_limit_per_second = 7
+rate_limit_burst = 9
 [digilocker]
 base_url = "https://digilocker.meripehchaan.gov.in/public"
 client_id = "ABC123"
@@ -275,6 +298,15 @@ client_secret = "s3cret"
             "https://kyc.example.com/"
         );
         assert_eq!(c.request_ttl, Duration::from_secs(120));
+        assert_eq!(
+            c.trust_anchors.as_deref(),
+            Some(Path::new("/etc/kyc/cca-root.pem"))
+        );
+        assert_eq!(
+            c.trust_intermediates.as_deref(),
+            Some(Path::new("/etc/kyc/negd-subca.pem"))
+        );
+        assert_eq!((c.rate_limit_per_second, c.rate_limit_burst), (7, 9));
         assert!(!c.sandbox_mode());
         assert_eq!(c.digilocker.as_ref().unwrap().client_id, "ABC123");
         // A typo is an error, not silently ignored.
