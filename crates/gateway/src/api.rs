@@ -194,10 +194,7 @@ pub async fn create(
     };
     let created_at = now();
     let valid_upto = created_at + state.config.request_ttl.as_secs() as i64;
-    let sealed = state.keys.seal(
-        &aad(&id, "journey"),
-        &serde_json::to_vec(&secrets).map_err(anyhow::Error::from)?,
-    )?;
+    let sealed = state.keys.seal_json(&aad(&id, "journey"), &secrets)?;
     let record = NewRequest {
         id: id.clone(),
         client_id: caller.0.client_id.clone(),
@@ -248,11 +245,8 @@ pub async fn status(
     let mut view = request_view(&state, &r);
     let details = match (&r.user_details, r.status.as_str()) {
         (Some(sealed), "authenticated" | "revoked") => {
-            let plain = state.keys.open(&aad(&r.id, "user"), sealed)?;
-            serde_json::to_value(
-                serde_json::from_slice::<UserDetails>(&plain).map_err(anyhow::Error::from)?,
-            )
-            .map_err(anyhow::Error::from)?
+            let user: UserDetails = state.keys.open_json(&aad(&r.id, "user"), sealed)?;
+            serde_json::to_value(user).map_err(anyhow::Error::from)?
         }
         _ => json!({}),
     };
@@ -336,9 +330,7 @@ where
 {
     ensure_usable(r)?;
     let sealed = r.token.as_ref().ok_or(ApiError::TokenRevoked)?;
-    let token: StoredToken =
-        serde_json::from_slice(&state.keys.open(&aad(&r.id, "token"), sealed)?)
-            .map_err(anyhow::Error::from)?;
+    let token: StoredToken = state.keys.open_json(&aad(&r.id, "token"), sealed)?;
     let expired = token.expires_at != 0 && token.expires_at <= now();
     if !expired {
         match f(SecretString::from(token.access_token.clone())).await {
@@ -360,10 +352,7 @@ where
         refresh_token: fresh.refresh_token.clone().or(token.refresh_token),
         expires_at: fresh.expires_in.map(|s| now() + s).unwrap_or(0),
     };
-    let sealed = state.keys.seal(
-        &aad(&r.id, "token"),
-        &serde_json::to_vec(&stored).map_err(anyhow::Error::from)?,
-    )?;
+    let sealed = state.keys.seal_json(&aad(&r.id, "token"), &stored)?;
     state.store.update_token(&r.id, &sealed).await?;
     f(SecretString::from(fresh.access_token))
         .await
@@ -587,9 +576,7 @@ pub async fn revoke(
         _ => return Err(ApiError::UserNotAuthenticated),
     }
     if let Some(sealed) = &r.token {
-        let token: StoredToken =
-            serde_json::from_slice(&state.keys.open(&aad(&r.id, "token"), sealed)?)
-                .map_err(anyhow::Error::from)?;
+        let token: StoredToken = state.keys.open_json(&aad(&r.id, "token"), sealed)?;
         let access = SecretString::from(token.access_token);
         match upstream::call(
             &state,

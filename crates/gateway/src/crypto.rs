@@ -100,6 +100,20 @@ impl Keyring {
         Ok(out)
     }
 
+    /// Serialize `value` as JSON and seal it.
+    pub fn seal_json<T: serde::Serialize>(&self, aad: &str, value: &T) -> anyhow::Result<Vec<u8>> {
+        self.seal(aad, &serde_json::to_vec(value)?)
+    }
+
+    /// Open an envelope made by `seal_json` and parse its JSON.
+    pub fn open_json<T: serde::de::DeserializeOwned>(
+        &self,
+        aad: &str,
+        sealed: &[u8],
+    ) -> anyhow::Result<T> {
+        Ok(serde_json::from_slice(&self.open(aad, sealed)?)?)
+    }
+
     /// Decrypt an envelope made by `seal` with the same `aad`.
     pub fn open(&self, aad: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
         if sealed.len() < 1 + 4 + NONCE_LEN || sealed[0] != VERSION {

@@ -35,8 +35,9 @@ fn page(status: StatusCode, title: &str, message: &str) -> Response {
 }
 
 fn open_secrets(state: &AppState, r: &RequestRecord) -> anyhow::Result<JourneySecrets> {
-    let plain = state.keys.open(&aad(&r.id, "journey"), &r.pkce_verifier)?;
-    Ok(serde_json::from_slice(&plain)?)
+    state
+        .keys
+        .open_json(&aad(&r.id, "journey"), &r.pkce_verifier)
 }
 
 /// `GET /digilocker/{id}/start`: send the user to DigiLocker.
@@ -259,14 +260,14 @@ async fn finish(
         phone_number: token.mobile.clone().unwrap_or_default(),
     };
     let scope = token.scope.clone().unwrap_or_default();
-    let sealed_token = serde_json::to_vec(&stored)
-        .ok()
-        .and_then(|b| state.keys.seal(&aad(&r.id, "token"), &b).ok())
-        .ok_or(internal)?;
-    let sealed_user = serde_json::to_vec(&details)
-        .ok()
-        .and_then(|b| state.keys.seal(&aad(&r.id, "user"), &b).ok())
-        .ok_or(internal)?;
+    let sealed_token = state
+        .keys
+        .seal_json(&aad(&r.id, "token"), &stored)
+        .map_err(|_| internal)?;
+    let sealed_user = state
+        .keys
+        .seal_json(&aad(&r.id, "user"), &details)
+        .map_err(|_| internal)?;
     state
         .store
         .set_authenticated(&r.id, &sealed_token, &sealed_user, &scope)

@@ -268,26 +268,10 @@ async fn revoke_revokes_upstream_and_locally() {
     let t = TestApp::spawn().await;
     t.wait_catalogue().await;
     let (id, _) = t.authenticated().await;
-    let token = {
-        let r = t
-            .app
-            .state
-            .store
-            .get_request(&t.creds.id, &id, 0)
-            .await
-            .unwrap()
-            .unwrap();
-        let plain = t
-            .app
-            .state
-            .keys
-            .open(&format!("requests/{id}/token"), r.token.as_ref().unwrap())
-            .unwrap();
-        serde_json::from_slice::<Value>(&plain).unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let token = t.stored_token(&id).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (s, v) = t
         .get(&format!("/api/digilocker/{id}/revoke"), &t.creds)
         .await;

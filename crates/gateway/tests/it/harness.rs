@@ -271,6 +271,24 @@ impl TestApp {
         (created["id"].as_str().unwrap().to_owned(), back)
     }
 
+    /// The request's stored DigiLocker token, decrypted (`access_token`,
+    /// `refresh_token`, `expires_at`).
+    pub async fn stored_token(&self, id: &str) -> Value {
+        let r = self
+            .app
+            .state
+            .store
+            .get_request(&self.creds.id, id, 0)
+            .await
+            .unwrap()
+            .unwrap();
+        self.app
+            .state
+            .keys
+            .open_json(&format!("requests/{id}/token"), r.token.as_ref().unwrap())
+            .unwrap()
+    }
+
     /// Set the embedded sandbox's fault switches (JSON of its admin endpoint).
     pub async fn faults(&self, faults: Value) {
         let resp = self

@@ -129,21 +129,7 @@ async fn tokens_details_and_files_are_encrypted_at_rest() {
     let (id, _) = t.authenticated().await;
     fetch_pan(&t, &id).await;
     let c = happy_citizen();
-    let r = t
-        .app
-        .state
-        .store
-        .get_request(&t.creds.id, &id, 0)
-        .await
-        .unwrap()
-        .unwrap();
-    let plain = t
-        .app
-        .state
-        .keys
-        .open(&format!("requests/{id}/token"), r.token.as_ref().unwrap())
-        .unwrap();
-    let token: Value = serde_json::from_slice(&plain).unwrap();
+    let token = t.stored_token(&id).await;
     let access = token["access_token"].as_str().unwrap();
     assert!(access.len() >= 16);
     let raw = match &t.pg {
