@@ -9,7 +9,7 @@ use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use super::sql::{sql_store, CATALOGUE_COLUMNS};
+use super::sql::{sql_store, CATALOGUE_COLUMNS, DROP_OLD_CATALOGUES, SET_CURRENT_CATALOGUE};
 use super::{CatalogueMeta, CatalogueRow, StoreResult};
 
 /// The PostgreSQL store.
@@ -142,16 +142,13 @@ sql_store!(PgStore, {
             built_at,
             entries: rows.len() as i64,
         };
-        sqlx::query(
-            "INSERT INTO catalogue_meta (id, version, built_at, entries) VALUES (1, $1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET version = excluded.version, built_at = excluded.built_at, entries = excluded.entries",
-        )
-        .bind(meta.version)
-        .bind(meta.built_at)
-        .bind(meta.entries)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM catalogue WHERE version < $1")
+        sqlx::query(SET_CURRENT_CATALOGUE)
+            .bind(meta.version)
+            .bind(meta.built_at)
+            .bind(meta.entries)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(DROP_OLD_CATALOGUES)
             .bind(version)
             .execute(&mut *tx)
             .await?;

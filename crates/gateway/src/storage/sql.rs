@@ -12,6 +12,14 @@ pub(crate) const REQUEST_COLUMNS: &str =
 pub(crate) const CATALOGUE_COLUMNS: &str =
     "org_id, doc_type, org_name, description, formats, parameters";
 
+/// Make catalogue version `$1` (built at `$2`, `$3` entries) the current one.
+pub(crate) const SET_CURRENT_CATALOGUE: &str =
+    "INSERT INTO catalogue_meta (id, version, built_at, entries) VALUES (1, $1, $2, $3) \
+     ON CONFLICT (id) DO UPDATE SET version = excluded.version, built_at = excluded.built_at, entries = excluded.entries";
+
+/// Remove catalogue versions older than `$1`.
+pub(crate) const DROP_OLD_CATALOGUES: &str = "DELETE FROM catalogue WHERE version < $1";
+
 macro_rules! sql_store {
     ($store:ty, { $($specific:tt)* }) => {
         #[async_trait::async_trait]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::sql::{sql_store, CATALOGUE_COLUMNS};
+use super::sql::{sql_store, CATALOGUE_COLUMNS, DROP_OLD_CATALOGUES, SET_CURRENT_CATALOGUE};
 use super::{CatalogueMeta, CatalogueRow, StoreResult};
 
 /// The SQLite store.
@@ -108,16 +108,13 @@ sql_store!(SqliteStore, {
             built_at,
             entries: rows.len() as i64,
         };
-        sqlx::query(
-            "INSERT INTO catalogue_meta (id, version, built_at, entries) VALUES (1, $1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET version = excluded.version, built_at = excluded.built_at, entries = excluded.entries",
-        )
-        .bind(meta.version)
-        .bind(meta.built_at)
-        .bind(meta.entries)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM catalogue WHERE version < $1")
+        sqlx::query(SET_CURRENT_CATALOGUE)
+            .bind(meta.version)
+            .bind(meta.built_at)
+            .bind(meta.entries)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(DROP_OLD_CATALOGUES)
             .bind(version)
             .execute(&mut *tx)
             .await?;
