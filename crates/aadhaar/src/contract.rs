@@ -9,6 +9,7 @@ use time::format_description::well_known::Rfc3339;
 /// The `aadhaar` object of the contract. Field names serialize exactly as CONTRACT.md
 /// spells them (camelCase).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ContractAadhaar {
     /// The name on the card.
@@ -37,6 +38,7 @@ pub struct ContractAadhaar {
 
 /// The `address` object of the contract.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ContractAddress {
     /// `co`
@@ -67,6 +69,7 @@ pub struct ContractAddress {
 
 /// The `verified` object of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContractVerified {
     /// Always `false`: there is no e-mail to verify.
     pub email: bool,
@@ -78,6 +81,7 @@ pub struct ContractVerified {
 
 /// The `xml` object of the contract.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ContractXml {
     /// A download link for the raw XML.
@@ -91,6 +95,7 @@ pub struct ContractXml {
 /// The local-language data (`LData`) in the same style, for callers that want it beside
 /// the contract's English fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ContractLocalData {
     /// UIDAI's language code, as given.

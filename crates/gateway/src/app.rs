@@ -1,13 +1,11 @@
-//! Building and running the app: state, router, background tasks.
+//! Starting the gateway: configuration in, a store, keys, the DigiLocker
+//! client and the state built, the server and background tasks running.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
-use axum::Router;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -17,49 +15,9 @@ use crate::catalogue::CatalogueCache;
 use crate::config::Config;
 use crate::crypto::{Keyring, MasterKey};
 use crate::metrics::Metrics;
+use crate::state::{AppState, Clock, SystemClock};
 use crate::storage::{SqliteStore, Store};
-use crate::{api, catalogue, demo, files, journey, sandbox_mode, sweeper, trace};
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub keys: Keyring,
-    pub dl: digilocker::Client,
-    pub config: Arc<Config>,
-    /// Where browsers and businesses reach us.
-    pub public_base: Url,
-    /// Where this process itself can reach its own listener (the demo page
-    /// calls the API through it), e.g. `http://127.0.0.1:8080`.
-    pub local_base: String,
-    pub metrics: Arc<Metrics>,
-    pub catalogue: Arc<CatalogueCache>,
-    /// The roots trusted for e-Aadhaar signatures; `None` when none are configured.
-    pub trust_anchors: Option<Arc<aadhaar::TrustAnchors>>,
-    /// Per-client call rate on this instance; `None` when unlimited.
-    pub limiter: Option<Arc<governor::DefaultKeyedRateLimiter<String>>>,
-    /// The sandbox client's credentials (sandbox mode only), for the demo page.
-    pub demo_client: Option<Arc<sandbox_mode::SandboxCredentials>>,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("public_base", &self.public_base.as_str())
-            .finish()
-    }
-}
-
-impl AppState {
-    /// An absolute URL on our public base.
-    pub fn public_url(&self, path: &str) -> String {
-        format!(
-            "{}{}",
-            self.public_base.as_str().trim_end_matches('/'),
-            path
-        )
-    }
-}
+use crate::{catalogue, http, sandbox_mode, server, sweeper};
 
 /// A running gateway.
 pub struct RunningApp {
@@ -129,23 +87,17 @@ pub fn load_keys(config: &Config) -> anyhow::Result<Keyring> {
     Ok(Keyring::new(current, old))
 }
 
-/// Bind, build and start serving, with background tasks.
+/// Bind, build and start serving, with background tasks, on the system clock.
 pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// [`start`] with a clock of the caller's (tests move time with it).
+pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<RunningApp> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let local_ip = if addr.ip().is_unspecified() {
-        "127.0.0.1".to_owned()
-    } else {
-        addr.ip().to_string()
-    };
-    let local_host = if addr.is_ipv6() && !addr.ip().is_unspecified() {
-        format!("[{local_ip}]")
-    } else {
-        local_ip
-    };
-    let local_base = format!("http://{local_host}:{}", addr.port());
     let public_base = match &config.public_base_url {
         Some(u) => u.clone(),
         None => {
@@ -189,7 +141,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
                 "{}/sandbox",
                 public_base.as_str().trim_end_matches('/')
             ))?;
-            let embedded = sandbox_mode::embed(&config, &callback, store.as_ref()).await?;
+            let embedded =
+                sandbox_mode::embed(&config, &callback, store.as_ref(), clock.now()).await?;
             sandbox_router = Some(embedded.router);
             demo_client = Some(Arc::new(embedded.credentials));
             (
@@ -233,41 +186,28 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
             governor::Quota::per_second(rate).allow_burst(burst),
         ))
     });
+    let limits = server::Limits {
+        header_read_timeout: config.header_read_timeout,
+        max_connections: config.max_connections,
+        shutdown_grace: config.shutdown_grace,
+    };
     let state = AppState {
         limiter,
         store,
         keys,
         dl,
         config: Arc::new(config),
+        clock,
         public_base,
-        local_base,
-        metrics: metrics.clone(),
+        metrics,
         catalogue: Arc::new(CatalogueCache::default()),
         trust_anchors,
         demo_client,
     };
 
-    let mut router = router(state.clone());
-    if let Some(sb) = sandbox_router {
-        router = router.merge(sb);
-    }
-    let router = router
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
-            crate::metrics::track,
-        ))
-        .layer(axum::middleware::from_fn(trace::trace_layer));
-
+    let router = http::router(state.clone(), sandbox_router);
     let (shutdown, mut rx) = watch::channel(false);
-    let mut rx_server = rx.clone();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = rx_server.wait_for(|v| *v).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "server stopped with an error");
-        }
-    });
+    let server = tokio::spawn(server::serve(listener, router, limits, rx.clone()));
     if !state.config.background_tasks {
         return Ok(RunningApp {
             addr,
@@ -316,34 +256,6 @@ fn dl_client_config(
     c
 }
 
-/// The gateway's own routes.
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/api/digilocker", post(api::create))
-        .route("/api/digilocker/documents", get(api::documents))
-        .route("/api/digilocker/{id}/status", get(api::status))
-        .route("/api/digilocker/{id}/document", post(api::fetch_document))
-        .route("/api/digilocker/{id}/aadhaar", get(crate::ekyc::aadhaar))
-        .route("/api/digilocker/{id}/issued", get(api::issued))
-        .route("/api/digilocker/{id}/revoke", get(api::revoke))
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
-    let mut router = Router::new()
-        .merge(api)
-        .route("/digilocker/{id}/start", get(journey::start))
-        .route("/digilocker/callback", get(journey::callback))
-        .route("/files/{token}", get(files::download))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(api::readyz))
-        .route(
-            "/metrics",
-            get(crate::metrics::endpoint).with_state(state.metrics.clone()),
-        );
-    if state.demo_client.is_some() {
-        router = router.merge(demo::router());
-    }
-    router.fallback(api::not_found).with_state(state)
-}
-
 /// Wait for Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -359,11 +271,6 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
-/// Seconds since the epoch.
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// A sleep that tests can shorten through configuration.

@@ -3,9 +3,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use crate::app::AppState;
 use crate::crypto;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::storage::ClientRecord;
 
 /// The authenticated client of this call.

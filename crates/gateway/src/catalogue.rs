@@ -10,19 +10,19 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
-use crate::app::{now, AppState};
+use crate::state::AppState;
 use crate::storage::{CatalogueMeta, CatalogueRow, Store, StoreResult};
 use crate::upstream;
 
 /// One parameter, as the contract shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Parameter {
     pub name: String,
     pub description: String,
 }
 
 /// One document of the catalogue, as the contract shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Document {
     pub available_formats: Vec<String>,
@@ -243,7 +243,7 @@ async fn refresh_unless_fresh(
     );
     if !state
         .store
-        .try_lease(LEASE, &holder, now(), now() + LEASE_SECS)
+        .try_lease(LEASE, &holder, state.now(), state.now() + LEASE_SECS)
         .await?
     {
         tracing::info!("another instance is refreshing the catalogue");
@@ -251,7 +251,7 @@ async fn refresh_unless_fresh(
     }
     if let Some(max_age) = max_age {
         let fresh = match state.store.catalogue_meta().await {
-            Ok(Some(meta)) => meta.built_at + max_age > now(),
+            Ok(Some(meta)) => meta.built_at + max_age > state.now(),
             Ok(None) => false,
             Err(e) => {
                 let _ = state.store.release_lease(LEASE, &holder).await;
@@ -267,7 +267,7 @@ async fn refresh_unless_fresh(
     let started = std::time::Instant::now();
     let work = async {
         let rows = build(state).await?;
-        let meta = state.store.replace_catalogue(&rows, now()).await?;
+        let meta = state.store.replace_catalogue(&rows, state.now()).await?;
         Ok::<_, anyhow::Error>(meta)
     };
     // The lease is short and renewed while we build, so an instance that
@@ -277,7 +277,7 @@ async fn refresh_unless_fresh(
             tokio::time::sleep(Duration::from_secs(LEASE_SECS as u64 / 4)).await;
             match state
                 .store
-                .try_lease(LEASE, &holder, now(), now() + LEASE_SECS)
+                .try_lease(LEASE, &holder, state.now(), state.now() + LEASE_SECS)
                 .await
             {
                 Ok(true) => {}
@@ -311,7 +311,7 @@ pub async fn run_scheduler(state: AppState) {
     loop {
         let due = match state.store.catalogue_meta().await {
             Ok(None) => true,
-            Ok(Some(meta)) => meta.built_at + refresh_every <= now(),
+            Ok(Some(meta)) => meta.built_at + refresh_every <= state.now(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read catalogue state");
                 false

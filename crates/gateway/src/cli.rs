@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 
-use crate::app::{self, now};
+use crate::app;
 use crate::config::Config;
 use crate::crypto;
+use crate::state::{Clock, SystemClock};
 use crate::storage::ClientRecord;
 
 /// DigiLocker KYC gateway.
@@ -52,6 +53,8 @@ pub enum Command {
     Catalogue(CatalogueCommand),
     /// Print a fresh random master key (base64 of 32 bytes).
     GenerateKey,
+    /// Print the API's OpenAPI 3.1 document (as served at /openapi.json).
+    Openapi,
 }
 
 /// `client ...`.
@@ -163,6 +166,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", crypto::MasterKey::generate_base64());
             Ok(())
         }
+        Command::Openapi => {
+            print!("{}", crate::api::openapi::document_json());
+            Ok(())
+        }
     }
 }
 
@@ -230,7 +237,7 @@ async fn client_command(config: Config, command: ClientCommand) -> anyhow::Resul
                     name,
                     allowed_origins: allowed_origins.join(" "),
                     disabled: 0,
-                    created_at: now(),
+                    created_at: SystemClock.now(),
                 })
                 .await?;
             println!("x-client-id: {client_id}");

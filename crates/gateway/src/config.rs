@@ -59,6 +59,17 @@ pub struct Config {
     pub rate_limit_burst: u32,
     /// Largest accepted API request body.
     pub max_body_bytes: usize,
+    /// A request's headers must arrive within this; idle keep-alive
+    /// connections are closed after it too.
+    pub header_read_timeout: Duration,
+    /// A request's whole body must arrive within this.
+    pub body_read_timeout: Duration,
+    /// One call may take this long before it is answered `503`.
+    pub request_timeout: Duration,
+    /// Connections served at once on this instance.
+    pub max_connections: usize,
+    /// On SIGTERM, how long open calls may finish before the process exits.
+    pub shutdown_grace: Duration,
     /// Name of this instance in logs and the erasure log.
     pub instance_name: String,
     /// Run the sweeper and the catalogue scheduler (off for one-shot commands).
@@ -88,6 +99,11 @@ impl Default for Config {
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
             max_body_bytes: 64 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(120),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(10),
             instance_name: default_instance_name(),
             background_tasks: true,
         }
@@ -122,6 +138,11 @@ pub struct FileConfig {
     pub rate_limit_per_second: Option<u32>,
     pub rate_limit_burst: Option<u32>,
     pub instance_name: Option<String>,
+    pub header_read_timeout_seconds: Option<u64>,
+    pub body_read_timeout_seconds: Option<u64>,
+    pub request_timeout_seconds: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub shutdown_grace_seconds: Option<u64>,
 }
 
 impl Config {
@@ -196,6 +217,21 @@ impl Config {
         if let Some(v) = f.instance_name {
             self.instance_name = v;
         }
+        if let Some(v) = f.header_read_timeout_seconds {
+            self.header_read_timeout = secs(v.max(1));
+        }
+        if let Some(v) = f.body_read_timeout_seconds {
+            self.body_read_timeout = secs(v.max(1));
+        }
+        if let Some(v) = f.request_timeout_seconds {
+            self.request_timeout = secs(v.max(1));
+        }
+        if let Some(v) = f.max_connections {
+            self.max_connections = v.max(1);
+        }
+        if let Some(v) = f.shutdown_grace_seconds {
+            self.shutdown_grace = secs(v);
+        }
     }
 
     /// Apply the `GATEWAY_*` environment variables.
@@ -239,6 +275,11 @@ impl Config {
             rate_limit_burst: num("GATEWAY_RATE_LIMIT_BURST")?
                 .map(|v| v.min(u32::MAX as u64) as u32),
             instance_name: var("GATEWAY_INSTANCE_NAME"),
+            header_read_timeout_seconds: num("GATEWAY_HEADER_READ_TIMEOUT_SECONDS")?,
+            body_read_timeout_seconds: num("GATEWAY_BODY_READ_TIMEOUT_SECONDS")?,
+            request_timeout_seconds: num("GATEWAY_REQUEST_TIMEOUT_SECONDS")?,
+            max_connections: num("GATEWAY_MAX_CONNECTIONS")?.map(|v| v as usize),
+            shutdown_grace_seconds: num("GATEWAY_SHUTDOWN_GRACE_SECONDS")?,
         };
         if let (Some(base), Some(id), Some(secret)) = (
             var("GATEWAY_DIGILOCKER_BASE_URL"),

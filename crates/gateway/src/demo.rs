@@ -12,7 +12,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Routes under `/demo`.
 pub fn router() -> Router<AppState> {

@@ -19,6 +19,9 @@ impl RedirectUrl {
         }
         let url = Url::parse(raw.trim()).map_err(|_| "it is not an absolute URL".to_owned())?;
         let host = url.host().ok_or_else(|| "it has no host".to_owned())?;
+        if let Host::Domain(domain) = &host {
+            check_domain(domain, sandbox)?;
+        }
         match url.scheme() {
             "https" => {}
             "http" if sandbox && is_loopback(&host) => {}
@@ -61,6 +64,39 @@ impl RedirectUrl {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+}
+
+/// A host name a browser can really be sent to: dot-separated labels of
+/// letters, digits and inner hyphens, each 1-63 characters, a top-level
+/// label that is not all digits, and at least two labels (`localhost` alone
+/// only in sandbox mode). `https://.co` and `https://example..com` fail.
+fn check_domain(domain: &str, sandbox: bool) -> Result<(), String> {
+    let bad = || "its host is not a valid domain name".to_owned();
+    // One trailing dot is an absolute name and fine.
+    let name = domain.strip_suffix('.').unwrap_or(domain);
+    if name.is_empty() || name.len() > 253 {
+        return Err(bad());
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    for label in &labels {
+        let ok = (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !ok {
+            return Err(bad());
+        }
+    }
+    let tld = labels.last().copied().unwrap_or_default();
+    if tld.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    if labels.len() < 2 && !(sandbox && name.eq_ignore_ascii_case("localhost")) {
+        return Err("its host must be a full domain name such as example.com".into());
+    }
+    Ok(())
 }
 
 fn is_loopback(host: &Host<&str>) -> bool {
@@ -116,9 +152,88 @@ impl OrgId {
     }
 }
 
-/// A request id: a UUID, in its canonical lowercase form.
+/// A request id: a UUID, in its canonical lowercase hyphenated form.
 pub fn parse_request_id(raw: &str) -> Option<String> {
-    uuid::Uuid::parse_str(raw).ok().map(|u| u.to_string())
+    uuid::Uuid::parse_str(raw)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
+}
+
+/// Where a request is in its life. Stored as its contract name.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestStatus {
+    /// Created; the user has not consented (yet).
+    Unauthenticated,
+    /// The user consented; documents can be fetched.
+    Authenticated,
+    /// Access was revoked; nothing of the user's is kept.
+    Revoked,
+}
+
+impl RequestStatus {
+    /// The contract (and stored) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Unauthenticated => "unauthenticated",
+            RequestStatus::Authenticated => "authenticated",
+            RequestStatus::Revoked => "revoked",
+        }
+    }
+
+    /// From the stored name; `None` for anything else.
+    pub fn parse(stored: &str) -> Option<RequestStatus> {
+        match stored {
+            "unauthenticated" => Some(RequestStatus::Unauthenticated),
+            "authenticated" => Some(RequestStatus::Authenticated),
+            "revoked" => Some(RequestStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// The doc types a user agreed to share, read from DigiLocker's token
+/// scope (`issued/in.gov.pan-PANCR-...` for issued documents,
+/// `file.partners/DRVLC` or `file.partners/in.gov.transport-DRVLC` for doc
+/// types agreed to be pulled), in the order the hosted API writes them:
+/// `ADHAR` first when the Aadhaar card was shared, then the rest in scope
+/// order, each once.
+pub fn consented_doc_types(scope: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in scope.split_whitespace() {
+        let Some((kind, rest)) = item.split_once('/') else {
+            continue;
+        };
+        let doc = match kind {
+            "issued" => rest.split('-').nth(1),
+            "file.partners" => match rest.split('-').nth(1) {
+                Some(d) => Some(d),
+                None => Some(rest),
+            },
+            _ => None,
+        };
+        if let Some(doc) = doc {
+            if (2..=16).contains(&doc.len())
+                && doc.bytes().all(|b| b.is_ascii_alphanumeric())
+                && !out.iter().any(|d| d == doc)
+            {
+                out.push(doc.to_owned());
+            }
+        }
+    }
+    if let Some(i) = out.iter().position(|d| d == "ADHAR") {
+        let adhar = out.remove(i);
+        out.insert(0, adhar);
+    }
+    out
+}
+
+/// The redirect's `scope` value: doc types joined by a literal `+`
+/// (percent-encoded as `%2B` on the wire).
+pub fn scope_param(doc_types: &[String]) -> String {
+    doc_types.join("+")
 }
 
 /// For echoing untrusted input in an error detail.
@@ -143,6 +258,21 @@ mod tests {
         assert!(RedirectUrl::parse("https://example.com/#x", false, "").is_err());
         assert!(RedirectUrl::parse("https://example.com/a", false, "https://example.com").is_ok());
         assert!(RedirectUrl::parse("https://evil.com/a", false, "https://example.com").is_err());
+        // The hosted API's own example of an invalid URL, and friends.
+        for bad in [
+            "https://.co",
+            "https://example..com/",
+            "https://-bad.example/",
+            "https://example.123/",
+            "https://co/",
+            "https://exa_mple.com/",
+        ] {
+            assert!(RedirectUrl::parse(bad, false, "").is_err(), "{bad}");
+        }
+        assert!(RedirectUrl::parse("https://example.com./x", false, "").is_ok());
+        assert!(RedirectUrl::parse("https://xn--80ak6aa92e.com/", false, "").is_ok());
+        assert!(RedirectUrl::parse("https://10.0.0.1/x", false, "").is_ok());
+        assert!(RedirectUrl::parse("http://localhost:8080/x", true, "").is_ok());
         let u = RedirectUrl::parse("https://example.com/kyc?sessionId=XYZ", false, "").unwrap();
         assert_eq!(
             u.with_params(&[("success", "True"), ("id", "1")]).as_str(),
@@ -158,5 +288,32 @@ mod tests {
         assert!(OrgId::parse("in.gov.pan").is_ok());
         assert!(OrgId::parse("../x/y").is_err());
         assert!(parse_request_id("not-a-uuid").is_none());
+        assert_eq!(
+            parse_request_id("6F9619FF8B86D011B42D00C04FC964FF").as_deref(),
+            Some("6f9619ff-8b86-d011-b42d-00c04fc964ff")
+        );
+    }
+
+    #[test]
+    fn scope_lists_shared_and_pulled_doc_types_aadhaar_first() {
+        let s = "files.issueddocs issued/in.gov.transport-DRVLC-MH1234 userdetails picture \
+                 issued/in.gov.pan-PANCR-ABCDE1234F file.partners/in.gov.cbse-SSCER \
+                 issued/in.gov.uidai-ADHAR-1234 file.partners/PRFND issued/in.gov.pan-PANCR-X";
+        let docs = consented_doc_types(s);
+        assert_eq!(docs, vec!["ADHAR", "DRVLC", "PANCR", "SSCER", "PRFND"]);
+        assert_eq!(scope_param(&docs), "ADHAR+DRVLC+PANCR+SSCER+PRFND");
+        assert!(consented_doc_types("files.issueddocs userdetails").is_empty());
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in [
+            RequestStatus::Unauthenticated,
+            RequestStatus::Authenticated,
+            RequestStatus::Revoked,
+        ] {
+            assert_eq!(RequestStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(RequestStatus::parse("complete"), None);
     }
 }

@@ -4,7 +4,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::trace::current_trace_id;
+use crate::http::trace::current_trace_id;
+use crate::storage::StoreError;
 
 /// Every error the public API answers with. Each variant is one contract
 /// code; the detail speaks to the integrating developer and never carries
@@ -57,6 +58,16 @@ pub enum ApiError {
     RateLimited,
     #[error("not found")]
     NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("headers too large")]
+    HeadersTooLarge,
+    #[error("request timeout")]
+    RequestTimeout,
+    #[error("idempotency key reused with a different body")]
+    IdempotencyKeyMismatch,
+    #[error("service unavailable: {0}")]
+    ServiceUnavailable(String),
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
 }
@@ -173,6 +184,31 @@ impl ApiError {
                 "not_found",
                 "No such endpoint.".into(),
             ),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This endpoint does not take that method; see /openapi.json.".into(),
+            ),
+            HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                "The request carries too many or too large headers.".into(),
+            ),
+            RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request was not received in time.".into(),
+            ),
+            IdempotencyKeyMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_mismatch",
+                "This Idempotency-Key was already used with a different body; use a new key for a new request.".into(),
+            ),
+            ServiceUnavailable(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                format!("{why} Retry after the Retry-After seconds."),
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_server_error",
@@ -194,7 +230,7 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(body)).into_response();
         let retry_after = match self {
             ApiError::CatalogueNotReady => Some("5"),
-            ApiError::RateLimited => Some("1"),
+            ApiError::RateLimited | ApiError::ServiceUnavailable(_) => Some("1"),
             _ => None,
         };
         if let Some(v) = retry_after {
@@ -206,9 +242,40 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
-        ApiError::Internal(e.into())
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                ApiError::ServiceUnavailable(
+                    "The gateway's database is busy or unreachable.".into(),
+                )
+            }
+            StoreError::Failed(cause) => ApiError::Internal(cause.into()),
+        }
+    }
+}
+
+impl ApiError {
+    /// The contract error for a bare status that some layer below the
+    /// handlers produced without a body (a rejection, a timeout).
+    pub fn from_status(status: StatusCode) -> ApiError {
+        match status {
+            StatusCode::NOT_FOUND => ApiError::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ApiError::HeadersTooLarge,
+            StatusCode::REQUEST_TIMEOUT => ApiError::RequestTimeout,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+                ApiError::ServiceUnavailable("The gateway is overloaded or took too long.".into())
+            }
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+            StatusCode::TOO_MANY_REQUESTS => ApiError::RateLimited,
+            s if s.is_client_error() => {
+                ApiError::InvalidPayload("The request is malformed.".into())
+            }
+            _ => ApiError::Internal(anyhow::anyhow!("a layer answered {status} without a body")),
+        }
     }
 }
 

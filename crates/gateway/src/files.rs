@@ -1,16 +1,24 @@
 //! Fetched files: stored encrypted, handed out by unguessable links that
 //! expire and die with their request.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use axum::routing::get;
+use axum::Router;
 
-use crate::api::ist;
-use crate::app::{now, AppState};
+use crate::api::model::FileLink;
 use crate::crypto;
 use crate::error::{ApiError, ApiResult};
+use crate::http::extract::ApiPath;
+use crate::state::AppState;
 use crate::storage::{FileRecord, RequestRecord};
+use crate::timefmt::ist;
+
+/// The download route.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/files/{token}", get(download))
+}
 
 fn aad(token_hash: &[u8]) -> String {
     format!("files/{}", hex::encode(token_hash))
@@ -23,10 +31,11 @@ pub async fn store_and_link(
     content_type: &str,
     filename: &str,
     bytes: &[u8],
-) -> ApiResult<Value> {
+) -> ApiResult<FileLink> {
     let token = crypto::random_token();
     let token_hash = crypto::hash_secret(&token);
-    let expires_at = (now() + state.config.file_link_ttl.as_secs() as i64).min(r.valid_upto);
+    let ttl = i64::try_from(state.config.file_link_ttl.as_secs()).unwrap_or(i64::MAX);
+    let expires_at = state.now().saturating_add(ttl).min(r.valid_upto);
     let data = state.keys.seal(&aad(&token_hash), bytes)?;
     state
         .store
@@ -41,16 +50,17 @@ pub async fn store_and_link(
         })
         .await?;
     tracing::info!(request_id = %r.id, bytes = bytes.len(), "file stored");
-    Ok(
-        json!({"fileUrl": state.public_url(&format!("/files/{token}")), "validUpto": ist(expires_at)}),
-    )
+    Ok(FileLink {
+        file_url: state.public_url(&format!("/files/{token}")),
+        valid_upto: ist(expires_at),
+    })
 }
 
 /// `GET /files/{token}`. The link itself is the credential; if the caller
 /// also presents a client id, it must be the owner's.
 pub async fn download(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     if token.len() != 43 {
@@ -59,7 +69,7 @@ pub async fn download(
     let hash = crypto::hash_secret(&token);
     let file = state
         .store
-        .get_file(&hash, now())
+        .get_file(&hash, state.now())
         .await?
         .ok_or(ApiError::FileNotFound)?;
     if let Some(client) = headers.get("x-client-id").and_then(|v| v.to_str().ok()) {
@@ -82,10 +92,5 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
     Ok(response)
 }

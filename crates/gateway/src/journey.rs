@@ -2,17 +2,30 @@
 //! DigiLocker's authorize), and the callback DigiLocker returns to.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::api::{aad, JourneySecrets, StoredToken, UserDetails};
-use crate::app::{now, AppState};
-use crate::domain::{parse_request_id, RedirectUrl};
+use crate::domain::{
+    consented_doc_types, parse_request_id, scope_param, RedirectUrl, RequestStatus,
+};
+use crate::http::extract::ApiPath;
+use crate::sealed::{JourneySecrets, Sealed, StoredToken, UserDetails};
+use crate::state::AppState;
 use crate::storage::RequestRecord;
 use crate::{crypto, upstream};
+
+/// The journey's routes: the `url` handed to the business, and the
+/// callback registered with DigiLocker.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/digilocker/{id}/start", get(start))
+        .route("/digilocker/callback", get(callback))
+}
 
 /// A page telling the user what happened when we can't send them back.
 #[derive(Template)]
@@ -37,11 +50,15 @@ fn page(status: StatusCode, title: &str, message: &str) -> Response {
 fn open_secrets(state: &AppState, r: &RequestRecord) -> anyhow::Result<JourneySecrets> {
     state
         .keys
-        .open_json(&aad(&r.id, "journey"), &r.pkce_verifier)
+        .open_json(&Sealed::Journey.aad(&r.id), &r.journey_secrets)
 }
 
 /// `GET /digilocker/{id}/start`: send the user to DigiLocker.
-pub async fn start(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn start(
+    State(state): State<AppState>,
+    id: Result<ApiPath<String>, crate::error::ApiError>,
+) -> Response {
+    let id = id.map(|p| p.0).unwrap_or_default();
     let Some(id) = parse_request_id(&id) else {
         return page(
             StatusCode::NOT_FOUND,
@@ -49,7 +66,7 @@ pub async fn start(State(state): State<AppState>, Path(id): Path<String>) -> Res
             "This link is not valid. Please start again from the website that sent you here.",
         );
     };
-    let r = match state.store.get_live_request(&id, now()).await {
+    let r = match state.store.get_live_request(&id, state.now()).await {
         Ok(Some(r)) => r,
         Ok(None) => {
             return page(StatusCode::NOT_FOUND, "Link expired", "This link has expired or is not valid. Please start again from the website that sent you here.")
@@ -59,7 +76,7 @@ pub async fn start(State(state): State<AppState>, Path(id): Path<String>) -> Res
             return page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Please try again in a moment.");
         }
     };
-    if r.status != "unauthenticated" || r.callback_used != 0 {
+    if r.status != RequestStatus::Unauthenticated || r.callback_used != 0 {
         return page(StatusCode::CONFLICT, "Already used", "This link has already been used. Please start again from the website that sent you here.");
     }
     let secrets = match open_secrets(&state, &r) {
@@ -89,7 +106,7 @@ pub async fn start(State(state): State<AppState>, Path(id): Path<String>) -> Res
 }
 
 /// What DigiLocker sends back.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct CallbackQuery {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -97,24 +114,37 @@ pub struct CallbackQuery {
     pub error_description: Option<String>,
 }
 
-/// Doc types the user consented to, from the token's scope
-/// (`issued/in.gov.pan-PANCR-...`, `file.partners/...`).
-pub fn scope_doc_types(scope: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for item in scope.split_whitespace() {
-        let Some((_, uri)) = item.split_once('/') else {
-            continue;
-        };
-        if let Some(doc) = uri.split('-').nth(1) {
-            if !doc.is_empty()
-                && doc.bytes().all(|b| b.is_ascii_alphanumeric())
-                && !out.iter().any(|d| d == doc)
-            {
-                out.push(doc.to_owned());
-            }
-        }
+/// The documented `errCode` and our `errMessage` for an error DigiLocker
+/// ended the journey with. The user's own doing (denying, failing to sign
+/// in) is `user_consent_not_given`; anything else, known or not, is
+/// `upstream_server_error`.
+pub fn journey_error(error: &str) -> (&'static str, &'static str) {
+    match error {
+        "access_denied" => (
+            "user_consent_not_given",
+            "The user denied access to their DigiLocker.",
+        ),
+        "mobile_not_linked" => (
+            "user_consent_not_given",
+            "The user's Aadhaar has no linked mobile number, so they could not sign up to DigiLocker.",
+        ),
+        "otp_attempts_exceeded" => (
+            "user_consent_not_given",
+            "The user entered a wrong OTP too many times; the sign-in was stopped.",
+        ),
+        "pin_attempts_exceeded" => (
+            "user_consent_not_given",
+            "The user entered a wrong security PIN too many times; the sign-in was stopped.",
+        ),
+        "login_required" | "consent_required" | "interaction_required" => (
+            "user_consent_not_given",
+            "The user did not finish signing in to DigiLocker.",
+        ),
+        _ => (
+            "upstream_server_error",
+            "DigiLocker ended the sign-in with an error; please try again.",
+        ),
     }
-    out
 }
 
 fn clean(text: &str, max: usize) -> String {
@@ -123,7 +153,10 @@ fn clean(text: &str, max: usize) -> String {
 
 /// `GET /digilocker/callback`: finish the journey and send the user back to
 /// the business. A replayed, forged or late callback changes nothing.
-pub async fn callback(State(state): State<AppState>, Query(q): Query<CallbackQuery>) -> Response {
+pub async fn callback(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    // A query we can't read (bad encoding, a parameter twice) is as good as none.
+    let q: CallbackQuery =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
     let Some(raw_state) = q
         .state
         .as_deref()
@@ -133,7 +166,7 @@ pub async fn callback(State(state): State<AppState>, Query(q): Query<CallbackQue
     };
     let r = match state
         .store
-        .claim_callback(&crypto::hash_secret(raw_state), now())
+        .claim_callback(&crypto::hash_secret(raw_state), state.now())
         .await
     {
         Ok(Some(r)) => r,
@@ -157,7 +190,7 @@ pub async fn callback(State(state): State<AppState>, Query(q): Query<CallbackQue
             "Please go back to the website that sent you here.",
         );
     };
-    let fail = |code: &str, message: &str| {
+    let fail = |code: &str, message: &str| -> url::Url {
         redirect.with_params(&[
             ("success", "False"),
             ("id", &r.id),
@@ -167,26 +200,24 @@ pub async fn callback(State(state): State<AppState>, Query(q): Query<CallbackQue
     };
 
     if let Some(error) = q.error.as_deref() {
-        let description = clean(
-            q.error_description
-                .as_deref()
-                .unwrap_or("The user did not give consent."),
-            200,
-        );
-        let code = if error == "access_denied" {
-            "user_consent_not_given".to_owned()
-        } else {
-            clean(error, 64)
-        };
+        // Only our own words reach the business: whatever DigiLocker (or
+        // someone forging a callback) wrote goes to the log, cleaned.
+        let (code, description) = journey_error(error);
         if let Err(e) = state
             .store
-            .set_consent_failed(&r.id, &code, &description)
+            .set_consent_failed(&r.id, code, description)
             .await
         {
             tracing::error!(error = %e, "cannot record consent failure");
         }
-        tracing::info!(request_id = %r.id, code = %code, "journey ended without consent");
-        return Redirect::to(fail(&code, &description).as_str()).into_response();
+        tracing::info!(
+            request_id = %r.id,
+            code,
+            upstream_error = %clean(error, 64),
+            upstream_description = %clean(q.error_description.as_deref().unwrap_or_default(), 200),
+            "journey ended without consent"
+        );
+        return Redirect::to(fail(code, description).as_str()).into_response();
     }
     let Some(code) = q
         .code
@@ -208,7 +239,7 @@ pub async fn callback(State(state): State<AppState>, Query(q): Query<CallbackQue
             let url = redirect.with_params(&[
                 ("success", "True"),
                 ("id", &r.id),
-                ("scope", &scope.join(" ")),
+                ("scope", &scope_param(&scope)),
             ]);
             Redirect::to(url.as_str()).into_response()
         }
@@ -239,21 +270,8 @@ async fn finish(
             .exchange_code(code, &SecretString::from(secrets.verifier)),
     )
     .await
-    .map_err(|e| match e {
-        digilocker::Error::Upstream { .. } => (
-            "invalid_grant",
-            "DigiLocker did not accept the sign-in; please try again.",
-        ),
-        _ => (
-            "upstream_server_error",
-            "DigiLocker could not be reached; please try again.",
-        ),
-    })?;
-    let stored = StoredToken {
-        access_token: token.access_token.clone(),
-        refresh_token: token.refresh_token.clone(),
-        expires_at: token.expires_in.map(|s| now() + s).unwrap_or(0),
-    };
+    .map_err(|e| upstream::token_exchange_error(&e))?;
+    let stored = StoredToken::from_response(&token, None, state.now());
     let details = UserDetails {
         digilocker_id: token.digilockerid.clone().unwrap_or_default(),
         email: token.email.clone().unwrap_or_default(),
@@ -262,28 +280,16 @@ async fn finish(
     let scope = token.scope.clone().unwrap_or_default();
     let sealed_token = state
         .keys
-        .seal_json(&aad(&r.id, "token"), &stored)
+        .seal_json(&Sealed::Token.aad(&r.id), &stored)
         .map_err(|_| internal)?;
     let sealed_user = state
         .keys
-        .seal_json(&aad(&r.id, "user"), &details)
+        .seal_json(&Sealed::User.aad(&r.id), &details)
         .map_err(|_| internal)?;
     state
         .store
         .set_authenticated(&r.id, &sealed_token, &sealed_user, &scope)
         .await
         .map_err(|_| internal)?;
-    Ok(scope_doc_types(&scope))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scope_parsing() {
-        let s = "files.issueddocs issued/in.gov.transport-DRVLC-MH1234 userdetails picture issued/in.gov.pan-PANCR-ABCDE1234F file.partners/in.gov.cbse-SSCER issued/in.gov.pan-PANCR-X";
-        assert_eq!(scope_doc_types(s), vec!["DRVLC", "PANCR", "SSCER"]);
-        assert!(scope_doc_types("files.issueddocs userdetails").is_empty());
-    }
+    Ok(consented_doc_types(&scope))
 }

@@ -1,8 +1,15 @@
-//! The DigiLocker KYC gateway: the aggregator-compatible API of
-//! `spec/CONTRACT.md`, the consent journey against DigiLocker (or the
-//! embedded sandbox), encrypted storage, expiry and metrics.
-#![deny(clippy::unwrap_used, clippy::expect_used)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+//! The DigiLocker KYC gateway: the aggregator-compatible API, the consent
+//! journey against DigiLocker (or the embedded sandbox), encrypted storage,
+//! expiry and metrics.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::await_holding_lock
+)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod api;
 pub mod app;
@@ -13,16 +20,22 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod domain;
-pub mod ekyc;
 pub mod error;
 pub mod files;
+pub mod http;
 pub mod journey;
 pub mod metrics;
+pub mod ops;
 pub mod sandbox_mode;
+pub mod sealed;
+pub mod server;
+pub mod state;
 pub mod storage;
 pub mod sweeper;
-pub mod trace;
+pub mod timefmt;
+pub mod token;
 pub mod upstream;
 
-pub use app::{start, AppState, RunningApp};
+pub use app::{start, start_with_clock, RunningApp};
 pub use config::Config;
+pub use state::AppState;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -139,15 +139,4 @@ pub async fn track(
         .get_or_create(&vec![("route", route)])
         .observe(started.elapsed().as_secs_f64());
     response
-}
-
-/// `GET /metrics`.
-pub async fn endpoint(State(metrics): State<std::sync::Arc<Metrics>>) -> impl IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        metrics.render(),
-    )
 }

@@ -71,6 +71,7 @@ pub fn load_or_create_key(data_dir: &Path) -> anyhow::Result<MasterKey> {
 pub async fn ensure_sandbox_client(
     data_dir: &Path,
     store: &dyn Store,
+    now: i64,
 ) -> anyhow::Result<SandboxCredentials> {
     let path = data_dir.join("sandbox-credentials.json");
     let creds = match std::fs::read(&path) {
@@ -112,7 +113,7 @@ pub async fn ensure_sandbox_client(
                     name: "Sandbox client".into(),
                     allowed_origins: String::new(),
                     disabled: 0,
-                    created_at: crate::app::now(),
+                    created_at: now,
                 })
                 .await?;
         }
@@ -122,7 +123,12 @@ pub async fn ensure_sandbox_client(
 
 /// Build the sandbox under `/sandbox`, register the gateway as its partner
 /// app, and make sure the sandbox client exists.
-pub async fn embed(config: &Config, callback: &Url, store: &dyn Store) -> anyhow::Result<Embedded> {
+pub async fn embed(
+    config: &Config,
+    callback: &Url,
+    store: &dyn Store,
+    now: i64,
+) -> anyhow::Result<Embedded> {
     let sandbox_dir = config
         .sandbox_dir
         .clone()
@@ -143,7 +149,7 @@ pub async fn embed(config: &Config, callback: &Url, store: &dyn Store) -> anyhow
         client_secret: app_client_secret.clone(),
         redirect_uris: vec![callback.to_string()],
     });
-    let credentials = ensure_sandbox_client(&config.data_dir, store).await?;
+    let credentials = ensure_sandbox_client(&config.data_dir, store, now).await?;
     Ok(Embedded {
         router: sandbox.router(),
         root_pem: sandbox.root_ca_pem(),

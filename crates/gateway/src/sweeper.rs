@@ -1,7 +1,8 @@
 //! The expiry sweeper: erases every request past `validUpto` with its
 //! tokens, user details and files.
 
-use crate::app::{interval, now, AppState};
+use crate::app::interval;
+use crate::state::AppState;
 
 /// Erase what has expired now; returns how many requests this call erased.
 pub async fn sweep_once(state: &AppState) -> anyhow::Result<usize> {
@@ -9,7 +10,7 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<usize> {
     loop {
         let erased = state
             .store
-            .sweep_expired(now(), &state.config.instance_name)
+            .sweep_expired(state.now(), &state.config.instance_name)
             .await?;
         for id in &erased {
             tracing::info!(request_id = %id, "expired request erased");

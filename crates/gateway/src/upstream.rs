@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use digilocker::{Error as DlError, ErrorCode};
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Run one DigiLocker call, recording its endpoint, outcome and latency.
 pub async fn call<T, F>(state: &AppState, endpoint: &'static str, fut: F) -> Result<T, DlError>
@@ -41,6 +41,12 @@ pub fn is_invalid_token(e: &DlError) -> bool {
             ..
         }
     )
+}
+
+/// Does DigiLocker say the token is already unusable? On a revoke that is
+/// success: DigiLocker answers `400` for a token it no longer knows.
+pub fn is_already_invalid(e: &DlError) -> bool {
+    is_invalid_token(e) || e.status() == Some(400)
 }
 
 /// The contract error for a failed document call.
@@ -80,6 +86,36 @@ pub fn to_api_error(e: DlError) -> ApiError {
         DlError::InvalidArgument(_) => {
             ApiError::BadRequest("the document URI or parameters are malformed.".into())
         }
+    }
+}
+
+/// The contract error for a failed e-Aadhaar call: DigiLocker's failures to
+/// hand over the XML are `get_xml_failed`; the user's and the token's
+/// states keep their own codes.
+pub fn to_aadhaar_error(e: ApiError) -> ApiError {
+    match e {
+        ApiError::UpstreamServerError(_) | ApiError::BadRequest(_) | ApiError::InvalidUri => {
+            ApiError::GetXmlFailed
+        }
+        other => other,
+    }
+}
+
+/// The `errCode` and `errMessage` for the business's redirect when the
+/// authorization code could not be exchanged: DigiLocker refusing the code
+/// is `invalid_grant`; DigiLocker failing (5xx, timeout, unreachable,
+/// nonsense) is `upstream_server_error`, so the business knows a retry may
+/// work.
+pub fn token_exchange_error(e: &DlError) -> (&'static str, &'static str) {
+    match e {
+        DlError::Upstream { status, .. } if *status < 500 && !e.is_retryable() => (
+            "invalid_grant",
+            "DigiLocker did not accept the sign-in; please try again.",
+        ),
+        _ => (
+            "upstream_server_error",
+            "DigiLocker could not complete the sign-in; please try again.",
+        ),
     }
 }
 

@@ -4,6 +4,8 @@
 
 use async_trait::async_trait;
 
+use crate::domain::RequestStatus;
+
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -16,8 +18,44 @@ pub async fn open_postgres(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store
     Ok(std::sync::Arc::new(PgStore::open(url).await?))
 }
 
-/// Storage errors are internal errors to the API.
-pub type StoreResult<T> = Result<T, sqlx::Error>;
+/// Why a storage call failed. Handlers never see the database's own error
+/// type: only whether retrying later may help.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database is unreachable or overloaded right now (no connection
+    /// in time, I/O failure, SQLite busy): retrying later may succeed.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else: a failed statement or an unreadable row.
+    #[error("a database operation failed: {0}")]
+    Failed(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        let transient = match &e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            // SQLite's SQLITE_BUSY (5) and SQLITE_LOCKED (6), PostgreSQL's
+            // "too many connections" (53300) and shutdown classes (57P).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| matches!(c.as_ref(), "5" | "6" | "53300" | "57P01" | "57P03")),
+            _ => false,
+        };
+        if transient {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Failed(e)
+        }
+    }
+}
+
+/// The result of a storage call.
+pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A client (business) of the gateway.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -38,10 +76,12 @@ pub struct ClientRecord {
 pub struct RequestRecord {
     pub id: String,
     pub client_id: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: RequestStatus,
     pub redirect_url: String,
     pub doc_types: String,
-    pub pkce_verifier: Vec<u8>,
+    /// Sealed [`crate::sealed::JourneySecrets`].
+    pub journey_secrets: Vec<u8>,
     pub callback_used: i64,
     pub consent_error_code: Option<String>,
     pub consent_error_message: Option<String>,
@@ -49,7 +89,8 @@ pub struct RequestRecord {
     pub user_details: Option<Vec<u8>>,
     pub scope: Option<String>,
     pub idempotency_key: Option<String>,
-    pub response_cache: Option<String>,
+    /// SHA-256 of the canonical body of the create call that carried the key.
+    pub idempotency_fingerprint: Option<Vec<u8>>,
     pub created_at: i64,
     pub valid_upto: i64,
 }
@@ -62,11 +103,19 @@ pub struct NewRequest {
     pub redirect_url: String,
     pub doc_types: String,
     pub state_hash: Vec<u8>,
-    pub pkce_verifier: Vec<u8>,
+    /// Sealed [`crate::sealed::JourneySecrets`].
+    pub journey_secrets: Vec<u8>,
     pub idempotency_key: Option<String>,
-    pub response_cache: Option<String>,
+    pub idempotency_fingerprint: Option<Vec<u8>>,
     pub created_at: i64,
     pub valid_upto: i64,
+}
+
+impl TryFrom<String> for RequestStatus {
+    type Error = String;
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        RequestStatus::parse(&stored).ok_or_else(|| format!("unknown request status {stored:?}"))
+    }
 }
 
 /// A stored file.
@@ -118,7 +167,17 @@ pub trait Store: Send + Sync + 'static {
     /// Returns false when no such client.
     async fn set_client_secret_hash(&self, client_id: &str, hash: &[u8]) -> StoreResult<bool>;
 
-    async fn insert_request(&self, request: &NewRequest) -> StoreResult<()>;
+    /// Insert a request; false (and nothing written) when the client
+    /// already has a request with its idempotency key.
+    async fn insert_request(&self, request: &NewRequest) -> StoreResult<bool>;
+    /// Free an idempotency key held by an expired (not yet erased) request
+    /// of this client, so the key can start afresh.
+    async fn release_expired_idempotency_key(
+        &self,
+        client_id: &str,
+        key: &str,
+        now: i64,
+    ) -> StoreResult<()>;
     /// A live (unexpired) request of this client.
     async fn get_request(
         &self,

@@ -5,9 +5,9 @@
 
 /// Columns of `RequestRecord`, in one place.
 pub(crate) const REQUEST_COLUMNS: &str =
-    "id, client_id, status, redirect_url, doc_types, pkce_verifier, \
+    "id, client_id, status, redirect_url, doc_types, journey_secrets, \
      callback_used, consent_error_code, consent_error_message, token, user_details, scope, \
-     idempotency_key, response_cache, created_at, valid_upto";
+     idempotency_key, idempotency_fingerprint, created_at, valid_upto";
 
 pub(crate) const CATALOGUE_COLUMNS: &str =
     "org_id, doc_type, org_name, description, formats, parameters";
@@ -27,7 +27,7 @@ macro_rules! sql_store {
             $($specific)*
 
             async fn ping(&self) -> $crate::storage::StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+                sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(Into::into)
             }
 
             async fn insert_client(&self, c: &$crate::storage::ClientRecord) -> $crate::storage::StoreResult<()> {
@@ -45,6 +45,7 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await
                 .map(|_| ())
+                .map_err(Into::into)
             }
 
             async fn get_client(&self, client_id: &str) -> $crate::storage::StoreResult<Option<$crate::storage::ClientRecord>> {
@@ -52,12 +53,14 @@ macro_rules! sql_store {
                     .bind(client_id)
                     .fetch_optional(&self.pool)
                     .await
+            .map_err(Into::into)
             }
 
             async fn list_clients(&self) -> $crate::storage::StoreResult<Vec<$crate::storage::ClientRecord>> {
                 sqlx::query_as("SELECT * FROM clients ORDER BY created_at, client_id")
                     .fetch_all(&self.pool)
                     .await
+            .map_err(Into::into)
             }
 
             async fn set_client_disabled(&self, client_id: &str, disabled: bool) -> $crate::storage::StoreResult<bool> {
@@ -78,25 +81,41 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn insert_request(&self, r: &$crate::storage::NewRequest) -> $crate::storage::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO requests (id, client_id, status, redirect_url, doc_types, state_hash, pkce_verifier, \
-                     idempotency_key, response_cache, created_at, valid_upto) \
-                     VALUES ($1, $2, 'unauthenticated', $3, $4, $5, $6, $7, $8, $9, $10)",
+            async fn insert_request(&self, r: &$crate::storage::NewRequest) -> $crate::storage::StoreResult<bool> {
+                // A duplicate idempotency key is an answer, not an error
+                // (an error would abort a PostgreSQL transaction).
+                let done = sqlx::query(
+                    "INSERT INTO requests (id, client_id, status, redirect_url, doc_types, state_hash, journey_secrets, \
+                     idempotency_key, idempotency_fingerprint, created_at, valid_upto) \
+                     VALUES ($1, $2, 'unauthenticated', $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT DO NOTHING",
                 )
                 .bind(&r.id)
                 .bind(&r.client_id)
                 .bind(&r.redirect_url)
                 .bind(&r.doc_types)
                 .bind(&r.state_hash)
-                .bind(&r.pkce_verifier)
+                .bind(&r.journey_secrets)
                 .bind(&r.idempotency_key)
-                .bind(&r.response_cache)
+                .bind(&r.idempotency_fingerprint)
                 .bind(r.created_at)
                 .bind(r.valid_upto)
                 .execute(&self.pool)
-                .await
-                .map(|_| ())
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn release_expired_idempotency_key(&self, client_id: &str, key: &str, now: i64) -> $crate::storage::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE requests SET idempotency_key = NULL \
+                     WHERE client_id = $1 AND idempotency_key = $2 AND valid_upto <= $3",
+                )
+                .bind(client_id)
+                .bind(key)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
             }
 
             async fn get_request(&self, client_id: &str, id: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
@@ -109,6 +128,7 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await
+            .map_err(Into::into)
             }
 
             async fn get_live_request(&self, id: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
@@ -120,6 +140,7 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await
+            .map_err(Into::into)
             }
 
             async fn find_idempotent(&self, client_id: &str, key: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
@@ -132,6 +153,7 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await
+            .map_err(Into::into)
             }
 
             async fn claim_callback(&self, state_hash: &[u8], now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
@@ -145,6 +167,7 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await
+            .map_err(Into::into)
             }
 
             async fn set_authenticated(&self, id: &str, token: &[u8], user_details: &[u8], scope: &str) -> $crate::storage::StoreResult<()> {
@@ -159,6 +182,7 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await
                 .map(|_| ())
+                .map_err(Into::into)
             }
 
             async fn set_consent_failed(&self, id: &str, code: &str, message: &str) -> $crate::storage::StoreResult<()> {
@@ -172,6 +196,7 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await
                 .map(|_| ())
+                .map_err(Into::into)
             }
 
             async fn update_token(&self, id: &str, token: &[u8]) -> $crate::storage::StoreResult<()> {
@@ -181,6 +206,7 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await
                     .map(|_| ())
+                    .map_err(Into::into)
             }
 
             async fn set_revoked(&self, id: &str) -> $crate::storage::StoreResult<()> {
@@ -189,6 +215,7 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await
                     .map(|_| ())
+                    .map_err(Into::into)
             }
 
             async fn insert_file(&self, f: &$crate::storage::FileRecord) -> $crate::storage::StoreResult<()> {
@@ -206,6 +233,7 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await
                 .map(|_| ())
+                .map_err(Into::into)
             }
 
             async fn get_file(&self, token_hash: &[u8], now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::FileRecord>> {
@@ -218,6 +246,7 @@ macro_rules! sql_store {
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await
+            .map_err(Into::into)
             }
 
             async fn erasure_count(&self, request_id: &str) -> $crate::storage::StoreResult<i64> {
@@ -232,6 +261,7 @@ macro_rules! sql_store {
                 sqlx::query_as("SELECT version, built_at, entries FROM catalogue_meta WHERE id = 1")
                     .fetch_optional(&self.pool)
                     .await
+            .map_err(Into::into)
             }
 
             async fn load_catalogue(&self) -> $crate::storage::StoreResult<Vec<$crate::storage::CatalogueRow>> {
@@ -242,6 +272,7 @@ macro_rules! sql_store {
                 ))
                 .fetch_all(&self.pool)
                 .await
+            .map_err(Into::into)
             }
 
             async fn find_catalogue_entry(&self, org_id: &str, doc_type: &str) -> $crate::storage::StoreResult<Option<$crate::storage::CatalogueRow>> {
@@ -254,6 +285,7 @@ macro_rules! sql_store {
                 .bind(doc_type)
                 .fetch_optional(&self.pool)
                 .await
+            .map_err(Into::into)
             }
 
             async fn try_lease(&self, name: &str, holder: &str, now: i64, expires_at: i64) -> $crate::storage::StoreResult<bool> {
@@ -278,6 +310,7 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await
                     .map(|_| ())
+                    .map_err(Into::into)
             }
         }
     };

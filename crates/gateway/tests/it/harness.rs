@@ -30,6 +30,8 @@ pub struct TestApp {
     /// The PostgreSQL schema of this app when the suite runs on PostgreSQL
     /// (`GATEWAY_TEST_BACKEND=postgres`); dropped with the app.
     pub pg: Option<PgSchema>,
+    /// The app's clock: `advance` moves every expiry without sleeping.
+    pub clock: std::sync::Arc<gateway::state::ManualClock>,
 }
 
 /// The happy-path citizen: several documents, e-Aadhaar available.
@@ -79,7 +81,10 @@ impl TestApp {
             config.database_url = Some(pg.url.clone());
         }
         adjust(&mut config);
-        let app = gateway::start(config).await.unwrap();
+        let clock = gateway::state::ManualClock::new();
+        let app = gateway::start_with_clock(config, clock.clone())
+            .await
+            .unwrap();
         let base = app.base_url();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -97,6 +102,7 @@ impl TestApp {
                 instance: String::new(),
             },
             pg,
+            clock,
         };
         t.creds = t.new_client("").await;
         t

@@ -34,7 +34,7 @@ async fn consent_with_documents_ticked_authenticates_and_returns_scope() {
     let scope = param(&back, "scope").unwrap();
     for d in &c.documents {
         assert!(
-            scope.split(' ').any(|s| s == d.doctype),
+            scope.split('+').any(|s| s == d.doctype),
             "{} missing from scope {scope:?}",
             d.doctype
         );
@@ -304,13 +304,13 @@ async fn a_citizen_whose_aadhaar_has_no_mobile_cannot_sign_up_and_the_business_i
 
 #[tokio::test]
 async fn a_callback_for_an_expired_request_changes_nothing() {
-    let t = TestApp::spawn_with(|c| c.request_ttl = std::time::Duration::from_secs(2)).await;
+    let t = TestApp::spawn_with(|c| c.request_ttl = std::time::Duration::from_secs(60)).await;
     let created = t
         .create_for(&t.creds, json!({"redirectUrl": BUSINESS}))
         .await;
     let browser = Browser::new();
     let consent = t.happy_consent(&created, &browser).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    t.clock.advance(61);
     let callback = t.allow_to_callback(&browser, &consent).await;
     let page = browser.get(&callback).await;
     assert_eq!(page.status, 400);

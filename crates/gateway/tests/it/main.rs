@@ -5,6 +5,7 @@
 mod aadhaar;
 mod api;
 mod browser;
+mod contract;
 mod documents;
 mod harness;
 mod journey;

@@ -12,6 +12,7 @@ use gateway::storage::{
 };
 
 use crate::harness::PgSchema;
+use gateway::domain::RequestStatus;
 
 #[derive(Clone, Copy, Debug)]
 enum Backend {
@@ -94,9 +95,9 @@ fn request(id: &str, client_id: &str, valid_upto: i64) -> NewRequest {
         redirect_url: "https://business.example/done?s=1".into(),
         doc_types: "PANCR DRVLC".into(),
         state_hash: state_hash(id),
-        pkce_verifier: format!("sealed verifier of {id}").into_bytes(),
+        journey_secrets: format!("sealed secrets of {id}").into_bytes(),
         idempotency_key: None,
-        response_cache: None,
+        idempotency_fingerprint: None,
         created_at: NOW - 10,
         valid_upto,
     }
@@ -195,8 +196,8 @@ async fn requests_are_found_only_live_and_by_their_client(backend: Backend) {
     s.insert_client(&client("c2", 0)).await.unwrap();
     let mut r = request("r1", "c1", NOW + 100);
     r.idempotency_key = Some("key-1".into());
-    r.response_cache = Some(r#"{"id":"r1"}"#.into());
-    s.insert_request(&r).await.unwrap();
+    r.idempotency_fingerprint = Some(b"fingerprint of r1".to_vec());
+    assert!(s.insert_request(&r).await.unwrap());
     assert!(
         s.insert_request(&request("r-orphan", "no-such-client", NOW + 100))
             .await
@@ -218,7 +219,7 @@ async fn requests_are_found_only_live_and_by_their_client(backend: Backend) {
         (got.redirect_url.as_str(), got.doc_types.as_str()),
         ("https://business.example/done?s=1", "PANCR DRVLC")
     );
-    assert_eq!(got.pkce_verifier, b"sealed verifier of r1");
+    assert_eq!(got.journey_secrets, b"sealed secrets of r1");
     assert_eq!(
         (
             got.token,
@@ -228,7 +229,10 @@ async fn requests_are_found_only_live_and_by_their_client(backend: Backend) {
         ),
         (None, None, None, None)
     );
-    assert_eq!(got.response_cache.as_deref(), Some(r#"{"id":"r1"}"#));
+    assert_eq!(
+        got.idempotency_fingerprint.as_deref(),
+        Some(b"fingerprint of r1".as_slice())
+    );
     assert!(
         s.get_request("c2", "r1", NOW).await.unwrap().is_none(),
         "another client's request is not found"
@@ -280,9 +284,22 @@ async fn requests_are_found_only_live_and_by_their_client(backend: Backend) {
     let mut again = request("r2", "c1", NOW + 100);
     again.idempotency_key = Some("key-1".into());
     assert!(
-        s.insert_request(&again).await.is_err(),
+        !s.insert_request(&again).await.unwrap(),
         "one request per client and idempotency key"
     );
+    assert!(s.get_request("c1", "r2", NOW).await.unwrap().is_none());
+    // Once its request expired, the key can be used afresh.
+    s.release_expired_idempotency_key("c1", "key-1", NOW)
+        .await
+        .unwrap();
+    assert!(
+        !s.insert_request(&again).await.unwrap(),
+        "the request holding the key is still live"
+    );
+    s.release_expired_idempotency_key("c1", "key-1", NOW + 100)
+        .await
+        .unwrap();
+    assert!(s.insert_request(&again).await.unwrap());
     let mut other = request("r3", "c2", NOW + 100);
     other.idempotency_key = Some("key-1".into());
     s.insert_request(&other).await.unwrap();
@@ -310,7 +327,7 @@ async fn request_status_moves_only_forward(backend: Backend) {
         .await
         .unwrap();
     let r = s.get_request("c1", "denied", NOW).await.unwrap().unwrap();
-    assert_eq!(r.status, "unauthenticated");
+    assert_eq!(r.status, RequestStatus::Unauthenticated);
     assert_eq!(
         r.consent_error_code.as_deref(),
         Some("user_consent_not_given")

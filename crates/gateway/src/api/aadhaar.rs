@@ -2,34 +2,44 @@
 //! its signature verified against the configured trust anchors, answered in
 //! the OKYC shape, the original XML kept encrypted behind a file link.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
 
-use crate::api::caller_request;
-use crate::app::AppState;
+use super::caller_request;
+use super::model::{AadhaarResponse, ErrorBody};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::{api, files, upstream};
+use crate::http::extract::ApiPath;
+use crate::state::AppState;
+use crate::token::with_token;
+use crate::{files, upstream};
 
-/// The handler.
+/// The user's Aadhaar details, verified.
+#[utoipa::path(
+    get, path = "/api/digilocker/{id}/aadhaar", tag = "aadhaar",
+    params(("id" = String, Path, description = "The request id.")),
+    responses(
+        (status = 200, body = AadhaarResponse),
+        (status = 400, description = "`aadhaar_not_linked`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`, `user_not_authenticated`, `token_revoked`, `invalid_token`.", body = ErrorBody),
+        (status = 403, description = "`invalid_grant`, `user_consent_not_given`.", body = ErrorBody),
+        (status = 404, description = "`request_not_found`, `aadhaar_not_available`.", body = ErrorBody),
+        (status = 502, description = "`get_xml_failed`, `unwrap_aadhaar_failed`.", body = ErrorBody),
+    ),
+    security(("client" = []))
+)]
 pub async fn aadhaar(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<AadhaarResponse>> {
     let r = caller_request(&state, &caller, &id).await?;
-    let xml = api::with_token(&state, &r, |t| {
+    let xml = with_token(&state, &r, |t| {
         let state = state.clone();
         async move { upstream::call(&state, "eaadhaar", state.dl.eaadhaar(&t)).await }
     })
     .await
-    .map_err(|e| match e {
-        ApiError::UpstreamServerError(_) | ApiError::BadRequest(_) | ApiError::InvalidUri => {
-            ApiError::GetXmlFailed
-        }
-        other => other,
-    })?;
+    .map_err(upstream::to_aadhaar_error)?;
     let Some(anchors) = state.trust_anchors.clone() else {
         tracing::error!("no trust anchors configured for e-Aadhaar signatures");
         return Err(ApiError::UnwrapAadhaarFailed(
@@ -50,12 +60,12 @@ pub async fn aadhaar(
         })?;
     tracing::info!(request_id = %r.id, signer = %verified.signing.signer_subject, "e-Aadhaar verified");
     let link = files::store_and_link(&state, &r, "application/xml", "eaadhaar.xml", &xml).await?;
-    let contract = verified.aadhaar.to_contract(
-        true,
-        link["fileUrl"].as_str().unwrap_or_default(),
-        link["validUpto"].as_str().unwrap_or_default(),
-    );
-    Ok(Json(
-        json!({"id": r.id, "status": "complete", "aadhaar": contract}),
-    ))
+    let contract = verified
+        .aadhaar
+        .to_contract(true, &link.file_url, &link.valid_upto);
+    Ok(Json(AadhaarResponse {
+        id: r.id,
+        status: "complete".into(),
+        aadhaar: contract,
+    }))
 }

@@ -1,0 +1,44 @@
+//! The contract's `/api/digilocker` endpoints. Each area is its own module;
+//! `router()` puts them together.
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::auth::Caller;
+use crate::domain::parse_request_id;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::storage::RequestRecord;
+
+pub mod aadhaar;
+pub mod documents;
+pub mod model;
+pub mod openapi;
+pub mod requests;
+
+/// The `/api/digilocker` routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/digilocker", post(requests::create))
+        .route("/api/digilocker/documents", get(documents::catalogue))
+        .route("/api/digilocker/{id}/status", get(requests::status))
+        .route("/api/digilocker/{id}/document", post(documents::fetch))
+        .route("/api/digilocker/{id}/aadhaar", get(aadhaar::aadhaar))
+        .route("/api/digilocker/{id}/issued", get(documents::issued))
+        .route("/api/digilocker/{id}/revoke", get(requests::revoke))
+}
+
+/// The caller's live request with this id; anything else (garbage, another
+/// client's, expired) is `request_not_found`.
+pub async fn caller_request(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+) -> ApiResult<RequestRecord> {
+    let id = parse_request_id(raw_id).ok_or(ApiError::RequestNotFound)?;
+    state
+        .store
+        .get_request(&caller.0.client_id, &id, state.now())
+        .await?
+        .ok_or(ApiError::RequestNotFound)
+}

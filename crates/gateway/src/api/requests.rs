@@ -1,0 +1,301 @@
+//! Creating a request, its status, and revoking it.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+use super::caller_request;
+use super::model::{
+    CreateRequest, DocTypes, ErrorBody, RequestView, RevokeResponse, StatusView, UserDetailsView,
+};
+use crate::auth::Caller;
+use crate::domain::{DocType, RedirectUrl, RequestStatus};
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::trace::current_trace_id;
+use crate::sealed::{JourneySecrets, Sealed, StoredToken, UserDetails};
+use crate::state::AppState;
+use crate::storage::{NewRequest, RequestRecord};
+use crate::timefmt::ist;
+use crate::{crypto, upstream};
+
+/// Most doc types a request may ask DigiLocker to offer.
+const MAX_DOC_TYPES: usize = 20;
+
+fn view(state: &AppState, r: &RequestRecord) -> RequestView {
+    RequestView {
+        id: r.id.clone(),
+        status: r.status,
+        url: state.public_url(&format!("/digilocker/{}/start", r.id)),
+        valid_upto: ist(r.valid_upto),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 128 && values.next().is_none())
+        .ok_or_else(|| {
+            ApiError::InvalidPayload(
+                "Idempotency-Key must be one header of 1-128 visible characters.".into(),
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+fn doc_types(requested: Option<DocTypes>) -> ApiResult<Vec<String>> {
+    let list: Vec<String> = match requested {
+        None => Vec::new(),
+        Some(DocTypes::One(s)) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Some(DocTypes::Many(items)) => items,
+    };
+    if list.len() > MAX_DOC_TYPES {
+        return Err(ApiError::InvalidPayload(format!(
+            "docType lists more than {MAX_DOC_TYPES} document types."
+        )));
+    }
+    for d in &list {
+        DocType::parse(d).map_err(ApiError::InvalidPayload)?;
+    }
+    Ok(list)
+}
+
+/// The same meaningful body gives the same fingerprint, however it was
+/// spaced or ordered.
+fn fingerprint(body: &CreateRequest) -> ApiResult<Vec<u8>> {
+    let canonical = serde_json::to_value(body)
+        .and_then(|v| serde_json::to_vec(&v))
+        .map_err(anyhow::Error::from)?;
+    Ok(Sha256::digest(canonical).to_vec())
+}
+
+/// An earlier request made with the same key: the same answer when the body
+/// is the same, `422` when it is not.
+fn replay(
+    state: &AppState,
+    existing: &RequestRecord,
+    print: &[u8],
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
+    if existing.idempotency_fingerprint.as_deref() != Some(print) {
+        return Err(ApiError::IdempotencyKeyMismatch);
+    }
+    Ok((StatusCode::CREATED, Json(view(state, existing))))
+}
+
+/// Create a DigiLocker request.
+#[utoipa::path(
+    post, path = "/api/digilocker", tag = "requests",
+    request_body = CreateRequest,
+    params(("Idempotency-Key" = Option<String>, Header,
+            description = "Ours: a retry with the same key and body answers the first request; another body is 422.")),
+    responses(
+        (status = 201, description = "Created; send the user to `url`.", body = RequestView),
+        (status = 400, description = "`invalid_redirect_url`, `invalid_payload`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`.", body = ErrorBody),
+        (status = 422, description = "`idempotency_key_mismatch`.", body = ErrorBody),
+    ),
+    security(("client" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateRequest>,
+) -> ApiResult<(StatusCode, Json<RequestView>)> {
+    let client_id = caller.0.client_id.as_str();
+    let key = idempotency_key(&headers)?;
+    let print = fingerprint(&body)?;
+    if let Some(key) = &key {
+        if let Some(existing) = state
+            .store
+            .find_idempotent(client_id, key, state.now())
+            .await?
+        {
+            return replay(&state, &existing, &print);
+        }
+    }
+    let redirect = match &body.redirect_url {
+        None | Some(serde_json::Value::Null) => {
+            return Err(ApiError::InvalidRedirectUrl("it is missing".into()))
+        }
+        Some(serde_json::Value::String(s)) => s.as_str(),
+        Some(_) => return Err(ApiError::InvalidRedirectUrl("it must be a string".into())),
+    };
+    let redirect = RedirectUrl::parse(
+        redirect,
+        state.config.sandbox_mode(),
+        &caller.0.allowed_origins,
+    )
+    .map_err(ApiError::InvalidRedirectUrl)?;
+    let doc_types = doc_types(body.doc_type)?;
+
+    let id = uuid::Uuid::new_v4().to_string();
+    let pkce = digilocker::Pkce::generate();
+    let secrets = JourneySecrets {
+        state: digilocker::generate_state(),
+        verifier: pkce.verifier.expose_secret().to_owned(),
+        challenge: pkce.challenge.clone(),
+    };
+    let created_at = state.now();
+    let ttl = i64::try_from(state.config.request_ttl.as_secs()).unwrap_or(i64::MAX);
+    let record = NewRequest {
+        id: id.clone(),
+        client_id: client_id.to_owned(),
+        redirect_url: redirect.as_str().to_owned(),
+        doc_types: doc_types.join(","),
+        state_hash: crypto::hash_secret(&secrets.state),
+        journey_secrets: state.keys.seal_json(&Sealed::Journey.aad(&id), &secrets)?,
+        idempotency_key: key.clone(),
+        idempotency_fingerprint: key.as_ref().map(|_| print.clone()),
+        created_at,
+        valid_upto: created_at.saturating_add(ttl),
+    };
+    if let Some(key) = &key {
+        // A key whose request has expired starts afresh.
+        state
+            .store
+            .release_expired_idempotency_key(client_id, key, created_at)
+            .await?;
+    }
+    if !state.store.insert_request(&record).await? {
+        // A concurrent call with the same key won the race.
+        let key = key.as_deref().unwrap_or_default();
+        let existing = state
+            .store
+            .find_idempotent(client_id, key, state.now())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("a request conflicted but none holds its key"))?;
+        return replay(&state, &existing, &print);
+    }
+    tracing::info!(request_id = %id, client_id, "request created");
+    let created = RequestRecord {
+        id: record.id,
+        client_id: record.client_id,
+        status: RequestStatus::Unauthenticated,
+        redirect_url: record.redirect_url,
+        doc_types: record.doc_types,
+        journey_secrets: record.journey_secrets,
+        callback_used: 0,
+        consent_error_code: None,
+        consent_error_message: None,
+        token: None,
+        user_details: None,
+        scope: None,
+        idempotency_key: record.idempotency_key,
+        idempotency_fingerprint: record.idempotency_fingerprint,
+        created_at,
+        valid_upto: record.valid_upto,
+    };
+    Ok((StatusCode::CREATED, Json(view(&state, &created))))
+}
+
+/// A request's status and, once the user consented, their DigiLocker details.
+#[utoipa::path(
+    get, path = "/api/digilocker/{id}/status", tag = "requests",
+    params(("id" = String, Path, description = "The request id.")),
+    responses(
+        (status = 200, body = StatusView),
+        (status = 401, description = "`unauthorized`.", body = ErrorBody),
+        (status = 404, description = "`request_not_found`: unknown, another client's, or expired.", body = ErrorBody),
+    ),
+    security(("client" = []))
+)]
+pub async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<StatusView>> {
+    let r = caller_request(&state, &caller, &id).await?;
+    let details = match (&r.user_details, r.status) {
+        (Some(sealed), RequestStatus::Authenticated) => {
+            let user: UserDetails = state.keys.open_json(&Sealed::User.aad(&r.id), sealed)?;
+            UserDetailsView {
+                digilocker_id: Some(user.digilocker_id),
+                email: Some(user.email),
+                phone_number: Some(user.phone_number),
+            }
+        }
+        _ => UserDetailsView::default(),
+    };
+    let v = view(&state, &r);
+    Ok(Json(StatusView {
+        id: v.id,
+        status: v.status,
+        url: v.url,
+        valid_upto: v.valid_upto,
+        digilocker_user_details: details,
+        trace_id: current_trace_id(),
+    }))
+}
+
+/// Revoke the user's DigiLocker token upstream, then locally.
+#[utoipa::path(
+    get, path = "/api/digilocker/{id}/revoke", tag = "requests",
+    params(("id" = String, Path, description = "The request id.")),
+    responses(
+        (status = 200, body = RevokeResponse),
+        (status = 401, description = "`unauthorized`, `user_not_authenticated`, `token_revoked`.", body = ErrorBody),
+        (status = 404, description = "`request_not_found`.", body = ErrorBody),
+        (status = 502, description = "`upstream_server_error`.", body = ErrorBody),
+    ),
+    security(("client" = []))
+)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<RevokeResponse>> {
+    let r = caller_request(&state, &caller, &id).await?;
+    match r.status {
+        RequestStatus::Revoked => return Err(ApiError::TokenRevoked),
+        RequestStatus::Authenticated => {}
+        RequestStatus::Unauthenticated => return Err(ApiError::UserNotAuthenticated),
+    }
+    if let Some(sealed) = &r.token {
+        let token: StoredToken = state.keys.open_json(&Sealed::Token.aad(&r.id), sealed)?;
+        let access = SecretString::from(token.access_token);
+        match upstream::call(
+            &state,
+            "revoke",
+            state.dl.revoke(&access, digilocker::TokenHint::AccessToken),
+        )
+        .await
+        {
+            Ok(()) => {}
+            // Already invalid upstream is what we wanted.
+            Err(e) if upstream::is_already_invalid(&e) => {}
+            Err(e) => return Err(upstream::to_api_error(e)),
+        }
+        if let Some(refresh) = token.refresh_token {
+            let refresh = SecretString::from(refresh);
+            if let Err(e) = upstream::call(
+                &state,
+                "revoke",
+                state
+                    .dl
+                    .revoke(&refresh, digilocker::TokenHint::RefreshToken),
+            )
+            .await
+            {
+                if !upstream::is_already_invalid(&e) {
+                    tracing::warn!(error = %e, "refresh token revoke failed; the access token is revoked");
+                }
+            }
+        }
+    }
+    state.store.set_revoked(&r.id).await?;
+    tracing::info!(request_id = %r.id, "request revoked");
+    Ok(Json(RevokeResponse { success: true }))
+}

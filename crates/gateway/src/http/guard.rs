@@ -1,0 +1,118 @@
+//! Middleware that guards every call: limits checked before a handler runs,
+//! the headers every answer carries, and the contract body on every error.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// At most this many request headers (hyper itself stops at a higher
+/// number, with an empty answer; below that we answer with the contract).
+pub const MAX_HEADERS: usize = 100;
+/// At most this many bytes of request header names and values.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// The Content-Security-Policy of the gateway's own HTML pages: nothing
+/// but inline styles and same-origin images, never framed.
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+     base-uri 'none'; frame-ancestors 'none'";
+
+/// Refuse what is over a limit before any handler reads the body: too many
+/// or too large headers (`431`), a `Content-Length` over the body limit
+/// (`413`, without reading a byte of the body).
+pub async fn limits(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        tracing::info!(cut_off = "headers_too_large", "request refused");
+        return ApiError::HeadersTooLarge.into_response();
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.config.max_body_bytes as u64) {
+        tracing::info!(cut_off = "content_length_over_limit", "request refused");
+        let mut response = ApiError::PayloadTooLarge.into_response();
+        // The unread body makes the connection unusable for another call.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
+    next.run(request).await
+}
+
+/// The headers every answer carries: no caching of `/api` answers (they
+/// hold personal data), no sniffing, no referrer (URLs carry codes and ids),
+/// and a strict CSP on HTML pages.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let sandbox = path.starts_with("/sandbox");
+    let h = response.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if path.starts_with("/api") || path.starts_with("/files/") {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    let html = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !sandbox {
+        if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(PAGE_CSP),
+            );
+        }
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
+}
+
+/// Whatever a layer below the handlers answered with a bare status (axum's
+/// rejections, tower's timeouts, an empty 405), answer the contract's error
+/// body instead. HTML pages and JSON answers pass untouched; so does the
+/// embedded sandbox, which speaks DigiLocker's error format.
+pub async fn contract_errors(request: Request, next: Next) -> Response {
+    let sandbox = request.uri().path().starts_with("/sandbox");
+    let response = next.run(request).await;
+    let status = response.status();
+    if sandbox || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let typed = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if typed {
+        return response;
+    }
+    let mut fixed = ApiError::from_status(status).into_response();
+    // Keep the status the layer chose (e.g. 413 from hyper, 408, 504).
+    if fixed.status() != status && status != StatusCode::INTERNAL_SERVER_ERROR {
+        *fixed.status_mut() = status;
+    }
+    for name in [header::ALLOW, header::RETRY_AFTER, header::CONNECTION] {
+        if let Some(v) = response.headers().get(&name) {
+            fixed.headers_mut().insert(name, v.clone());
+        }
+    }
+    fixed
+}

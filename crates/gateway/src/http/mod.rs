@@ -1,0 +1,98 @@
+//! The gateway's HTTP surface: every area's routes merged in one place, and
+//! the layers every call goes through.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{StatusCode, Uri};
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use axum::response::Response;
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{api, demo, files, journey, metrics, ops};
+
+pub mod extract;
+pub mod guard;
+pub mod trace;
+
+/// Every route of the gateway, with its layers. `sandbox` is the embedded
+/// DigiLocker look-alike's router (sandbox mode), mounted beside ours.
+pub fn router(state: AppState, sandbox: Option<Router>) -> Router {
+    let mut app = Router::new()
+        .merge(api::router())
+        .merge(api::openapi::router())
+        .merge(journey::router())
+        .merge(files::router())
+        .merge(ops::router());
+    if state.demo_client.is_some() {
+        app = app.merge(demo::router());
+    }
+    let mut app = app
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state.clone());
+    if let Some(sandbox) = sandbox {
+        app = app.merge(sandbox.layer(map_response(mark_sandbox)));
+    }
+    let compress = DefaultPredicate::new().and(SizeAbove::new(1024));
+    app.layer(
+        ServiceBuilder::new()
+            .layer(from_fn(trace::drop_unsafe_request_id))
+            .layer(SetRequestIdLayer::new(
+                trace::REQUEST_ID_HEADER,
+                MakeRequestUuid,
+            ))
+            .layer(PropagateRequestIdLayer::new(trace::REQUEST_ID_HEADER))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(trace::make_span)
+                    .on_request(())
+                    .on_response(trace::log_response)
+                    .on_failure(()),
+            )
+            .layer(from_fn(trace::scope_trace_id))
+            .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
+            .layer(from_fn(guard::security_headers))
+            .layer(from_fn(guard::contract_errors))
+            .layer(from_fn_with_state(state.clone(), guard::limits))
+            .layer(CompressionLayer::new().compress_when(compress))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                state.config.request_timeout,
+            )),
+    )
+}
+
+async fn mark_sandbox(mut response: Response) -> Response {
+    response.extensions_mut().insert(trace::SandboxRoute);
+    response
+}
+
+/// Before routing: every `/api/...` path answers the same with a trailing
+/// slash (the hosted API's docs write `POST /api/digilocker/`). Only `/api`:
+/// `/docs/` needs its slash.
+pub fn trim_api_slash(mut request: Request<Body>) -> Request<Body> {
+    let path = request.uri().path();
+    if path.starts_with("/api/") && path.len() > 5 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let rebuilt = match request.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(path_and_query) = rebuilt.parse() {
+            let mut parts = request.uri().clone().into_parts();
+            parts.path_and_query = Some(path_and_query);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    request
+}

@@ -1,0 +1,71 @@
+//! Calling DigiLocker with a request's access token: opened from storage,
+//! refreshed once when DigiLocker says it expired, the newest refresh token
+//! kept (DigiLocker rotates them).
+
+use secrecy::SecretString;
+
+use crate::domain::RequestStatus;
+use crate::error::{ApiError, ApiResult};
+use crate::sealed::{Sealed, StoredToken};
+use crate::state::AppState;
+use crate::storage::RequestRecord;
+use crate::upstream;
+
+/// The request may call DigiLocker: the user consented and nothing was revoked.
+pub fn ensure_usable(r: &RequestRecord) -> ApiResult<()> {
+    match r.status {
+        RequestStatus::Authenticated => Ok(()),
+        RequestStatus::Revoked => Err(ApiError::TokenRevoked),
+        RequestStatus::Unauthenticated => match &r.consent_error_code {
+            Some(_) => Err(ApiError::UserConsentNotGiven(
+                r.consent_error_message.clone().unwrap_or_default(),
+            )),
+            None => Err(ApiError::UserNotAuthenticated),
+        },
+    }
+}
+
+/// Run `f` with the request's access token; refresh once if the token is
+/// past its expiry or DigiLocker says it is no longer valid.
+pub async fn with_token<T, F, Fut>(state: &AppState, r: &RequestRecord, f: F) -> ApiResult<T>
+where
+    F: Fn(SecretString) -> Fut,
+    Fut: std::future::Future<Output = Result<T, digilocker::Error>>,
+{
+    ensure_usable(r)?;
+    let sealed = r.token.as_ref().ok_or(ApiError::TokenRevoked)?;
+    let token: StoredToken = state.keys.open_json(&Sealed::Token.aad(&r.id), sealed)?;
+    let expired = token.expires_at != 0 && token.expires_at <= state.now();
+    if !expired {
+        match f(SecretString::from(token.access_token.clone())).await {
+            Err(e) if upstream::is_invalid_token(&e) => {}
+            other => return other.map_err(upstream::to_api_error),
+        }
+    }
+    let access = refresh(state, r, token).await?;
+    f(access).await.map_err(upstream::to_api_error)
+}
+
+/// Exchange the refresh token for a new access token and store both.
+async fn refresh(
+    state: &AppState,
+    r: &RequestRecord,
+    token: StoredToken,
+) -> ApiResult<SecretString> {
+    let Some(refresh) = token.refresh_token.clone() else {
+        return Err(ApiError::InvalidToken);
+    };
+    let refresh = SecretString::from(refresh);
+    let fresh = match upstream::call(state, "token_refresh", state.dl.refresh(&refresh)).await {
+        Ok(t) => t,
+        // DigiLocker refused the refresh token itself: the consent is over.
+        Err(e @ digilocker::Error::Upstream { .. }) if !e.is_retryable() => {
+            return Err(ApiError::InvalidToken)
+        }
+        Err(e) => return Err(upstream::to_api_error(e)),
+    };
+    let stored = StoredToken::from_response(&fresh, token.refresh_token, state.now());
+    let sealed = state.keys.seal_json(&Sealed::Token.aad(&r.id), &stored)?;
+    state.store.update_token(&r.id, &sealed).await?;
+    Ok(SecretString::from(fresh.access_token))
+}
