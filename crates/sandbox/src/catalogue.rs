@@ -1420,9 +1420,15 @@ mod tests {
 
         // Every doc type comes as PDF; some, not all, also as XML.
         let all: Vec<&DocTypeDef> = c.issuers.iter().flat_map(|i| &i.doctypes).collect();
-        assert!(all.iter().all(|d| d.mime.first().map(String::as_str) == Some(MIME_PDF)));
+        assert!(all
+            .iter()
+            .all(|d| d.mime.first().map(String::as_str) == Some(MIME_PDF)));
         let with_xml = all.iter().filter(|d| d.mime.len() == 2).count();
-        assert!(with_xml > all.len() / 10 && with_xml < all.len(), "{with_xml} of {}", all.len());
+        assert!(
+            with_xml > all.len() / 10 && with_xml < all.len(),
+            "{with_xml} of {}",
+            all.len()
+        );
 
         // A seeded document comes in exactly the formats its issuer offers.
         for citizen in crate::seed::all() {

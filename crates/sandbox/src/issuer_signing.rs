@@ -27,8 +27,7 @@ use bergshamra::core::algorithm;
 use quick_xml::events::BytesText;
 use quick_xml::Writer;
 use rcgen::{
-    CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, SerialNumber,
-    PKCS_RSA_SHA256,
+    CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, SerialNumber, PKCS_RSA_SHA256,
 };
 use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
 use time::{Duration, OffsetDateTime};
@@ -72,8 +71,9 @@ impl IssuerSigner {
     pub fn load_or_create(dir: &Path) -> anyhow::Result<IssuerSigner> {
         let path = dir.join(ISSUER_SIGNER_FILE);
         if !path.exists() {
-            fs::create_dir_all(dir)
-                .with_context(|| format!("creating the sandbox data directory {}", dir.display()))?;
+            fs::create_dir_all(dir).with_context(|| {
+                format!("creating the sandbox data directory {}", dir.display())
+            })?;
             let contents = create()?;
             let tmp = dir.join(format!(
                 ".{ISSUER_SIGNER_FILE}.{}.{:016x}",
@@ -289,8 +289,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let signer = IssuerSigner::load_or_create(dir.path()).unwrap();
         assert!(signer.sign("<Other/>").is_err());
-        let signed = signer.sign("<Certificate><A b=\"c\"/></Certificate>\n").unwrap();
-        assert!(signed.contains("<DigestValue>") && !signed.contains("<DigestValue></DigestValue>"));
+        let signed = signer
+            .sign("<Certificate><A b=\"c\"/></Certificate>\n")
+            .unwrap();
+        assert!(
+            signed.contains("<DigestValue>") && !signed.contains("<DigestValue></DigestValue>")
+        );
         assert!(signed.contains(ISSUER_SIGNER_CN));
     }
 }

@@ -104,8 +104,8 @@ const QUIET: usize = 4;
 /// module, black on white, with the quiet zone. `None` if the text is too
 /// long for any QR version.
 pub(super) fn qr(text: &str) -> Option<Picture> {
-    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .ok()?;
+    let code =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
     let modules = code.width();
     let side = modules + 2 * QUIET;
     let mut data = vec![255u8; side * side];
@@ -199,7 +199,10 @@ mod tests {
     fn jpeg_frames_are_read_and_junk_refused() {
         let photo = crate::signing::photo_jpeg("seed").unwrap();
         let picture = jpeg(photo).unwrap();
-        assert_eq!((picture.width, picture.height, picture.rgb), (160, 200, true));
+        assert_eq!(
+            (picture.width, picture.height, picture.rgb),
+            (160, 200, true)
+        );
         assert!(jpeg(b"\xFF\xD8\xFF".to_vec()).is_none());
         assert!(jpeg(b"not a jpeg".to_vec()).is_none());
         assert!(jpeg(Vec::new()).is_none());

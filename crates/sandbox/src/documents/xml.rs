@@ -299,10 +299,7 @@ fn marksheet(w: &mut W, doc: &IssuedDoc) -> std::io::Result<()> {
                 "rollNumber",
                 field(doc, &["Roll Number"]).unwrap_or_default(),
             ),
-            (
-                "year",
-                field(doc, &["Year of Passing"]).unwrap_or_default(),
-            ),
+            ("year", field(doc, &["Year of Passing"]).unwrap_or_default()),
             ("school", field(doc, &["School"]).unwrap_or_default()),
             ("result", field(doc, &["Result"]).unwrap_or_default()),
         ])
@@ -339,4 +336,3 @@ fn generic(w: &mut W, doc: &IssuedDoc) -> std::io::Result<()> {
     }
     Ok(())
 }
-
