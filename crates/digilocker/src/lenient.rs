@@ -80,6 +80,17 @@ pub(crate) fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>
     })
 }
 
+/// Like [`string_list`], but a missing or `null` field is `None` (not an empty
+/// list): for optional hints whose absence means "not said", not "none".
+pub(crate) fn opt_string_list<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(string_list(value).map_err(serde::de::Error::custom)?),
+    })
+}
+
 fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

@@ -261,6 +261,31 @@ pub struct PullDocType {
     /// Description, e.g. `Driving License`.
     #[serde(default, deserialize_with = "lenient::string_or_empty")]
     pub description: String,
+    /// The formats this doc type comes in, spelt like [`IssuedFile::mime`]
+    /// (`application/pdf`, `application/xml`). DigiLocker's `pull/doctype`
+    /// does not send formats, so this is `None` against DigiLocker; the
+    /// sandbox sends it as a hint. `None` means "not said", never "no
+    /// formats": see [`PullDocType::offers_xml`].
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_string_list",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mime: Option<Vec<String>>,
+}
+
+impl PullDocType {
+    /// Whether documents of this type come as XML certificate data too:
+    /// `Some(true)`/`Some(false)` when the answer listed formats, `None`
+    /// when it did not (DigiLocker itself): then only the `mime` of the
+    /// issued document, after pulling it, tells.
+    pub fn offers_xml(&self) -> Option<bool> {
+        self.mime.as_ref().map(|formats| {
+            formats
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case("application/xml"))
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -527,5 +552,33 @@ mod tests {
             serde_json::from_value(json!({"documents": [{"doctype": "DRVLC"}]})).unwrap();
         assert_eq!(docs.documents[0].doctype, "DRVLC");
         assert_eq!(docs.documents[0].description, "");
+        assert_eq!(docs.documents[0].mime, None);
+        assert_eq!(docs.documents[0].offers_xml(), None);
+    }
+
+    #[test]
+    fn doctype_formats_are_an_optional_hint() {
+        let docs: PullDocTypes = serde_json::from_value(json!({"documents": [
+            {"doctype": "PANCR", "description": "PAN", "mime": ["application/pdf", "application/xml"]},
+            {"doctype": "RVCER", "description": "RC", "mime": ["application/pdf"]},
+            {"doctype": "DRVLC", "description": "DL", "mime": "application/pdf, application/XML"},
+            {"doctype": "PRFND", "description": "PF", "mime": null},
+            {"doctype": "HSCER", "description": "XII"}
+        ]}))
+        .unwrap();
+        let d = &docs.documents;
+        assert_eq!(
+            d[0].mime.as_deref(),
+            Some(&["application/pdf".to_owned(), "application/xml".to_owned()][..])
+        );
+        let said: Vec<Option<bool>> = d.iter().map(PullDocType::offers_xml).collect();
+        assert_eq!(said, [Some(true), Some(false), Some(true), None, None]);
+
+        // Absent stays absent when stored and read back (e.g. in a cache).
+        let stored = serde_json::to_value(&d[4]).unwrap();
+        assert!(stored.get("mime").is_none(), "{stored}");
+        let back: PullDocType =
+            serde_json::from_value(serde_json::to_value(&d[0]).unwrap()).unwrap();
+        assert_eq!(back.mime, d[0].mime);
     }
 }

@@ -37,6 +37,12 @@ pub struct DocTypeDef {
     pub description: String,
     /// What the issuer needs to find the record (1 to 3 parameters).
     pub params: Vec<ParamDef>,
+    /// The formats the issuer delivers this doc type in, as the `mime` of
+    /// `files/issued` spells them: always [`MIME_PDF`], plus [`MIME_XML`]
+    /// where the issuer also sends signed certificate data (served on
+    /// `oauth2/1/xml/{uri}`). Documents pulled for this doc type carry
+    /// exactly this list, and `pull/doctype` tells it as a sandbox-only hint.
+    pub mime: Vec<String>,
 }
 
 /// An issuer.
@@ -62,6 +68,11 @@ pub struct Catalogue {
     /// Every issuer: the recognisable ones first, then the generated ones.
     pub issuers: Vec<Issuer>,
 }
+
+/// The PDF format, as `files/issued` and `pull/doctype` spell it.
+pub const MIME_PDF: &str = "application/pdf";
+/// The XML certificate data format.
+pub const MIME_XML: &str = "application/xml";
 
 /// Issuers in the default catalogue (about what DigiLocker lists).
 pub const DEFAULT_ISSUERS: usize = 2000;
@@ -313,13 +324,30 @@ struct D {
     code: &'static str,
     description: &'static str,
     params: &'static [P],
+    /// Whether the issuer sends XML certificate data besides the PDF.
+    xml: bool,
 }
 
+/// A doc type delivered as PDF only.
 const fn d(code: &'static str, description: &'static str, params: &'static [P]) -> D {
     D {
         code,
         description,
         params,
+        xml: false,
+    }
+}
+
+/// A doc type delivered as PDF and as signed XML certificate data: the
+/// documents DigiLocker's issuers publish in machine-readable form (PAN,
+/// driving licences, board and university results, e-District
+/// certificates, civil registration).
+const fn dx(code: &'static str, description: &'static str, params: &'static [P]) -> D {
+    D {
+        code,
+        description,
+        params,
+        xml: true,
     }
 }
 
@@ -405,17 +433,17 @@ const POLICE: &[P] = &[
     p("dob", "Date of Birth (DD-MM-YYYY)", "15-08-1990"),
 ];
 
-const DOC_PAN: &[D] = &[d("PANCR", "PAN Verification Record", PAN)];
+const DOC_PAN: &[D] = &[dx("PANCR", "PAN Verification Record", PAN)];
 const DOC_TRANSPORT: &[D] = &[
-    d("DRVLC", "Driving License", DL),
+    dx("DRVLC", "Driving License", DL),
     d("RVCER", "Registration of Vehicles", RC),
 ];
 const DOC_BOARD: &[D] = &[
-    d("SSCER", "Class X Marksheet", ROLL_YEAR),
-    d("HSCER", "Class XII Marksheet", ROLL_YEAR),
-    d("SSCPC", "Class X Passing Certificate", ROLL_YEAR),
-    d("HSCPC", "Class XII Passing Certificate", ROLL_YEAR),
-    d("MIGCR", "Migration Certificate", ROLL_YEAR),
+    dx("SSCER", "Class X Marksheet", ROLL_YEAR),
+    dx("HSCER", "Class XII Marksheet", ROLL_YEAR),
+    dx("SSCPC", "Class X Passing Certificate", ROLL_YEAR),
+    dx("HSCPC", "Class XII Passing Certificate", ROLL_YEAR),
+    dx("MIGCR", "Migration Certificate", ROLL_YEAR),
 ];
 const DOC_PF: &[D] = &[d("PRFND", "Provident Fund Member Passbook", PF)];
 
@@ -438,12 +466,12 @@ struct Kind {
 }
 
 const REVENUE_DOCS: &[D] = &[
-    d("INCER", "Income Certificate", CERT_NO),
-    d("CASCT", "Caste Certificate", CERT_NO),
-    d("DOMCR", "Domicile Certificate", CERT_NO),
+    dx("INCER", "Income Certificate", CERT_NO),
+    dx("CASCT", "Caste Certificate", CERT_NO),
+    dx("DOMCR", "Domicile Certificate", CERT_NO),
     d("RESCR", "Residence Certificate", CERT_NO),
-    d("OBCER", "OBC Certificate", CERT_NO),
-    d("EWSCR", "EWS Certificate", CERT_NO),
+    dx("OBCER", "OBC Certificate", CERT_NO),
+    dx("EWSCR", "EWS Certificate", CERT_NO),
     d("SOLCR", "Solvency Certificate", CERT_NO),
     d("LNDRC", "Record of Rights (Land Record)", CERT_NO_ONLY),
     d("MRCER", "Marriage Certificate", CERT_NO),
@@ -482,8 +510,8 @@ const REGISTRATION_DOCS: &[D] = &[
     d("RGLSE", "Registered Lease Deed", CERT_NO_ONLY),
 ];
 const MUNICIPAL_DOCS: &[D] = &[
-    d("BRTCR", "Birth Certificate", BIRTH),
-    d("DTHCR", "Death Certificate", DEATH),
+    dx("BRTCR", "Birth Certificate", BIRTH),
+    dx("DTHCR", "Death Certificate", DEATH),
     d("PRTAX", "Property Tax Receipt", PROPERTY),
     d("TRLIC", "Trade Licence", LICENCE),
     d("WTCON", "Water Connection Certificate", PROPERTY),
@@ -491,32 +519,32 @@ const MUNICIPAL_DOCS: &[D] = &[
     d("OCCCR", "Occupancy Certificate", LICENCE),
 ];
 const UNIVERSITY_DOCS: &[D] = &[
-    d("DGCER", "Degree Certificate", UNI_ROLL),
-    d("PVCER", "Provisional Certificate", UNI_ROLL),
+    dx("DGCER", "Degree Certificate", UNI_ROLL),
+    dx("PVCER", "Provisional Certificate", UNI_ROLL),
     d("MRKST", "Semester Marksheet", UNI_SEM),
-    d("CMKST", "Consolidated Marksheet", UNI_ROLL),
+    dx("CMKST", "Consolidated Marksheet", UNI_ROLL),
     d("MIGCR", "Migration Certificate", UNI_ROLL),
     d("TRCER", "Transcript", UNI_ROLL),
-    d("DPCER", "Diploma Certificate", UNI_ROLL),
+    dx("DPCER", "Diploma Certificate", UNI_ROLL),
     d("PGDCR", "Post Graduate Degree Certificate", UNI_ROLL),
     d("PHDCR", "Doctorate Degree Certificate", UNI_ROLL),
     d("BONCR", "Bonafide Certificate", UNI_ROLL),
 ];
 const COLLEGE_DOCS: &[D] = &[
     d("MRKST", "Semester Marksheet", UNI_SEM),
-    d("CMKST", "Consolidated Marksheet", UNI_ROLL),
+    dx("CMKST", "Consolidated Marksheet", UNI_ROLL),
     d("TCCER", "Transfer Certificate", UNI_ROLL),
     d("BONCR", "Bonafide Certificate", UNI_ROLL),
     d("CONDC", "Conduct Certificate", UNI_ROLL),
-    d("PVCER", "Provisional Certificate", UNI_ROLL),
+    dx("PVCER", "Provisional Certificate", UNI_ROLL),
 ];
 const TECH_BOARD_DOCS: &[D] = &[
-    d("DPCER", "Diploma Certificate", UNI_ROLL),
-    d("DPMRK", "Diploma Marksheet", UNI_SEM),
+    dx("DPCER", "Diploma Certificate", UNI_ROLL),
+    dx("DPMRK", "Diploma Marksheet", UNI_SEM),
     d("MIGCR", "Migration Certificate", UNI_ROLL),
 ];
 const ITI_DOCS: &[D] = &[
-    d("NTCCR", "National Trade Certificate", ITI),
+    dx("NTCCR", "National Trade Certificate", ITI),
     d("ITIMK", "ITI Marksheet", ITI),
     d("APPCR", "Apprenticeship Certificate", ITI),
 ];
@@ -957,6 +985,11 @@ fn doctypes(templates: &[D], state_code: &str) -> Vec<DocTypeDef> {
             doctype: t.code.to_owned(),
             description: t.description.to_owned(),
             params: params(t.params, state_code),
+            mime: if t.xml {
+                vec![MIME_PDF.to_owned(), MIME_XML.to_owned()]
+            } else {
+                vec![MIME_PDF.to_owned()]
+            },
         })
         .collect()
 }
@@ -1363,5 +1396,51 @@ mod tests {
             c.issuer(&ka).map(|i| i.name.as_str()),
             Some("Transport Department, Government of Karnataka")
         );
+    }
+
+    #[test]
+    fn formats_say_which_doc_types_come_as_xml_and_match_the_seeded_documents() {
+        let c = Catalogue::default_size();
+        let mime = |orgid: &str, doctype: &str| {
+            c.doctype(orgid, doctype)
+                .map(|d| d.mime.clone())
+                .unwrap_or_default()
+        };
+        let both = vec![MIME_PDF.to_owned(), MIME_XML.to_owned()];
+        let pdf = vec![MIME_PDF.to_owned()];
+        assert_eq!(mime(ORGID_INCOME_TAX, "PANCR"), both);
+        assert_eq!(mime(ORGID_CBSE, "SSCER"), both);
+        assert_eq!(mime(ORGID_CBSE, "HSCER"), both);
+        let (tn_board, _, _) = school_board("TN").unwrap_or_default();
+        assert_eq!(mime(&tn_board, "HSCER"), both);
+        let ka = transport_orgid("KA").unwrap_or_default();
+        assert_eq!(mime(&ka, "DRVLC"), both);
+        assert_eq!(mime(&ka, "RVCER"), pdf);
+        assert_eq!(mime(ORGID_AG_TRIPURA, "PRFND"), pdf);
+
+        // Every doc type comes as PDF; some, not all, also as XML.
+        let all: Vec<&DocTypeDef> = c.issuers.iter().flat_map(|i| &i.doctypes).collect();
+        assert!(all
+            .iter()
+            .all(|d| d.mime.first().map(String::as_str) == Some(MIME_PDF)));
+        let with_xml = all.iter().filter(|d| d.mime.len() == 2).count();
+        assert!(
+            with_xml > all.len() / 10 && with_xml < all.len(),
+            "{with_xml} of {}",
+            all.len()
+        );
+
+        // A seeded document comes in exactly the formats its issuer offers.
+        for citizen in crate::seed::all() {
+            for doc in &citizen.documents {
+                assert_eq!(
+                    doc.mime,
+                    mime(&doc.orgid, &doc.doctype),
+                    "{} of {}",
+                    doc.uri,
+                    citizen.name
+                );
+            }
+        }
     }
 }

@@ -23,6 +23,7 @@
 pub mod catalogue;
 pub mod documents;
 pub mod faults;
+pub mod issuer_signing;
 pub mod seed;
 pub mod signing;
 pub mod verhoeff;
@@ -126,6 +127,13 @@ impl Sandbox {
     /// e-Aadhaar signature must trust in sandbox mode.
     pub fn root_ca_pem(&self) -> String {
         self.inner.signing.root_pem()
+    }
+
+    /// The certificate (PEM) that signs issuers' XML certificates on
+    /// `oauth2/1/xml/{uri}`: what a client verifying them trusts in sandbox
+    /// mode. Self-signed, kept next to the CA in the data directory.
+    pub fn issuer_cert_pem(&self) -> String {
+        self.inner.issuer_signing.cert_pem()
     }
 
     /// The live fault switches.

@@ -104,6 +104,12 @@ async fn main() -> anyhow::Result<()> {
         "  root CA:     {base}/ca.pem  (CA files in {})",
         args.data_dir.display()
     );
+    println!(
+        "  issuer XML:  signed by the certificate in {}",
+        args.data_dir
+            .join(sandbox::issuer_signing::ISSUER_SIGNER_FILE)
+            .display()
+    );
     println!("  faults:      {base}/admin/faults");
     println!("Registered apps (client_id / client_secret / redirect_uri):");
     for app in &apps {

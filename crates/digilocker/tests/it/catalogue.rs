@@ -276,3 +276,52 @@ pub async fn first_pullable(client: &digilocker::Client, issuers: &[PullIssuer])
     }
     panic!("no doc type in the catalogue takes a free-text parameter")
 }
+
+#[tokio::test]
+async fn doctypes_carry_the_sandbox_format_hint() {
+    let sb = TestSandbox::start().await;
+    let client = sb.client();
+    let issuers = client
+        .pull_issuers()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let orgid_of = |issuerid: &str| {
+        issuers
+            .iter()
+            .find(|i| i.issuerid.as_deref() == Some(issuerid))
+            .map(|i| i.orgid.clone())
+            .unwrap_or_else(|| panic!("no issuer {issuerid}"))
+    };
+    let formats = |docs: &[digilocker::PullDocType], doctype: &str| {
+        docs.iter()
+            .find(|d| d.doctype == doctype)
+            .map(|d| (d.mime.clone(), d.offers_xml()))
+            .unwrap_or_else(|| panic!("no {doctype}"))
+    };
+
+    let pan = client
+        .pull_doctypes(&orgid_of("in.gov.pan"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        formats(&pan, "PANCR"),
+        (
+            Some(vec!["application/pdf".into(), "application/xml".into()]),
+            Some(true)
+        )
+    );
+    let transport = client
+        .pull_doctypes(&orgid_of("in.gov.ka.transport"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(formats(&transport, "DRVLC").1, Some(true));
+    assert_eq!(
+        formats(&transport, "RVCER"),
+        (Some(vec!["application/pdf".into()]), Some(false))
+    );
+    let tripura = client
+        .pull_doctypes(&orgid_of("in.gov.agtripura"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(formats(&tripura, "PRFND").1, Some(false));
+}

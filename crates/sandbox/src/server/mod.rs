@@ -25,6 +25,7 @@ use subtle::ConstantTimeEq;
 
 use crate::catalogue::Catalogue;
 use crate::faults::{Endpoint, FaultSwitch};
+use crate::issuer_signing::IssuerSigner;
 use crate::seed::{self, IssuedDoc};
 use crate::signing::SigningAuthority;
 use crate::store::{Account, Grant, Store};
@@ -37,6 +38,8 @@ pub(crate) struct Shared {
     pub base_path: String,
     pub config: SandboxConfig,
     pub signing: SigningAuthority,
+    /// Signs issuers' XML certificates (`oauth2/1/xml/{uri}`).
+    pub issuer_signing: IssuerSigner,
     pub catalogue: Catalogue,
     pub faults: FaultSwitch,
     store: Mutex<Store>,
@@ -48,6 +51,12 @@ impl Shared {
         let signing = SigningAuthority::load_or_create(&config.data_dir).map_err(|e| {
             anyhow::anyhow!(
                 "could not load or create the sandbox CA in {}: {e:#}",
+                config.data_dir.display()
+            )
+        })?;
+        let issuer_signing = IssuerSigner::load_or_create(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "could not load or create the issuer signing key in {}: {e:#}",
                 config.data_dir.display()
             )
         })?;
@@ -72,6 +81,7 @@ impl Shared {
             base_path,
             config,
             signing,
+            issuer_signing,
             catalogue,
             faults,
             store: Mutex::new(store),

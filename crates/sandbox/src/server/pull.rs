@@ -137,7 +137,9 @@ pub(crate) async fn doctypes(
     let documents: Vec<Value> = issuer
         .doctypes
         .iter()
-        .map(|d| json!({"doctype": d.doctype, "description": d.description}))
+        // `mime`: a sandbox-only hint (DigiLocker's answer has no formats),
+        // the same list `files/issued` gives once the document is pulled.
+        .map(|d| json!({"doctype": d.doctype, "description": d.description, "mime": d.mime}))
         .collect();
     Ok(Json(json!({ "documents": documents })))
 }

@@ -139,17 +139,13 @@ pub(crate) async fn xml(
 ) -> Result<Response, ApiError> {
     let auth = authorize_bearer(&shared, &headers)?;
     let doc = find_document(&auth, &uri)?;
-    let xml = doc
-        .mime
-        .iter()
-        .any(|m| m == "application/xml")
-        .then(|| documents::render_xml(&auth.account.citizen, doc))
-        .flatten()
+    let xml = documents::signed_xml(&auth.account.citizen, doc, &shared.issuer_signing)
         .ok_or_else(|| {
             ApiError::invalid_uri(
                 "No XML data is available for this document (its mime lists only application/pdf)",
             )
-        })?;
+        })?
+        .map_err(|e| ApiError::unexpected(format!("signing the certificate XML: {e:#}")))?;
     Ok(([(CONTENT_TYPE, "application/xml")], xml).into_response())
 }
 

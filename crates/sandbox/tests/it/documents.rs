@@ -1,0 +1,217 @@
+//! What the documents look like over HTTP: the catalogue's formats, the rich
+//! PDFs, and issuer XML signed by the sandbox's issuer key.
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::support::*;
+
+const PDF: &str = "application/pdf";
+const XML: &str = "application/xml";
+
+async fn doctypes(sb: &TestSandbox, orgid: &str) -> Vec<Value> {
+    let ts = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+    let hmac = hex::encode(Sha256::digest(
+        format!("{CLIENT_SECRET}{CLIENT_ID}{ts}").as_bytes(),
+    ));
+    let response = sb
+        .browser
+        .post(sb.url("oauth2/1/pull/doctype"))
+        .form(&[
+            ("clientid", CLIENT_ID),
+            ("ts", &ts),
+            ("hmac", &hmac),
+            ("orgid", orgid),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["documents"].as_array().unwrap().clone()
+}
+
+fn mime_of(docs: &[Value], doctype: &str) -> Vec<String> {
+    let doc = docs
+        .iter()
+        .find(|d| d["doctype"] == doctype)
+        .unwrap_or_else(|| panic!("no {doctype} in {docs:?}"));
+    doc["mime"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doctype} has no mime list: {doc}"))
+        .iter()
+        .map(|m| m.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn doctype_answers_say_which_formats_each_doc_type_comes_in() {
+    let sb = spawn().await;
+    let pan = doctypes(&sb, sandbox::catalogue::ORGID_INCOME_TAX).await;
+    assert_eq!(mime_of(&pan, "PANCR"), [PDF, XML]);
+    let cbse = doctypes(&sb, sandbox::catalogue::ORGID_CBSE).await;
+    assert_eq!(mime_of(&cbse, "SSCER"), [PDF, XML]);
+    assert_eq!(mime_of(&cbse, "HSCER"), [PDF, XML]);
+    let ka = sandbox::catalogue::transport_orgid("KA").unwrap();
+    let transport = doctypes(&sb, &ka).await;
+    assert_eq!(mime_of(&transport, "DRVLC"), [PDF, XML]);
+    assert_eq!(mime_of(&transport, "RVCER"), [PDF]);
+    let tripura = doctypes(&sb, sandbox::catalogue::ORGID_AG_TRIPURA).await;
+    assert_eq!(mime_of(&tripura, "PRFND"), [PDF]);
+}
+
+/// `xmlsec1 --verify` against the sandbox's issuer certificate.
+fn verifies(issuer_pem: &str, xml: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("issuer.pem");
+    let file = dir.path().join("certificate.xml");
+    std::fs::write(&cert, issuer_pem).unwrap();
+    std::fs::write(&file, xml).unwrap();
+    let out = Command::new("/usr/bin/xmlsec1")
+        .arg("--verify")
+        .arg("--trusted-pem")
+        .arg(&cert)
+        .arg(&file)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn served_pdfs_are_rich_and_served_xml_is_signed_by_the_issuer_key() {
+    let sb = spawn().await;
+    let citizen = happy_citizen();
+    let token = sb.token_for(&citizen).await;
+    let access = token["access_token"].as_str().unwrap();
+    let pan = citizen
+        .documents
+        .iter()
+        .find(|d| d.doctype == "PANCR")
+        .unwrap();
+
+    let response = sb
+        .get_bearer(&format!("oauth2/1/file/{}", pan.uri), access)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let pdf = response.bytes().await.unwrap();
+    assert!(
+        (50_000..=300_000).contains(&pdf.len()),
+        "{} bytes",
+        pdf.len()
+    );
+    assert_eq!(
+        pdf.windows(b"/Subtype /Image".len())
+            .filter(|w| *w == b"/Subtype /Image")
+            .count(),
+        3,
+        "background, photo and QR code"
+    );
+
+    let response = sb
+        .get_bearer(&format!("oauth2/1/xml/{}", pan.uri), access)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], XML);
+    let xml = response.text().await.unwrap();
+    assert!(xml.contains("<CertificateData>"), "{xml}");
+    assert!(xml.contains(&format!(
+        "<PAN num=\"{}\"",
+        sandbox::documents::document_number(pan)
+    )));
+    let issuer_pem = sb.sandbox.issuer_cert_pem();
+    let (ok, stderr) = verifies(&issuer_pem, &xml);
+    assert!(ok, "{stderr}");
+    let tampered = xml.replacen("status=\"Active\"", "status=\"Deleted\"", 1);
+    assert_ne!(tampered, xml);
+    assert!(!verifies(&issuer_pem, &tampered).0);
+    // The sandbox CA (e-Aadhaar) is not what signs issuer XML.
+    assert!(!verifies(&sb.sandbox.root_ca_pem(), &xml).0);
+
+    // Another sandbox on the same data directory signs with the same key.
+    let other = spawn().await;
+    assert_eq!(other.sandbox.issuer_cert_pem(), issuer_pem);
+}
+
+#[tokio::test]
+async fn a_pulled_document_comes_in_the_formats_its_doc_type_lists() {
+    let sb = spawn().await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let ka = sandbox::catalogue::transport_orgid("KA").unwrap();
+    let pull = |fields: Vec<(&'static str, String)>| {
+        let sb = &sb;
+        async move {
+            let response = sb
+                .browser
+                .post(sb.url("oauth2/1/pull/pulldocument"))
+                .bearer_auth(access)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let body: Value = response.json().await.unwrap();
+            body["uri"].as_str().unwrap().to_owned()
+        }
+    };
+    let licence = pull(vec![
+        ("orgid", ka.clone()),
+        ("doctype", "DRVLC".into()),
+        ("consent", "Y".into()),
+        ("dlno", "KA0520180045678".into()),
+        ("DOB", "15-08-1985".into()),
+    ])
+    .await;
+    let passbook = pull(vec![
+        ("orgid", sandbox::catalogue::ORGID_EPFO.into()),
+        ("doctype", "PRFND".into()),
+        ("consent", "Y".into()),
+        ("AC_NO", "KABNG00123450000099999".into()),
+        ("MemberName", "Ramesh".into()),
+    ])
+    .await;
+
+    let issued: Value = sb
+        .get_bearer("oauth2/2/files/issued", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let item = |uri: &str| {
+        issued["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["uri"] == uri)
+            .cloned()
+            .unwrap_or_else(|| panic!("{uri} not listed"))
+    };
+    assert_eq!(item(&licence)["mime"], serde_json::json!([PDF, XML]));
+    assert_eq!(item(&passbook)["mime"], serde_json::json!([PDF]));
+
+    let response = sb
+        .get_bearer(&format!("oauth2/1/xml/{licence}"), access)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let xml = response.text().await.unwrap();
+    assert!(
+        xml.contains("<DrivingLicense number=\"KA0520180045678\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<Category abbreviation="), "{xml}");
+    assert!(verifies(&sb.sandbox.issuer_cert_pem(), &xml).0);
+
+    let response = sb
+        .get_bearer(&format!("oauth2/1/xml/{passbook}"), access)
+        .await;
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::NOT_FOUND, "invalid_uri".into())
+    );
+}
