@@ -186,9 +186,7 @@ pub async fn build(state: &AppState) -> anyhow::Result<Vec<CatalogueRow>> {
                 doc_type: doc.doctype.clone(),
                 org_name: issuer.name.clone(),
                 description: doc.description.clone(),
-                // DigiLocker's catalogue calls don't list formats; every pulled
-                // document is available as PDF.
-                formats: r#"["pdf"]"#.into(),
+                formats: formats_json(doc.offers_xml()),
                 parameters: serde_json::to_string(&parameters)?,
             })
         })
@@ -198,6 +196,18 @@ pub async fn build(state: &AppState) -> anyhow::Result<Vec<CatalogueRow>> {
     rows.sort_by(|a, b| (&a.org_id, &a.doc_type).cmp(&(&b.org_id, &b.doc_type)));
     rows.dedup_by(|a, b| a.org_id == b.org_id && a.doc_type == b.doc_type);
     Ok(rows)
+}
+
+/// `availableFormats` of a doc type. Every pulled document comes as PDF.
+/// DigiLocker's published catalogue calls say nothing about XML; where the
+/// answer carries a `mime` hint (the sandbox does) and it lists XML, the
+/// issuer's signed XML is offered too.
+fn formats_json(offers_xml: Option<bool>) -> String {
+    if offers_xml == Some(true) {
+        r#"["pdf","xml"]"#.to_owned()
+    } else {
+        r#"["pdf"]"#.to_owned()
+    }
 }
 
 async fn retry<T, F, Fut>(f: F) -> Result<T, digilocker::Error>

@@ -367,3 +367,42 @@ async fn upstream_failures_map_to_contract_codes() {
     let (s, _) = t.post(&path, &t.creds, body).await;
     assert_eq!(s, 200, "works again once the faults are cleared");
 }
+
+#[tokio::test]
+async fn a_document_offered_as_xml_is_fetched_as_the_issuers_signed_xml() {
+    let t = TestApp::spawn().await;
+    t.wait_catalogue().await;
+    let (id, _) = t.authenticated().await;
+    let pan = entry(&t, "PANCR").await;
+    assert_eq!(pan["availableFormats"], json!(["pdf", "xml"]), "{pan}");
+    let mut body = fetch_body(&pan, params_for(&pan, "ABCDE1234F"));
+    body["format"] = json!("xml");
+    let (s, v) = t
+        .post(&format!("/api/digilocker/{id}/document"), &t.creds, body)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let resp = t
+        .http
+        .get(v["fileUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/xml");
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .ends_with(".xml\""));
+    let xml = resp.text().await.unwrap();
+    assert!(xml.contains("<PAN "), "{xml}");
+    assert!(xml.contains("<Signature"), "the issuer signs it");
+    // A PDF-only document refuses xml with the formats it has.
+    let prfnd = entry(&t, "PRFND").await;
+    assert_eq!(prfnd["availableFormats"], json!(["pdf"]));
+    let mut body = fetch_body(&prfnd, params_for(&prfnd, "12345"));
+    body["format"] = json!("xml");
+    let (s, b) = t
+        .post(&format!("/api/digilocker/{id}/document"), &t.creds, body)
+        .await;
+    assert_error(s, &b, 400, "invalid_payload");
+}
