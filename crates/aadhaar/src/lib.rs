@@ -83,6 +83,7 @@ pub mod limits;
 pub mod mask;
 mod model;
 mod parse;
+pub mod trust;
 pub mod verhoeff;
 mod verify;
 

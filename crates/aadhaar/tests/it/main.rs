@@ -5,4 +5,5 @@ mod mutation;
 mod parse;
 mod props;
 mod support;
+mod trust;
 mod verify;
