@@ -2,6 +2,7 @@
 //! HTTP like a browser and like a partner's server would.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod eaadhaar;
 mod faults;
 mod journey;
 mod oauth;
