@@ -4,7 +4,7 @@
 use crate::model::{Address, EAadhaar, LocalData};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
 
 /// The `aadhaar` object of the contract. Field names serialize exactly as CONTRACT.md
 /// spells them (camelCase).
@@ -26,7 +26,8 @@ pub struct ContractAadhaar {
     pub phone: String,
     /// The photo as standard base64 (a JPEG), empty when absent.
     pub photo: String,
-    /// `KycRes@ts` as ISO 8601 with offset, empty when absent.
+    /// `KycRes@ts` in India time, always with milliseconds and the `+05:30` offset
+    /// (`2021-10-26T17:17:36.342+05:30`), empty when absent.
     pub generated_at: String,
     /// The address in English.
     pub address: ContractAddress,
@@ -106,6 +107,28 @@ pub struct ContractLocalData {
     pub address: ContractAddress,
 }
 
+/// India Standard Time, UTC+05:30 (India has no daylight saving).
+const IST: UtcOffset = match UtcOffset::from_hms(5, 30, 0) {
+    Ok(offset) => offset,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// `t` in India time as `YYYY-MM-DDTHH:MM:SS.mmm+05:30`: the contract's fixed width,
+/// whatever offset or precision the document used (sub-millisecond digits are dropped).
+fn ist_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(IST);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+05:30",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
 impl From<&Address> for ContractAddress {
     fn from(a: &Address) -> Self {
         Self {
@@ -161,10 +184,7 @@ impl EAadhaar {
             email: String::new(),
             phone: String::new(),
             photo: self.photo_base64(),
-            generated_at: self
-                .generated_at
-                .and_then(|t| t.format(&Rfc3339).ok())
-                .unwrap_or_default(),
+            generated_at: self.generated_at.map(ist_millis).unwrap_or_default(),
             address: ContractAddress::from(&self.address),
             verified: ContractVerified {
                 email: false,

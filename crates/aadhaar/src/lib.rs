@@ -2,12 +2,28 @@
 //! OKYC-shaped JSON. This crate knows nothing of HTTP or storage.
 //!
 //! ```no_run
-//! # fn demo(xml: &[u8], root_pem: &str) -> Result<(), aadhaar::Error> {
-//! let anchors = aadhaar::TrustAnchors::from_pem(root_pem)?;
+//! # fn demo(xml: &[u8]) -> Result<(), aadhaar::Error> {
+//! // Production: India PKI's CCA India 2022 root, built in (see [`trust`]).
+//! let anchors = aadhaar::TrustAnchors::india_production()?;
 //! let verified = aadhaar::verify_and_parse(xml, &anchors)?;
 //! let json = verified.aadhaar.to_contract(true, "https://gw.example/xml/abc", "2026-11-25T19:06:28+05:30");
 //! # let _ = json; Ok(()) }
 //! ```
+//!
+//! A sandbox or test PKI is configured the same way from its root's PEM with
+//! [`TrustAnchors::from_pem`].
+//!
+//! # The document
+//!
+//! What DigiLocker really sends (and the sandbox imitates by default) is pretty-printed:
+//! a newline after the XML declaration, indented elements, and whitespace text also
+//! inside `SignedInfo`, all of it signed. `SignedInfo` is canonicalized with exclusive
+//! C14N and signed with RSA-SHA1; the one `Reference URI=""` has only the
+//! enveloped-signature transform (so its SHA-256 digest is over inclusive C14N 1.0, the
+//! XML-DSig default); `KeyInfo/X509Data` holds four (`X509SubjectName`,
+//! `X509Certificate`) pairs in the order leaf, root, CA, sub-CA: not chain order, and the
+//! root included. Both that shape and a compact one (no whitespace, enveloped-signature
+//! followed by exclusive C14N, only the chain below the root in `KeyInfo`) verify.
 //!
 //! # What is trusted
 //!
@@ -25,14 +41,20 @@
 //!    document (so a second copy hidden in the signature is refused); exactly one
 //!    `ds:Signature`, a direct child of the root;
 //! 3. insists on one signature shape: `SignedInfo` with exactly one
-//!    `Reference URI=""` (the whole document), transforms enveloped-signature then
-//!    exclusive (or inclusive) C14N, digest SHA-256/384/512 (never SHA-1), signature
-//!    RSA-SHA1 (what DigiLocker uses; SHA-1 is accepted nowhere else, not in certificates
-//!    either) or RSA-SHA256, `KeyInfo` holding only `X509Data` certificates; no `Object`;
+//!    `Reference URI=""` (the whole document), transforms enveloped-signature alone or
+//!    followed by exclusive (or inclusive) C14N, digest SHA-256/384/512 (never SHA-1),
+//!    signature RSA-SHA1 (what DigiLocker uses; SHA-1 is accepted nowhere else, not in
+//!    certificates either) or RSA-SHA256, `KeyInfo` holding only `X509Data` with
+//!    certificates (and their subject names, which are ignored), in any order; no
+//!    `Object`. Whitespace between these elements is allowed (DigiLocker's is signed), any
+//!    other text is refused;
 //! 4. has [bergshamra](https://crates.io/crates/bergshamra) (pure Rust, tested against
 //!    xmlsec's interop suite) canonicalize, check the digest and the signature value, and
 //!    validate the chain from the `KeyInfo` leaf to the configured [`TrustAnchors`] at the
-//!    instant chosen by the time rule below;
+//!    instant chosen by the time rule below. The leaf is the one certificate that issued
+//!    none of the others, wherever it stands; the others only help build the path. A root
+//!    that `KeyInfo` carries (DigiLocker sends CCA India's) is never trusted for being
+//!    there: the path must end at a configured root;
 //! 5. checks that the leaf may sign (keyUsage digitalSignature or nonRepudiation, not a
 //!    CA, RSA ≥ 2048 bits);
 //! 6. reads the data from the same parsed document, from the nodes located in step 2,
@@ -56,12 +78,27 @@
 //!   before the leaf's notBefore).
 //! - Otherwise the chain is validated at `ts` and fails, naming the expired certificate.
 //!
+//! For example, with DigiLocker's leaf valid 2023-08-22 to 2026-02-11 and a document
+//! whose `ts` is 2026-01-20: verified on 2026-11-27, after the leaf expired, it is
+//! accepted and its chain validated at 2026-01-20; it stays accepted until 2029-01-19
+//! (`ts` + [`limits::MAX_AGE_WITH_EXPIRED_CHAIN`], 3 × 365 days) and is refused after
+//! that. A document from that leaf with a
+//! `ts` after 2026-02-11 is refused (the key had retired), as is one with a `ts` before
+//! 2023-08-22 once the leaf has expired.
+//!
 //! The chosen instant is reported as [`SigningInfo::chain_validated_at`]. Tests and
 //! callers with their own clock use [`verify_and_parse_with`] and [`VerifyOptions`].
 //!
 //! Revocation is not checked: the crate does no I/O, and DigiLocker's CRL/OCSP endpoints
 //! would have to be fetched by the caller. Removing a compromised root or intermediate
 //! from the configured [`TrustAnchors`] is the lever this crate offers.
+//!
+//! # Production trust anchors
+//!
+//! [`TrustAnchors::india_production`] trusts CCA India 2022 (SHA-256 fingerprint
+//! [`trust::CCA_INDIA_2022_SHA256`]) and knows the two SafeScrypt 2022 intermediates
+//! between it and DigiLocker's signer. The PEM files are in the crate's `trust/` folder,
+//! with a README on checking the fingerprint.
 //!
 //! # Aadhaar numbers
 //!
@@ -83,6 +120,7 @@ pub mod limits;
 pub mod mask;
 mod model;
 mod parse;
+pub mod trust;
 pub mod verhoeff;
 mod verify;
 

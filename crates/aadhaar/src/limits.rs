@@ -1,7 +1,8 @@
 //! The limits this crate enforces on untrusted e-Aadhaar XML, and the time rule's bounds.
 //!
-//! A genuine DigiLocker e-Aadhaar is about 50-150 KB (mostly the photo), about 25 elements,
-//! at most 7 levels deep, with short attributes. The limits leave a wide margin above that
+//! A genuine DigiLocker e-Aadhaar is 15-18 KB (about half of it the photo, most of the rest
+//! the four certificates in `KeyInfo`), about 30 elements, at most 7 levels deep, with
+//! short attributes. The limits leave a wide margin above that
 //! and stop inputs built to exhaust memory or CPU well before they can.
 
 use time::Duration;
@@ -18,11 +19,11 @@ pub const MAX_DEPTH: u32 = 32;
 /// Largest accepted attribute value, in bytes (4 KiB; real values are under 300 bytes).
 pub const MAX_ATTRIBUTE_BYTES: usize = 4 * 1024;
 
-/// Most elements accepted in one document (a real one has about 25).
+/// Most elements accepted in one document (a real one has about 30).
 pub const MAX_ELEMENTS: usize = 1000;
 
-/// Most `X509Certificate`s accepted in `KeyInfo` (DigiLocker sends a leaf and perhaps
-/// its issuers).
+/// Most `X509Certificate`s accepted in `KeyInfo` (DigiLocker sends four: the leaf, the
+/// root, the CA and the sub-CA).
 pub const MAX_CERTIFICATES: usize = 8;
 
 /// How far in the future `KycRes ts` may be, to allow for clock skew between UIDAI,

@@ -45,7 +45,8 @@ impl fmt::Debug for EAadhaar {
 }
 
 /// The address parts of `Poa` (or of `LData`), named as in the contract. Each is the raw
-/// attribute value, or an empty string when the attribute is absent.
+/// attribute value, or an empty string when the attribute is absent or blank (UIDAI sends
+/// a local country it does not hold as `country=" "`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Address {
     /// `co`: "care of" (S/O, D/O, W/O, C/O ...).

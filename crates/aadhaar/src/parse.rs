@@ -288,7 +288,15 @@ fn element<'d, 'a>(doc: &'d Document<'a>, id: NodeId) -> Result<&'d Element<'a>,
 }
 
 fn address(el: &Element<'_>) -> Address {
-    let a = |n| attr(el, n).to_owned();
+    // A blank value (`country=" "` in real files) means "absent"; others are kept as sent.
+    let a = |n| {
+        let v = attr(el, n);
+        if v.trim().is_empty() {
+            String::new()
+        } else {
+            v.to_owned()
+        }
+    };
     Address {
         care_of: a("co"),
         country: a("country"),

@@ -14,8 +14,9 @@ use time::{Duration, OffsetDateTime};
 use uppsala::{Document, NodeId, NodeKind};
 use x509_cert::Certificate;
 
-/// The certificates a signing chain must end at, loaded from configuration: DigiLocker's
-/// production root (CCA India) in production, the sandbox's root in sandbox mode.
+/// The certificates a signing chain must end at: DigiLocker's production root (CCA India,
+/// built in as [`TrustAnchors::india_production`]) in production, the sandbox's root in
+/// sandbox mode.
 ///
 /// Optionally also intermediate CA certificates, for when DigiLocker's `KeyInfo` carries
 /// only the leaf: they help build the chain but are not trusted on their own.
@@ -235,9 +236,10 @@ fn algorithm_of<'d>(doc: &'d Document<'_>, id: NodeId) -> &'d str {
         .unwrap_or("")
 }
 
-/// Accepted canonicalization algorithms, for `SignedInfo` and as the reference's second
-/// transform. DigiLocker uses exclusive C14N; inclusive C14N 1.0 is equally safe here
-/// because the reference covers the whole document either way.
+/// Accepted canonicalization algorithms, for `SignedInfo` and as the reference's optional
+/// second transform. DigiLocker canonicalizes `SignedInfo` with exclusive C14N and gives
+/// the reference no C14N transform (so inclusive C14N 1.0 applies); either is equally safe
+/// here because the reference covers the whole document either way.
 const C14N_ALGORITHMS: [&str; 2] = [algorithm::EXC_C14N, algorithm::C14N];
 
 /// The signature policy, checked before any cryptography. bergshamra verifies whatever a
@@ -365,7 +367,10 @@ fn check_signature_shape(doc: &Document<'_>, sig: NodeId) -> Result<SignatureSha
 
     // KeyInfo: X509Data with the certificates (KeyName tolerated). No KeyValue,
     // RetrievalMethod or EncryptedKey: a raw key could not be chained to an anchor, and a
-    // RetrievalMethod would make the verifier read files.
+    // RetrievalMethod would make the verifier read files. DigiLocker pairs each
+    // certificate with its X509SubjectName and includes the root; the names are not used,
+    // and a root here is only one more certificate to build the path with, never a trust
+    // anchor (bergshamra trusts only the configured roots).
     let mut key_info_certs = Vec::new();
     for part in child_elements(doc, *key_info)? {
         match dsig_name(doc, part)? {
@@ -643,10 +648,12 @@ pub fn verify_and_parse(xml: &[u8], anchors: &TrustAnchors) -> Result<Verified, 
 ///
 /// In order: limits and hostile-input checks; the document layout (exactly one of each
 /// e-Aadhaar element where DigiLocker puts it, exactly one `Signature` as the last part of
-/// the root); the signature policy (one `Reference URI=""`, enveloped + C14N transforms,
-/// SHA-256/384/512 digest, RSA-SHA1 or RSA-SHA256, certificates in `KeyInfo`); the time
-/// rule (crate docs); then bergshamra checks the digest, the signature value and the chain
-/// to `anchors` at the chosen instant; finally the leaf certificate's purpose and key size.
+/// the root); the signature policy (one `Reference URI=""`, enveloped-signature alone or
+/// followed by C14N, SHA-256/384/512 digest, RSA-SHA1 or RSA-SHA256, certificates in
+/// `KeyInfo` in any order); the time rule (crate docs); then bergshamra checks the digest,
+/// the signature value and the chain to `anchors` (and only to them, whatever roots
+/// `KeyInfo` carries) at the chosen instant; finally the leaf certificate's purpose and
+/// key size.
 /// Data is read from the same parsed document, from the nodes found in the layout step.
 pub fn verify_and_parse_with(
     xml: &[u8],

@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use faults::{Endpoint, ErrorFault, FaultSwitch, Faults, HangFault, LatencyFault, ScopedFault};
+pub use signing::EAadhaarShape;
 
 /// How a sandbox instance behaves.
 #[derive(Debug, Clone)]
@@ -57,6 +58,9 @@ pub struct SandboxConfig {
     pub faults: Faults,
     /// When set, `admin/faults` requires `Authorization: Bearer <admin_token>`.
     pub admin_token: Option<String>,
+    /// The layout of the e-Aadhaar XML: [`EAadhaarShape::Real`] (default,
+    /// exactly as DigiLocker sends it) or [`EAadhaarShape::Legacy`].
+    pub eaadhaar_shape: EAadhaarShape,
 }
 
 impl Default for SandboxConfig {
@@ -70,6 +74,7 @@ impl Default for SandboxConfig {
             catalogue_pairs: catalogue::DEFAULT_PAIRS,
             faults: Faults::default(),
             admin_token: None,
+            eaadhaar_shape: EAadhaarShape::default(),
         }
     }
 }
@@ -104,8 +109,11 @@ impl Sandbox {
     /// Load (or create) the CA under `config.data_dir`, generate the
     /// catalogue and seed the citizens.
     pub fn new(config: SandboxConfig) -> anyhow::Result<Sandbox> {
+        let shape = config.eaadhaar_shape;
+        let mut shared = server::Shared::new(config)?;
+        shared.signing.set_shape(shape);
         Ok(Sandbox {
-            inner: Arc::new(server::Shared::new(config)?),
+            inner: Arc::new(shared),
         })
     }
 

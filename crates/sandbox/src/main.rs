@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use sandbox::{PartnerApp, Sandbox, SandboxConfig};
+use sandbox::{EAadhaarShape, PartnerApp, Sandbox, SandboxConfig};
 
 /// A DigiLocker look-alike speaking the partner API (OAuth 2.0 + PKCE,
 /// consent pages, files, e-Aadhaar, pull), for testing DigiLocker clients.
@@ -41,6 +41,14 @@ struct Args {
     /// Require `Authorization: Bearer <token>` on admin/faults.
     #[arg(long, env = "SANDBOX_ADMIN_TOKEN")]
     admin_token: Option<String>,
+    /// Layout of the e-Aadhaar XML: `real` (exactly as DigiLocker sends it)
+    /// or `legacy` (the sandbox's earlier one-line layout).
+    #[arg(long, default_value = "real", env = "SANDBOX_EAADHAAR_SHAPE", value_parser = parse_shape)]
+    eaadhaar_shape: EAadhaarShape,
+}
+
+fn parse_shape(text: &str) -> Result<EAadhaarShape, String> {
+    text.parse()
 }
 
 fn parse_app(text: &str) -> Result<PartnerApp, String> {
@@ -84,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
         catalogue_issuers: args.catalogue_issuers,
         catalogue_pairs: args.catalogue_pairs,
         admin_token: args.admin_token.clone(),
+        eaadhaar_shape: args.eaadhaar_shape,
         ..SandboxConfig::default()
     })?;
     let mut apps = vec![demo_app()];
@@ -111,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
             .display()
     );
     println!("  faults:      {base}/admin/faults");
+    println!("  e-Aadhaar:   {} shape", args.eaadhaar_shape);
     println!("Registered apps (client_id / client_secret / redirect_uri):");
     for app in &apps {
         println!(

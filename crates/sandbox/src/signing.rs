@@ -1,19 +1,31 @@
 //! The sandbox CA and the e-Aadhaar XML, signed as DigiLocker signs it.
 //!
-//! OWNER: content helper. Interface below is fixed.
-//!
-//! DigiLocker signs e-Aadhaar with an NeGD certificate chaining up to the
-//! CCA India root. The sandbox cannot, so it makes its own three-level PKI on
-//! first start: a root ("DigiLocker Sandbox Root CA"), an intermediate and an
-//! RSA-2048 signing leaf ("NeGD DigiLocker Sandbox Signer"), all marked as
-//! sandbox in their subject. A gateway in sandbox mode trusts this root
+//! DigiLocker signs e-Aadhaar with a National e-Governance Division
+//! document-signer certificate four levels deep in India's PKI: CCA India
+//! (root) → SafeScrypt CA → SafeScrypt sub-CA for Document Signer → the
+//! signer. The sandbox cannot, so it makes its own PKI of the same depth and
+//! roles on first start ([`ROOT_CN`] → [`CA_CN`] → [`SUB_CA_CN`] →
+//! [`SIGNER_CN`]), every name marked as sandbox, with the real certificates'
+//! kinds of extension. A gateway in sandbox mode trusts this root
 //! ([`SigningAuthority::root_pem`]) instead of CCA India's, and validates the
 //! chain exactly as it would in production.
 //!
-//! The signature has DigiLocker's shape: enveloped XMLDSig over the whole
-//! document (`Reference URI=""`), transforms enveloped-signature + exclusive
-//! C14N, digest SHA-256, signature RSA-SHA1, and `KeyInfo/X509Data` with the
-//! leaf and the intermediate. Canonicalization and signing are bergshamra's.
+//! Two document shapes ([`EAadhaarShape`]):
+//!
+//! - **Real** (the default): byte for byte the layout of genuine DigiLocker
+//!   files. Pretty-printed (a newline after the XML declaration, indented
+//!   elements, whitespace also inside the signed `SignedInfo`);
+//!   `SignedInfo` canonicalized with exclusive C14N and signed with RSA-SHA1;
+//!   `Reference URI=""` with only the enveloped-signature transform (so the
+//!   digest is over inclusive C14N 1.0) and SHA-256; `KeyInfo/X509Data` with
+//!   four (`X509SubjectName`, `X509Certificate`) pairs in DigiLocker's order:
+//!   leaf, root, CA, sub-CA. `KycRes ts` is the citizen's eKYC, days to
+//!   months before the download.
+//! - **Legacy**: what older sandboxes sent. One line, transforms
+//!   enveloped-signature + exclusive C14N, `KeyInfo` with the chain below the
+//!   root in chain order (leaf, sub-CA, CA), `ts` the download time.
+//!
+//! Canonicalization and signing are bergshamra's.
 
 use std::collections::HashMap;
 use std::fs;
@@ -27,30 +39,53 @@ use bergshamra::core::algorithm;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
-    SerialNumber, PKCS_RSA_SHA256,
+    BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SerialNumber, PKCS_RSA_SHA256,
 };
 use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha512};
 use time::{Duration, OffsetDateTime, UtcOffset};
+use x509_cert::der::asn1::Ia5String;
+use x509_cert::der::oid::ObjectIdentifier;
+use x509_cert::der::{Decode as _, Encode as _};
+use x509_cert::ext::pkix::certpolicy::PolicyInformation;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax, CertificatePolicies};
 
 use crate::seed::{Address, Citizen};
 
 /// Names of the files kept in the CA directory. Keys are owner-only (0600).
 const ROOT_CERT: &str = "root.pem";
 const ROOT_KEY: &str = "root.key";
-const INTERMEDIATE_CERT: &str = "intermediate.pem";
-const INTERMEDIATE_KEY: &str = "intermediate.key";
+const CA_CERT: &str = "ca.pem";
+const CA_KEY: &str = "ca.key";
+const SUB_CA_CERT: &str = "sub-ca.pem";
+const SUB_CA_KEY: &str = "sub-ca.key";
 const SIGNER_CERT: &str = "signer.pem";
 const SIGNER_KEY: &str = "signer.key";
-const ALL_FILES: [&str; 6] = [
+const ALL_FILES: [&str; 8] = [
     ROOT_CERT,
     ROOT_KEY,
-    INTERMEDIATE_CERT,
-    INTERMEDIATE_KEY,
+    CA_CERT,
+    CA_KEY,
+    SUB_CA_CERT,
+    SUB_CA_KEY,
     SIGNER_CERT,
     SIGNER_KEY,
 ];
+/// The files of the three-level CA (root → intermediate → signer) that older
+/// sandboxes made. Such a directory is moved aside into
+/// `retired-3-level-ca-<time>/` and a four-level CA is created in its place.
+const OLD_FILES: [&str; 6] = [
+    ROOT_CERT,
+    ROOT_KEY,
+    "intermediate.pem",
+    "intermediate.key",
+    SIGNER_CERT,
+    SIGNER_KEY,
+];
+const OLD_MARKERS: [&str; 2] = ["intermediate.pem", "intermediate.key"];
+const RETIRED_PREFIX: &str = "retired-3-level-ca-";
 
 /// Present while one process creates the CA; others wait for it to go.
 const LOCK_FILE: &str = ".creating";
@@ -58,13 +93,78 @@ const LOCK_FILE: &str = ".creating";
 /// generation takes seconds in debug builds).
 const CREATE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// Subject common names, so testers recognise the chain in any certificate viewer.
-pub const ROOT_CN: &str = "DigiLocker Sandbox Root CA";
-/// Common name of the intermediate CA.
-pub const INTERMEDIATE_CN: &str = "DigiLocker Sandbox Intermediate CA";
-/// Common name of the signing leaf, after NeGD's real signer.
-pub const SIGNER_CN: &str = "NeGD DigiLocker Sandbox Signer";
-const ORGANISATION: &str = "DigiLocker Sandbox - NOT A REAL CERTIFICATION AUTHORITY";
+/// Common name of the sandbox root, in the role of `CCA India 2022`.
+pub const ROOT_CN: &str = "Sandbox CCA India Root";
+/// Common name of the CA under the root, in the role of `SafeScrypt CA 2022`.
+pub const CA_CN: &str = "Sandbox SafeScrypt CA";
+/// Common name of the sub-CA that issues the signer, in the role of
+/// `SafeScrypt sub-CA for Document Signer 2022`.
+pub const SUB_CA_CN: &str = "Sandbox SafeScrypt sub-CA for Document Signer";
+/// Common name of the signing leaf, in the role of
+/// `DS NATIONAL E-GOVERNANCE DIVISION 1`.
+pub const SIGNER_CN: &str = "DS SANDBOX NATIONAL E-GOVERNANCE DIVISION";
+const ROOT_ORGANISATION: &str = "India PKI Sandbox - NOT A REAL CERTIFICATION AUTHORITY";
+const CA_ORGANISATION: &str = "SafeScrypt Sandbox - NOT A REAL CERTIFICATION AUTHORITY";
+const SIGNER_ORGANISATION: &str = "NATIONAL E-GOVERNANCE DIVISION SANDBOX - NOT A REAL CERTIFICATE";
+
+/// India PKI's certificate-policy arc, which the real CA certificates carry
+/// (`2.16.356.100.2`); the leaf gets two policies under the same arc, as a
+/// document signer's certificate does. They give the sandbox certificates the
+/// real ones' shape and mean nothing else.
+const POLICY_INDIA_PKI: &[u64] = &[2, 16, 356, 100, 2];
+const POLICY_LEAF_CLASS: &[u64] = &[2, 16, 356, 100, 2, 2];
+const POLICY_LEAF_DOCUMENT_SIGNER: &[u64] = &[2, 16, 356, 100, 10, 1];
+/// Microsoft's "document signing" extended key usage, on DigiLocker's leaf.
+const EKU_DOCUMENT_SIGNING: &[u64] = &[1, 3, 6, 1, 4, 1, 311, 10, 3, 12];
+const OID_AUTHORITY_INFO_ACCESS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+const OID_CERTIFICATE_POLICIES: &[u64] = &[2, 5, 29, 32];
+const ID_AD_OCSP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1");
+const ID_AD_CA_ISSUERS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
+/// Where the sandbox PKI's CRLs, OCSP responder and issuer certificates
+/// would be. `.invalid` can never resolve, so no client ever fetches them.
+const PKI_URL: &str = "http://pki.digilocker-sandbox.invalid";
+
+/// Which layout the sandbox gives the e-Aadhaar XML. Both are signed by the
+/// same CA and verify against the same root.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum EAadhaarShape {
+    /// What DigiLocker really sends (the module docs list every detail).
+    #[default]
+    Real,
+    /// The sandbox's earlier, simpler layout: one line, enveloped + exclusive
+    /// C14N transforms, the chain below the root in `KeyInfo`.
+    Legacy,
+}
+
+impl EAadhaarShape {
+    /// The name used on the command line: `real` or `legacy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EAadhaarShape::Real => "real",
+            EAadhaarShape::Legacy => "legacy",
+        }
+    }
+}
+
+impl std::fmt::Display for EAadhaarShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EAadhaarShape {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "real" => Ok(EAadhaarShape::Real),
+            "legacy" => Ok(EAadhaarShape::Legacy),
+            other => Err(format!(
+                "unknown e-Aadhaar shape {other:?}: expected \"real\" or \"legacy\""
+            )),
+        }
+    }
+}
 
 /// Why an e-Aadhaar could not be produced for a citizen. The server maps these
 /// to DigiLocker's `404 aadhaar_not_linked` / `404 aadhaar_not_available`;
@@ -80,17 +180,29 @@ pub enum EAadhaarUnavailable {
     NotAvailable,
 }
 
-/// A root CA, an intermediate and a signing leaf, created on first start and
-/// kept in a directory.
+/// One certificate of the sandbox PKI, as loaded from the CA directory.
+struct LoadedCert {
+    pem: String,
+    der: Vec<u8>,
+    /// The subject in RFC 4514 form, for `X509SubjectName`.
+    subject: String,
+}
+
+/// A four-level sandbox PKI (root, CA, sub-CA, signing leaf), created on
+/// first start and kept in a directory, and the e-Aadhaar it signs.
 pub struct SigningAuthority {
     dir: PathBuf,
-    root_pem: String,
-    intermediate_pem: String,
-    signer_pem: String,
-    /// The signing key with its chain (leaf, intermediate) for `KeyInfo`.
+    root: LoadedCert,
+    ca: LoadedCert,
+    sub_ca: LoadedCert,
+    signer: LoadedCert,
+    /// The signing key (no chain attached; each shape writes its own `KeyInfo`).
     key: bergshamra::Key,
-    /// Signed XML per citizen content: signing costs an RSA operation in
-    /// pure Rust, and the server may ask for the same e-Aadhaar repeatedly.
+    /// The shape [`SigningAuthority::sign_eaadhaar`] produces.
+    shape: EAadhaarShape,
+    /// Signed XML per shape and citizen content: signing costs an RSA
+    /// operation in pure Rust, and the server may ask for the same e-Aadhaar
+    /// repeatedly.
     cache: Mutex<HashMap<[u8; 32], Arc<str>>>,
 }
 
@@ -99,6 +211,7 @@ impl std::fmt::Debug for SigningAuthority {
         // Never print key material.
         f.debug_struct("SigningAuthority")
             .field("dir", &self.dir)
+            .field("shape", &self.shape)
             .finish_non_exhaustive()
     }
 }
@@ -106,12 +219,18 @@ impl std::fmt::Debug for SigningAuthority {
 impl SigningAuthority {
     /// Load the CA from `dir`, or create and save it there (owner-only files).
     ///
-    /// On first start `dir` is created if needed and six files are written:
-    /// `root.pem`, `intermediate.pem`, `signer.pem` (certificates) and the
+    /// On first start `dir` is created if needed and eight files are written:
+    /// `root.pem`, `ca.pem`, `sub-ca.pem`, `signer.pem` (certificates) and the
     /// matching `.key` files (PKCS#8 PEM, mode 0600). Later starts load the same
-    /// files, so the root a gateway trusts stays valid across restarts. A
-    /// directory holding only some of the files is refused rather than
-    /// silently replaced: delete it to start a new CA.
+    /// files, so the root a gateway trusts stays valid across restarts.
+    ///
+    /// A directory holding an older sandbox's three-level CA (`root`,
+    /// `intermediate`, `signer`) is upgraded: those files are moved into
+    /// `retired-3-level-ca-<time>/` inside it and a four-level CA is created,
+    /// so the root changes once (a gateway reading `root.pem` or `ca.pem`
+    /// picks up the new one). Any other directory holding only some of the
+    /// files is refused rather than silently replaced: delete it to start a
+    /// new CA.
     pub fn load_or_create(dir: &Path) -> anyhow::Result<SigningAuthority> {
         // Several sandboxes may start on one directory at once (parallel
         // tests, two processes): the one that creates the lock file creates
@@ -122,7 +241,7 @@ impl SigningAuthority {
         if missing.is_empty() {
             return load(dir);
         }
-        if missing.len() == ALL_FILES.len() {
+        if missing.len() == ALL_FILES.len() || holds_old_ca(dir) {
             let existed = dir.exists();
             fs::create_dir_all(dir)
                 .with_context(|| format!("creating the sandbox CA directory {}", dir.display()))?;
@@ -140,7 +259,7 @@ impl SigningAuthority {
                 .open(&lock)
             {
                 Ok(_) => {
-                    let created = create(dir);
+                    let created = create_holding_lock(dir);
                     let _ = fs::remove_file(&lock);
                     created?;
                     return load(dir);
@@ -155,6 +274,11 @@ impl SigningAuthority {
             wait_for_other_creator(dir)?;
             return load(dir);
         }
+        let missing = missing_files(dir);
+        if missing.is_empty() {
+            // Another process finished between our first look and now.
+            return load(dir);
+        }
         bail!(
             "the sandbox CA directory {} is incomplete (missing {}); delete the directory to \
              create a new CA, or restore the missing files",
@@ -163,19 +287,49 @@ impl SigningAuthority {
         );
     }
 
-    /// The root certificate in PEM, for a gateway in sandbox mode to trust.
-    pub fn root_pem(&self) -> String {
-        self.root_pem.clone()
+    /// The same authority producing `shape` from now on (see
+    /// [`SigningAuthority::set_shape`]).
+    pub fn with_shape(mut self, shape: EAadhaarShape) -> Self {
+        self.shape = shape;
+        self
     }
 
-    /// The intermediate CA certificate in PEM (also sent in every `KeyInfo`).
-    pub fn intermediate_pem(&self) -> String {
-        self.intermediate_pem.clone()
+    /// Choose the shape [`SigningAuthority::sign_eaadhaar`] produces
+    /// ([`EAadhaarShape::Real`] unless set).
+    pub fn set_shape(&mut self, shape: EAadhaarShape) {
+        self.shape = shape;
+    }
+
+    /// The shape [`SigningAuthority::sign_eaadhaar`] produces.
+    pub fn shape(&self) -> EAadhaarShape {
+        self.shape
+    }
+
+    /// The root certificate in PEM, for a gateway in sandbox mode to trust.
+    pub fn root_pem(&self) -> String {
+        self.root.pem.clone()
+    }
+
+    /// The CA certificate under the root, in PEM.
+    pub fn ca_pem(&self) -> String {
+        self.ca.pem.clone()
+    }
+
+    /// The sub-CA certificate that issues the signer, in PEM.
+    pub fn sub_ca_pem(&self) -> String {
+        self.sub_ca.pem.clone()
+    }
+
+    /// Both intermediate CA certificates (CA, then sub-CA) as one PEM bundle:
+    /// what a verifier needs besides the root when a document's `KeyInfo`
+    /// carries only the leaf.
+    pub fn intermediates_pem(&self) -> String {
+        format!("{}{}", self.ca.pem, self.sub_ca.pem)
     }
 
     /// The signing (leaf) certificate in PEM.
     pub fn signer_pem(&self) -> String {
-        self.signer_pem.clone()
+        self.signer.pem.clone()
     }
 
     /// The directory the CA lives in.
@@ -183,27 +337,36 @@ impl SigningAuthority {
         &self.dir
     }
 
-    /// The citizen's e-Aadhaar XML in UPSTREAM.md's shape, signed.
+    /// The citizen's e-Aadhaar XML in the configured shape, signed.
     ///
     /// Fails with [`EAadhaarUnavailable::NotLinked`] for a citizen without an
     /// Aadhaar and [`EAadhaarUnavailable::NotAvailable`] when
-    /// `eaadhaar_available` is false. The result is cached per citizen data,
-    /// so repeated calls return the same document (same `ts`, same
-    /// signature) until the sandbox restarts.
+    /// `eaadhaar_available` is false. The result is cached per shape and
+    /// citizen data, so repeated calls return the same document (same `ts`,
+    /// same signature) until the sandbox restarts.
     pub fn sign_eaadhaar(&self, citizen: &Citizen) -> anyhow::Result<String> {
+        self.sign_eaadhaar_as(citizen, self.shape)
+    }
+
+    /// [`SigningAuthority::sign_eaadhaar`] in the given shape, whatever the
+    /// configured one.
+    pub fn sign_eaadhaar_as(
+        &self,
+        citizen: &Citizen,
+        shape: EAadhaarShape,
+    ) -> anyhow::Result<String> {
         let Some(aadhaar) = citizen.aadhaar.as_deref() else {
             return Err(EAadhaarUnavailable::NotLinked.into());
         };
         if !citizen.eaadhaar_available {
             return Err(EAadhaarUnavailable::NotAvailable.into());
         }
-        let cache_key: [u8; 32] = Sha256::digest(format!("{citizen:?}").as_bytes()).into();
+        let cache_key: [u8; 32] =
+            Sha256::digest(format!("{shape:?}|{citizen:?}").as_bytes()).into();
         if let Some(hit) = self.cached(&cache_key) {
             return Ok(hit.to_string());
         }
-        let now = OffsetDateTime::now_utc();
-        let unsigned = eaadhaar_xml(citizen, aadhaar, now)?;
-        let signed = self.sign_document(&unsigned)?;
+        let signed = self.sign_at(citizen, aadhaar, shape, OffsetDateTime::now_utc())?;
         let signed: Arc<str> = Arc::from(signed);
         if let Ok(mut cache) = self.cache.lock() {
             // The entry might have been filled meanwhile by another request;
@@ -214,21 +377,43 @@ impl SigningAuthority {
         Ok(signed.to_string())
     }
 
-    fn cached(&self, key: &[u8; 32]) -> Option<Arc<str>> {
-        self.cache.lock().ok()?.get(key).cloned()
-    }
-
-    /// Append DigiLocker's signature template to `unsigned` (which must end
-    /// with `</Certificate>`) and sign it.
-    fn sign_document(&self, unsigned: &str) -> anyhow::Result<String> {
-        let body = unsigned.strip_suffix("</Certificate>").ok_or_else(|| {
-            anyhow!("internal error: the e-Aadhaar XML does not end with </Certificate>")
-        })?;
-        let template = format!("{body}{}</Certificate>", signature_template()?);
+    /// The signed e-Aadhaar as downloaded at `now`, uncached.
+    fn sign_at(
+        &self,
+        citizen: &Citizen,
+        aadhaar: &str,
+        shape: EAadhaarShape,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<String> {
+        let mut key = self.key.clone();
+        let template = match shape {
+            EAadhaarShape::Real => {
+                // DigiLocker's order: leaf, root, CA, sub-CA.
+                let pairs = [&self.signer, &self.root, &self.ca, &self.sub_ca];
+                real_xml(citizen, aadhaar, now, &pairs)?
+            }
+            EAadhaarShape::Legacy => {
+                // bergshamra fills the empty X509Data with this chain.
+                key.x509_chain = vec![
+                    self.signer.der.clone(),
+                    self.sub_ca.der.clone(),
+                    self.ca.der.clone(),
+                ];
+                let unsigned = eaadhaar_xml(citizen, aadhaar, now)?;
+                let body = unsigned.strip_suffix("</Certificate>").ok_or_else(|| {
+                    anyhow!("internal error: the e-Aadhaar XML does not end with </Certificate>")
+                })?;
+                format!("{body}{}</Certificate>", signature_template()?)
+            }
+        };
         let mut keys = bergshamra::KeysManager::new();
-        keys.add_key(self.key.clone());
+        keys.add_key(key);
         let ctx = bergshamra::DsigContext::new(keys);
         bergshamra::sign(&ctx, &template).map_err(|e| anyhow!("signing the e-Aadhaar failed: {e}"))
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> Option<Arc<str>> {
+        self.cache.lock().ok()?.get(key).cloned()
     }
 }
 
@@ -239,6 +424,61 @@ fn missing_files(dir: &Path) -> Vec<&'static str> {
         .copied()
         .filter(|f| !dir.join(f).exists())
         .collect()
+}
+
+/// Whether `dir` holds an older sandbox's three-level CA (and none of the
+/// files only a four-level CA has).
+fn holds_old_ca(dir: &Path) -> bool {
+    OLD_MARKERS.iter().any(|f| dir.join(f).exists())
+        && [CA_CERT, CA_KEY, SUB_CA_CERT, SUB_CA_KEY]
+            .iter()
+            .all(|f| !dir.join(f).exists())
+}
+
+/// Create the CA in `dir` while holding the lock file: retire an older
+/// three-level CA first, and do nothing if another process completed the CA
+/// between our first look and taking the lock.
+fn create_holding_lock(dir: &Path) -> anyhow::Result<()> {
+    if missing_files(dir).is_empty() {
+        return Ok(());
+    }
+    if holds_old_ca(dir) {
+        let stamp = OffsetDateTime::now_utc();
+        let retired = dir.join(format!(
+            "{RETIRED_PREFIX}{:04}{:02}{:02}T{:02}{:02}{:02}",
+            stamp.year(),
+            u8::from(stamp.month()),
+            stamp.day(),
+            stamp.hour(),
+            stamp.minute(),
+            stamp.second()
+        ));
+        fs::create_dir_all(&retired).with_context(|| format!("creating {}", retired.display()))?;
+        for name in OLD_FILES {
+            let from = dir.join(name);
+            if from.exists() {
+                fs::rename(&from, retired.join(name)).with_context(|| {
+                    format!("moving {} into {}", from.display(), retired.display())
+                })?;
+            }
+        }
+        tracing::warn!(
+            dir = %dir.display(),
+            retired = %retired.display(),
+            "the sandbox CA directory held an older three-level CA: moved it aside and created \
+             a four-level CA; gateways must trust the new root (root.pem, or GET ca.pem)"
+        );
+    }
+    let missing = missing_files(dir);
+    if missing.len() != ALL_FILES.len() {
+        bail!(
+            "the sandbox CA directory {} is incomplete (missing {}); delete the directory to \
+             create a new CA, or restore the missing files",
+            dir.display(),
+            missing.join(", ")
+        );
+    }
+    create(dir)
 }
 
 /// Wait until another process has created the CA in `dir`.
@@ -276,10 +516,13 @@ fn serial() -> SerialNumber {
     SerialNumber::from_slice(&bytes)
 }
 
-fn subject(cn: &str) -> DistinguishedName {
+fn subject(organisation: &str, unit: Option<&str>, cn: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CountryName, "IN");
-    dn.push(DnType::OrganizationName, ORGANISATION);
+    dn.push(DnType::OrganizationName, organisation);
+    if let Some(unit) = unit {
+        dn.push(DnType::OrganizationalUnitName, unit);
+    }
     dn.push(DnType::CommonName, cn);
     dn
 }
@@ -299,67 +542,175 @@ fn rsa_key() -> anyhow::Result<(String, KeyPair)> {
     Ok((pem, pair))
 }
 
+/// Authority Information Access (OCSP responder and issuer certificate), which
+/// rcgen has no typed field for.
+fn authority_info_access(ocsp: &str, ca_issuers: &str) -> anyhow::Result<CustomExtension> {
+    let describe = |method: ObjectIdentifier, uri: &str| -> anyhow::Result<AccessDescription> {
+        Ok(AccessDescription {
+            access_method: method,
+            access_location: GeneralName::UniformResourceIdentifier(
+                Ia5String::new(uri).map_err(|e| anyhow!("AIA URI {uri}: {e}"))?,
+            ),
+        })
+    };
+    let aia = AuthorityInfoAccessSyntax(vec![
+        describe(ID_AD_OCSP, ocsp)?,
+        describe(ID_AD_CA_ISSUERS, ca_issuers)?,
+    ]);
+    let der = aia
+        .to_der()
+        .map_err(|e| anyhow!("encoding the AIA extension: {e}"))?;
+    Ok(CustomExtension::from_oid_content(
+        OID_AUTHORITY_INFO_ACCESS,
+        der,
+    ))
+}
+
+/// Certificate policies (policy identifiers only), which rcgen has no typed
+/// field for.
+fn certificate_policies(policies: &[&[u64]]) -> anyhow::Result<CustomExtension> {
+    let info = policies
+        .iter()
+        .map(|arcs| {
+            let dotted = arcs
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(".");
+            Ok(PolicyInformation {
+                policy_identifier: ObjectIdentifier::new(&dotted)
+                    .map_err(|e| anyhow!("policy OID {dotted}: {e}"))?,
+                policy_qualifiers: None,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let der = CertificatePolicies(info)
+        .to_der()
+        .map_err(|e| anyhow!("encoding the certificate policies extension: {e}"))?;
+    Ok(CustomExtension::from_oid_content(
+        OID_CERTIFICATE_POLICIES,
+        der,
+    ))
+}
+
+/// The extensions a CA under the root carries, like SafeScrypt's: policies,
+/// where to find its issuer's certificate and OCSP, and its CRL.
+fn intermediate_extensions(
+    params: &mut CertificateParams,
+    issuer_file: &str,
+    crl_file: &str,
+) -> anyhow::Result<()> {
+    params.custom_extensions = vec![
+        certificate_policies(&[POLICY_INDIA_PKI])?,
+        authority_info_access(
+            &format!("{PKI_URL}/ocsp"),
+            &format!("{PKI_URL}/{issuer_file}"),
+        )?,
+    ];
+    params.crl_distribution_points = vec![CrlDistributionPoint {
+        uris: vec![format!("{PKI_URL}/{crl_file}")],
+    }];
+    Ok(())
+}
+
 fn create(dir: &Path) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
-    // A day of backdating absorbs clock skew between the sandbox and a gateway.
-    let start = now - Duration::days(1);
+    // Backdated so that every citizen's eKYC time (up to six months before a
+    // download) falls inside the signer's validity, as with DigiLocker's real
+    // signer; this also absorbs clock skew between the sandbox and a gateway.
+    let ca_start = now - Duration::days(2 * 365);
+    let signer_start = now - Duration::days(365);
+    let ca_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
 
     let (root_key_pem, root_key) = rsa_key()?;
     let mut root = CertificateParams::default();
-    root.distinguished_name = subject(ROOT_CN);
+    root.distinguished_name = subject(ROOT_ORGANISATION, None, ROOT_CN);
     root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    root.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    root.not_before = start;
+    root.key_usages = ca_usages.clone();
+    root.not_before = ca_start;
     root.not_after = now + Duration::days(20 * 365);
     root.serial_number = Some(serial());
     let root_cert = root
         .self_signed(&root_key)
         .context("creating the sandbox root certificate")?;
 
-    let (intermediate_key_pem, intermediate_key) = rsa_key()?;
-    let mut intermediate = CertificateParams::default();
-    intermediate.distinguished_name = subject(INTERMEDIATE_CN);
-    intermediate.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    intermediate.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    intermediate.use_authority_key_identifier_extension = true;
-    intermediate.not_before = start;
-    intermediate.not_after = now + Duration::days(10 * 365);
-    intermediate.serial_number = Some(serial());
-    let intermediate_cert = intermediate
-        .signed_by(&intermediate_key, &root_cert, &root_key)
-        .context("creating the sandbox intermediate certificate")?;
+    let (ca_key_pem, ca_key) = rsa_key()?;
+    let mut ca = CertificateParams::default();
+    ca.distinguished_name = subject(CA_ORGANISATION, Some("Certifying Authority"), CA_CN);
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
+    ca.key_usages = ca_usages.clone();
+    ca.use_authority_key_identifier_extension = true;
+    intermediate_extensions(
+        &mut ca,
+        "sandbox-cca-india-root.cer",
+        "sandbox-cca-india-root.crl",
+    )?;
+    ca.not_before = ca_start;
+    ca.not_after = now + Duration::days(10 * 365);
+    ca.serial_number = Some(serial());
+    let ca_cert = ca
+        .signed_by(&ca_key, &root_cert, &root_key)
+        .context("creating the sandbox CA certificate")?;
+
+    let (sub_ca_key_pem, sub_ca_key) = rsa_key()?;
+    let mut sub_ca = CertificateParams::default();
+    sub_ca.distinguished_name = subject(CA_ORGANISATION, Some("Sub-CA"), SUB_CA_CN);
+    sub_ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    sub_ca.key_usages = ca_usages;
+    sub_ca.use_authority_key_identifier_extension = true;
+    intermediate_extensions(
+        &mut sub_ca,
+        "sandbox-safescrypt-ca.cer",
+        "sandbox-safescrypt-ca.crl",
+    )?;
+    sub_ca.not_before = ca_start;
+    sub_ca.not_after = now + Duration::days(10 * 365);
+    sub_ca.serial_number = Some(serial());
+    let sub_ca_cert = sub_ca
+        .signed_by(&sub_ca_key, &ca_cert, &ca_key)
+        .context("creating the sandbox sub-CA certificate")?;
 
     let (signer_key_pem, signer_key) = rsa_key()?;
     let mut signer = CertificateParams::default();
-    signer.distinguished_name = subject(SIGNER_CN);
+    signer.distinguished_name = subject(SIGNER_ORGANISATION, Some("DigiLocker"), SIGNER_CN);
     signer.is_ca = IsCa::ExplicitNoCa;
     signer.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::ContentCommitment,
     ];
+    signer.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::EmailProtection,
+        ExtendedKeyUsagePurpose::Other(EKU_DOCUMENT_SIGNING.to_vec()),
+    ];
     signer.use_authority_key_identifier_extension = true;
-    signer.not_before = start;
+    signer.custom_extensions = vec![
+        certificate_policies(&[POLICY_LEAF_CLASS, POLICY_LEAF_DOCUMENT_SIGNER])?,
+        authority_info_access(
+            &format!("{PKI_URL}/ocsp/sub-ca"),
+            &format!("{PKI_URL}/sandbox-safescrypt-sub-ca-document-signer.cer"),
+        )?,
+    ];
+    signer.crl_distribution_points = vec![CrlDistributionPoint {
+        uris: vec![format!(
+            "{PKI_URL}/sandbox-safescrypt-sub-ca-document-signer.crl"
+        )],
+    }];
+    signer.not_before = signer_start;
     signer.not_after = now + Duration::days(3 * 365);
     signer.serial_number = Some(serial());
     let signer_cert = signer
-        .signed_by(&signer_key, &intermediate_cert, &intermediate_key)
+        .signed_by(&signer_key, &sub_ca_cert, &sub_ca_key)
         .context("creating the sandbox signing certificate")?;
 
     // Certificates last: `load_or_create` treats a directory with every file
     // present as complete, and keys are useless without them anyway.
     write_private(&dir.join(ROOT_KEY), &root_key_pem)?;
-    write_private(&dir.join(INTERMEDIATE_KEY), &intermediate_key_pem)?;
+    write_private(&dir.join(CA_KEY), &ca_key_pem)?;
+    write_private(&dir.join(SUB_CA_KEY), &sub_ca_key_pem)?;
     write_private(&dir.join(SIGNER_KEY), &signer_key_pem)?;
     write_public(&dir.join(ROOT_CERT), &root_cert.pem())?;
-    write_public(&dir.join(INTERMEDIATE_CERT), &intermediate_cert.pem())?;
+    write_public(&dir.join(CA_CERT), &ca_cert.pem())?;
+    write_public(&dir.join(SUB_CA_CERT), &sub_ca_cert.pem())?;
     write_public(&dir.join(SIGNER_CERT), &signer_cert.pem())?;
     Ok(())
 }
@@ -425,31 +776,46 @@ fn certificate_der(pem: &str, path: &Path) -> anyhow::Result<Vec<u8>> {
         })
 }
 
-fn load(dir: &Path) -> anyhow::Result<SigningAuthority> {
-    let root_pem = read(&dir.join(ROOT_CERT))?;
-    let intermediate_pem = read(&dir.join(INTERMEDIATE_CERT))?;
-    let signer_pem = read(&dir.join(SIGNER_CERT))?;
-    let signer_key_pem = read(&dir.join(SIGNER_KEY))?;
+/// Read one certificate file: its PEM text, DER and subject.
+fn load_cert(dir: &Path, name: &str) -> anyhow::Result<LoadedCert> {
+    let path = dir.join(name);
+    let pem = read(&path)?;
     // Parsed now so a damaged file fails at start, not at the first e-Aadhaar.
-    certificate_der(&root_pem, &dir.join(ROOT_CERT))?;
-    let intermediate_der = certificate_der(&intermediate_pem, &dir.join(INTERMEDIATE_CERT))?;
-    let signer_der = certificate_der(&signer_pem, &dir.join(SIGNER_CERT))?;
-    let mut key = bergshamra::keys::loader::load_rsa_private_pem(signer_key_pem.as_bytes())
-        .map_err(|e| {
+    let der = certificate_der(&pem, &path)?;
+    let cert = x509_cert::Certificate::from_der(&der).map_err(|e| {
+        anyhow!(
+            "{} is not a readable X.509 certificate: {e}",
+            path.display()
+        )
+    })?;
+    Ok(LoadedCert {
+        subject: cert.tbs_certificate.subject.to_string(),
+        pem,
+        der,
+    })
+}
+
+fn load(dir: &Path) -> anyhow::Result<SigningAuthority> {
+    let root = load_cert(dir, ROOT_CERT)?;
+    let ca = load_cert(dir, CA_CERT)?;
+    let sub_ca = load_cert(dir, SUB_CA_CERT)?;
+    let signer = load_cert(dir, SIGNER_CERT)?;
+    let signer_key_pem = read(&dir.join(SIGNER_KEY))?;
+    let key =
+        bergshamra::keys::loader::load_rsa_private_pem(signer_key_pem.as_bytes()).map_err(|e| {
             anyhow!(
                 "{} is not a readable RSA key: {e}",
                 dir.join(SIGNER_KEY).display()
             )
         })?;
-    // KeyInfo carries the leaf first, then the intermediate: the chain up to
-    // (not including) the root, as DigiLocker sends it.
-    key.x509_chain = vec![signer_der, intermediate_der];
     Ok(SigningAuthority {
         dir: dir.to_path_buf(),
-        root_pem,
-        intermediate_pem,
-        signer_pem,
+        root,
+        ca,
+        sub_ca,
+        signer,
         key,
+        shape: EAadhaarShape::default(),
         cache: Mutex::new(HashMap::new()),
     })
 }
@@ -556,8 +922,7 @@ fn address_attributes(a: &Address) -> Vec<(&'static str, &str)> {
 
 /// ISO 8601 in IST with milliseconds, as UIDAI writes `ts`.
 fn ist_timestamp(t: OffsetDateTime) -> String {
-    let ist = UtcOffset::from_hms(5, 30, 0).unwrap_or(UtcOffset::UTC);
-    let t = t.to_offset(ist);
+    let t = t.to_offset(ist());
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+05:30",
         t.year(),
@@ -647,6 +1012,220 @@ fn eaadhaar_xml(citizen: &Citizen, aadhaar: &str, now: OffsetDateTime) -> anyhow
     String::from_utf8(w.into_inner()).context("internal error: the e-Aadhaar XML is not UTF-8")
 }
 
+/// The XML-DSig namespace.
+const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+
+/// India Standard Time.
+fn ist() -> UtcOffset {
+    UtcOffset::from_hms(5, 30, 0).unwrap_or(UtcOffset::UTC)
+}
+
+/// When the citizen's eKYC happened, as DigiLocker's `KycRes ts` records it:
+/// between 3 and 180 days before `download`, by an offset (with
+/// milliseconds) that is fixed per citizen, so each citizen's e-Aadhaar looks
+/// the same age whenever it is fetched.
+fn ekyc_time(citizen: &Citizen, download: OffsetDateTime) -> OffsetDateTime {
+    const MIN_AGE: u64 = 3 * 86_400;
+    const SPAN: u64 = 177 * 86_400;
+    let d = Sha256::digest(format!("ekyc|{}", citizen.digilocker_id).as_bytes());
+    let n = u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
+    let age = i64::try_from(MIN_AGE + n % SPAN).unwrap_or(0);
+    let millis = i64::from(u16::from_be_bytes([d[8], d[9]]) % 1000);
+    let whole_second = download.replace_nanosecond(0).unwrap_or(download);
+    whole_second - Duration::seconds(age) + Duration::milliseconds(millis)
+}
+
+/// `KycRes` and `UidData` attribute values in DigiLocker's real formats.
+struct RealKyc {
+    code: String,
+    /// `2023-09-15T12:05:11.310+05:30`
+    ts: String,
+    /// `2024-06-29T16:39:32`: no fraction, no offset.
+    ttl: String,
+    /// `UKC:` + 32 hex + the eKYC time as 14 digits.
+    txn: String,
+    /// 72 base64 characters.
+    tkn: String,
+}
+
+/// The values of one citizen's real-shaped e-Aadhaar downloaded at `now`:
+/// derived from the citizen's seed (DigiLocker id, Aadhaar number) and the
+/// eKYC time, so the same citizen gets the same values every time.
+fn real_kyc(citizen: &Citizen, aadhaar: &str, now: OffsetDateTime) -> RealKyc {
+    let ts = ekyc_time(citizen, now).to_offset(ist());
+    let ttl = ts + Duration::days(365);
+    let id = &citizen.digilocker_id;
+    let code = hex::encode(Sha256::digest(format!("code|{id}").as_bytes()));
+    let txn_id = hex::encode(Sha256::digest(format!("txn|{id}|{aadhaar}").as_bytes()));
+    let tkn = Sha512::digest(format!("tkn|{id}|{aadhaar}").as_bytes());
+    RealKyc {
+        code: code[..32].to_owned(),
+        ts: ist_timestamp(ts),
+        ttl: format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            ttl.year(),
+            u8::from(ttl.month()),
+            ttl.day(),
+            ttl.hour(),
+            ttl.minute(),
+            ttl.second()
+        ),
+        txn: format!(
+            "UKC:{}{:04}{:02}{:02}{:02}{:02}{:02}",
+            &txn_id[..32],
+            ts.year(),
+            u8::from(ts.month()),
+            ts.day(),
+            ts.hour(),
+            ts.minute(),
+            ts.second()
+        ),
+        tkn: base64::engine::general_purpose::STANDARD.encode(&tkn[..54]),
+    }
+}
+
+/// Address attributes in alphabetical order, leaving out only empty ones: a
+/// value of one space (UIDAI's `country=" "` in `LData`) is kept as sent.
+fn real_address_attributes(a: &Address) -> Vec<(&'static str, &str)> {
+    [
+        ("co", &a.co),
+        ("country", &a.country),
+        ("dist", &a.dist),
+        ("house", &a.house),
+        ("lm", &a.lm),
+        ("loc", &a.loc),
+        ("pc", &a.pc),
+        ("po", &a.po),
+        ("state", &a.state),
+        ("street", &a.street),
+        ("subdist", &a.subdist),
+        ("vtc", &a.vtc),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| (k, v.as_str()))
+    .collect()
+}
+
+/// The whole real-shaped e-Aadhaar, signature template included, ready for
+/// bergshamra to fill in `DigestValue` and `SignatureValue`. `key_info` is
+/// written as (`X509SubjectName`, `X509Certificate`) pairs in the given
+/// order; `KeyInfo` is outside what the signature covers, so it is final here.
+fn real_xml(
+    citizen: &Citizen,
+    aadhaar: &str,
+    now: OffsetDateTime,
+    key_info: &[&LoadedCert],
+) -> anyhow::Result<String> {
+    let last4 = aadhaar.get(aadhaar.len().saturating_sub(4)..).unwrap_or("");
+    let uid = format!("xxxxxxxx{last4}");
+    let kyc = real_kyc(citizen, aadhaar, now);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let photo = b64.encode(photo_jpeg(&citizen.digilocker_id)?);
+
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 4);
+    w.write_event(Event::Decl(BytesDecl::new(
+        "1.0",
+        Some("UTF-8"),
+        Some("yes"),
+    )))?;
+    w.create_element("Certificate").write_inner_content(|w| {
+        w.create_element("CertificateData")
+            .write_inner_content(|w| {
+                w.create_element("KycRes")
+                    .with_attributes([
+                        ("code", kyc.code.as_str()),
+                        ("ret", "Y"),
+                        ("ts", kyc.ts.as_str()),
+                        ("ttl", kyc.ttl.as_str()),
+                        ("txn", kyc.txn.as_str()),
+                    ])
+                    .write_inner_content(|w| {
+                        w.create_element("UidData")
+                            .with_attributes([("tkn", kyc.tkn.as_str()), ("uid", uid.as_str())])
+                            .write_inner_content(|w| {
+                                w.create_element("Poi")
+                                    .with_attributes(
+                                        [
+                                            ("dob", citizen.dob.as_str()),
+                                            ("gender", citizen.gender.as_str()),
+                                            ("name", citizen.name.as_str()),
+                                        ]
+                                        .into_iter()
+                                        .filter(|(_, v)| !v.is_empty()),
+                                    )
+                                    .write_empty()?;
+                                w.create_element("Poa")
+                                    .with_attributes(real_address_attributes(&citizen.address))
+                                    .write_empty()?;
+                                if let Some(local) = &citizen.local {
+                                    let mut attrs = real_address_attributes(&local.address);
+                                    attrs.push(("lang", uidai_language(&local.lang)));
+                                    if !local.name.is_empty() {
+                                        attrs.push(("name", local.name.as_str()));
+                                    }
+                                    attrs.sort_by_key(|(k, _)| *k);
+                                    w.create_element("LData")
+                                        .with_attributes(attrs)
+                                        .write_empty()?;
+                                }
+                                w.create_element("Pht")
+                                    .write_text_content(BytesText::new(&photo))?;
+                                Ok(())
+                            })?;
+                        Ok(())
+                    })?;
+                Ok(())
+            })?;
+        w.create_element("Signature")
+            .with_attribute(("xmlns", DSIG_NS))
+            .write_inner_content(|w| {
+                w.create_element("SignedInfo").write_inner_content(|w| {
+                    w.create_element("CanonicalizationMethod")
+                        .with_attribute(("Algorithm", algorithm::EXC_C14N))
+                        .write_empty()?;
+                    w.create_element("SignatureMethod")
+                        .with_attribute(("Algorithm", algorithm::RSA_SHA1))
+                        .write_empty()?;
+                    w.create_element("Reference")
+                        .with_attribute(("URI", ""))
+                        .write_inner_content(|w| {
+                            w.create_element("Transforms").write_inner_content(|w| {
+                                w.create_element("Transform")
+                                    .with_attribute(("Algorithm", algorithm::ENVELOPED_SIGNATURE))
+                                    .write_empty()?;
+                                Ok(())
+                            })?;
+                            w.create_element("DigestMethod")
+                                .with_attribute(("Algorithm", algorithm::SHA256))
+                                .write_empty()?;
+                            w.create_element("DigestValue")
+                                .write_text_content(BytesText::new(""))?;
+                            Ok(())
+                        })?;
+                    Ok(())
+                })?;
+                w.create_element("SignatureValue")
+                    .write_text_content(BytesText::new(""))?;
+                w.create_element("KeyInfo").write_inner_content(|w| {
+                    w.create_element("X509Data").write_inner_content(|w| {
+                        for cert in key_info {
+                            w.create_element("X509SubjectName")
+                                .write_text_content(BytesText::new(&cert.subject))?;
+                            w.create_element("X509Certificate")
+                                .write_text_content(BytesText::new(&b64.encode(&cert.der)))?;
+                        }
+                        Ok(())
+                    })?;
+                    Ok(())
+                })?;
+                Ok(())
+            })?;
+        Ok(())
+    })?;
+    String::from_utf8(w.into_inner()).context("internal error: the e-Aadhaar XML is not UTF-8")
+}
+
 /// Width and height of the e-Aadhaar photo, about what UIDAI sends.
 const PHOTO_W: u16 = 160;
 const PHOTO_H: u16 = 200;
@@ -713,6 +1292,8 @@ mod tests {
     use std::process::Command;
     use std::sync::OnceLock;
 
+    const SHAPES: [EAadhaarShape; 2] = [EAadhaarShape::Real, EAadhaarShape::Legacy];
+
     /// One CA for the whole test binary: RSA key generation is slow in debug
     /// builds. The temp dir lives as long as the process.
     fn shared() -> &'static (tempfile::TempDir, SigningAuthority) {
@@ -732,22 +1313,19 @@ mod tests {
             .unwrap()
     }
 
-    /// Run `xmlsec1 --verify` on `xml` against the sandbox root, with the
-    /// intermediate as an untrusted helper. Returns (success, stderr).
+    /// Run `xmlsec1 --verify` on `xml` with only the sandbox root trusted:
+    /// every other certificate must come from the document's `KeyInfo`.
+    /// Returns (success, stderr).
     fn xmlsec_verify(ca: &SigningAuthority, xml: &str) -> (bool, String) {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root.pem");
-        let intermediate = dir.path().join("intermediate.pem");
         let doc = dir.path().join("eaadhaar.xml");
         fs::write(&root, ca.root_pem()).unwrap();
-        fs::write(&intermediate, ca.intermediate_pem()).unwrap();
         fs::write(&doc, xml).unwrap();
         let out = Command::new("/usr/bin/xmlsec1")
             .arg("--verify")
             .arg("--trusted-pem")
             .arg(&root)
-            .arg("--untrusted-pem")
-            .arg(&intermediate)
             .arg(&doc)
             .output()
             .unwrap();
@@ -757,113 +1335,403 @@ mod tests {
         )
     }
 
+    /// Our own verifier, as the gateway runs it, trusting only the root.
+    fn aadhaar_verify(
+        ca: &SigningAuthority,
+        xml: &str,
+    ) -> Result<aadhaar::Verified, aadhaar::Error> {
+        let anchors = aadhaar::TrustAnchors::from_pem(&ca.root_pem()).unwrap();
+        aadhaar::verify_and_parse(xml.as_bytes(), &anchors)
+    }
+
+    fn between<'a>(s: &'a str, open: &str, close: &str) -> &'a str {
+        let start = s.find(open).unwrap() + open.len();
+        let end = s[start..].find(close).unwrap() + start;
+        &s[start..end]
+    }
+
+    fn attribute(xml: &str, element: &str, name: &str) -> String {
+        let tag = format!(" {}", between(xml, &format!("<{element} "), ">"));
+        between(&tag, &format!(" {name}=\""), "\"").to_owned()
+    }
+
+    fn pem_base64(pem: &str) -> String {
+        pem.lines().filter(|l| !l.starts_with("-----")).collect()
+    }
+
     #[test]
-    fn signed_eaadhaar_verifies_with_xmlsec1_and_tampering_breaks_it() {
+    fn both_shapes_verify_with_xmlsec1_and_the_aadhaar_crate_and_tampering_breaks_them() {
         let (_dir, ca) = shared();
         let ramesh = citizen("Ramesh Kumar Sharma");
-        let xml = ca.sign_eaadhaar(&ramesh).unwrap();
-        let (ok, stderr) = xmlsec_verify(ca, &xml);
-        assert!(ok, "xmlsec1 rejected the signed e-Aadhaar: {stderr}\n{xml}");
+        for shape in SHAPES {
+            let xml = ca.sign_eaadhaar_as(&ramesh, shape).unwrap();
+            let (ok, stderr) = xmlsec_verify(ca, &xml);
+            assert!(
+                ok,
+                "{shape}: xmlsec1 rejected the signed e-Aadhaar: {stderr}\n{xml}"
+            );
+            let verified = aadhaar_verify(ca, &xml)
+                .unwrap_or_else(|e| panic!("{shape}: the aadhaar crate rejected it: {e}"));
+            assert_eq!(verified.aadhaar.name, "Ramesh Kumar Sharma");
+            assert!(verified.signing.signer_subject.contains(SIGNER_CN));
+            assert!(verified.signing.signer_issuer.contains(SUB_CA_CN));
 
-        let tampered = xml.replacen(
-            "name=\"Ramesh Kumar Sharma\"",
-            "name=\"Mallory Kumar Sharma\"",
+            let tampered = xml.replacen(
+                "name=\"Ramesh Kumar Sharma\"",
+                "name=\"Mallory Kumar Sharma\"",
+                1,
+            );
+            assert_ne!(tampered, xml, "{shape}: the name attribute was not found");
+            let (ok, _) = xmlsec_verify(ca, &tampered);
+            assert!(!ok, "{shape}: xmlsec1 accepted a tampered e-Aadhaar");
+            assert!(aadhaar_verify(ca, &tampered).is_err(), "{shape}");
+        }
+    }
+
+    #[test]
+    fn in_the_real_shape_the_whitespace_is_signed_too() {
+        let (_dir, ca) = shared();
+        let xml = ca
+            .sign_eaadhaar_as(&citizen("Ananya Chatterjee"), EAadhaarShape::Real)
+            .unwrap();
+        // Inside SignedInfo (covered by the signature value) and between the
+        // data elements (covered by the digest over inclusive C14N).
+        for (what, from, to) in [
+            (
+                "SignedInfo",
+                "<SignedInfo>\n            <CanonicalizationMethod",
+                "<SignedInfo>\n          <CanonicalizationMethod",
+            ),
+            ("data", "\n            <UidData", "\n          <UidData"),
+        ] {
+            assert!(xml.contains(from), "{what}: {from:?} not in\n{xml}");
+            let changed = xml.replacen(from, to, 1);
+            let (ok, _) = xmlsec_verify(ca, &changed);
+            assert!(!ok, "xmlsec1 accepted changed whitespace in {what}");
+            assert!(aadhaar_verify(ca, &changed).is_err(), "{what}");
+        }
+        // KeyInfo is outside what is signed (as with DigiLocker): reindenting
+        // it changes nothing.
+        let changed = xml.replacen(
+            "\n                <X509SubjectName>",
+            "\n<X509SubjectName>",
             1,
         );
-        assert_ne!(tampered, xml, "the name attribute was not found");
-        let (ok, _) = xmlsec_verify(ca, &tampered);
-        assert!(!ok, "xmlsec1 accepted a tampered e-Aadhaar");
+        assert_ne!(changed, xml);
+        assert!(xmlsec_verify(ca, &changed).0);
     }
 
     #[test]
     fn xml_special_characters_and_local_scripts_survive_signing() {
         let (_dir, ca) = shared();
         let maria = citizen("Maria D'Souza");
-        let xml = ca.sign_eaadhaar(&maria).unwrap();
-        assert!(xml.contains("Flat 3 &amp; 4, &quot;Sea View&quot; &lt;Annexe&gt;"));
-        let (ok, stderr) = xmlsec_verify(ca, &xml);
-        assert!(ok, "{stderr}");
-
         let priya = citizen("Priya Venkataraman");
-        let xml = ca.sign_eaadhaar(&priya).unwrap();
-        assert!(xml.contains("<LData lang=\"20\" name=\"பிரியா வெங்கடராமன்\""));
-        let (ok, stderr) = xmlsec_verify(ca, &xml);
-        assert!(ok, "{stderr}");
+        for shape in SHAPES {
+            let xml = ca.sign_eaadhaar_as(&maria, shape).unwrap();
+            assert!(xml.contains("Flat 3 &amp; 4, &quot;Sea View&quot; &lt;Annexe&gt;"));
+            let (ok, stderr) = xmlsec_verify(ca, &xml);
+            assert!(ok, "{shape}: {stderr}");
+            let v = aadhaar_verify(ca, &xml).unwrap();
+            assert!(
+                v.aadhaar.address.house.contains("\"Sea View\" <Annexe>"),
+                "{shape}"
+            );
+
+            let xml = ca.sign_eaadhaar_as(&priya, shape).unwrap();
+            assert!(xml.contains("name=\"பிரியா வெங்கடராமன்\""), "{shape}");
+            let (ok, stderr) = xmlsec_verify(ca, &xml);
+            assert!(ok, "{shape}: {stderr}");
+            let v = aadhaar_verify(ca, &xml).unwrap();
+            assert_eq!(v.aadhaar.local.unwrap().language, "20", "{shape}");
+        }
     }
 
     #[test]
-    fn document_has_digilockers_shape() {
+    fn the_real_shape_is_laid_out_as_digilocker_sends_it() {
         let (_dir, ca) = shared();
         let lakshmi = citizen("Lakshmi");
-        let xml = ca.sign_eaadhaar(&lakshmi).unwrap();
-        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><Certificate><CertificateData><KycRes code=\""));
+        let xml = ca.sign_eaadhaar_as(&lakshmi, EAadhaarShape::Real).unwrap();
+        // Pretty-printed: the declaration on its own line, four-space indents.
+        assert!(
+            xml.starts_with(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Certificate>\n    \
+                 <CertificateData>\n        <KycRes code=\""
+            ),
+            "{xml}"
+        );
+        assert!(xml.ends_with("\n    </Signature>\n</Certificate>"), "{xml}");
         let last4 = &lakshmi.aadhaar.clone().unwrap()[8..];
-        assert!(xml.contains(&format!("uid=\"xxxxxxxx{last4}\"")));
-        // The full number never appears.
+        assert!(xml.contains(&format!("uid=\"xxxxxxxx{last4}\">")));
         assert!(!xml.contains(lakshmi.aadhaar.as_deref().unwrap()));
-        assert!(xml.contains("<Poi dob=\"01-01-1960\" gender=\"F\" name=\"Lakshmi\"/>"));
-        // Empty address attributes are left out.
+        assert!(xml.contains(
+            "\n                <Poi dob=\"01-01-1960\" gender=\"F\" name=\"Lakshmi\"/>\n"
+        ));
+        // Empty address attributes are left out; a local country of one
+        // space is kept, as UIDAI sends it.
         assert!(xml.contains(
             "<Poa country=\"India\" dist=\"Mysuru\" pc=\"571105\" state=\"Karnataka\" vtc=\"Hunsur\"/>"
         ));
+        assert!(xml.contains(
+            "<LData country=\" \" dist=\"ಮೈಸೂರು\" lang=\"07\" name=\"ಲಕ್ಷ್ಮಿ\" pc=\"571105\" \
+             state=\"ಕರ್ನಾಟಕ\" vtc=\"ಹುಣಸೂರು\"/>"
+        ));
+        assert!(!xml.contains("<Rar") && !xml.contains("<Prn"));
+        // The signature, element by element, with the whitespace it is signed with.
+        let signature = format!(
+            "\n    <Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\">\
+             \n        <SignedInfo>\
+             \n            <CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+             \n            <SignatureMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#rsa-sha1\"/>\
+             \n            <Reference URI=\"\">\
+             \n                <Transforms>\
+             \n                    <Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
+             \n                </Transforms>\
+             \n                <DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+             \n                <DigestValue>{}</DigestValue>\
+             \n            </Reference>\
+             \n        </SignedInfo>\
+             \n        <SignatureValue>{}</SignatureValue>\
+             \n        <KeyInfo>\
+             \n            <X509Data>",
+            between(&xml, "<DigestValue>", "</DigestValue>"),
+            between(&xml, "<SignatureValue>", "</SignatureValue>"),
+        );
+        assert!(xml.contains(&signature), "{xml}");
+        // KeyInfo: (subject, certificate) pairs in DigiLocker's order: leaf,
+        // root, CA, sub-CA.
+        let key_info = between(&xml, "<X509Data>", "</X509Data>");
+        let mut pairs = Vec::new();
+        let mut rest = key_info;
+        while let Some(at) = rest.find("<X509SubjectName>") {
+            rest = &rest[at..];
+            let subject = between(rest, "<X509SubjectName>", "</X509SubjectName>");
+            let cert = between(rest, "<X509Certificate>", "</X509Certificate>");
+            pairs.push((subject.to_owned(), cert.to_owned()));
+            rest = &rest[rest.find("</X509Certificate>").unwrap()..];
+        }
+        let expected = [
+            (SIGNER_CN, ca.signer_pem()),
+            (ROOT_CN, ca.root_pem()),
+            (CA_CN, ca.ca_pem()),
+            (SUB_CA_CN, ca.sub_ca_pem()),
+        ];
+        assert_eq!(pairs.len(), 4, "{key_info}");
+        for ((subject, cert), (cn, pem)) in pairs.iter().zip(expected) {
+            assert!(subject.starts_with(&format!("CN={cn},")), "{subject}");
+            assert!(subject.ends_with(",C=IN"), "{subject}");
+            assert_eq!(cert, &pem_base64(&pem), "{cn}");
+        }
+    }
+
+    #[test]
+    fn real_kyc_values_have_digilockers_formats() {
+        let (_dir, ca) = shared();
+        let now = OffsetDateTime::now_utc();
+        let ist = UtcOffset::from_hms(5, 30, 0).unwrap();
+        let mut ages = std::collections::BTreeSet::new();
+        for c in seed::all().iter().filter(|c| c.eaadhaar_available) {
+            let xml = ca.sign_eaadhaar_as(c, EAadhaarShape::Real).unwrap();
+            // ts: 2023-09-15T12:05:11.310+05:30, days to months before now.
+            let ts = &attribute(&xml, "KycRes", "ts");
+            assert_eq!(ts.len(), 29, "{ts}");
+            assert!(ts.ends_with("+05:30") && &ts[19..20] == ".", "{ts}");
+            let parsed =
+                OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).unwrap();
+            let age = now - parsed;
+            assert!(
+                age > Duration::days(2) && age < Duration::days(181),
+                "{}: ts {ts} is {age} old",
+                c.name
+            );
+            ages.insert(age.whole_days());
+            // ttl: no fraction, no offset.
+            let ttl = &attribute(&xml, "KycRes", "ttl");
+            assert_eq!(ttl.len(), 19, "{ttl}");
+            assert!(time::PrimitiveDateTime::parse(
+                ttl,
+                &time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]")
+            )
+            .is_ok());
+            // txn: UKC: + 32 hex + the eKYC time as 14 digits.
+            let txn = &attribute(&xml, "KycRes", "txn");
+            let (hexpart, stamp) = txn.strip_prefix("UKC:").unwrap().split_at(32);
+            assert!(hexpart.bytes().all(|b| b.is_ascii_hexdigit()), "{txn}");
+            let t = parsed.to_offset(ist);
+            assert_eq!(
+                stamp,
+                format!(
+                    "{:04}{:02}{:02}{:02}{:02}{:02}",
+                    t.year(),
+                    u8::from(t.month()),
+                    t.day(),
+                    t.hour(),
+                    t.minute(),
+                    t.second()
+                )
+            );
+            // tkn: 72 base64 characters.
+            let tkn = &attribute(&xml, "UidData", "tkn");
+            assert_eq!(tkn.len(), 72, "{tkn}");
+            assert!(base64::engine::general_purpose::STANDARD
+                .decode(tkn)
+                .is_ok());
+            // A whole file is 15-18 KB with the photo, as DigiLocker's are.
+            assert!(
+                (15_000..=18_000).contains(&xml.len()),
+                "{}: {} bytes",
+                c.name,
+                xml.len()
+            );
+        }
+        // The eKYC age varies between citizens.
+        assert!(ages.len() >= 5, "{ages:?}");
+    }
+
+    #[test]
+    fn a_citizens_ekyc_is_the_same_age_at_every_download() {
+        let (_dir, ca) = shared();
+        let arjun = citizen("Arjun Reddy");
+        let aadhaar = arjun.aadhaar.clone().unwrap();
+        let first = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let later = first + Duration::days(40) + Duration::seconds(7);
+        let ts_at = |now| {
+            let xml = ca
+                .sign_at(&arjun, &aadhaar, EAadhaarShape::Real, now)
+                .unwrap();
+            OffsetDateTime::parse(
+                &attribute(&xml, "KycRes", "ts"),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
+        };
+        assert_eq!(ts_at(later) - ts_at(first), later - first);
+        assert_ne!(
+            ekyc_time(&arjun, first),
+            ekyc_time(&citizen("Lakshmi"), first)
+        );
+    }
+
+    #[test]
+    fn the_legacy_shape_is_the_earlier_layout() {
+        let (_dir, ca) = shared();
+        let lakshmi = citizen("Lakshmi");
+        let xml = ca
+            .sign_eaadhaar_as(&lakshmi, EAadhaarShape::Legacy)
+            .unwrap();
+        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><Certificate><CertificateData><KycRes code=\""));
+        assert!(!xml.contains('\n'));
+        assert!(xml.contains("<Poi dob=\"01-01-1960\" gender=\"F\" name=\"Lakshmi\"/>"));
+        assert!(xml.contains(
+            "<Poa country=\"India\" dist=\"Mysuru\" pc=\"571105\" state=\"Karnataka\" vtc=\"Hunsur\"/>"
+        ));
+        // The blank local country is left out here.
+        assert!(xml.contains("<LData lang=\"07\" name=\"ಲಕ್ಷ್ಮಿ\" dist="));
+        assert!(!xml.contains("country=\" \""));
         for part in [
-            "<Reference URI=\"\">",
-            "xmldsig#enveloped-signature",
+            "<Reference URI=\"\"><Transforms><Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/><Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></Transforms>",
             "<SignatureMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#rsa-sha1\"/>",
             "<DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>",
             "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
         ] {
             assert!(xml.contains(part), "missing {part}");
         }
-        // Leaf and intermediate in KeyInfo, root not.
-        assert_eq!(xml.matches("<X509Certificate>").count(), 2);
-        let root_b64: String = ca
-            .root_pem()
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
+        // KeyInfo: the chain below the root, in chain order, no subject names.
+        assert!(!xml.contains("X509SubjectName"));
+        let certs: Vec<&str> = xml
+            .split("<X509Certificate>")
+            .skip(1)
+            .map(|s| s.split("</X509Certificate>").next().unwrap())
             .collect();
-        assert!(!xml.contains(&root_b64));
+        assert_eq!(
+            certs,
+            [
+                pem_base64(&ca.signer_pem()),
+                pem_base64(&ca.sub_ca_pem()),
+                pem_base64(&ca.ca_pem())
+            ]
+        );
+        // ts is the download time.
+        let ts = OffsetDateTime::parse(
+            &attribute(&xml, "KycRes", "ts"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        assert!(OffsetDateTime::now_utc() - ts < Duration::hours(1));
+    }
 
-        // The photo is a real JPEG of a plausible size.
-        let start = xml.find("<Pht>").unwrap() + 5;
-        let end = xml.find("</Pht>").unwrap();
+    #[test]
+    fn the_photo_is_a_small_real_jpeg() {
+        let (_dir, ca) = shared();
+        let xml = ca
+            .sign_eaadhaar_as(&citizen("Kavya Nair"), EAadhaarShape::Real)
+            .unwrap();
         let jpeg = base64::engine::general_purpose::STANDARD
-            .decode(&xml[start..end])
+            .decode(between(&xml, "<Pht>", "</Pht>"))
             .unwrap();
         assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF]);
-        assert!(
-            (4_000..40_000).contains(&jpeg.len()),
-            "{} bytes",
-            jpeg.len()
-        );
+        assert_eq!(&jpeg[jpeg.len() - 2..], &[0xFF, 0xD9]);
+        // About what UIDAI sends: a few kilobytes.
+        assert!((3_000..8_000).contains(&jpeg.len()), "{} bytes", jpeg.len());
+    }
+
+    #[test]
+    fn the_configured_shape_is_what_sign_eaadhaar_produces() {
+        let dir = tempfile::tempdir().unwrap();
+        // Reuse the shared CA's files rather than generating keys again.
+        for f in ALL_FILES {
+            fs::copy(shared().0.path().join(f), dir.path().join(f)).unwrap();
+        }
+        let ca = SigningAuthority::load_or_create(dir.path()).unwrap();
+        assert_eq!(ca.shape(), EAadhaarShape::Real);
+        let ramesh = citizen("Ramesh Kumar Sharma");
+        assert!(ca
+            .sign_eaadhaar(&ramesh)
+            .unwrap()
+            .contains("<X509SubjectName>"));
+        let ca = ca.with_shape(EAadhaarShape::Legacy);
+        assert!(!ca
+            .sign_eaadhaar(&ramesh)
+            .unwrap()
+            .contains("<X509SubjectName>"));
+        assert_eq!("Legacy".parse(), Ok(EAadhaarShape::Legacy));
+        assert_eq!("real".parse(), Ok(EAadhaarShape::Real));
+        assert!("fancy".parse::<EAadhaarShape>().is_err());
     }
 
     #[test]
     fn citizens_without_eaadhaar_are_refused_with_the_reason() {
         let (_dir, ca) = shared();
         let irfan = citizen("Mohammed Irfan Khan");
-        let err = ca.sign_eaadhaar(&irfan).unwrap_err();
-        assert_eq!(
-            err.downcast_ref::<EAadhaarUnavailable>(),
-            Some(&EAadhaarUnavailable::NotLinked)
-        );
         let sunita = citizen("Sunita Devi");
-        let err = ca.sign_eaadhaar(&sunita).unwrap_err();
-        assert_eq!(
-            err.downcast_ref::<EAadhaarUnavailable>(),
-            Some(&EAadhaarUnavailable::NotAvailable)
-        );
+        for shape in SHAPES {
+            let err = ca.sign_eaadhaar_as(&irfan, shape).unwrap_err();
+            assert_eq!(
+                err.downcast_ref::<EAadhaarUnavailable>(),
+                Some(&EAadhaarUnavailable::NotLinked)
+            );
+            let err = ca.sign_eaadhaar_as(&sunita, shape).unwrap_err();
+            assert_eq!(
+                err.downcast_ref::<EAadhaarUnavailable>(),
+                Some(&EAadhaarUnavailable::NotAvailable)
+            );
+        }
     }
 
     #[test]
     fn repeated_requests_are_cached() {
         let (_dir, ca) = shared();
         let arjun = citizen("Arjun Reddy");
-        let first = ca.sign_eaadhaar(&arjun).unwrap();
-        let start = std::time::Instant::now();
-        let second = ca.sign_eaadhaar(&arjun).unwrap();
-        assert_eq!(first, second);
-        assert!(start.elapsed() < std::time::Duration::from_millis(50));
+        for shape in SHAPES {
+            let first = ca.sign_eaadhaar_as(&arjun, shape).unwrap();
+            let start = std::time::Instant::now();
+            let second = ca.sign_eaadhaar_as(&arjun, shape).unwrap();
+            assert_eq!(first, second);
+            assert!(start.elapsed() < std::time::Duration::from_millis(50));
+        }
+        assert_ne!(
+            ca.sign_eaadhaar_as(&arjun, EAadhaarShape::Real).unwrap(),
+            ca.sign_eaadhaar_as(&arjun, EAadhaarShape::Legacy).unwrap()
+        );
     }
 
     #[test]
@@ -872,11 +1740,12 @@ mod tests {
         let again = SigningAuthority::load_or_create(dir.path()).unwrap();
         assert_eq!(again.root_pem(), ca.root_pem());
         assert_eq!(again.signer_pem(), ca.signer_pem());
+        assert_eq!(again.intermediates_pem(), ca.ca_pem() + &ca.sub_ca_pem());
         assert!(ca.root_pem().starts_with("-----BEGIN CERTIFICATE-----"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            for key in [ROOT_KEY, INTERMEDIATE_KEY, SIGNER_KEY] {
+            for key in [ROOT_KEY, CA_KEY, SUB_CA_KEY, SIGNER_KEY] {
                 let mode = fs::metadata(dir.path().join(key))
                     .unwrap()
                     .permissions()
@@ -888,6 +1757,39 @@ mod tests {
         let xml = again.sign_eaadhaar(&citizen("Kavya Nair")).unwrap();
         let (ok, stderr) = xmlsec_verify(ca, &xml);
         assert!(ok, "{stderr}");
+    }
+
+    #[test]
+    fn an_older_three_level_ca_directory_is_retired_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        // The six files an older sandbox wrote (contents are kept as they are).
+        for name in OLD_FILES {
+            fs::write(dir.path().join(name), format!("old {name}")).unwrap();
+        }
+        let ca = SigningAuthority::load_or_create(dir.path()).unwrap();
+        assert!(missing_files(dir.path()).is_empty());
+        assert!(!dir.path().join("intermediate.pem").exists());
+        let retired: Vec<PathBuf> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(RETIRED_PREFIX))
+            })
+            .collect();
+        assert_eq!(retired.len(), 1, "{retired:?}");
+        for name in OLD_FILES {
+            assert_eq!(
+                fs::read_to_string(retired[0].join(name)).unwrap(),
+                format!("old {name}")
+            );
+        }
+        // The new CA works, and a second start loads it instead of retiring again.
+        let xml = ca.sign_eaadhaar(&citizen("Ramesh Kumar Sharma")).unwrap();
+        assert!(xmlsec_verify(&ca, &xml).0);
+        let again = SigningAuthority::load_or_create(dir.path()).unwrap();
+        assert_eq!(again.root_pem(), ca.root_pem());
     }
 
     #[test]
@@ -911,32 +1813,87 @@ mod tests {
         let err = SigningAuthority::load_or_create(dir.path()).unwrap_err();
         let msg = err.to_string();
         assert!(
-            msg.contains("incomplete") && msg.contains("signer.key"),
+            msg.contains("incomplete") && msg.contains("signer.key") && msg.contains("sub-ca.pem"),
             "{msg}"
         );
     }
 
-    #[test]
-    fn certificates_name_the_sandbox() {
-        let (_dir, ca) = shared();
+    /// `openssl x509 -text` of a PEM certificate.
+    fn openssl_text(pem: &str) -> String {
         let out = Command::new("openssl")
-            .args(["x509", "-noout", "-subject", "-enddate"])
+            .args(["x509", "-noout", "-text"])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .and_then(|mut child| {
                 use std::io::Write as _;
-                child
-                    .stdin
-                    .take()
-                    .unwrap()
-                    .write_all(ca.signer_pem().as_bytes())?;
+                child.stdin.take().unwrap().write_all(pem.as_bytes())?;
                 child.wait_with_output()
-            });
-        // openssl is part of every Debian image xmlsec1 runs on.
-        let out = out.unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains(SIGNER_CN), "{text}");
-        assert!(text.contains("NOT A REAL"), "{text}");
+            })
+            // openssl is part of every Debian image xmlsec1 runs on.
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn the_pki_has_the_real_ones_depth_roles_and_extensions() {
+        let (_dir, ca) = shared();
+        let root = openssl_text(&ca.root_pem());
+        let mid = openssl_text(&ca.ca_pem());
+        let sub = openssl_text(&ca.sub_ca_pem());
+        let leaf = openssl_text(&ca.signer_pem());
+        let issuer_subject = |text: &str, cn: &str| {
+            assert!(text.contains(&format!("CN = {cn}")), "{text}");
+            assert!(text.contains("NOT A REAL"), "{text}");
+        };
+        issuer_subject(&root, ROOT_CN);
+        issuer_subject(&mid, CA_CN);
+        issuer_subject(&sub, SUB_CA_CN);
+        issuer_subject(&leaf, SIGNER_CN);
+        assert!(root.contains(&format!(
+            "Issuer: C = IN, O = {ROOT_ORGANISATION}, CN = {ROOT_CN}"
+        )));
+        assert!(mid.contains(&format!(
+            "Issuer: C = IN, O = {ROOT_ORGANISATION}, CN = {ROOT_CN}"
+        )));
+        assert!(
+            sub.contains(&format!("CN = {CA_CN}\n"))
+                && sub.contains("Issuer: C = IN, O = SafeScrypt")
+        );
+        assert!(leaf.contains(&format!(
+            "Issuer: C = IN, O = {CA_ORGANISATION}, OU = Sub-CA, CN = {SUB_CA_CN}"
+        )));
+        // CAs: basic constraints with the path lengths of India PKI, key usage.
+        assert!(root.contains("X509v3 Basic Constraints: critical\n                CA:TRUE\n"));
+        assert!(mid.contains("CA:TRUE, pathlen:1"));
+        assert!(sub.contains("CA:TRUE, pathlen:0"));
+        for ca_text in [&root, &mid, &sub] {
+            assert!(ca_text.contains(
+                "X509v3 Key Usage: critical\n                Certificate Sign, CRL Sign"
+            ));
+        }
+        // Intermediates: policies, AIA and CRL like SafeScrypt's.
+        for text in [&mid, &sub] {
+            assert!(text.contains("Policy: 2.16.356.100.2\n"), "{text}");
+            assert!(text.contains("OCSP - URI:http://pki.digilocker-sandbox.invalid/"));
+            assert!(text.contains("CA Issuers - URI:http://pki.digilocker-sandbox.invalid/"));
+            assert!(text.contains("X509v3 CRL Distribution Points"));
+            assert!(text.contains("X509v3 Authority Key Identifier"));
+        }
+        // Leaf: a document signer, not a CA.
+        assert!(leaf.contains("CA:FALSE"));
+        assert!(leaf.contains("Digital Signature, Non Repudiation"));
+        assert!(leaf.contains("E-mail Protection"), "{leaf}");
+        assert!(
+            leaf.contains("1.3.6.1.4.1.311.10.3.12") || leaf.contains("Microsoft Document Signing"),
+            "{leaf}"
+        );
+        assert!(
+            leaf.contains("Policy: 2.16.356.100.2.2") && leaf.contains("Policy: 2.16.356.100.10.1")
+        );
+        assert!(leaf.contains("OCSP - URI:") && leaf.contains("CA Issuers - URI:"));
+        assert!(leaf.contains("X509v3 CRL Distribution Points"));
+        assert!(leaf.contains("Public-Key: (2048 bit)"));
     }
 }

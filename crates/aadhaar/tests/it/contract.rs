@@ -65,3 +65,38 @@ fn signature_false_is_reported_as_false() {
     let j = serde_json::to_value(a.to_contract(false, "u", "v")).expect("json");
     assert_eq!(j["verified"]["signature"], Value::Bool(false));
 }
+
+#[test]
+fn generated_at_always_has_milliseconds_and_the_india_offset() {
+    let mut a = aadhaar::parse_unverified(&signed_fixture()).expect("parses");
+    let ist = time::UtcOffset::from_hms(5, 30, 0).expect("IST");
+    let at = |ms: u16| {
+        time::macros::datetime!(2021-10-26 17:17:36)
+            .replace_millisecond(ms)
+            .expect("valid ms")
+            .assume_offset(ist)
+    };
+    for (t, want) in [
+        (at(0), "2021-10-26T17:17:36.000+05:30"),
+        (at(10), "2021-10-26T17:17:36.010+05:30"),
+        (at(100), "2021-10-26T17:17:36.100+05:30"),
+        (at(342), "2021-10-26T17:17:36.342+05:30"),
+        // A ts written in UTC (or any other offset) is shown in India time.
+        (
+            time::macros::datetime!(2021-10-26 11:47:36.342 UTC),
+            "2021-10-26T17:17:36.342+05:30",
+        ),
+        // Digits past the millisecond are dropped, not rounded into a fourth digit.
+        (
+            at(342).replace_nanosecond(342_999_999).expect("valid ns"),
+            "2021-10-26T17:17:36.342+05:30",
+        ),
+    ] {
+        a.generated_at = Some(t);
+        let j = serde_json::to_value(a.to_contract(true, "u", "v")).expect("json");
+        assert_eq!(j["generatedAt"], Value::from(want), "{t}");
+    }
+    a.generated_at = None;
+    let j = serde_json::to_value(a.to_contract(true, "u", "v")).expect("json");
+    assert_eq!(j["generatedAt"], Value::from(""));
+}

@@ -4,5 +4,7 @@ mod contract;
 mod mutation;
 mod parse;
 mod props;
+mod real_shape;
 mod support;
+mod trust;
 mod verify;

@@ -2,7 +2,7 @@
 //! unless the corruption left the signed data unchanged.
 
 use crate::support::*;
-use aadhaar::{parse_unverified, verify_and_parse};
+use aadhaar::{parse_unverified, verify_and_parse, verify_and_parse_with};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -84,6 +84,51 @@ fn corrupted_documents_never_panic_and_never_verify_with_changed_data() {
     assert!(
         accepted < MUTANTS / 50,
         "{accepted} of {MUTANTS} mutants verified"
+    );
+}
+
+/// The same on DigiLocker's real shape (pretty-printed, whitespace signed, four
+/// certificates in KeyInfo), at the real size: no panic, and nothing verifies with data
+/// other than the genuine data. Mutants that touch only KeyInfo (not covered by the
+/// signature; an extra or damaged certificate there is no help to an attacker) may verify;
+/// the bound on accepted mutants counts only those that touched something else.
+#[test]
+fn corrupted_real_shaped_documents_never_panic_and_never_verify_with_changed_data() {
+    const REAL_MUTANTS: usize = 2_000;
+    let ts = ts_at(REAL_NOW - time::Duration::days(40));
+    let original = sign_real(
+        &real_unsigned(&ts),
+        RealSigner::Current,
+        &RealSigner::Current.digilocker_order(),
+    );
+    let anchors = india_anchors();
+    let options = at(REAL_NOW);
+    let genuine = verify_and_parse_with(&original, &anchors, &options)
+        .expect("the original verifies")
+        .aadhaar;
+    let text = std::str::from_utf8(&original).expect("UTF-8");
+    let key_info_start = text.find("<KeyInfo>").expect("KeyInfo");
+    let key_info_end = text.find("</KeyInfo>").expect("/KeyInfo") + "</KeyInfo>".len();
+    let (before, after) = (&original[..key_info_start], &original[key_info_end..]);
+    let mut rng = StdRng::seed_from_u64(0x4EA1_54A9);
+    let mut accepted_elsewhere = 0usize;
+    for i in 0..REAL_MUTANTS {
+        let mutant = mutate(&mut rng, &original);
+        let _ = parse_unverified(&mutant);
+        if let Ok(v) = verify_and_parse_with(&mutant, &anchors, &options) {
+            assert_eq!(
+                v.aadhaar, genuine,
+                "real-shape mutant {i} verified with different data"
+            );
+            let only_key_info = mutant.starts_with(before) && mutant.ends_with(after);
+            if !only_key_info {
+                accepted_elsewhere += 1;
+            }
+        }
+    }
+    assert!(
+        accepted_elsewhere < REAL_MUTANTS / 50,
+        "{accepted_elsewhere} of {REAL_MUTANTS} mutants outside KeyInfo verified"
     );
 }
 

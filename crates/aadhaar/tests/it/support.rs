@@ -160,3 +160,156 @@ pub fn between<'a>(s: &'a str, open: &str, close: &str) -> &'a str {
     let end = s[start..].find(close).expect("close tag") + start;
     &s[start..end]
 }
+
+// ---------------------------------------------------------------------------------------
+// The real shape: documents laid out exactly as DigiLocker sends them, signed under the
+// India-like test PKI in tests/fixtures/india-like (made by gen-india-like-fixtures.sh).
+
+/// A fixed "now" for the real-shape tests, so that the India-like PKI's real-world dates
+/// (one leaf already expired) give the same verdicts whenever the tests run.
+pub const REAL_NOW: time::OffsetDateTime = time::macros::datetime!(2026-11-27 12:00:00 +05:30);
+
+pub fn india_path(name: &str) -> PathBuf {
+    fixtures().join("india-like").join(name)
+}
+
+pub fn india_pem(name: &str) -> String {
+    std::fs::read_to_string(india_path(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// The trust anchors of the India-like PKI: its root only.
+pub fn india_anchors() -> TrustAnchors {
+    TrustAnchors::from_pem(&india_pem("root.pem")).expect("india-like root loads")
+}
+
+/// [`VerifyOptions`](aadhaar::VerifyOptions) with the clock at `now`.
+pub fn at(now: time::OffsetDateTime) -> aadhaar::VerifyOptions {
+    aadhaar::VerifyOptions {
+        now,
+        ..aadhaar::VerifyOptions::default()
+    }
+}
+
+/// An unsigned real-shaped e-Aadhaar (real-template.xml) with a 5,000-byte photo, which
+/// makes the signed file about DigiLocker's size (16-17 KB).
+pub fn real_unsigned(ts: &str) -> String {
+    let photo = base64::engine::general_purpose::STANDARD.encode(&fixture("photo.jpg")[..5000]);
+    fixture_str("real-template.xml")
+        .replace("@PHOTO@", &photo)
+        .replace("@TS@", ts)
+}
+
+/// Which India-like key signs a real-shaped document.
+#[derive(Clone, Copy)]
+pub enum RealSigner {
+    /// leaf.key, "DS TEST NATIONAL E-GOVERNANCE DIVISION 2", valid 2025-10-01..2028-03-20.
+    Current,
+    /// expired-leaf.key, "... DIVISION 1", valid 2023-08-22..2026-02-11 (like the real one).
+    Expired,
+    /// evil-leaf.key: same names as Current, under the look-alike root.
+    Evil,
+}
+
+impl RealSigner {
+    fn key(self) -> &'static str {
+        match self {
+            RealSigner::Current => "leaf.key",
+            RealSigner::Expired => "expired-leaf.key",
+            RealSigner::Evil => "evil-leaf.key",
+        }
+    }
+
+    /// The certificate files of this signer's chain, in DigiLocker's KeyInfo order:
+    /// leaf, root, CA, sub-CA.
+    pub fn digilocker_order(self) -> [&'static str; 4] {
+        match self {
+            RealSigner::Current => ["leaf.pem", "root.pem", "ca.pem", "sub-ca.pem"],
+            RealSigner::Expired => ["expired-leaf.pem", "root.pem", "ca.pem", "sub-ca.pem"],
+            RealSigner::Evil => [
+                "evil-leaf.pem",
+                "evil-root.pem",
+                "evil-ca.pem",
+                "evil-sub-ca.pem",
+            ],
+        }
+    }
+}
+
+/// The DER of the first certificate in a PEM file.
+pub fn pem_der(pem: &str) -> Vec<u8> {
+    let b64: String = between(
+        pem,
+        "-----BEGIN CERTIFICATE-----",
+        "-----END CERTIFICATE-----",
+    )
+    .chars()
+    .filter(|c| !c.is_ascii_whitespace())
+    .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("PEM base64")
+}
+
+/// DigiLocker's KeyInfo content: one X509Data with an (X509SubjectName, X509Certificate)
+/// pair per certificate file, indented as in the real files.
+pub fn key_info_pairs(files: &[&str]) -> String {
+    use der::Decode as _;
+    let mut out = String::from("\n            <X509Data>");
+    for file in files {
+        let der = pem_der(&india_pem(file));
+        let cert = x509_cert::Certificate::from_der(&der).expect("certificate");
+        out.push_str(&format!(
+            "\n                <X509SubjectName>{}</X509SubjectName>\n                <X509Certificate>{}</X509Certificate>",
+            cert.tbs_certificate.subject,
+            base64::engine::general_purpose::STANDARD.encode(&der)
+        ));
+    }
+    out.push_str("\n            </X509Data>\n        ");
+    out
+}
+
+/// Signs a real-shaped template with xmlsec1, then fills `KeyInfo` (which the enveloped
+/// signature does not cover, and which DigiLocker writes as it likes) with `key_info`
+/// certificate files in that order.
+pub fn sign_real(template: &str, signer: RealSigner, key_info: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in.xml");
+    let output = dir.path().join("out.xml");
+    std::fs::write(&input, template).expect("write template");
+    let out = run(Command::new("xmlsec1")
+        .arg("--sign")
+        .arg("--privkey-pem")
+        .arg(india_path(signer.key()))
+        .arg("--output")
+        .arg(&output)
+        .arg(&input));
+    assert!(
+        out.status.success(),
+        "xmlsec1 --sign failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signed = std::fs::read_to_string(&output).expect("read signed");
+    assert!(
+        signed.contains("@KEYINFO@"),
+        "the template has a KeyInfo placeholder"
+    );
+    signed
+        .replacen("@KEYINFO@", &key_info_pairs(key_info), 1)
+        .into_bytes()
+}
+
+/// xmlsec1's verdict on a real-shaped document with the India-like root trusted (and
+/// nothing else), checking certificate validity at `at` (`YYYY-MM-DD HH:MM:SS`, UTC).
+pub fn xmlsec_verifies_real(xml: &[u8], at: &str) -> bool {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("doc.xml");
+    std::fs::write(&input, xml).expect("write doc");
+    let out = run(Command::new("xmlsec1")
+        .arg("--verify")
+        .arg("--trusted-pem")
+        .arg(india_path("root.pem"))
+        .arg("--verification-time")
+        .arg(at)
+        .arg(&input));
+    out.status.success()
+}

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod documents;
+mod eaadhaar;
 mod faults;
 mod journey;
 mod oauth;

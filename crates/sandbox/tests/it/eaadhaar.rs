@@ -1,0 +1,56 @@
+//! The e-Aadhaar over HTTP in the shape the sandbox is configured for, verified as a
+//! gateway verifies it: with the `aadhaar` crate, trusting only the root from `ca.pem`.
+
+use crate::support::*;
+use reqwest::StatusCode;
+use sandbox::EAadhaarShape;
+
+async fn fetch_eaadhaar(sb: &TestSandbox) -> String {
+    let token = sb.token_for(&happy_citizen()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let response = sb.get_bearer("oauth2/3/xml/eaadhaar", access).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
+}
+
+async fn verify(sb: &TestSandbox, xml: &str) -> aadhaar::Verified {
+    let root = sb
+        .browser
+        .get(sb.url("ca.pem"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let anchors = aadhaar::TrustAnchors::from_pem(&root).unwrap();
+    aadhaar::verify_and_parse(xml.as_bytes(), &anchors).unwrap()
+}
+
+#[tokio::test]
+async fn the_real_shape_is_served_by_default_and_verifies() {
+    let sb = spawn().await;
+    let xml = fetch_eaadhaar(&sb).await;
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Certificate>\n    <CertificateData>"));
+    assert_eq!(xml.matches("<X509SubjectName>").count(), 4);
+    assert_eq!(xml.matches("<Transform ").count(), 1);
+    let v = verify(&sb, &xml).await;
+    assert_eq!(v.aadhaar.name, happy_citizen().name);
+    // ts is the eKYC time, days to months before this download.
+    let age = time::OffsetDateTime::now_utc() - v.signing.signing_time;
+    assert!(
+        age > time::Duration::days(2) && age < time::Duration::days(181),
+        "{age}"
+    );
+}
+
+#[tokio::test]
+async fn the_legacy_shape_is_served_when_configured_and_verifies() {
+    let sb = spawn_with(|c| c.eaadhaar_shape = EAadhaarShape::Legacy).await;
+    let xml = fetch_eaadhaar(&sb).await;
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><Certificate><CertificateData>"));
+    assert!(!xml.contains("<X509SubjectName>"));
+    assert_eq!(xml.matches("<X509Certificate>").count(), 3);
+    let v = verify(&sb, &xml).await;
+    assert_eq!(v.aadhaar.name, happy_citizen().name);
+}
