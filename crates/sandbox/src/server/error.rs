@@ -58,11 +58,6 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "invalid_uri", description)
     }
 
-    /// 403 `invalid_grant`: the citizen did not share this with the app.
-    pub fn not_consented(description: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "invalid_grant", description)
-    }
-
     /// 500 `unexpected_error`: the sandbox itself failed.
     pub fn unexpected(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(%cause, "sandbox internal error");
