@@ -106,7 +106,7 @@ impl Grant {
     pub fn may_read(&self, doc: &IssuedDoc) -> bool {
         self.documents.contains(&doc.uri)
             || self.pulled.contains(&doc.uri)
-            || self.partners.iter().any(|d| *d == doc.doctype)
+            || self.partners.contains(&doc.doctype)
     }
 
     /// Whether this consent may pull documents of `doctype`: the citizen
