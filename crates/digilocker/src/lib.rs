@@ -37,6 +37,7 @@
 
 mod client;
 mod config;
+mod dates;
 mod error;
 mod lenient;
 mod pkce;
@@ -51,6 +52,6 @@ pub use config::{
 pub use error::{Error, ErrorCode};
 pub use pkce::{generate_state, s256_challenge, Pkce};
 pub use types::{
-    AuthorizeParams, FileDownload, IssuedFile, PullDocType, PullIssuer, PullParameter, TokenHint,
-    TokenResponse, User,
+    find_pulled, AuthorizeParams, FileDownload, IssuedFile, PullDocType, PullIssuer, PullParameter,
+    PulledDocument, TokenHint, TokenResponse, User,
 };
