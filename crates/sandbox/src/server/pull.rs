@@ -14,8 +14,7 @@ use super::oauth::now_unix;
 use super::{authorize_bearer, secret_eq, ApiError, Shared, SharedState};
 use crate::catalogue::{DocTypeDef, Issuer};
 use crate::documents::{self, PullError};
-use crate::seed::IssuedDoc;
-use crate::store::{Account, PendingPull, PENDING_WINDOW};
+use crate::store::{PendingPull, PENDING_WINDOW};
 
 /// How old a signed call's `ts` may be (DigiLocker: 30 minutes).
 const MAX_TS_AGE_SECS: i64 = 30 * 60;
@@ -199,36 +198,50 @@ fn pull_error(status: StatusCode, error: &str, description: impl Into<String>) -
 /// (`500 aadhaar_not_linked`): the identity documents.
 const NEEDS_AADHAAR: [&str; 3] = ["PANCR", "DRVLC", "RVCER"];
 
-/// The document in the locker a pull names, if the locker has it: the same
-/// URI (pulled before, by any consent, with the same parameters), or a
-/// document of the same issuer and doc type whose URI ends with the number
-/// the pull gives as its first parameter (the seeded documents' URIs carry
-/// their number: `in.gov.pan-PANCR-ABCDE1234F`, `...-SSCER-2008<roll>`).
-fn already_in_locker<'a>(
-    account: &'a Account,
-    pulled: &IssuedDoc,
+/// Upper case, letters and digits only: `ka-01 2011/0012345` ->
+/// `KA0120110012345`.
+fn id_text(value: &str) -> String {
+    value
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// The URI an issuer gives a pulled document: `{issuerid}-{DOCTYPE}-{id}`,
+/// where the id is the document's number as the citizen gave it (the first
+/// free-text parameter), after the values chosen from a list (a year, a
+/// semester), as in `in.gov.pan-PANCR-ABCDE1234F` or
+/// `in.cbse-SSCER-20194012345`: real issuers' URIs carry the document number,
+/// and so do the seeded documents'. `None` when the parameters give no
+/// usable id (then the content rule's URI is kept).
+fn issuer_uri(
+    issuer: &Issuer,
     doctype: &DocTypeDef,
     params: &[(String, String)],
-) -> Option<&'a IssuedDoc> {
-    let number: String = doctype
+) -> Option<String> {
+    let value = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| id_text(v))
+    };
+    let mut id: String = doctype
         .params
-        .first()
-        .and_then(|def| params.iter().find(|(name, _)| *name == def.paramname))
-        .map(|(_, value)| {
-            value
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect::<String>()
-                .to_ascii_uppercase()
-        })
-        .unwrap_or_default();
-    account.all_documents().find(|doc| {
-        doc.uri == pulled.uri
-            || (doc.orgid == pulled.orgid
-                && doc.doctype == pulled.doctype
-                && number.len() >= 4
-                && doc.uri.to_ascii_uppercase().ends_with(&number))
-    })
+        .iter()
+        .filter(|p| !p.valuelist.is_empty())
+        .filter_map(|p| value(&p.paramname))
+        .collect();
+    let number = doctype
+        .params
+        .iter()
+        .find(|p| p.valuelist.is_empty())
+        .and_then(|p| value(&p.paramname))?;
+    if number.len() < 4 {
+        return None;
+    }
+    id.push_str(&number);
+    (id.len() <= 40).then(|| format!("{}-{}-{id}", issuer.issuerid, doctype.doctype))
 }
 
 /// `500 pull_response_pending`, DigiLocker's text.
@@ -253,8 +266,8 @@ fn pending() -> ApiError {
 /// `500 aadhaar_not_linked` for an identity document and an account without
 /// Aadhaar; `400 invalid_parameter` (an issuer parameter missing) or
 /// `404 record_not_found` from the issuer; the `pull_pending` fault;
-/// `500 uri_exists` when the locker already has the document (whoever
-/// pulled it, this consent included); a slow issuer's
+/// `500 uri_exists` when the locker already has a document of that URI
+/// (seeded, or pulled by any consent, this one included); a slow issuer's
 /// `500 pull_response_pending`; else `{"uri": ...}`.
 pub(crate) async fn pull_document(
     State(shared): State<SharedState>,
@@ -317,7 +330,7 @@ pub(crate) async fn pull_document(
         .filter(|(k, _)| !matches!(k.as_str(), "orgid" | "doctype" | "consent"))
         .map(|(k, v)| (k.clone(), v.trim().to_owned()))
         .collect();
-    let doc = documents::pull(citizen, issuer, doctype, &params).map_err(|e| match e {
+    let mut doc = documents::pull(citizen, issuer, doctype, &params).map_err(|e| match e {
         PullError::RecordNotFound => pull_error(
             StatusCode::NOT_FOUND,
             "record_not_found",
@@ -327,6 +340,9 @@ pub(crate) async fn pull_document(
             ApiError::invalid_parameter(format!("{name} parameter is missing or invalid"))
         }
     })?;
+    if let Some(uri) = issuer_uri(issuer, doctype, &params) {
+        doc.uri = uri;
+    }
     let pull_pending = shared.faults.get().pull_pending;
     if pull_pending.as_ref().is_some_and(|p| p.attempts.is_none()) {
         return Err(pending());
@@ -344,7 +360,9 @@ pub(crate) async fn pull_document(
         .accounts
         .get(auth.grant.account)
         .ok_or_else(|| ApiError::unexpected("the token's account is gone"))?;
-    if already_in_locker(account, &doc, doctype, &params).is_some() {
+    // The same URI is the same document: issued at seed time, or pulled
+    // before by any consent of this account (this one included).
+    if account.document(&doc.uri).is_some() {
         return Err(pull_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "uri_exists",
