@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// Upstream error codes of `spec/UPSTREAM.md` (and the OAuth 2.0 codes of RFC 6749),
+/// Error codes of DigiLocker's Authorized Partner API spec (and the OAuth 2.0 codes of RFC 6749),
 /// typed; unknown codes are kept as text in [`ErrorCode::Other`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {

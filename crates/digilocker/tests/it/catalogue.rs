@@ -65,6 +65,58 @@ async fn the_catalogue_walks_issuers_doctypes_and_parameters() {
 }
 
 #[tokio::test]
+async fn a_crawl_in_parallel_pays_the_catalogue_latency_on_every_call() {
+    use futures_util::{stream, StreamExt as _};
+    let latency = std::time::Duration::from_millis(40);
+    let sb = TestSandbox::start_with(|c| c.catalogue_latency = latency).await;
+    let client = sb.client();
+    let started = std::time::Instant::now();
+    let issuers = client
+        .pull_issuers()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The gateway's way: 16 calls at a time, each signed when it is made.
+    let doctypes: Vec<(String, String)> = stream::iter(issuers.iter())
+        .map(|issuer| {
+            let client = client.clone();
+            async move {
+                let docs = client
+                    .pull_doctypes(&issuer.orgid)
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: {e}", issuer.orgid));
+                docs.into_iter()
+                    .map(|d| (issuer.orgid.clone(), d.doctype))
+                    .collect::<Vec<_>>()
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let parameters = stream::iter(doctypes.iter())
+        .map(|(orgid, doctype)| {
+            let client = client.clone();
+            async move { client.pull_parameters(orgid, doctype).await }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    let elapsed = started.elapsed();
+    assert!(parameters.iter().all(Result::is_ok));
+    let calls = 1 + issuers.len() + doctypes.len();
+    // Each call waits its latency, in parallel with the others: at least
+    // calls / 16 rounds, and far less than one call after another.
+    let rounds = u32::try_from(calls.div_ceil(16)).unwrap_or(u32::MAX);
+    assert!(elapsed >= latency * rounds, "{calls} calls in {elapsed:?}");
+    assert!(
+        elapsed < latency * u32::try_from(calls).unwrap_or(u32::MAX) / 2,
+        "{calls} calls in {elapsed:?}: the latency is per call, not a queue"
+    );
+}
+
+#[tokio::test]
 async fn unknown_orgid_and_doctype_are_invalid_parameters() {
     let sb = TestSandbox::start().await;
     let client = sb.client();

@@ -1,5 +1,5 @@
 //! DigiLocker's error body, `{"error": "...", "error_description": "..."}`,
-//! with the statuses UPSTREAM.md lists.
+//! with the statuses DigiLocker's partner API spec lists.
 
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderValue, StatusCode};

@@ -19,7 +19,7 @@ use crate::store::{random_token, AccessRecord, Grant, Store};
 
 type Form = HashMap<String, String>;
 
-/// The request's fields. UPSTREAM.md says form-encoded; DigiLocker's own
+/// The request's fields. The partner API is form-encoded; DigiLocker's own
 /// OpenAPI document shows a JSON body, so a JSON object is accepted too.
 fn parse_form(body: &Bytes) -> Result<Form, ApiError> {
     if body.trim_ascii_start().starts_with(b"{") {
