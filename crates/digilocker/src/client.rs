@@ -16,8 +16,9 @@ use crate::config::{CallRecord, ClientAuth, Config, Endpoint, Observer, Outcome}
 use crate::error::{Error, ErrorCode};
 use crate::signing;
 use crate::types::{
-    AuthorizeParams, FileDownload, IssuedFile, IssuedFiles, PullDocType, PullDocTypes, PullIssuer,
-    PullIssuers, PullParameter, PullParameters, PulledUri, TokenHint, TokenResponse, User,
+    find_pulled, AuthorizeParams, FileDownload, IssuedFile, IssuedFiles, PullDocType, PullDocTypes,
+    PullIssuer, PullIssuers, PullParameter, PullParameters, PulledDocument, PulledUri, TokenHint,
+    TokenResponse, User,
 };
 
 /// Error bodies are a line of JSON; anything longer is not worth reading.
@@ -31,6 +32,17 @@ pub struct Client {
     /// `base_url` with a trailing `/`, so that relative endpoint paths join
     /// under it rather than replacing its last segment.
     base: Url,
+    /// Unix seconds now: read afresh for every signed call (a `ts` older
+    /// than 30 minutes is refused). A field only so tests can move time.
+    clock: fn() -> u64,
+}
+
+/// Seconds since the Unix epoch (0 if the system clock is before it).
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 /// A success answer, body read in full (within the limit).
@@ -78,6 +90,7 @@ impl Client {
             http,
             config: Arc::new(config),
             base,
+            clock: unix_now,
         })
     }
 
@@ -157,7 +170,10 @@ impl Client {
         .await
     }
 
-    /// `oauth2/1/token`, `grant_type=refresh_token`.
+    /// `oauth2/1/token`, `grant_type=refresh_token`. DigiLocker may rotate
+    /// refresh tokens: when the answer carries a `refresh_token`, it replaces
+    /// the one sent, which no longer works; keep the old one only when the
+    /// answer has none.
     pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenResponse, Error> {
         let form = vec![
             ("grant_type", "refresh_token"),
@@ -174,7 +190,11 @@ impl Client {
     }
 
     /// `oauth2/1/revoke`. Any success status is success; a JSON `error` in the
-    /// body is still reported as [`Error::Upstream`].
+    /// body is still reported as [`Error::Upstream`]. DigiLocker answers a
+    /// token that is unknown, expired or already revoked with `400
+    /// invalid_token` ("The token is invalid"): [`Error::is_invalid_token`]
+    /// tells that case apart, which a caller revoking may treat as done.
+    /// Revoking either token of a consent ends both.
     pub async fn revoke(&self, token: &SecretString, hint: TokenHint) -> Result<(), Error> {
         let form = vec![
             ("token", token.expose_secret()),
@@ -303,6 +323,47 @@ impl Client {
         .await
     }
 
+    /// [`Client::pull_document`], and when DigiLocker answers `uri_exists`
+    /// (the document is already in the user's locker, pulled before by any
+    /// consent, or issued there), [`Client::issued_files`] and
+    /// [`find_pulled`] to find it: same doc type, same issuer (`issuerid`,
+    /// from the catalogue's [`PullIssuer::issuerid`]; `None` for any), and
+    /// where the URIs show them, the same parameters.
+    ///
+    /// When the listing has no such document (the consent does not cover
+    /// it), the `uri_exists` error is returned as it came. Every other error
+    /// of the pull is returned unchanged, `pull_response_pending` included
+    /// ([`Error::is_pull_pending`]: ask again later).
+    pub async fn pull_document_or_existing(
+        &self,
+        access_token: &SecretString,
+        orgid: &str,
+        issuerid: Option<&str>,
+        doctype: &str,
+        params: &[(String, String)],
+    ) -> Result<PulledDocument, Error> {
+        match self
+            .pull_document(access_token, orgid, doctype, params)
+            .await
+        {
+            Ok(uri) => Ok(PulledDocument {
+                uri,
+                already_in_locker: false,
+            }),
+            Err(exists) if exists.code() == Some(&ErrorCode::UriExists) => {
+                let files = self.issued_files(access_token).await?;
+                match find_pulled(&files, issuerid, doctype, params) {
+                    Some(file) => Ok(PulledDocument {
+                        uri: file.uri.clone(),
+                        already_in_locker: true,
+                    }),
+                    None => Err(exists),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// `oauth2/1/pull/pulldocument`: returns the new document's URI.
     ///
     /// `params` are the issuer's parameters (`paramname`, value) from
@@ -408,12 +469,10 @@ impl Client {
     fn signed(&self, url: Url, fields: &[(&str, &str)]) -> RequestBuilder {
         // The spec says "unix seconds in IST": a unix timestamp has no time
         // zone, so this is plain seconds since the epoch (what DigiLocker checks
-        // against its 30-minute window).
-        let ts = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default()
-            .to_string();
+        // against its 30-minute window). Read now, for this one call: a crawl
+        // of the whole catalogue takes minutes, and a `ts` taken once at its
+        // start would go stale half an hour in.
+        let ts = (self.clock)().to_string();
         let hmac = signing::catalogue_signature(
             self.config.client_secret.expose_secret(),
             &self.config.client_id,
@@ -792,6 +851,55 @@ mod tests {
                 .unwrap(),
         ))
         .unwrap()
+    }
+
+    /// The form fields of a signed request as built now.
+    fn signed_form(c: &Client, fields: &[(&str, &str)]) -> Vec<(String, String)> {
+        let request = c
+            .signed(c.url("oauth2/1/pull/doctype"), fields)
+            .build()
+            .unwrap();
+        let body = request.body().unwrap().as_bytes().unwrap();
+        url::form_urlencoded::parse(body).into_owned().collect()
+    }
+
+    fn form_field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no {name} in {form:?}"))
+    }
+
+    #[test]
+    fn every_signed_call_is_signed_with_the_time_it_is_made() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NOW: AtomicU64 = AtomicU64::new(1_700_000_000);
+        let mut c = client("https://betaapi.digitallocker.gov.in/public");
+        c.clock = || NOW.load(Ordering::SeqCst);
+        // The same client, one call at the start of a crawl and one 45
+        // minutes in: each carries its own ts and a signature over it, so
+        // the later one is not refused as older than 30 minutes.
+        let first = signed_form(&c, &[("orgid", "002317")]);
+        NOW.fetch_add(45 * 60, Ordering::SeqCst);
+        let later = signed_form(&c.clone(), &[("orgid", "002317")]);
+        for (form, ts) in [(&first, "1700000000"), (&later, "1700002700")] {
+            assert_eq!(form_field(form, "ts"), ts);
+            assert_eq!(form_field(form, "clientid"), "DEMOCLIENT");
+            assert_eq!(form_field(form, "orgid"), "002317");
+            assert_eq!(
+                form_field(form, "hmac"),
+                signing::catalogue_signature("topsecret", "DEMOCLIENT", ts)
+            );
+        }
+    }
+
+    #[test]
+    fn the_real_clock_signs_with_the_current_time() {
+        let c = client("https://betaapi.digitallocker.gov.in/public");
+        let before = unix_now();
+        let form = signed_form(&c, &[]);
+        let ts: u64 = form_field(&form, "ts").parse().unwrap();
+        assert!((before..=unix_now()).contains(&ts), "{ts} vs {before}");
     }
 
     fn query(url: &Url) -> Vec<(String, String)> {

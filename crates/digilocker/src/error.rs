@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// Upstream error codes of `spec/UPSTREAM.md` (and the OAuth 2.0 codes of RFC 6749),
+/// Error codes of DigiLocker's Authorized Partner API spec (and the OAuth 2.0 codes of RFC 6749),
 /// typed; unknown codes are kept as text in [`ErrorCode::Other`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -43,9 +43,14 @@ pub enum ErrorCode {
     InvalidOrgid,
     /// `invalid_doctype`.
     InvalidDoctype,
-    /// `pull_response_pending`: the issuer will verify the details later.
+    /// `pull_response_pending`: the issuer must verify the details before it
+    /// issues the document; the same pull may succeed later (retry with
+    /// backoff), or the document may appear in the issued documents.
     PullResponsePending,
-    /// `uri_exists`: the document is already in the user's issued documents.
+    /// `uri_exists`: the document is already in the user's issued documents
+    /// (issued there, or pulled before by any consent, this one included):
+    /// find it with [`crate::Client::issued_files`] and [`crate::find_pulled`],
+    /// or let [`crate::Client::pull_document_or_existing`] do both.
     UriExists,
     /// `repository_service_unresponsive`.
     RepositoryServiceUnresponsive,
@@ -196,6 +201,20 @@ impl Error {
             Error::Upstream { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// Whether DigiLocker said the token is invalid (`invalid_token`):
+    /// expired or revoked for a resource call (401), or, for
+    /// [`crate::Client::revoke`], unknown or already revoked (400, "The token
+    /// is invalid"), which a caller revoking a token may treat as done.
+    pub fn is_invalid_token(&self) -> bool {
+        self.code() == Some(&ErrorCode::InvalidToken)
+    }
+
+    /// Whether a pull answered `pull_response_pending`: the issuer is
+    /// verifying the details; pull again later (with backoff).
+    pub fn is_pull_pending(&self) -> bool {
+        self.code() == Some(&ErrorCode::PullResponsePending)
     }
 
     /// Whether trying the same call again later may succeed: timeouts, transport

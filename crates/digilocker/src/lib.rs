@@ -1,5 +1,5 @@
-//! Typed async client for DigiLocker's Authorized Partner API (see
-//! `spec/UPSTREAM.md`).
+//! Typed async client for DigiLocker's Authorized Partner API (its published
+//! OpenAPI specification, v1.0.0, and what the live service sends).
 //!
 //! Base URLs (configure one; nothing is hard-coded):
 //! - current production: `https://digilocker.meripehchaan.gov.in/public`
@@ -13,6 +13,18 @@
 //! with a typed [`Error`]. Tokens and secrets never reach logs: tracing events
 //! carry only the endpoint name, status, duration and error code, and the same
 //! is handed to the optional [`Config::observer`] for metrics.
+//!
+//! What the real service sends is read in every shape seen: `digilockerid` or
+//! `digilocker_id`, `eaadhaar` or `eaadhar`, `dob` as a string or as a number
+//! that lost its leading zero ([`TokenResponse::dob_parsed`]),
+//! `consent_valid_till` as a number or a string, issued-file dates in
+//! `DD-MM-YYYY`, `DD/MM/YYYY` or ISO 8601 ([`IssuedFile::date_parsed`]), and
+//! files with or without an `hmac` header (checked when present). Refresh
+//! tokens may rotate: keep the one a refresh answers. A pull that finds the
+//! document already in the locker (`uri_exists`) is resolved from the issued
+//! files by [`Client::pull_document_or_existing`]; a slow issuer's
+//! `pull_response_pending` is [`Error::is_pull_pending`]. Every signed
+//! catalogue call carries the time it is made.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), digilocker::Error> {
@@ -37,6 +49,7 @@
 
 mod client;
 mod config;
+mod dates;
 mod error;
 mod lenient;
 mod pkce;
@@ -51,6 +64,6 @@ pub use config::{
 pub use error::{Error, ErrorCode};
 pub use pkce::{generate_state, s256_challenge, Pkce};
 pub use types::{
-    AuthorizeParams, FileDownload, IssuedFile, PullDocType, PullIssuer, PullParameter, TokenHint,
-    TokenResponse, User,
+    find_pulled, AuthorizeParams, FileDownload, IssuedFile, PullDocType, PullIssuer, PullParameter,
+    PulledDocument, TokenHint, TokenResponse, User,
 };

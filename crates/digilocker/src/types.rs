@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lenient;
+use crate::{dates, lenient};
 
 /// Optional parameters of the authorize URL (see [`crate::Client::authorize_url`]).
 #[derive(Clone, Debug, Default)]
@@ -88,6 +88,29 @@ impl TokenResponse {
     /// `issued/in.gov.pan-PANCR-...`, `file.partners/...`, `userdetails`).
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.as_deref().unwrap_or("").split_whitespace()
+    }
+
+    /// Doc types the user agreed may be pulled: the `file.partners/<DOCTYPE>`
+    /// entries of the scope (e.g. `DRVLC`).
+    pub fn pullable_doctypes(&self) -> impl Iterator<Item = &str> {
+        self.scopes()
+            .filter_map(|s| s.strip_prefix("file.partners/"))
+            .filter(|d| !d.is_empty())
+    }
+
+    /// URIs of the issued documents the user shared: the `issued/<uri>`
+    /// entries of the scope.
+    pub fn shared_uris(&self) -> impl Iterator<Item = &str> {
+        self.scopes()
+            .filter_map(|s| s.strip_prefix("issued/"))
+            .filter(|u| !u.is_empty())
+    }
+
+    /// [`TokenResponse::dob`] as a date (`DDMMYYYY`, whether it came as a
+    /// string or as a number that lost its leading zero); `None` when absent
+    /// or not a real date.
+    pub fn dob_parsed(&self) -> Option<time::Date> {
+        self.dob.as_deref().and_then(dates::parse)
     }
 }
 
@@ -187,6 +210,13 @@ pub struct IssuedFile {
     pub issuer: Option<String>,
 }
 
+impl User {
+    /// [`User::dob`] as a date; `None` when absent or not a real date.
+    pub fn dob_parsed(&self) -> Option<time::Date> {
+        self.dob.as_deref().and_then(dates::parse)
+    }
+}
+
 impl IssuedFile {
     /// Whether DigiLocker offers this document as XML data ([`crate::Client::xml`]).
     pub fn has_xml(&self) -> bool {
@@ -194,6 +224,79 @@ impl IssuedFile {
             .iter()
             .any(|m| m.eq_ignore_ascii_case("application/xml"))
     }
+
+    /// [`IssuedFile::date`] as a calendar date, whichever format DigiLocker
+    /// used: `DD-MM-YYYY`, `DD/MM/YYYY`, `YYYY-MM-DD`, or an ISO 8601
+    /// date-time (taken as the date in India at that instant). `None` when
+    /// absent or unreadable; the raw text stays in `date`.
+    pub fn date_parsed(&self) -> Option<time::Date> {
+        self.date.as_deref().and_then(dates::parse)
+    }
+
+    /// Whether this is a document of `doctype` from the issuer `issuerid`
+    /// (compared without regard to ASCII case). `issuerid` `None` matches
+    /// any issuer.
+    pub fn is_of(&self, issuerid: Option<&str>, doctype: &str) -> bool {
+        let same =
+            |a: Option<&str>, b: &str| a.is_some_and(|a| a.trim().eq_ignore_ascii_case(b.trim()));
+        same(self.doctype.as_deref(), doctype)
+            && issuerid.is_none_or(|i| same(self.issuerid.as_deref(), i))
+    }
+
+    /// Whether the URI's last part (after `{issuerid}-{DOCTYPE}-`) carries
+    /// one of the pull parameters' values, as URIs with the document number
+    /// do (`in.gov.pan-PANCR-ABCDE1234F`). Values shorter than 4 characters
+    /// (a year's worth of noise) are ignored.
+    pub fn uri_shows_any(&self, params: &[(String, String)]) -> bool {
+        let marker = self.doctype.as_deref().map(|d| format!("-{}-", d.trim()));
+        let id = marker
+            .and_then(|m| self.uri.find(&m).map(|at| &self.uri[at + m.len()..]))
+            .or_else(|| self.uri.rsplit('-').next())
+            .unwrap_or(&self.uri);
+        let id = normalise(id);
+        params
+            .iter()
+            .map(|(_, value)| normalise(value))
+            .any(|value| value.len() >= 4 && id.contains(&value))
+    }
+}
+
+/// Upper case, letters and digits only: `mh-01 ab/1234` -> `MH01AB1234`.
+fn normalise(text: &str) -> String {
+    text.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// The issued file a pull that answered `uri_exists` found in the locker:
+/// among `files` of `doctype` from `issuerid` (any issuer when `None`), the
+/// first whose URI shows one of the pull's parameter values, else the first
+/// of them; `None` when the listing has no document of that doc type and
+/// issuer (for example when the user's consent does not cover it).
+pub fn find_pulled<'a>(
+    files: &'a [IssuedFile],
+    issuerid: Option<&str>,
+    doctype: &str,
+    params: &[(String, String)],
+) -> Option<&'a IssuedFile> {
+    let mut candidates = files.iter().filter(|f| f.is_of(issuerid, doctype));
+    let first = candidates.clone().next()?;
+    Some(
+        candidates
+            .find(|f| f.uri_shows_any(params))
+            .unwrap_or(first),
+    )
+}
+
+/// The outcome of [`crate::Client::pull_document_or_existing`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PulledDocument {
+    /// The document's URI, for [`crate::Client::file`] / [`crate::Client::xml`].
+    pub uri: String,
+    /// `true` when DigiLocker answered `uri_exists` and the URI was found in
+    /// the user's issued documents; `false` when the pull added it.
+    pub already_in_locker: bool,
 }
 
 /// The body of `oauth2/2/files/issued`.
@@ -580,5 +683,129 @@ mod tests {
         let back: PullDocType =
             serde_json::from_value(serde_json::to_value(&d[0]).unwrap()).unwrap();
         assert_eq!(back.mime, d[0].mime);
+    }
+
+    #[test]
+    fn the_specs_token_spelling_with_an_integer_dob_and_string_till() {
+        // DigiLocker's AccessResponse: digilocker_id, eaadhar, dob an integer
+        // (01011990 arrives as 1011990), consent_valid_till a string.
+        let t = token(json!({
+            "access_token": "a", "digilocker_id": "dl-9", "eaadhar": "Y",
+            "dob": 1011990, "consent_valid_till": "1767225600"
+        }));
+        assert_eq!(t.digilockerid.as_deref(), Some("dl-9"));
+        assert_eq!(t.eaadhaar.as_deref(), Some("Y"));
+        assert_eq!(t.dob.as_deref(), Some("01011990"));
+        assert_eq!(t.dob_parsed(), Some(time::macros::date!(1990 - 01 - 01)));
+        assert_eq!(t.consent_valid_till, Some(1_767_225_600));
+        let t = token(json!({"access_token": "a", "dob": 31121970}));
+        assert_eq!(t.dob_parsed(), Some(time::macros::date!(1970 - 12 - 31)));
+        let t = token(json!({"access_token": "a", "dob": "15081990"}));
+        assert_eq!(t.dob_parsed(), Some(time::macros::date!(1990 - 08 - 15)));
+        // Not a date: the text is kept, the parsed date is absent.
+        let t = token(json!({"access_token": "a", "dob": 99999999}));
+        assert_eq!(t.dob.as_deref(), Some("99999999"));
+        assert_eq!(t.dob_parsed(), None);
+        let u: User = serde_json::from_value(json!({"dob": 5111998})).unwrap();
+        assert_eq!(u.dob_parsed(), Some(time::macros::date!(1998 - 11 - 05)));
+    }
+
+    #[test]
+    fn scope_lists_shared_uris_and_pullable_doctypes() {
+        let t = token(json!({"access_token": "a",
+            "scope": "files.issueddocs userdetails issued/in.gov.pan-PANCR-X file.partners/DRVLC file.partners/ picture"}));
+        assert_eq!(t.shared_uris().collect::<Vec<_>>(), ["in.gov.pan-PANCR-X"]);
+        assert_eq!(t.pullable_doctypes().collect::<Vec<_>>(), ["DRVLC"]);
+    }
+
+    fn file(uri: &str, doctype: &str, issuerid: &str, date: Option<&str>) -> IssuedFile {
+        serde_json::from_value(json!({
+            "name": "x", "uri": uri, "doctype": doctype, "issuerid": issuerid, "date": date
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn issued_dates_parse_in_every_format() {
+        use time::macros::date;
+        for (text, expected) in [
+            ("12-05-2015", Some(date!(2015 - 05 - 12))),
+            ("12/05/2015", Some(date!(2015 - 05 - 12))),
+            ("2015-05-12", Some(date!(2015 - 05 - 12))),
+            ("2015-05-12T15:50:38Z", Some(date!(2015 - 05 - 12))),
+            ("soon", None),
+        ] {
+            let f = file("u", "PANCR", "in.gov.pan", Some(text));
+            assert_eq!(f.date_parsed(), expected, "{text}");
+            assert_eq!(f.date.as_deref(), Some(text), "the raw text is kept");
+        }
+        assert_eq!(file("u", "PANCR", "in.gov.pan", None).date_parsed(), None);
+    }
+
+    #[test]
+    fn find_pulled_picks_same_doctype_issuer_and_parameters() {
+        let files = vec![
+            file("in.gov.pan-PANCR-ABCDE1234F", "PANCR", "in.gov.pan", None),
+            file(
+                "in.gov.mh.transport-DRVLC-MH0120110012345",
+                "DRVLC",
+                "in.gov.mh.transport",
+                None,
+            ),
+            file(
+                "in.gov.ka.transport-DRVLC-KA0520190000001",
+                "DRVLC",
+                "in.gov.ka.transport",
+                None,
+            ),
+            file(
+                "in.gov.ka.transport-DRVLC-KA0520190000002",
+                "DRVLC",
+                "in.gov.ka.transport",
+                None,
+            ),
+            file("in.cbse-SSCER-200812345678", "SSCER", "in.cbse", None),
+        ];
+        let params = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect()
+        };
+        let pick = |issuer: Option<&str>, doctype: &str, p: &[(&str, &str)]| {
+            find_pulled(&files, issuer, doctype, &params(p)).map(|f| f.uri.as_str())
+        };
+        // The parameters shown in the URI choose among same-issuer documents
+        // (case and spacing do not matter).
+        assert_eq!(
+            pick(
+                Some("in.gov.ka.transport"),
+                "DRVLC",
+                &[("dlno", "ka05 2019 0000002"), ("DOB", "01-01-1990")]
+            ),
+            Some("in.gov.ka.transport-DRVLC-KA0520190000002")
+        );
+        // No parameter shown: the first of that doc type and issuer.
+        assert_eq!(
+            pick(Some("in.gov.ka.transport"), "drvlc", &[("dlno", "ZZ")]),
+            Some("in.gov.ka.transport-DRVLC-KA0520190000001")
+        );
+        // The roll number inside a year+roll URI.
+        assert_eq!(
+            pick(
+                Some("in.cbse"),
+                "SSCER",
+                &[("rroll", "12345678"), ("year", "2008")]
+            ),
+            Some("in.cbse-SSCER-200812345678")
+        );
+        // Another issuer's document of the same type is never picked.
+        assert_eq!(pick(Some("in.gov.dl.transport"), "DRVLC", &[]), None);
+        assert_eq!(pick(Some("in.gov.pan"), "DRVLC", &[]), None);
+        // Issuer unknown: any issuer, parameters still preferred.
+        assert_eq!(
+            pick(None, "DRVLC", &[("dlno", "MH0120110012345")]),
+            Some("in.gov.mh.transport-DRVLC-MH0120110012345")
+        );
     }
 }

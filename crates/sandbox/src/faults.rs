@@ -134,6 +134,44 @@ pub struct ScopedFault {
     pub endpoint: Endpoint,
 }
 
+/// Make `pull/pulldocument` answer `500 pull_response_pending`, as an issuer
+/// does when it must verify the details by hand.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullPendingFault {
+    /// Absent: every pull answers pending (forced). A number: every issuer
+    /// behaves like a slow issuer, answering pending to the first `attempts`
+    /// pulls of each document (within ten minutes) and succeeding after.
+    #[serde(default)]
+    pub attempts: Option<u32>,
+}
+
+/// An issuer that verifies pulled details slowly: the first `attempts` pulls
+/// of each document (per citizen, within ten minutes) answer
+/// `500 pull_response_pending`; the next one succeeds. See
+/// [`crate::SandboxConfig::slow_issuers`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlowIssuer {
+    /// The issuer's org id, e.g. `000171` (EPFO).
+    pub orgid: String,
+    /// The doc type, e.g. `PRFND`.
+    pub doctype: String,
+    /// How many attempts answer pending before one succeeds.
+    pub attempts: u32,
+}
+
+impl SlowIssuer {
+    /// The default slow issuer: EPFO's provident fund passbook (`000171`,
+    /// `PRFND`), pending for the first two attempts.
+    pub fn epfo() -> SlowIssuer {
+        SlowIssuer {
+            orgid: crate::catalogue::ORGID_EPFO.to_owned(),
+            doctype: "PRFND".to_owned(),
+            attempts: 2,
+        }
+    }
+}
+
 /// Every fault switch; `null` / absent means off. This is also the JSON of
 /// `GET`/`PUT {base}/admin/faults`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -160,6 +198,10 @@ pub struct Faults {
     /// Seed for the error-rate dice, so a run is repeatable; random when absent.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Make pulls answer `500 pull_response_pending` (always, or for the
+    /// first attempts of each document).
+    #[serde(default)]
+    pub pull_pending: Option<PullPendingFault>,
 }
 
 impl Faults {

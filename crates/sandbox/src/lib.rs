@@ -35,7 +35,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use faults::{Endpoint, ErrorFault, FaultSwitch, Faults, HangFault, LatencyFault, ScopedFault};
+pub use faults::{
+    Endpoint, ErrorFault, FaultSwitch, Faults, HangFault, LatencyFault, PullPendingFault,
+    ScopedFault, SlowIssuer,
+};
 pub use signing::EAadhaarShape;
 
 /// How a sandbox instance behaves.
@@ -61,6 +64,24 @@ pub struct SandboxConfig {
     /// The layout of the e-Aadhaar XML: [`EAadhaarShape::Real`] (default,
     /// exactly as DigiLocker sends it) or [`EAadhaarShape::Legacy`].
     pub eaadhaar_shape: EAadhaarShape,
+    /// Answer with the variants real DigiLocker sends (default on): the token
+    /// answer spells `digilocker_id` and `eaadhar`, sends `dob` as a JSON
+    /// number and `consent_valid_till` as a string; the user answer spells
+    /// `eaadhar`; refresh tokens rotate; issued-file dates come in several
+    /// formats; files without XML data come without the `hmac` header.
+    /// Off: one spelling everywhere (`digilockerid`, `eaadhaar`, string `dob`,
+    /// number `consent_valid_till`), refresh tokens that do not rotate,
+    /// `DD-MM-YYYY` dates and an `hmac` header on every file.
+    pub quirks: bool,
+    /// Issuers whose pulls answer `500 pull_response_pending` for the first
+    /// attempts of each document. Default: EPFO's `PRFND`, two attempts
+    /// ([`SlowIssuer::epfo`]). Empty: no slow issuer.
+    pub slow_issuers: Vec<SlowIssuer>,
+    /// Added to each of the three signed catalogue calls (`pull/issuers`,
+    /// `pull/doctype`, `pull/parameters`), as DigiLocker's own slowness.
+    /// Default zero; 100 ms makes a crawl of the default catalogue at 16
+    /// calls in parallel take about 75 seconds.
+    pub catalogue_latency: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -75,6 +96,9 @@ impl Default for SandboxConfig {
             faults: Faults::default(),
             admin_token: None,
             eaadhaar_shape: EAadhaarShape::default(),
+            quirks: true,
+            slow_issuers: vec![SlowIssuer::epfo()],
+            catalogue_latency: Duration::ZERO,
         }
     }
 }

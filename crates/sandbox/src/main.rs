@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use sandbox::{EAadhaarShape, PartnerApp, Sandbox, SandboxConfig};
+use sandbox::{EAadhaarShape, PartnerApp, Sandbox, SandboxConfig, SlowIssuer};
 
 /// A DigiLocker look-alike speaking the partner API (OAuth 2.0 + PKCE,
 /// consent pages, files, e-Aadhaar, pull), for testing DigiLocker clients.
@@ -41,6 +41,20 @@ struct Args {
     /// Require `Authorization: Bearer <token>` on admin/faults.
     #[arg(long, env = "SANDBOX_ADMIN_TOKEN")]
     admin_token: Option<String>,
+    /// Answer with one spelling everywhere, non-rotating refresh tokens,
+    /// DD-MM-YYYY dates and an hmac on every file, instead of the variants
+    /// real DigiLocker sends (see the README's "Quirks").
+    #[arg(long, env = "SANDBOX_NO_QUIRKS")]
+    no_quirks: bool,
+    /// Latency added to each signed catalogue call (pull/issuers, doctype,
+    /// parameters), in milliseconds. 100 makes a crawl of the default
+    /// catalogue at 16 calls in parallel take over a minute.
+    #[arg(long, default_value_t = 0, env = "SANDBOX_CATALOGUE_LATENCY_MS")]
+    catalogue_latency_ms: u64,
+    /// Pull attempts of each document the slow issuer (EPFO, PRFND) answers
+    /// with pull_response_pending before one succeeds; 0 turns it off.
+    #[arg(long, default_value_t = 2)]
+    slow_pull_attempts: u32,
     /// Layout of the e-Aadhaar XML: `real` (exactly as DigiLocker sends it)
     /// or `legacy` (the sandbox's earlier one-line layout).
     #[arg(long, default_value = "real", env = "SANDBOX_EAADHAAR_SHAPE", value_parser = parse_shape)]
@@ -93,6 +107,16 @@ async fn main() -> anyhow::Result<()> {
         catalogue_pairs: args.catalogue_pairs,
         admin_token: args.admin_token.clone(),
         eaadhaar_shape: args.eaadhaar_shape,
+        quirks: !args.no_quirks,
+        slow_issuers: if args.slow_pull_attempts == 0 {
+            Vec::new()
+        } else {
+            vec![SlowIssuer {
+                attempts: args.slow_pull_attempts,
+                ..SlowIssuer::epfo()
+            }]
+        },
+        catalogue_latency: Duration::from_millis(args.catalogue_latency_ms),
         ..SandboxConfig::default()
     })?;
     let mut apps = vec![demo_app()];

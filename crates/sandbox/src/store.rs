@@ -5,7 +5,7 @@
 //! holds it across an `.await`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -97,6 +97,42 @@ pub(crate) struct Grant {
     pub revoked: bool,
 }
 
+impl Grant {
+    /// Whether this consent's tokens may list and fetch `doc`: the citizen
+    /// ticked it, it was pulled with this consent, or the citizen agreed to
+    /// share its doc type (`file.partners/<DOCTYPE>` in the scope), which
+    /// covers a document of that type already in the locker (the answer to a
+    /// pull that found it there, `uri_exists`).
+    pub fn may_read(&self, doc: &IssuedDoc) -> bool {
+        self.documents.contains(&doc.uri)
+            || self.pulled.contains(&doc.uri)
+            || self.partners.contains(&doc.doctype)
+    }
+
+    /// Whether this consent may pull documents of `doctype`: the citizen
+    /// agreed to it being pulled (`file.partners/<DOCTYPE>`), or shared an
+    /// issued document of that type (`issued/<uri>`).
+    pub fn may_pull(&self, account: &Account, doctype: &str) -> bool {
+        self.partners.iter().any(|d| d == doctype)
+            || account
+                .all_documents()
+                .any(|d| d.doctype == doctype && self.documents.contains(&d.uri))
+    }
+}
+
+/// Pull attempts a slow issuer answered with `pull_response_pending`.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingPull {
+    /// Attempts answered pending so far.
+    pub answered: u32,
+    /// When the first of them came; the count starts again after
+    /// [`PENDING_WINDOW`].
+    pub first: Instant,
+}
+
+/// How long a slow issuer remembers pull attempts.
+pub(crate) const PENDING_WINDOW: Duration = Duration::from_secs(10 * 60);
+
 /// An authorization code, waiting for the token call.
 #[derive(Debug, Clone)]
 pub(crate) struct CodeRecord {
@@ -126,6 +162,8 @@ pub(crate) struct Store {
     pub access_tokens: HashMap<String, AccessRecord>,
     /// Refresh token -> grant id.
     pub refresh_tokens: HashMap<String, String>,
+    /// (account, document URI) -> pending answers of a slow issuer.
+    pub pending_pulls: HashMap<(usize, String), PendingPull>,
 }
 
 impl Store {
@@ -135,8 +173,10 @@ impl Store {
     pub fn sweep(&mut self, now: Instant) {
         self.journeys.retain(|_, j| j.expires > now);
         self.codes
-            .retain(|_, c| c.expires + std::time::Duration::from_secs(600) > now);
+            .retain(|_, c| c.expires + Duration::from_secs(600) > now);
         self.access_tokens.retain(|_, t| t.expires > now);
+        self.pending_pulls
+            .retain(|_, p| p.first + PENDING_WINDOW > now);
     }
 
     /// Find the account with this Aadhaar number or mobile number.

@@ -1,10 +1,10 @@
 //! The signed catalogue calls and pull document.
 
-use digilocker::{Endpoint, Error, ErrorCode, Outcome, PullIssuer, PullParameter};
+use digilocker::{Endpoint, Error, ErrorCode, Outcome, PullIssuer, PullParameter, PulledDocument};
 use secrecy::SecretString;
 
 use crate::journey::Decision;
-use crate::support::{regular_citizen, TestSandbox};
+use crate::support::{citizen_without_aadhaar, epfo_member, regular_citizen, TestSandbox};
 
 fn upstream_code<T: std::fmt::Debug>(result: Result<T, Error>) -> (u16, ErrorCode) {
     match result {
@@ -62,6 +62,58 @@ async fn the_catalogue_walks_issuers_doctypes_and_parameters() {
         .iter()
         .any(|r| r.endpoint == Endpoint::PullParameters));
     assert!(records.iter().all(|r| r.outcome == Outcome::Ok));
+}
+
+#[tokio::test]
+async fn a_crawl_in_parallel_pays_the_catalogue_latency_on_every_call() {
+    use futures_util::{stream, StreamExt as _};
+    let latency = std::time::Duration::from_millis(40);
+    let sb = TestSandbox::start_with(|c| c.catalogue_latency = latency).await;
+    let client = sb.client();
+    let started = std::time::Instant::now();
+    let issuers = client
+        .pull_issuers()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The gateway's way: 16 calls at a time, each signed when it is made.
+    let doctypes: Vec<(String, String)> = stream::iter(issuers.iter())
+        .map(|issuer| {
+            let client = client.clone();
+            async move {
+                let docs = client
+                    .pull_doctypes(&issuer.orgid)
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: {e}", issuer.orgid));
+                docs.into_iter()
+                    .map(|d| (issuer.orgid.clone(), d.doctype))
+                    .collect::<Vec<_>>()
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let parameters = stream::iter(doctypes.iter())
+        .map(|(orgid, doctype)| {
+            let client = client.clone();
+            async move { client.pull_parameters(orgid, doctype).await }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    let elapsed = started.elapsed();
+    assert!(parameters.iter().all(Result::is_ok));
+    let calls = 1 + issuers.len() + doctypes.len();
+    // Each call waits its latency, in parallel with the others: at least
+    // calls / 16 rounds, and far less than one call after another.
+    let rounds = u32::try_from(calls.div_ceil(16)).unwrap_or(u32::MAX);
+    assert!(elapsed >= latency * rounds, "{calls} calls in {elapsed:?}");
+    assert!(
+        elapsed < latency * u32::try_from(calls).unwrap_or(u32::MAX) / 2,
+        "{calls} calls in {elapsed:?}: the latency is per call, not a queue"
+    );
 }
 
 #[tokio::test]
@@ -162,7 +214,8 @@ async fn a_pulled_document_can_be_fetched() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let pullable = first_pullable(&client, &issuers).await;
-    let values = pullable.values(None);
+    // Made-up values: not a document the citizen already has.
+    let values = pullable.values(Some("ZZQ9876543"));
 
     let uri = client
         .pull_document(&access, &pullable.orgid, &pullable.doctype, &values)
@@ -179,13 +232,6 @@ async fn a_pulled_document_can_be_fetched() {
         (Endpoint::PullDocument, Outcome::Ok, Some(200))
     );
 
-    // The same pull again answers the same URI.
-    let again = client
-        .pull_document(&access, &pullable.orgid, &pullable.doctype, &values)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(again, uri);
-
     // It is now among the issued documents this token sees, and downloadable.
     let files = client
         .issued_files(&access)
@@ -199,19 +245,179 @@ async fn a_pulled_document_can_be_fetched() {
     assert!(file.bytes.starts_with(b"%PDF-"));
     assert_eq!(file.hmac_verified, Some(true));
 
-    // Another grant pulling the same record: it already exists.
-    let other = sb.token_for(&citizen, Decision::AllowAsOffered).await;
+    // The same pull again: it is in the locker now (`uri_exists`), and
+    // pull_document_or_existing finds it among the issued documents.
     let (status, code) = upstream_code(
         client
-            .pull_document(
-                &SecretString::from(other.access_token),
-                &pullable.orgid,
-                &pullable.doctype,
-                &values,
-            )
+            .pull_document(&access, &pullable.orgid, &pullable.doctype, &values)
             .await,
     );
     assert_eq!((status, code), (500, ErrorCode::UriExists));
+    let found = client
+        .pull_document_or_existing(
+            &access,
+            &pullable.orgid,
+            Some(&pullable.issuerid),
+            &pullable.doctype,
+            &values,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        found,
+        PulledDocument {
+            uri: uri.clone(),
+            already_in_locker: true
+        }
+    );
+
+    // A returning citizen: a new journey and consent, the same pull.
+    let other = sb.token_for(&citizen, Decision::AllowAsOffered).await;
+    let other = SecretString::from(other.access_token);
+    let (status, code) = upstream_code(
+        client
+            .pull_document(&other, &pullable.orgid, &pullable.doctype, &values)
+            .await,
+    );
+    assert_eq!((status, code), (500, ErrorCode::UriExists));
+    let found = client
+        .pull_document_or_existing(
+            &other,
+            &pullable.orgid,
+            Some(&pullable.issuerid),
+            &pullable.doctype,
+            &values,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(found.uri, uri);
+    assert!(found.already_in_locker);
+    client
+        .file(&other, &found.uri)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn pulling_a_document_the_citizen_already_holds_finds_it() {
+    let sb = TestSandbox::start().await;
+    let client = sb.client();
+    let citizen = regular_citizen();
+    let pan = citizen
+        .documents
+        .iter()
+        .find(|d| d.doctype == "PANCR")
+        .unwrap_or_else(|| panic!("no PAN"));
+    let number = pan.uri.rsplit('-').next().unwrap_or_default().to_owned();
+    let token = sb.token_for(&citizen, Decision::AllowAsOffered).await;
+    let access = SecretString::from(token.access_token);
+    let params = vec![
+        ("panno".to_owned(), number),
+        ("PANFullName".to_owned(), citizen.name.clone()),
+    ];
+    let found = client
+        .pull_document_or_existing(&access, &pan.orgid, Some(&pan.issuerid), "PANCR", &params)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        found,
+        PulledDocument {
+            uri: pan.uri.clone(),
+            already_in_locker: true
+        }
+    );
+    // The two calls it took: the pull that said uri_exists, then the listing.
+    let records = sb.records.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let tail: Vec<(Endpoint, Outcome)> = records
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .map(|r| (r.endpoint, r.outcome.clone()))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            (
+                Endpoint::PullDocument,
+                Outcome::Upstream(ErrorCode::UriExists)
+            ),
+            (Endpoint::IssuedFiles, Outcome::Ok)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn pull_scope_and_aadhaar_errors_are_typed() {
+    let sb = TestSandbox::start().await;
+    let client = sb.client();
+    let citizen = regular_citizen();
+    let pan_params = vec![
+        ("panno".to_owned(), "ZZQPK9876Z".to_owned()),
+        ("PANFullName".to_owned(), "Someone".to_owned()),
+    ];
+    // Nothing shared: pulling a PAN is outside the consent's scope.
+    let token = sb.token_for(&citizen, Decision::AllowOnly(vec![])).await;
+    let (status, code) = upstream_code(
+        client
+            .pull_document(
+                &SecretString::from(token.access_token),
+                sandbox::catalogue::ORGID_INCOME_TAX,
+                "PANCR",
+                &pan_params,
+            )
+            .await,
+    );
+    assert_eq!((status, code), (500, ErrorCode::InvalidDoctype));
+
+    // No Aadhaar linked: the Income Tax Department cannot match the PAN.
+    let token = sb
+        .token_for(&citizen_without_aadhaar(), Decision::AllowAsOffered)
+        .await;
+    let result = client
+        .pull_document_or_existing(
+            &SecretString::from(token.access_token),
+            sandbox::catalogue::ORGID_INCOME_TAX,
+            Some(sandbox::catalogue::ISSUERID_INCOME_TAX),
+            "PANCR",
+            &pan_params,
+        )
+        .await;
+    assert_eq!(upstream_code(result), (500, ErrorCode::AadhaarNotLinked));
+}
+
+#[tokio::test]
+async fn a_slow_issuer_answers_pending_before_it_issues() {
+    let sb = TestSandbox::start().await;
+    let client = sb.client();
+    let token = sb.token_for(&epfo_member(), Decision::AllowAsOffered).await;
+    let access = SecretString::from(token.access_token);
+    let params = vec![
+        ("AC_NO".to_owned(), "MHBAN00123450000012345".to_owned()),
+        ("MemberName".to_owned(), "Test Member".to_owned()),
+    ];
+    let orgid = sandbox::catalogue::ORGID_EPFO;
+    for attempt in 1..=2 {
+        let error = client
+            .pull_document(&access, orgid, "PRFND", &params)
+            .await
+            .expect_err("the slow issuer is still verifying");
+        assert!(error.is_pull_pending(), "attempt {attempt}: {error:?}");
+        assert_eq!(error.status(), Some(500));
+        assert!(!error.is_retryable(), "not a transport fault: retry later");
+    }
+    let pulled = client
+        .pull_document_or_existing(
+            &access,
+            orgid,
+            Some(sandbox::catalogue::ISSUERID_EPFO),
+            "PRFND",
+            &params,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!pulled.already_in_locker);
+    assert!(pulled.uri.contains("-PRFND-"), "{}", pulled.uri);
 }
 
 /// A doc type that takes parameters, with what is needed to fill them in.

@@ -6,7 +6,9 @@ use digilocker::{
 use secrecy::SecretString;
 
 use crate::journey::{self, Decision, How, Login};
-use crate::support::{citizen_to_sign_up, regular_citizen, TestSandbox, REDIRECT_URI};
+use crate::support::{
+    citizen_born_early_in_a_month, citizen_to_sign_up, regular_citizen, TestSandbox, REDIRECT_URI,
+};
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -359,6 +361,90 @@ async fn refresh_gives_a_working_access_token() {
 }
 
 #[tokio::test]
+async fn the_specs_spellings_and_types_are_read() {
+    // Quirks on (the default): digilocker_id, eaadhar, an integer dob,
+    // consent_valid_till as a string.
+    let sb = TestSandbox::start().await;
+    let citizen = citizen_born_early_in_a_month();
+    let token = sb.token_for(&citizen, Decision::AllowAsOffered).await;
+    assert_eq!(
+        token.digilockerid.as_deref(),
+        Some(citizen.digilocker_id.as_str())
+    );
+    let expected_dob = citizen.dob.replace('-', "");
+    assert!(expected_dob.starts_with('0'));
+    assert_eq!(token.dob.as_deref(), Some(expected_dob.as_str()));
+    let [d, m, y] = citizen.dob.split('-').collect::<Vec<_>>()[..] else {
+        panic!("{}", citizen.dob)
+    };
+    let born = time::Date::from_calendar_date(
+        y.parse().unwrap_or_else(|e| panic!("{e}")),
+        time::Month::try_from(m.parse::<u8>().unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}")),
+        d.parse().unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(token.dob_parsed(), Some(born));
+    assert_eq!(
+        token.eaadhaar.as_deref(),
+        Some(if citizen.eaadhaar_available { "Y" } else { "N" })
+    );
+    assert!(token.consent_valid_till.is_some_and(|t| t > now()));
+    let user = sb
+        .client()
+        .user(&SecretString::from(token.access_token.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        user.eaadhaar, token.eaadhaar,
+        "`eaadhar` in the user answer"
+    );
+    assert_eq!(user.dob_parsed(), Some(born));
+
+    // Quirks off: the other spellings, the same values.
+    let plain = TestSandbox::start_with(|c| c.quirks = false).await;
+    let again = plain.token_for(&citizen, Decision::AllowAsOffered).await;
+    assert_eq!(again.digilockerid, token.digilockerid);
+    assert_eq!(again.dob, token.dob);
+    assert_eq!(again.eaadhaar, token.eaadhaar);
+    assert!(again.consent_valid_till.is_some_and(|t| t > now()));
+    let user = plain
+        .client()
+        .user(&SecretString::from(again.access_token))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(user.eaadhaar, token.eaadhaar);
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_the_used_one_dies() {
+    let sb = TestSandbox::start().await;
+    let client = sb.client();
+    let token = sb
+        .token_for(&regular_citizen(), Decision::AllowAsOffered)
+        .await;
+    let first = secret(&token.refresh_token);
+    let refreshed = client
+        .refresh(&first)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let second = secret(&refreshed.refresh_token);
+    assert_ne!(refreshed.refresh_token, token.refresh_token);
+    assert_eq!(
+        upstream_code(client.refresh(&first).await),
+        (400, ErrorCode::InvalidGrant)
+    );
+    let again = client
+        .refresh(&second)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    client
+        .user(&SecretString::from(again.access_token))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
 async fn revoke_ends_the_grant() {
     let sb = TestSandbox::start().await;
     let client = sb.client();
@@ -389,5 +475,19 @@ async fn revoke_ends_the_grant() {
     assert_eq!(
         upstream_code(client.issued_files(&access).await).1,
         ErrorCode::InvalidToken
+    );
+
+    // Revoking a token already revoked (or never issued): DigiLocker's 400
+    // "The token is invalid", which a revoking caller may take as done.
+    for dead in [access, SecretString::from("never-issued")] {
+        let again = client.revoke(&dead, TokenHint::AccessToken).await;
+        let error = again.expect_err("a dead token cannot be revoked");
+        assert!(error.is_invalid_token(), "{error:?}");
+        assert_eq!(error.status(), Some(400));
+        assert!(!error.is_retryable());
+    }
+    assert_eq!(
+        sb.last_record().outcome,
+        Outcome::Upstream(ErrorCode::InvalidToken)
     );
 }

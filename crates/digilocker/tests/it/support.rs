@@ -44,19 +44,25 @@ impl Drop for TestSandbox {
 
 impl TestSandbox {
     pub async fn start() -> TestSandbox {
+        TestSandbox::start_with(|_| {}).await
+    }
+
+    /// A sandbox with its configuration adjusted (quirks off, latency, ...).
+    pub async fn start_with(adjust: impl FnOnce(&mut SandboxConfig)) -> TestSandbox {
+        let mut config = SandboxConfig {
+            base_path: "/public".into(),
+            data_dir: data_dir().to_path_buf(),
+            // Only the recognisable issuers: quick to build, and enough.
+            catalogue_issuers: 0,
+            catalogue_pairs: 0,
+            ..SandboxConfig::default()
+        };
+        adjust(&mut config);
         // One at a time: the first creates the CA files the others load.
         static CREATE: Mutex<()> = Mutex::new(());
         let sandbox = {
             let _guard = CREATE.lock().unwrap_or_else(|p| p.into_inner());
-            Sandbox::new(SandboxConfig {
-                base_path: "/public".into(),
-                data_dir: data_dir().to_path_buf(),
-                // Only the recognisable issuers: quick to build, and enough.
-                catalogue_issuers: 0,
-                catalogue_pairs: 0,
-                ..SandboxConfig::default()
-            })
-            .unwrap_or_else(|e| panic!("sandbox: {e:#}"))
+            Sandbox::new(config).unwrap_or_else(|e| panic!("sandbox: {e:#}"))
         };
         sandbox.register_app(PartnerApp {
             client_id: CLIENT_ID.into(),
@@ -223,5 +229,24 @@ pub fn citizen_without_eaadhaar() -> Citizen {
 pub fn citizen_to_sign_up() -> Citizen {
     find("must sign up (Aadhaar with a mobile)", |c| {
         !c.has_account && c.aadhaar.is_some() && c.mobile.is_some()
+    })
+}
+
+/// An account holder born on the 1st to the 9th of a month, so that a `dob`
+/// sent as a JSON number loses its leading zero.
+pub fn citizen_born_early_in_a_month() -> Citizen {
+    find("was born on the 1st-9th and has Aadhaar", |c| {
+        c.has_account && c.aadhaar.is_some() && c.dob.starts_with('0')
+    })
+}
+
+/// An account holder with an EPFO passbook (the slow issuer's doc type).
+pub fn epfo_member() -> Citizen {
+    find("has an EPFO passbook", |c| {
+        c.has_account
+            && c.aadhaar.is_some()
+            && c.documents
+                .iter()
+                .any(|d| d.doctype == "PRFND" && d.orgid == sandbox::catalogue::ORGID_EPFO)
     })
 }

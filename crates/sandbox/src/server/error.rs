@@ -1,5 +1,5 @@
 //! DigiLocker's error body, `{"error": "...", "error_description": "..."}`,
-//! with the statuses UPSTREAM.md lists.
+//! with the statuses DigiLocker's partner API spec lists.
 
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderValue, StatusCode};
@@ -56,11 +56,6 @@ impl ApiError {
     /// 404 `invalid_uri`.
     pub fn invalid_uri(description: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "invalid_uri", description)
-    }
-
-    /// 403 `invalid_grant`: the citizen did not share this with the app.
-    pub fn not_consented(description: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "invalid_grant", description)
     }
 
     /// 500 `unexpected_error`: the sandbox itself failed.

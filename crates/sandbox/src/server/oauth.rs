@@ -19,7 +19,7 @@ use crate::store::{random_token, AccessRecord, Grant, Store};
 
 type Form = HashMap<String, String>;
 
-/// The request's fields. UPSTREAM.md says form-encoded; DigiLocker's own
+/// The request's fields. The partner API is form-encoded; DigiLocker's own
 /// OpenAPI document shows a JSON body, so a JSON object is accepted too.
 fn parse_form(body: &Bytes) -> Result<Form, ApiError> {
     if body.trim_ascii_start().starts_with(b"{") {
@@ -197,7 +197,16 @@ fn refresh(shared: &Shared, client_id: &str, form: &Form) -> Result<Value, ApiEr
             "The user's consent has expired; ask the user to consent again",
         ));
     }
-    token_answer(shared, &mut store, &grant_id, refresh.to_owned())
+    let refresh = if shared.config.quirks {
+        // Rotation: a new refresh token each time; the one just used is dead.
+        store.refresh_tokens.remove(refresh);
+        let fresh = random_token();
+        store.refresh_tokens.insert(fresh.clone(), grant_id.clone());
+        fresh
+    } else {
+        refresh.to_owned()
+    };
+    token_answer(shared, &mut store, &grant_id, refresh)
 }
 
 pub(crate) fn now_unix() -> i64 {
@@ -234,15 +243,27 @@ fn token_answer(
         "token_type": "Bearer",
         "scope": scope(grant),
         "refresh_token": refresh_token,
-        "digilockerid": citizen.digilocker_id,
         "name": citizen.name,
-        "dob": citizen.dob.replace('-', ""),
         "gender": citizen.gender,
-        "eaadhaar": yes_no(eaadhaar_available(citizen)),
         "reference_key": grant.reference_key,
-        "consent_valid_till": grant.consent_valid_till,
         "new_account": yes_no(grant.new_account),
     });
+    let dob = citizen.dob.replace('-', "");
+    let eaadhaar = yes_no(eaadhaar_available(citizen));
+    if shared.config.quirks {
+        // The spellings and types of DigiLocker's own AccessResponse schema:
+        // `dob` an integer (so 01011990 arrives as 1011990), and
+        // `consent_valid_till` a string, as real answers carry it.
+        answer["digilocker_id"] = json!(citizen.digilocker_id);
+        answer["eaadhar"] = json!(eaadhaar);
+        answer["dob"] = dob.parse::<u64>().map_or_else(|_| json!(dob), |n| json!(n));
+        answer["consent_valid_till"] = json!(grant.consent_valid_till.to_string());
+    } else {
+        answer["digilockerid"] = json!(citizen.digilocker_id);
+        answer["eaadhaar"] = json!(eaadhaar);
+        answer["dob"] = json!(dob);
+        answer["consent_valid_till"] = json!(grant.consent_valid_till);
+    }
     if let Some(mobile) = &citizen.mobile {
         answer["mobile"] = json!(mobile);
     }
@@ -300,9 +321,11 @@ pub(crate) fn revoke_grant(store: &mut Store, grant_id: &str) {
 
 /// `POST oauth2/1/revoke`: `token` and optional `token_type_hint`. Revoking
 /// either token of a grant revokes the whole grant ("other tokens based on
-/// the same authorisation grant", as DigiLocker's spec says). Unknown tokens
-/// are a success, as RFC 7009 asks. Client credentials are optional; when
-/// sent they must be right, and only that client's tokens are revoked.
+/// the same authorisation grant", as DigiLocker's spec says). A token that is
+/// unknown, already revoked or expired is `400 invalid_token` "The token is
+/// invalid", DigiLocker's documented answer (not RFC 7009's success). Client
+/// credentials are optional; when sent they must be right, and another
+/// client's token is invalid for them.
 pub(crate) async fn revoke(
     State(shared): State<SharedState>,
     headers: HeaderMap,
@@ -326,15 +349,20 @@ pub(crate) async fn revoke(
         .get(token)
         .map(|t| t.grant.clone())
         .or_else(|| store.refresh_tokens.get(token).cloned());
-    if let Some(grant_id) = grant_id {
-        let owned = store
+    let owned = grant_id.filter(|id| {
+        store
             .grants
-            .get(&grant_id)
-            .is_some_and(|g| client.as_deref().is_none_or(|c| c == g.client_id));
-        if owned {
-            revoke_grant(&mut store, &grant_id);
-            tracing::info!("consent revoked");
-        }
-    }
+            .get(id)
+            .is_some_and(|g| !g.revoked && client.as_deref().is_none_or(|c| c == g.client_id))
+    });
+    let Some(grant_id) = owned else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_token",
+            "The token is invalid",
+        ));
+    };
+    revoke_grant(&mut store, &grant_id);
+    tracing::info!("consent revoked");
     Ok(Json(json!({})).into_response())
 }

@@ -8,10 +8,13 @@ use axum::Json;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use std::time::Instant;
+
 use super::oauth::now_unix;
 use super::{authorize_bearer, secret_eq, ApiError, Shared, SharedState};
 use crate::catalogue::{DocTypeDef, Issuer};
 use crate::documents::{self, PullError};
+use crate::store::{PendingPull, PENDING_WINDOW};
 
 /// How old a signed call's `ts` may be (DigiLocker: 30 minutes).
 const MAX_TS_AGE_SECS: i64 = 30 * 60;
@@ -95,6 +98,15 @@ fn verify_signed(
     }
 }
 
+/// DigiLocker's own slowness on the catalogue calls
+/// ([`crate::SandboxConfig::catalogue_latency`]).
+async fn catalogue_latency(shared: &Shared) {
+    let latency = shared.config.catalogue_latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
 fn issuer<'a>(shared: &'a Shared, form: &[(String, String)]) -> Result<&'a Issuer, ApiError> {
     field(form, "orgid")
         .and_then(|orgid| shared.catalogue.issuer(orgid))
@@ -106,6 +118,7 @@ pub(crate) async fn issuers(
     State(shared): State<SharedState>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    catalogue_latency(&shared).await;
     let form = parse_form(&body)?;
     verify_signed(&shared, &form, &[])?;
     let issuers: Vec<Value> = shared
@@ -130,6 +143,7 @@ pub(crate) async fn doctypes(
     State(shared): State<SharedState>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    catalogue_latency(&shared).await;
     let form = parse_form(&body)?;
     let orgid = field(&form, "orgid").unwrap_or_default().to_owned();
     verify_signed(&shared, &form, &[&orgid])?;
@@ -155,6 +169,7 @@ pub(crate) async fn parameters(
     State(shared): State<SharedState>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    catalogue_latency(&shared).await;
     let form = parse_form(&body)?;
     let orgid = field(&form, "orgid").unwrap_or_default().to_owned();
     let doctype_name = field(&form, "doctype").unwrap_or_default().to_owned();
@@ -176,8 +191,86 @@ pub(crate) async fn parameters(
     Ok(Json(Value::Array(params)))
 }
 
+fn pull_error(status: StatusCode, error: &str, description: impl Into<String>) -> ApiError {
+    ApiError::new(status, error, description)
+}
+
+/// Doc types whose issuers match a pull against the citizen's Aadhaar
+/// record, so an account without Aadhaar cannot pull them
+/// (`500 aadhaar_not_linked`): the identity documents.
+const NEEDS_AADHAAR: [&str; 3] = ["PANCR", "DRVLC", "RVCER"];
+
+/// Upper case, letters and digits only: `ka-01 2011/0012345` ->
+/// `KA0120110012345`.
+fn id_text(value: &str) -> String {
+    value
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// The URI an issuer gives a pulled document: `{issuerid}-{DOCTYPE}-{id}`,
+/// where the id is the document's number as the citizen gave it (the first
+/// free-text parameter), after the values chosen from a list (a year, a
+/// semester), as in `in.gov.pan-PANCR-ABCDE1234F` or
+/// `in.cbse-SSCER-20194012345`: real issuers' URIs carry the document number,
+/// and so do the seeded documents'. `None` when the parameters give no
+/// usable id (then the content rule's URI is kept).
+fn issuer_uri(
+    issuer: &Issuer,
+    doctype: &DocTypeDef,
+    params: &[(String, String)],
+) -> Option<String> {
+    let value = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| id_text(v))
+    };
+    let mut id: String = doctype
+        .params
+        .iter()
+        .filter(|p| !p.valuelist.is_empty())
+        .filter_map(|p| value(&p.paramname))
+        .collect();
+    let number = doctype
+        .params
+        .iter()
+        .find(|p| p.valuelist.is_empty())
+        .and_then(|p| value(&p.paramname))?;
+    if number.len() < 4 {
+        return None;
+    }
+    id.push_str(&number);
+    (id.len() <= 40).then(|| format!("{}-{}-{id}", issuer.issuerid, doctype.doctype))
+}
+
+/// `500 pull_response_pending`, DigiLocker's text.
+fn pending() -> ApiError {
+    pull_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "pull_response_pending",
+        "The details provided above do not exactly match with the details on the certificate. \
+         Your request has been forwarded to the Issuer department. The Issuer department will \
+         verify the details provided above. If the verification is successful, your certificate \
+         will be made available in the Issued Documents section of your DigiLocker.",
+    )
+}
+
 /// `POST oauth2/1/pull/pulldocument` (Bearer; `orgid`, `doctype`,
 /// `consent=Y`, and each issuer parameter by its `paramname`).
+///
+/// In order: the token; `500 invalid_orgid`, `500 invalid_doctype` (unknown
+/// to the catalogue); `400 invalid_parameter` (`consent` not `Y`);
+/// `500 invalid_doctype` when the consent covers neither pulling this doc
+/// type (`file.partners/<DOCTYPE>`) nor an issued document of it;
+/// `500 aadhaar_not_linked` for an identity document and an account without
+/// Aadhaar; `400 invalid_parameter` (an issuer parameter missing) or
+/// `404 record_not_found` from the issuer; the `pull_pending` fault;
+/// `500 uri_exists` when the locker already has a document of that URI
+/// (seeded, or pulled by any consent, this one included); a slow issuer's
+/// `500 pull_response_pending`; else `{"uri": ...}`.
 pub(crate) async fn pull_document(
     State(shared): State<SharedState>,
     headers: HeaderMap,
@@ -186,26 +279,28 @@ pub(crate) async fn pull_document(
     let auth = authorize_bearer(&shared, &headers)?;
     let form = parse_form(&body)?;
     let orgid = field(&form, "orgid").ok_or_else(|| {
-        ApiError::new(
+        pull_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "invalid_orgid",
-            "Orgid parameter is missing or invalid",
+            "The orgid parameter is missing or invalid.",
         )
     })?;
     let issuer = shared.catalogue.issuer(orgid).ok_or_else(|| {
-        ApiError::new(
+        pull_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "invalid_orgid",
-            format!("No issuer with orgid {orgid:?}"),
+            format!("The orgid parameter is missing or invalid: no issuer has orgid {orgid:?}."),
         )
     })?;
     let doctype = field(&form, "doctype")
         .and_then(|d| issuer.doctypes.iter().find(|t| t.doctype == d))
         .ok_or_else(|| {
-            ApiError::new(
+            pull_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "invalid_doctype",
-                format!("The issuer {orgid} does not issue this doctype"),
+                format!(
+                    "The doctype parameter is missing or invalid: the issuer {orgid} does not issue it."
+                ),
             )
         })?;
     if field(&form, "consent") != Some("Y") {
@@ -213,13 +308,32 @@ pub(crate) async fn pull_document(
             "Consent parameter is missing or invalid: the user's consent (consent=Y) is required",
         ));
     }
+    if !auth.grant.may_pull(&auth.account, &doctype.doctype) {
+        return Err(pull_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "invalid_doctype",
+            format!(
+                "The doctype parameter is missing or invalid: the user's consent does not cover {} \
+                 (ask for it with req_doctype; the user must agree to it on the consent page)",
+                doctype.doctype
+            ),
+        ));
+    }
+    let citizen = &auth.account.citizen;
+    if citizen.aadhaar.is_none() && NEEDS_AADHAAR.contains(&doctype.doctype.as_str()) {
+        return Err(pull_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "aadhaar_not_linked",
+            "To access issued documents, please link your Aadhaar number to your DigiLocker account.",
+        ));
+    }
     let params: Vec<(String, String)> = form
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "orgid" | "doctype" | "consent"))
         .map(|(k, v)| (k.clone(), v.trim().to_owned()))
         .collect();
-    let doc = documents::pull(&auth.account.citizen, issuer, doctype, &params).map_err(|e| match e {
-        PullError::RecordNotFound => ApiError::new(
+    let mut doc = documents::pull(citizen, issuer, doctype, &params).map_err(|e| match e {
+        PullError::RecordNotFound => pull_error(
             StatusCode::NOT_FOUND,
             "record_not_found",
             "No record found in issuer database for given criteria. Please check the details and try again.",
@@ -228,27 +342,65 @@ pub(crate) async fn pull_document(
             ApiError::invalid_parameter(format!("{name} parameter is missing or invalid"))
         }
     })?;
+    if let Some(uri) = issuer_uri(issuer, doctype, &params) {
+        doc.uri = uri;
+    }
+    let pull_pending = shared.faults.get().pull_pending;
+    if pull_pending.as_ref().is_some_and(|p| p.attempts.is_none()) {
+        return Err(pending());
+    }
+    let slow_attempts = pull_pending.and_then(|p| p.attempts).or_else(|| {
+        shared
+            .config
+            .slow_issuers
+            .iter()
+            .find(|s| s.orgid == issuer.orgid && s.doctype == doctype.doctype)
+            .map(|s| s.attempts)
+    });
     let mut store = shared.store();
     let account = store
         .accounts
-        .get_mut(auth.grant.account)
+        .get(auth.grant.account)
         .ok_or_else(|| ApiError::unexpected("the token's account is gone"))?;
-    // A retry of a pull this grant already made answers the same URI.
-    if auth.grant.pulled.contains(&doc.uri) {
-        return Ok(Json(json!({ "uri": doc.uri })));
-    }
+    // The same URI is the same document: issued at seed time, or pulled
+    // before by any consent of this account (this one included).
     if account.document(&doc.uri).is_some() {
-        return Err(ApiError::new(
+        return Err(pull_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "uri_exists",
-            format!(
-                "This document is already in the user's DigiLocker (uri {}); fetch it by that URI if the user shared it",
-                doc.uri
-            ),
+            "This document already exists in your Issued Documents.",
         ));
     }
+    if let Some(attempts) = slow_attempts.filter(|a| *a > 0) {
+        let now = Instant::now();
+        let entry = store
+            .pending_pulls
+            .entry((auth.grant.account, doc.uri.clone()))
+            .or_insert(PendingPull {
+                answered: 0,
+                first: now,
+            });
+        if entry.first + PENDING_WINDOW <= now {
+            *entry = PendingPull {
+                answered: 0,
+                first: now,
+            };
+        }
+        if entry.answered < attempts {
+            entry.answered += 1;
+            return Err(pending());
+        }
+    }
+    store
+        .pending_pulls
+        .remove(&(auth.grant.account, doc.uri.clone()));
     let uri = doc.uri.clone();
-    account.pulled.push(doc);
+    store
+        .accounts
+        .get_mut(auth.grant.account)
+        .ok_or_else(|| ApiError::unexpected("the token's account is gone"))?
+        .pulled
+        .push(doc);
     if let Some(grant) = store.grants.get_mut(&auth.grant_id) {
         grant.pulled.insert(uri.clone());
     }

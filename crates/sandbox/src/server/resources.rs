@@ -28,8 +28,14 @@ pub(crate) async fn user(
         "name": citizen.name,
         "dob": citizen.dob.replace('-', ""),
         "gender": citizen.gender,
-        "eaadhaar": yes_no(eaadhaar_available(citizen)),
     });
+    // DigiLocker's user schema spells the flag `eaadhar`.
+    let eaadhaar_field = if shared.config.quirks {
+        "eaadhar"
+    } else {
+        "eaadhaar"
+    };
+    answer[eaadhaar_field] = json!(yes_no(eaadhaar_available(citizen)));
     if let Some(mobile) = &citizen.mobile {
         answer["mobile"] = json!(mobile);
     }
@@ -39,13 +45,42 @@ pub(crate) async fn user(
     Ok(Json(answer))
 }
 
-/// The documents this token may see: those the citizen ticked, and those
-/// pulled with this grant.
-fn shared_documents(auth: &Authorized) -> Vec<&IssuedDoc> {
+/// The documents this token may see ([`crate::store::Grant::may_read`]),
+/// each with its place in the locker (which picks its date format).
+fn shared_documents(auth: &Authorized) -> Vec<(usize, &IssuedDoc)> {
     auth.account
         .all_documents()
-        .filter(|d| auth.grant.documents.contains(&d.uri) || auth.grant.pulled.contains(&d.uri))
+        .enumerate()
+        .filter(|(_, d)| auth.grant.may_read(d))
         .collect()
+}
+
+/// An issue date (`DD-MM-YYYY`) the way `files/issued` shows it. With the
+/// quirks on, the format depends on the document's place in the locker, so
+/// one listing shows every format seen from DigiLocker: `DD-MM-YYYY`,
+/// `DD/MM/YYYY`, ISO 8601 `YYYY-MM-DD`, and an ISO 8601 date-time in UTC
+/// (the spec's `2015-05-12T15:50:38Z`).
+pub(crate) fn listed_date(date: &str, place: usize, quirks: bool) -> String {
+    let parts: Vec<&str> = date.split('-').collect();
+    let [day, month, year] = parts[..] else {
+        return date.to_owned();
+    };
+    if !quirks {
+        return date.to_owned();
+    }
+    match place % 4 {
+        0 => date.to_owned(),
+        1 => format!("{day}/{month}/{year}"),
+        2 => format!("{year}-{month}-{day}"),
+        _ => format!("{year}-{month}-{day}T04:20:{:02}Z", place % 60),
+    }
+}
+
+/// Whether a file download carries the `hmac` header. With the quirks on,
+/// documents without XML data (PDF only: the Aadhaar card, vehicle
+/// registrations, provident fund passbooks) come without it.
+pub(crate) fn sends_hmac(doc: &IssuedDoc, quirks: bool) -> bool {
+    !quirks || doc.mime.iter().any(|m| m == "application/xml")
 }
 
 /// `GET oauth2/{1,2}/files/issued`.
@@ -54,14 +89,15 @@ pub(crate) async fn issued(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let auth = authorize_bearer(&shared, &headers)?;
+    let quirks = shared.config.quirks;
     let items: Vec<Value> = shared_documents(&auth)
         .into_iter()
-        .map(|doc| {
+        .map(|(place, doc)| {
             json!({
                 "name": doc.name,
                 "type": "file",
                 "size": "",
-                "date": doc.date,
+                "date": listed_date(&doc.date, place, quirks),
                 "parent": "",
                 "mime": doc.mime,
                 "uri": doc.uri,
@@ -84,8 +120,11 @@ pub(crate) async fn uri_missing() -> ApiError {
     )
 }
 
-/// Find a document the token may read: unknown to the citizen's locker is
-/// `404 invalid_uri`; in the locker but not shared is `403 invalid_grant`.
+/// Find a document the token may read. Unknown to the citizen's locker and
+/// in the locker but not shared with this consent are alike `404
+/// invalid_uri` "No file found for given URI": DigiLocker's spec lists no
+/// other answer for these endpoints, and an app learns nothing about
+/// documents the citizen did not share.
 fn find_document<'a>(auth: &'a Authorized, uri: &str) -> Result<&'a IssuedDoc, ApiError> {
     let uri = uri.trim();
     if uri.is_empty() {
@@ -95,16 +134,10 @@ fn find_document<'a>(auth: &'a Authorized, uri: &str) -> Result<&'a IssuedDoc, A
             "URI parameter missing",
         ));
     }
-    let doc = auth
-        .account
+    auth.account
         .document(uri)
-        .ok_or_else(|| ApiError::invalid_uri("No file found for given URI"))?;
-    if !auth.grant.documents.contains(uri) && !auth.grant.pulled.contains(uri) {
-        return Err(ApiError::not_consented(
-            "The user did not grant your application access to this document",
-        ));
-    }
-    Ok(doc)
+        .filter(|doc| auth.grant.may_read(doc))
+        .ok_or_else(|| ApiError::invalid_uri("No file found for given URI"))
 }
 
 /// `base64(HMAC-SHA256(client_secret, body))`.
@@ -124,10 +157,14 @@ pub(crate) async fn file(
     let auth = authorize_bearer(&shared, &headers)?;
     let doc = find_document(&auth, &uri)?;
     let pdf = documents::render_pdf(&auth.account.citizen, doc);
-    let hmac = body_hmac(&auth.app.client_secret, &pdf)?;
+    let hmac = sends_hmac(doc, shared.config.quirks)
+        .then(|| body_hmac(&auth.app.client_secret, &pdf))
+        .transpose()?;
     let mut response = ([(CONTENT_TYPE, "application/pdf")], pdf).into_response();
-    let hmac = HeaderValue::from_str(&hmac).map_err(ApiError::unexpected)?;
-    response.headers_mut().insert("hmac", hmac);
+    if let Some(hmac) = hmac {
+        let hmac = HeaderValue::from_str(&hmac).map_err(ApiError::unexpected)?;
+        response.headers_mut().insert("hmac", hmac);
+    }
     Ok(response)
 }
 
@@ -164,8 +201,13 @@ pub(crate) async fn eaadhaar(
         ));
     }
     if !auth.grant.eaadhaar {
-        return Err(ApiError::not_consented(
-            "The user did not grant your application access to their Aadhaar",
+        // DigiLocker's spec lists only 404 aadhaar_not_linked and
+        // aadhaar_not_available here: for this consent the data is not
+        // available (the token's scope shows why: no `issued/...-ADHAR-...`).
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "aadhaar_not_available",
+            "Aadhaar data is not available: the user did not share their Aadhaar with your application in this consent",
         ));
     }
     if !citizen.eaadhaar_available {

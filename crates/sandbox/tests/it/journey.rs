@@ -55,7 +55,7 @@ async fn sign_in_with_mobile_number_works() {
     let callback = sb.allow_defaults(&consent).await;
     let code = callback.get("code").unwrap().to_owned();
     let token: serde_json::Value = sb.exchange(&code, &flow).await.json().await.unwrap();
-    assert_eq!(token["digilockerid"], citizen.digilocker_id.as_str());
+    assert_eq!(token["digilocker_id"], citizen.digilocker_id.as_str());
 }
 
 #[tokio::test]

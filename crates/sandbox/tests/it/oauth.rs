@@ -7,25 +7,14 @@ use serde_json::Value;
 
 use crate::support::*;
 
-#[tokio::test]
-async fn token_response_has_every_upstream_field() {
-    let sb = spawn().await;
-    let citizen = happy_citizen();
-    let token = sb.token_for(&citizen).await;
+/// The scope and the fields both spellings share.
+fn assert_common_token_fields(token: &Value, citizen: &sandbox::seed::Citizen) {
     assert_eq!(token["token_type"], "Bearer");
     assert_eq!(token["expires_in"], 3600);
-    assert_eq!(token["digilockerid"], citizen.digilocker_id.as_str());
     assert_eq!(token["name"], citizen.name.as_str());
-    assert_eq!(token["dob"], citizen.dob.replace('-', "").as_str());
-    assert_eq!(token["dob"].as_str().unwrap().len(), 8, "DDMMYYYY");
     assert_eq!(token["gender"], citizen.gender.as_str());
-    assert_eq!(token["eaadhaar"], "Y");
     assert_eq!(token["new_account"], "N");
     assert_eq!(token["mobile"], citizen.mobile.as_deref().unwrap());
-    assert!(
-        token["consent_valid_till"].as_i64().unwrap()
-            > time::OffsetDateTime::now_utc().unix_timestamp()
-    );
     for field in ["access_token", "refresh_token", "reference_key"] {
         assert!(!token[field].as_str().unwrap().is_empty(), "{field}");
     }
@@ -35,6 +24,50 @@ async fn token_response_has_every_upstream_field() {
         assert!(scope.contains(&format!("issued/{}", doc.uri)), "{scope}");
     }
     assert!(scope.contains("issued/in.gov.uidai-ADHAR-"), "{scope}");
+}
+
+#[tokio::test]
+async fn token_response_has_the_specs_spellings_with_quirks_on() {
+    let sb = spawn().await;
+    // A citizen born on the 1st-9th: the integer dob loses its leading zero.
+    let citizen = citizen(|c| {
+        c.has_account && c.aadhaar.is_some() && c.mobile.is_some() && c.dob.starts_with('0')
+    });
+    let token = sb.token_for(&citizen).await;
+    assert_common_token_fields(&token, &citizen);
+    assert_eq!(token["digilocker_id"], citizen.digilocker_id.as_str());
+    assert!(token.get("digilockerid").is_none(), "{token}");
+    assert_eq!(
+        token["eaadhar"],
+        if citizen.eaadhaar_available { "Y" } else { "N" }
+    );
+    assert!(token.get("eaadhaar").is_none(), "{token}");
+    let dob = citizen.dob.replace('-', "");
+    assert_eq!(token["dob"].as_u64(), Some(dob.parse::<u64>().unwrap()));
+    assert_eq!(token["dob"].to_string().len(), 7, "01011990 as a number");
+    let till: i64 = token["consent_valid_till"]
+        .as_str()
+        .expect("a string")
+        .parse()
+        .unwrap();
+    assert!(till > time::OffsetDateTime::now_utc().unix_timestamp());
+}
+
+#[tokio::test]
+async fn token_response_has_one_spelling_with_quirks_off() {
+    let sb = spawn_with(|c| c.quirks = false).await;
+    let citizen = happy_citizen();
+    let token = sb.token_for(&citizen).await;
+    assert_common_token_fields(&token, &citizen);
+    assert_eq!(token["digilockerid"], citizen.digilocker_id.as_str());
+    assert_eq!(token["dob"], citizen.dob.replace('-', "").as_str());
+    assert_eq!(token["dob"].as_str().unwrap().len(), 8, "DDMMYYYY");
+    assert_eq!(token["eaadhaar"], "Y");
+    assert!(
+        token["consent_valid_till"].as_i64().unwrap()
+            > time::OffsetDateTime::now_utc().unix_timestamp()
+    );
+    assert!(token.get("digilocker_id").is_none() && token.get("eaadhar").is_none());
 }
 
 #[tokio::test]
@@ -221,7 +254,7 @@ async fn access_token_expires_and_refresh_token_gets_a_new_one() {
     let new_access = refreshed["access_token"].as_str().unwrap();
     assert_ne!(new_access, access);
     assert_eq!(refreshed["scope"], token["scope"]);
-    assert_eq!(refreshed["digilockerid"], token["digilockerid"]);
+    assert_eq!(refreshed["digilocker_id"], token["digilocker_id"]);
     assert_eq!(
         sb.get_bearer("oauth2/1/user", new_access).await.status(),
         StatusCode::OK
@@ -249,6 +282,49 @@ async fn refresh_token_of_another_client_or_unknown_is_invalid_grant() {
         error_of(refresh_with(&sb, "made-up").await).await.1,
         "invalid_grant"
     );
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_with_quirks_on() {
+    let sb = spawn().await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let first = token["refresh_token"].as_str().unwrap();
+    let response = refresh_with(&sb, first).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let second: Value = response.json().await.unwrap();
+    let second = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first, "a new refresh token each time");
+    // The used one is dead; the new one works, once.
+    assert_eq!(
+        error_of(refresh_with(&sb, first).await).await,
+        (StatusCode::BAD_REQUEST, "invalid_grant".into())
+    );
+    let response = refresh_with(&sb, &second).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let third: Value = response.json().await.unwrap();
+    assert_ne!(third["refresh_token"], second.as_str());
+    assert_eq!(
+        error_of(refresh_with(&sb, &second).await).await.1,
+        "invalid_grant"
+    );
+    let access = third["access_token"].as_str().unwrap();
+    assert_eq!(
+        sb.get_bearer("oauth2/1/user", access).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn refresh_tokens_do_not_rotate_with_quirks_off() {
+    let sb = spawn_with(|c| c.quirks = false).await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let refresh = token["refresh_token"].as_str().unwrap();
+    for _ in 0..2 {
+        let response = refresh_with(&sb, refresh).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let again: Value = response.json().await.unwrap();
+        assert_eq!(again["refresh_token"], refresh);
+    }
 }
 
 #[tokio::test]
@@ -295,31 +371,62 @@ async fn revoking_the_refresh_token_also_kills_the_access_token() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+async fn revoke_with(sb: &TestSandbox, form: &[(&str, &str)]) -> reqwest::Response {
+    sb.browser
+        .post(sb.url("oauth2/1/revoke"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn another_client_cannot_revoke_my_token() {
     let sb = spawn().await;
     let token = sb.token_for(&happy_citizen()).await;
     let access = token["access_token"].as_str().unwrap();
-    let response = sb
-        .browser
-        .post(sb.url("oauth2/1/revoke"))
-        .form(&[
+    let response = revoke_with(
+        &sb,
+        &[
             ("token", access),
             ("client_id", OTHER_CLIENT_ID),
             ("client_secret", OTHER_SECRET),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "RFC 7009: no hint either way"
+        error_of(response).await,
+        (StatusCode::BAD_REQUEST, "invalid_token".into()),
+        "another app's token is invalid for this app"
     );
     assert_eq!(
         sb.get_bearer("oauth2/1/user", access).await.status(),
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn revoking_an_unknown_or_revoked_token_is_400_invalid_token() {
+    let sb = spawn().await;
+    let response = revoke_with(&sb, &[("token", "never-issued")]).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_token");
+    assert_eq!(body["error_description"], "The token is invalid");
+
+    let token = sb.token_for(&happy_citizen()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let refresh = token["refresh_token"].as_str().unwrap();
+    let response = revoke_with(&sb, &[("token", access)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // Both tokens of the consent are gone now: revoking either again is 400.
+    for again in [access, refresh] {
+        assert_eq!(
+            error_of(revoke_with(&sb, &[("token", again)]).await).await,
+            (StatusCode::BAD_REQUEST, "invalid_token".into())
+        );
+    }
 }
 
 #[tokio::test]
@@ -403,10 +510,7 @@ async fn tokens_do_not_outlive_consent_valid_till() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        token["consent_valid_till"].as_i64().unwrap().to_string(),
-        till
-    );
+    assert_eq!(token["consent_valid_till"], till.as_str());
     assert!(token["expires_in"].as_u64().unwrap() <= 2, "{token}");
     tokio::time::sleep(Duration::from_millis(3100)).await;
     let response = sb

@@ -236,51 +236,402 @@ async fn pull_document_errors() {
     );
 }
 
-#[tokio::test]
-async fn pulled_document_becomes_fetchable_by_the_token() {
-    let sb = spawn().await;
-    let token = sb.token_for(&happy_citizen()).await;
-    let access = token["access_token"].as_str().unwrap();
-    let fields = [
-        ("orgid", "000004"),
-        ("doctype", "PANCR"),
-        ("consent", "Y"),
-        ("panno", "ZZZZZ9999Z"),
-        ("PANFullName", "Test Holder"),
-    ];
-    let response = pull(&sb, access, &fields).await;
+const PAN_PULL: [(&str, &str); 5] = [
+    ("orgid", "000004"),
+    ("doctype", "PANCR"),
+    ("consent", "Y"),
+    ("panno", "ZZZZZ9999Z"),
+    ("PANFullName", "Test Holder"),
+];
+
+async fn uri_of(response: reqwest::Response) -> String {
     assert_eq!(response.status(), StatusCode::OK);
-    let uri = response.json::<Value>().await.unwrap()["uri"]
+    response.json::<Value>().await.unwrap()["uri"]
         .as_str()
         .unwrap()
-        .to_owned();
-    assert!(uri.contains("-PANCR-"), "{uri}");
-    // A retry answers the same URI.
-    let again: Value = pull(&sb, access, &fields).await.json().await.unwrap();
-    assert_eq!(again["uri"], uri.as_str());
+        .to_owned()
+}
 
-    let file = sb.get_bearer(&format!("oauth2/1/file/{uri}"), access).await;
-    assert_eq!(file.status(), StatusCode::OK);
-    assert!(file.bytes().await.unwrap().starts_with(b"%PDF-"));
+/// The issued files a token sees, by URI.
+async fn listed(sb: &TestSandbox, access: &str) -> Vec<Value> {
     let listing: Value = sb
         .get_bearer("oauth2/2/files/issued", access)
         .await
         .json()
         .await
         .unwrap();
-    assert!(listing["items"]
-        .as_array()
-        .unwrap()
+    listing["items"].as_array().unwrap().clone()
+}
+
+async fn fetch_ok(sb: &TestSandbox, access: &str, uri: &str) {
+    let file = sb.get_bearer(&format!("oauth2/1/file/{uri}"), access).await;
+    assert_eq!(file.status(), StatusCode::OK, "{uri}");
+    assert!(file.bytes().await.unwrap().starts_with(b"%PDF-"));
+}
+
+/// A journey with `extra` authorize parameters, ticking what `tick` picks of
+/// the offered boxes; the access token.
+async fn token_ticking(
+    sb: &TestSandbox,
+    who: &sandbox::seed::Citizen,
+    extra: &[(&str, &str)],
+    tick: impl Fn(&str, bool) -> bool,
+) -> String {
+    let flow = sb.new_flow();
+    let username = who.aadhaar.as_deref().or(who.mobile.as_deref()).unwrap();
+    let consent = sb
+        .sign_in_to_consent(&flow, extra, username, &who.pin)
+        .await;
+    let ticked: Vec<String> = consent
+        .doc_checkboxes()
+        .into_iter()
+        .filter(|(value, checked)| tick(value, *checked))
+        .map(|(value, _)| value)
+        .collect();
+    let callback = sb.allow(&consent.journey(), &ticked).await;
+    let token: Value = sb
+        .exchange(callback.get("code").unwrap(), &flow)
+        .await
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn pulled_document_is_listed_fetchable_and_then_exists() {
+    let sb = spawn().await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let uri = uri_of(pull(&sb, access, &PAN_PULL).await).await;
+    // Like real issuers' URIs (and the seeded ones), it carries the number.
+    assert_eq!(uri, "in.gov.pan-PANCR-ZZZZZ9999Z");
+    fetch_ok(&sb, access, &uri).await;
+    assert!(listed(&sb, access)
+        .await
         .iter()
         .any(|i| i["uri"] == uri.as_str()));
 
-    // Another consent for the same citizen finds it already in the locker.
+    // The same consent pulling again: it is in the locker now.
+    let response = pull(&sb, access, &PAN_PULL).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["error"], "uri_exists");
+    assert_eq!(
+        body["error_description"],
+        "This document already exists in your Issued Documents."
+    );
+    // ...and still listed and fetchable by that consent.
+    assert!(listed(&sb, access)
+        .await
+        .iter()
+        .any(|i| i["uri"] == uri.as_str()));
+    fetch_ok(&sb, access, &uri).await;
+
+    // A returning citizen (a new journey, a new consent): the pulled document
+    // is offered on the consent page like any other, and ticked by default.
     let other = sb.token_for(&happy_citizen()).await;
-    let response = pull(&sb, other["access_token"].as_str().unwrap(), &fields).await;
+    let other = other["access_token"].as_str().unwrap();
+    let response = pull(&sb, other, &PAN_PULL).await;
     assert_eq!(
         error_of(response).await,
         (StatusCode::INTERNAL_SERVER_ERROR, "uri_exists".into())
     );
+    let item = listed(&sb, other)
+        .await
+        .into_iter()
+        .find(|i| i["uri"] == uri.as_str())
+        .expect("the pulled document is listed for the new consent");
+    assert_eq!(item["doctype"], "PANCR");
+    assert_eq!(item["issuerid"], "in.gov.pan");
+    fetch_ok(&sb, other, &uri).await;
+}
+
+#[tokio::test]
+async fn pulling_a_seeded_document_is_uri_exists_and_it_is_listed() {
+    let sb = spawn().await;
+    let who = happy_citizen();
+    let pan = who.documents.iter().find(|d| d.doctype == "PANCR").unwrap();
+    let number = pan.uri.rsplit('-').next().unwrap();
+    let token = sb.token_for(&who).await;
+    let access = token["access_token"].as_str().unwrap();
+    let response = pull(
+        &sb,
+        access,
+        &[
+            ("orgid", "000004"),
+            ("doctype", "PANCR"),
+            ("consent", "Y"),
+            // Lower case and spaced: the issuer still recognises the number.
+            ("panno", &format!(" {} ", number.to_ascii_lowercase())),
+            ("PANFullName", &who.name),
+        ],
+    )
+    .await;
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::INTERNAL_SERVER_ERROR, "uri_exists".into())
+    );
+    let items = listed(&sb, access).await;
+    let same: Vec<&Value> = items
+        .iter()
+        .filter(|i| i["doctype"] == "PANCR" && i["issuerid"] == pan.issuerid.as_str())
+        .collect();
+    assert_eq!(same.len(), 1, "{items:?}");
+    assert!(same[0]["uri"].as_str().unwrap().ends_with(number));
+    fetch_ok(&sb, access, &pan.uri).await;
+}
+
+#[tokio::test]
+async fn a_doc_type_shared_for_pulling_covers_the_document_already_pulled() {
+    let sb = spawn().await;
+    // No driving licence in the locker: the consent page offers to pull one.
+    let who = citizen(|c| {
+        c.has_account && c.aadhaar.is_some() && !c.documents.iter().any(|d| d.doctype == "DRVLC")
+    });
+    let partners = |value: &str, checked: bool| checked || value == "file.partners/DRVLC";
+    // Two consents given before either pulled (two tabs, two apps' journeys).
+    let first = token_ticking(&sb, &who, &[("req_doctype", "DRVLC")], partners).await;
+    let second = token_ticking(&sb, &who, &[("req_doctype", "DRVLC")], partners).await;
+    let orgid = sandbox::catalogue::transport_orgid("MH").unwrap();
+    let dl = [
+        ("orgid", orgid.as_str()),
+        ("doctype", "DRVLC"),
+        ("consent", "Y"),
+        ("dlno", "MH0120190012345"),
+        ("DOB", "15-08-1990"),
+    ];
+    let uri = uri_of(pull(&sb, &first, &dl).await).await;
+    let response = pull(&sb, &second, &dl).await;
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::INTERNAL_SERVER_ERROR, "uri_exists".into())
+    );
+    // The second consent agreed to share driving licences: it sees this one.
+    assert!(listed(&sb, &second)
+        .await
+        .iter()
+        .any(|i| i["uri"] == uri.as_str() && i["doctype"] == "DRVLC"));
+    fetch_ok(&sb, &second, &uri).await;
+
+    // A later consent offers it like any document in the locker; one where
+    // the citizen unticks it neither sees it nor can fetch it.
+    let without = token_ticking(&sb, &who, &[], |value, checked| checked && value != uri).await;
+    assert!(!listed(&sb, &without)
+        .await
+        .iter()
+        .any(|i| i["uri"] == uri.as_str()));
+    let response = sb
+        .get_bearer(&format!("oauth2/1/file/{uri}"), &without)
+        .await;
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::NOT_FOUND, "invalid_uri".into())
+    );
+}
+
+#[tokio::test]
+async fn pull_outside_the_consents_scope_is_invalid_doctype() {
+    let sb = spawn().await;
+    let who = citizen(|c| {
+        c.has_account
+            && c.aadhaar.is_some()
+            && c.documents.iter().any(|d| d.doctype == "PANCR")
+            && !c.documents.iter().any(|d| d.doctype == "DRVLC")
+    });
+    // Asked for nothing to pull, and the PAN unticked.
+    let access = token_ticking(&sb, &who, &[], |value, checked| {
+        checked && !value.contains("-PANCR-")
+    })
+    .await;
+    for (orgid, doctype, params) in [
+        (
+            "000004",
+            "PANCR",
+            vec![("panno", "ZZZZZ9999Z"), ("PANFullName", "X")],
+        ),
+        (
+            sandbox::catalogue::ORGID_CBSE,
+            "MIGCR",
+            vec![("rroll", "12345678"), ("year", "2019")],
+        ),
+    ] {
+        let mut form = vec![("orgid", orgid), ("doctype", doctype), ("consent", "Y")];
+        form.extend(params);
+        let response = pull(&sb, &access, &form).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{doctype}");
+        assert_eq!(body["error"], "invalid_doctype", "{doctype}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("consent"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn identity_documents_need_aadhaar_to_be_pulled() {
+    let sb = spawn().await;
+    let who = citizen(|c| c.has_account && c.aadhaar.is_none());
+    assert!(who.documents.iter().any(|d| d.doctype == "PANCR"));
+    let access = token_ticking(&sb, &who, &[("req_doctype", "MIGCR")], |value, checked| {
+        checked || value == "file.partners/MIGCR"
+    })
+    .await;
+    let response = pull(&sb, &access, &PAN_PULL).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["error"], "aadhaar_not_linked");
+    assert_eq!(
+        body["error_description"],
+        "To access issued documents, please link your Aadhaar number to your DigiLocker account."
+    );
+    // An issuer that does not match against Aadhaar still lets the pull through.
+    let response = pull(
+        &sb,
+        &access,
+        &[
+            ("orgid", sandbox::catalogue::ORGID_CBSE),
+            ("doctype", "MIGCR"),
+            ("consent", "Y"),
+            ("rroll", "12345678"),
+            ("year", "2019"),
+        ],
+    )
+    .await;
+    // Values picked from a list (the year) come before the number.
+    assert_eq!(
+        uri_of(response).await,
+        format!("{}-MIGCR-201912345678", sandbox::catalogue::ISSUERID_CBSE)
+    );
+}
+
+/// A citizen with an EPFO passbook ticked, so PRFND pulls are in scope.
+fn epfo_member() -> sandbox::seed::Citizen {
+    citizen(|c| {
+        c.has_account
+            && c.documents
+                .iter()
+                .any(|d| d.doctype == "PRFND" && d.orgid == sandbox::catalogue::ORGID_EPFO)
+    })
+}
+
+fn epfo_pull(account: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("orgid", sandbox::catalogue::ORGID_EPFO.to_owned()),
+        ("doctype", "PRFND".to_owned()),
+        ("consent", "Y".to_owned()),
+        ("AC_NO", account.to_owned()),
+        ("MemberName", "Test Member".to_owned()),
+    ]
+}
+
+async fn pull_owned(sb: &TestSandbox, access: &str, form: &[(&str, String)]) -> reqwest::Response {
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pull(sb, access, &form).await
+}
+
+#[tokio::test]
+async fn the_slow_issuer_answers_pending_twice_then_succeeds() {
+    let sb = spawn().await;
+    let token = sb.token_for(&epfo_member()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let form = epfo_pull("MHBAN00123450000012345");
+    for attempt in 1..=2 {
+        let response = pull_owned(&sb, access, &form).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "attempt {attempt}"
+        );
+        assert_eq!(body["error"], "pull_response_pending", "attempt {attempt}");
+        assert!(body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("forwarded to the Issuer department"));
+    }
+    let uri = uri_of(pull_owned(&sb, access, &form).await).await;
+    fetch_ok(&sb, access, &uri).await;
+    // Other documents of the same issuer are counted on their own.
+    let response = pull_owned(&sb, access, &epfo_pull("MHBAN00999990000099999")).await;
+    assert_eq!(error_of(response).await.1, "pull_response_pending");
+}
+
+#[tokio::test]
+async fn without_slow_issuers_the_first_pull_succeeds() {
+    let sb = spawn_with(|c| c.slow_issuers.clear()).await;
+    let token = sb.token_for(&epfo_member()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let response = pull_owned(&sb, access, &epfo_pull("MHBAN00123450000012345")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_pull_pending_switch_forces_or_counts_pending() {
+    let sb = spawn().await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let access = token["access_token"].as_str().unwrap();
+    sb.sandbox
+        .faults()
+        .set(sandbox::Faults {
+            pull_pending: Some(sandbox::PullPendingFault { attempts: None }),
+            ..Default::default()
+        })
+        .unwrap();
+    for _ in 0..3 {
+        let response = pull(&sb, access, &PAN_PULL).await;
+        assert_eq!(
+            error_of(response).await,
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "pull_response_pending".into()
+            )
+        );
+    }
+    // Over HTTP: every issuer slow, one pending answer per document.
+    let response = sb
+        .browser
+        .put(sb.url("admin/faults"))
+        .json(&serde_json::json!({"pull_pending": {"attempts": 1}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = pull(&sb, access, &PAN_PULL).await;
+    assert_eq!(error_of(response).await.1, "pull_response_pending");
+    uri_of(pull(&sb, access, &PAN_PULL).await).await;
+    sb.sandbox.faults().clear();
+}
+
+#[tokio::test]
+async fn catalogue_latency_slows_each_signed_call() {
+    let latency = std::time::Duration::from_millis(400);
+    let sb = spawn_with(|c| c.catalogue_latency = latency).await;
+    let started = std::time::Instant::now();
+    let response = call(
+        &sb,
+        "oauth2/1/pull/issuers",
+        &signed(CLIENT_ID, CLIENT_SECRET, now()),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(started.elapsed() >= latency, "{:?}", started.elapsed());
+    let mut form = signed(CLIENT_ID, CLIENT_SECRET, now());
+    form.push(("orgid".into(), "002317".into()));
+    let started = std::time::Instant::now();
+    assert_eq!(
+        call(&sb, "oauth2/1/pull/doctype", &form).await.status(),
+        StatusCode::OK
+    );
+    assert!(started.elapsed() >= latency);
 }
 
 #[tokio::test]

@@ -24,7 +24,25 @@ async fn user_answers_the_citizens_details() {
     assert_eq!(user["name"], citizen.name.as_str());
     assert_eq!(user["dob"], citizen.dob.replace('-', "").as_str());
     assert_eq!(user["gender"], citizen.gender.as_str());
+    // DigiLocker's user schema spells it `eaadhar`.
+    assert_eq!(user["eaadhar"], "Y");
+    assert!(user.get("eaadhaar").is_none(), "{user}");
+}
+
+#[tokio::test]
+async fn user_spells_eaadhaar_in_full_with_quirks_off() {
+    let sb = spawn_with(|c| c.quirks = false).await;
+    let citizen = happy_citizen();
+    let token = sb.token_for(&citizen).await;
+    let user: Value = sb
+        .get_bearer("oauth2/1/user", token["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user["digilockerid"], citizen.digilocker_id.as_str());
     assert_eq!(user["eaadhaar"], "Y");
+    assert!(user.get("eaadhar").is_none(), "{user}");
 }
 
 #[tokio::test]
@@ -138,6 +156,110 @@ async fn file_comes_as_pdf_with_the_apps_hmac() {
     assert_eq!(hmac_header, STANDARD.encode(mac.finalize().into_bytes()));
 }
 
+/// The `date` of every listed document, by URI, for a citizen with many.
+async fn listed_dates(sb: &TestSandbox) -> (Vec<(String, String)>, sandbox::seed::Citizen) {
+    let citizen = citizen(|c| c.has_account && c.documents.len() >= 5);
+    let token = sb.token_for(&citizen).await;
+    let listing: Value = sb
+        .get_bearer(
+            "oauth2/2/files/issued",
+            token["access_token"].as_str().unwrap(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let dates = listing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["uri"].as_str().unwrap().to_owned(),
+                i["date"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (dates, citizen)
+}
+
+#[tokio::test]
+async fn issued_dates_come_in_every_format_with_quirks_on() {
+    let sb = spawn().await;
+    let (dates, citizen) = listed_dates(&sb).await;
+    let shapes: std::collections::BTreeSet<&str> = dates
+        .iter()
+        .map(|(_, d)| {
+            let b = d.as_bytes();
+            match (b.len(), b.get(2), b.get(4)) {
+                (10, Some(b'-'), _) => "DD-MM-YYYY",
+                (10, Some(b'/'), _) => "DD/MM/YYYY",
+                (10, _, Some(b'-')) => "YYYY-MM-DD",
+                (20, _, Some(b'-')) if d.ends_with('Z') && b[10] == b'T' => "date-time",
+                _ => panic!("unexpected date {d:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(shapes.len(), 4, "{dates:?}");
+    // Whatever the format, it is the document's issue date.
+    for doc in &citizen.documents {
+        let (_, listed) = dates.iter().find(|(u, _)| *u == doc.uri).unwrap();
+        let [dd, mm, yyyy] = doc.date.split('-').collect::<Vec<_>>()[..] else {
+            panic!("{}", doc.date)
+        };
+        assert!(
+            [
+                doc.date.clone(),
+                format!("{dd}/{mm}/{yyyy}"),
+                format!("{yyyy}-{mm}-{dd}")
+            ]
+            .iter()
+            .any(|f| listed.starts_with(f.as_str())),
+            "{listed} for {}",
+            doc.date
+        );
+    }
+}
+
+#[tokio::test]
+async fn issued_dates_are_dd_mm_yyyy_with_quirks_off() {
+    let sb = spawn_with(|c| c.quirks = false).await;
+    let (dates, citizen) = listed_dates(&sb).await;
+    for doc in &citizen.documents {
+        let (_, listed) = dates.iter().find(|(u, _)| *u == doc.uri).unwrap();
+        assert_eq!(listed, &doc.date);
+    }
+}
+
+#[tokio::test]
+async fn pdf_only_documents_come_without_hmac_with_quirks_on() {
+    for quirks in [true, false] {
+        let sb = spawn_with(|c| c.quirks = quirks).await;
+        let citizen = citizen(|c| {
+            c.has_account
+                && c.documents
+                    .iter()
+                    .any(|d| !d.mime.iter().any(|m| m == "application/xml"))
+        });
+        let token = sb.token_for(&citizen).await;
+        let access = token["access_token"].as_str().unwrap();
+        for doc in &citizen.documents {
+            let response = sb
+                .get_bearer(&format!("oauth2/1/file/{}", doc.uri), access)
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let has_xml = doc.mime.iter().any(|m| m == "application/xml");
+            assert_eq!(
+                response.headers().contains_key("hmac"),
+                has_xml || !quirks,
+                "quirks {quirks}: {} ({:?})",
+                doc.uri,
+                doc.mime
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn file_errors_unknown_unshared_and_missing_uri() {
     let sb = spawn().await;
@@ -147,9 +269,11 @@ async fn file_errors_unknown_unshared_and_missing_uri() {
     let response = sb
         .get_bearer(&format!("oauth2/1/file/{withheld}"), access)
         .await;
+    // In the locker but not shared: the same answer as an unknown URI, the
+    // only one DigiLocker's spec lists.
     assert_eq!(
         error_of(response).await,
-        (StatusCode::FORBIDDEN, "invalid_grant".into())
+        (StatusCode::NOT_FOUND, "invalid_uri".into())
     );
     let response = sb
         .get_bearer("oauth2/1/file/in.gov.pan-PANCR-NOSUCHDOC0", access)
@@ -166,7 +290,10 @@ async fn file_errors_unknown_unshared_and_missing_uri() {
     let response = sb
         .get_bearer(&format!("oauth2/1/xml/{withheld}"), access)
         .await;
-    assert_eq!(error_of(response).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        error_of(response).await,
+        (StatusCode::NOT_FOUND, "invalid_uri".into())
+    );
 }
 
 #[tokio::test]
@@ -238,7 +365,7 @@ async fn eaadhaar_errors_not_linked_not_available_and_not_shared() {
     let sb = spawn().await;
     let no_aadhaar = citizen(|c| c.has_account && c.aadhaar.is_none());
     let token = sb.token_for(&no_aadhaar).await;
-    assert_eq!(token["eaadhaar"], "N");
+    assert_eq!(token["eaadhar"], "N");
     let response = sb
         .get_bearer(
             "oauth2/3/xml/eaadhaar",
@@ -252,7 +379,7 @@ async fn eaadhaar_errors_not_linked_not_available_and_not_shared() {
 
     let unavailable = citizen(|c| c.has_account && c.aadhaar.is_some() && !c.eaadhaar_available);
     let token = sb.token_for(&unavailable).await;
-    assert_eq!(token["eaadhaar"], "N");
+    assert_eq!(token["eaadhar"], "N");
     let response = sb
         .get_bearer(
             "oauth2/3/xml/eaadhaar",
@@ -296,6 +423,6 @@ async fn eaadhaar_errors_not_linked_not_available_and_not_shared() {
         .await;
     assert_eq!(
         error_of(response).await,
-        (StatusCode::FORBIDDEN, "invalid_grant".into())
+        (StatusCode::NOT_FOUND, "aadhaar_not_available".into())
     );
 }
