@@ -271,22 +271,26 @@ fn normalise(text: &str) -> String {
 
 /// The issued file a pull that answered `uri_exists` found in the locker:
 /// among `files` of `doctype` from `issuerid` (any issuer when `None`), the
-/// first whose URI shows one of the pull's parameter values, else the first
-/// of them; `None` when the listing has no document of that doc type and
-/// issuer (for example when the user's consent does not cover it).
+/// first whose URI shows one of the pull's parameter values, else the only
+/// one there is. `None` when the listing has no document of that doc type
+/// and issuer (for example when the user's consent does not cover it), and
+/// when there are several and none shows the parameters: handing over one
+/// of them would risk another document than the one asked for.
 pub fn find_pulled<'a>(
     files: &'a [IssuedFile],
     issuerid: Option<&str>,
     doctype: &str,
     params: &[(String, String)],
 ) -> Option<&'a IssuedFile> {
-    let mut candidates = files.iter().filter(|f| f.is_of(issuerid, doctype));
-    let first = candidates.clone().next()?;
-    Some(
-        candidates
-            .find(|f| f.uri_shows_any(params))
-            .unwrap_or(first),
-    )
+    let candidates: Vec<&IssuedFile> = files
+        .iter()
+        .filter(|f| f.is_of(issuerid, doctype))
+        .collect();
+    match candidates.iter().find(|f| f.uri_shows_any(params)) {
+        Some(shown) => Some(shown),
+        None if candidates.len() == 1 => candidates.first().copied(),
+        None => None,
+    }
 }
 
 /// The outcome of [`crate::Client::pull_document_or_existing`].
@@ -785,10 +789,15 @@ mod tests {
             ),
             Some("in.gov.ka.transport-DRVLC-KA0520190000002")
         );
-        // No parameter shown: the first of that doc type and issuer.
+        // No parameter shown: the only one of that doc type and issuer, but
+        // never a guess among several.
+        assert_eq!(
+            pick(Some("in.gov.mh.transport"), "drvlc", &[("dlno", "ZZ")]),
+            Some("in.gov.mh.transport-DRVLC-MH0120110012345")
+        );
         assert_eq!(
             pick(Some("in.gov.ka.transport"), "drvlc", &[("dlno", "ZZ")]),
-            Some("in.gov.ka.transport-DRVLC-KA0520190000001")
+            None
         );
         // The roll number inside a year+roll URI.
         assert_eq!(

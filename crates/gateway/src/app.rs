@@ -123,7 +123,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
 
     let mut sandbox_router = None;
     let mut demo_client = None;
-    let (dl_config, mut trust_anchors_pem) = match &config.digilocker {
+    let (dl_config, embedded_root) = match &config.digilocker {
         Some(settings) => (
             dl_client_config(
                 settings.base_url.clone(),
@@ -132,7 +132,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
                 callback,
                 &config,
             ),
-            String::new(),
+            None,
         ),
         None => {
             // The sandbox is reached over real HTTP at our public address,
@@ -153,31 +153,11 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
                     callback,
                     &config,
                 ),
-                embedded.root_pem,
+                Some(embedded.root_pem),
             )
         }
     };
-    if let Some(path) = &config.trust_anchors {
-        trust_anchors_pem = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read trust anchors {}", path.display()))?;
-    }
-    let trust_anchors = if trust_anchors_pem.trim().is_empty() {
-        tracing::warn!(
-            "no e-Aadhaar trust anchors configured: /aadhaar will answer unwrap_aadhaar_failed"
-        );
-        None
-    } else {
-        let mut anchors = aadhaar::TrustAnchors::from_pem(&trust_anchors_pem)
-            .context("the e-Aadhaar trust anchors are not valid PEM certificates")?;
-        if let Some(path) = &config.trust_intermediates {
-            let pem = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read trust intermediates {}", path.display()))?;
-            anchors = anchors
-                .with_intermediates_pem(&pem)
-                .context("the e-Aadhaar intermediates are not valid PEM certificates")?;
-        }
-        Some(Arc::new(anchors))
-    };
+    let trust_anchors = Arc::new(trust_anchors(&config, embedded_root)?);
     let dl = digilocker::Client::new(dl_config).context("cannot build the DigiLocker client")?;
     let metrics = Arc::new(Metrics::default());
     let limiter = std::num::NonZeroU32::new(config.rate_limit_per_second).map(|rate| {
@@ -237,6 +217,41 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
         shutdown,
         server,
     })
+}
+
+/// The roots trusted for e-Aadhaar signatures: the configured PEM file; else
+/// in sandbox mode the sandbox's root, in production the built-in CCA India
+/// 2022 root. Intermediates: the configured PEM file; else in production the
+/// built-in SafeScrypt 2022 CA and sub-CA (used to build a chain when a file
+/// carries only its signing certificate; never trusted by themselves).
+pub fn trust_anchors(
+    config: &Config,
+    embedded_root: Option<String>,
+) -> anyhow::Result<aadhaar::TrustAnchors> {
+    let roots = match (&config.trust_anchors, embedded_root) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read trust anchors {}", path.display()))?,
+        (None, Some(sandbox_root)) => sandbox_root,
+        (None, None) => aadhaar::trust::CCA_INDIA_2022_PEM.to_owned(),
+    };
+    let mut anchors = aadhaar::TrustAnchors::from_pem(&roots)
+        .context("the e-Aadhaar trust anchors are not valid PEM certificates")?;
+    let intermediates = match &config.trust_intermediates {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read trust intermediates {}", path.display()))?,
+        ),
+        None if !config.sandbox_mode() => {
+            Some(aadhaar::trust::SAFESCRYPT_2022_INTERMEDIATES_PEM.to_owned())
+        }
+        None => None,
+    };
+    if let Some(pem) = intermediates {
+        anchors = anchors
+            .with_intermediates_pem(&pem)
+            .context("the e-Aadhaar intermediates are not valid PEM certificates")?;
+    }
+    Ok(anchors)
 }
 
 fn dl_client_config(

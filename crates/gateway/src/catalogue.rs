@@ -2,14 +2,18 @@
 //! parameters, built in the background with bounded parallelism, refreshed
 //! on a schedule, answered from memory.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use axum::body::Bytes;
 
 use anyhow::Context;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage::{CatalogueMeta, CatalogueRow, Store, StoreResult};
 use crate::upstream;
@@ -47,53 +51,244 @@ impl Document {
     }
 }
 
-/// One version of the catalogue held in memory, with its JSON pre-rendered.
+/// One (issuer, doc type) of the catalogue: what the contract shows, and
+/// the issuer's id as DigiLocker writes it in document URIs.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub document: Document,
+    /// e.g. `in.gov.pan`; empty when DigiLocker did not say.
+    pub issuer_id: String,
+}
+
+/// A content encoding the full catalogue is kept in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    Brotli,
+    Zstd,
+}
+
+impl Encoding {
+    /// The `Content-Encoding` value (`None` for identity).
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some("gzip"),
+            Encoding::Brotli => Some("br"),
+            Encoding::Zstd => Some("zstd"),
+        }
+    }
+
+    /// The best encoding a client accepts, by its `Accept-Encoding`
+    /// q-values; on a tie brotli, then zstd, then gzip (smallest first).
+    pub fn negotiate(accept: Option<&str>) -> Encoding {
+        let Some(accept) = accept else {
+            return Encoding::Identity;
+        };
+        let mut best = (Encoding::Identity, 0.0_f32, 0_u8);
+        for item in accept.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|v| v.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let (encoding, rank) = match name.as_str() {
+                "br" => (Encoding::Brotli, 3),
+                "zstd" => (Encoding::Zstd, 2),
+                "gzip" | "x-gzip" => (Encoding::Gzip, 1),
+                _ => continue,
+            };
+            if q > 0.0 && (q > best.1 || (q == best.1 && rank > best.2)) {
+                best = (encoding, q, rank);
+            }
+        }
+        best.0
+    }
+}
+
+/// One version of the catalogue held in memory: its entries with an index
+/// for filtered queries, and the whole contract JSON serialised once and
+/// kept compressed, so a download costs no serialisation and no copy.
 #[derive(Debug)]
 pub struct Snapshot {
     pub version: i64,
-    pub documents: Vec<Document>,
-    pub json: axum::body::Bytes,
+    pub entries: Vec<Entry>,
+    by_key: HashMap<(String, String), usize>,
+    by_org: HashMap<String, Vec<usize>>,
+    by_doc_type: HashMap<String, Vec<usize>>,
+    identity: Bytes,
+    gzip: Bytes,
+    brotli: Bytes,
+    zstd: Bytes,
+    /// Weak: the same for every encoding of this version.
     pub etag: String,
 }
 
+fn json_of<'a>(docs: impl Iterator<Item = &'a Document>) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        documents: Vec<&'a Document>,
+    }
+    serde_json::to_vec(&Body {
+        documents: docs.collect(),
+    })
+    .unwrap_or_default()
+}
+
+fn compress(plain: &[u8]) -> std::io::Result<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
+    gz.write_all(plain)?;
+    let gzip = gz.finish()?;
+    let mut br = Vec::new();
+    {
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 9,
+            lgwin: 22,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut std::io::Cursor::new(plain), &mut br, &params)?;
+    }
+    let zstd = zstd::bulk::compress(plain, 19)?;
+    Ok((gzip, br, zstd))
+}
+
 impl Snapshot {
-    /// The contract JSON of the documents matching the filters.
+    /// Build a snapshot: index, serialise, compress (CPU work: call it
+    /// off the async workers).
+    pub fn build(meta: CatalogueMeta, rows: &[CatalogueRow]) -> std::io::Result<Snapshot> {
+        let entries: Vec<Entry> = rows
+            .iter()
+            .map(|row| Entry {
+                document: Document::from_row(row),
+                issuer_id: row.issuer_id.clone(),
+            })
+            .collect();
+        let mut by_key = HashMap::new();
+        let mut by_org: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_doc_type: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            let d = &e.document;
+            by_key.insert((d.org_id.clone(), d.doc_type.clone()), i);
+            by_org.entry(d.org_id.clone()).or_default().push(i);
+            by_doc_type.entry(d.doc_type.clone()).or_default().push(i);
+        }
+        let identity = json_of(entries.iter().map(|e| &e.document));
+        let (gzip, brotli, zstd) = compress(&identity)?;
+        Ok(Snapshot {
+            version: meta.version,
+            etag: format!("W/\"catalogue-v{}-{}\"", meta.version, meta.built_at),
+            entries,
+            by_key,
+            by_org,
+            by_doc_type,
+            identity: identity.into(),
+            gzip: gzip.into(),
+            brotli: brotli.into(),
+            zstd: zstd.into(),
+        })
+    }
+
+    /// The whole catalogue's contract JSON in `encoding` (a cheap clone).
+    pub fn body(&self, encoding: Encoding) -> Bytes {
+        match encoding {
+            Encoding::Identity => self.identity.clone(),
+            Encoding::Gzip => self.gzip.clone(),
+            Encoding::Brotli => self.brotli.clone(),
+            Encoding::Zstd => self.zstd.clone(),
+        }
+    }
+
+    /// One (issuer, doc type).
+    pub fn entry(&self, org_id: &str, doc_type: &str) -> Option<&Entry> {
+        self.by_key
+            .get(&(org_id.to_owned(), doc_type.to_owned()))
+            .map(|&i| &self.entries[i])
+    }
+
+    /// The contract JSON of the documents matching the filters; the issuer
+    /// and doc type filters use the index, the text filter scans what is left.
     pub fn filtered_json(
         &self,
         org_id: Option<&str>,
         doc_type: Option<&str>,
         q: Option<&str>,
-    ) -> axum::body::Bytes {
+    ) -> Bytes {
+        let all: Vec<usize>;
+        let candidates: &[usize] = match (org_id, doc_type) {
+            (Some(o), Some(t)) => match self.by_key.get(&(o.to_owned(), t.to_owned())) {
+                Some(i) => std::slice::from_ref(i),
+                None => &[],
+            },
+            (Some(o), None) => self.by_org.get(o).map(Vec::as_slice).unwrap_or_default(),
+            (None, Some(t)) => self
+                .by_doc_type
+                .get(t)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+            (None, None) => {
+                all = (0..self.entries.len()).collect();
+                &all
+            }
+        };
         let q = q.map(str::to_lowercase);
-        let docs: Vec<&Document> = self
-            .documents
+        let docs = candidates
             .iter()
-            .filter(|d| org_id.is_none_or(|o| d.org_id == o))
-            .filter(|d| doc_type.is_none_or(|t| d.doc_type == t))
+            .map(|&i| &self.entries[i].document)
             .filter(|d| {
                 q.as_deref().is_none_or(|q| {
                     d.description.to_lowercase().contains(q)
                         || d.org_name.to_lowercase().contains(q)
                 })
-            })
-            .collect();
-        serde_json::to_vec(&serde_json::json!({ "documents": docs }))
-            .unwrap_or_default()
-            .into()
+            });
+        json_of(docs).into()
     }
 }
 
+/// How often an instance asks the database whether a newer catalogue was
+/// stored (by itself or another instance).
+const VERSION_CHECK: Duration = Duration::from_secs(1);
+
 /// An in-memory cache of the current stored catalogue. Only a cache: the
-/// database says which version is current.
+/// database says which version is current, asked at most once a second.
 #[derive(Debug, Default)]
 pub struct CatalogueCache {
     current: RwLock<Option<Arc<Snapshot>>>,
+    /// When the database was last asked, and what it said.
+    checked: std::sync::Mutex<Option<(std::time::Instant, Option<CatalogueMeta>)>>,
+    /// One rebuild at a time.
+    building: tokio::sync::Mutex<()>,
 }
 
 impl CatalogueCache {
+    async fn current_meta(&self, store: &dyn Store) -> StoreResult<Option<CatalogueMeta>> {
+        if let Ok(checked) = self.checked.lock() {
+            if let Some((at, meta)) = *checked {
+                if at.elapsed() < VERSION_CHECK {
+                    return Ok(meta);
+                }
+            }
+        }
+        let meta = store.catalogue_meta().await?;
+        if let Ok(mut checked) = self.checked.lock() {
+            *checked = Some((std::time::Instant::now(), meta));
+        }
+        Ok(meta)
+    }
+
+    /// Forget what the database said, so the next call asks again (after
+    /// this instance stored a new version).
+    pub fn invalidate(&self) {
+        if let Ok(mut checked) = self.checked.lock() {
+            *checked = None;
+        }
+    }
+
     /// The current catalogue, or `None` until the first build is stored.
-    pub async fn snapshot(&self, store: &dyn Store) -> StoreResult<Option<Arc<Snapshot>>> {
-        let Some(meta) = store.catalogue_meta().await? else {
+    pub async fn snapshot(&self, store: &dyn Store) -> Result<Option<Arc<Snapshot>>, ApiError> {
+        let Some(meta) = self.current_meta(store).await? else {
             return Ok(None);
         };
         if let Some(s) = self.current.read().await.as_ref() {
@@ -101,37 +296,33 @@ impl CatalogueCache {
                 return Ok(Some(s.clone()));
             }
         }
+        let _building = self.building.lock().await;
+        if let Some(s) = self.current.read().await.as_ref() {
+            if s.version == meta.version {
+                return Ok(Some(s.clone()));
+            }
+        }
         let rows = store.load_catalogue().await?;
-        let documents: Vec<Document> = rows.iter().map(Document::from_row).collect();
-        let json: axum::body::Bytes =
-            serde_json::to_vec(&serde_json::json!({ "documents": documents }))
-                .unwrap_or_default()
-                .into();
-        let snapshot = Arc::new(Snapshot {
-            version: meta.version,
-            etag: format!("\"catalogue-v{}-{}\"", meta.version, meta.built_at),
-            documents,
-            json,
-        });
+        let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(meta, &rows))
+            .await
+            .map_err(anyhow::Error::from)?
+            .map_err(anyhow::Error::from)?;
+        let snapshot = Arc::new(snapshot);
         *self.current.write().await = Some(snapshot.clone());
         Ok(Some(snapshot))
     }
 
-    /// One (issuer, doc type), if the catalogue is built and has it.
+    /// One (issuer, doc type): `catalogue_not_ready` until the catalogue is built.
     pub async fn entry(
         &self,
         store: &dyn Store,
         org_id: &str,
         doc_type: &str,
-    ) -> Result<Option<Document>, crate::error::ApiError> {
+    ) -> Result<Option<Entry>, ApiError> {
         let Some(snapshot) = self.snapshot(store).await? else {
-            return Err(crate::error::ApiError::CatalogueNotReady);
+            return Err(ApiError::CatalogueNotReady);
         };
-        Ok(snapshot
-            .documents
-            .iter()
-            .find(|d| d.org_id == org_id && d.doc_type == doc_type)
-            .cloned())
+        Ok(snapshot.entry(org_id, doc_type).cloned())
     }
 }
 
@@ -182,6 +373,7 @@ pub async fn build(state: &AppState) -> anyhow::Result<Vec<CatalogueRow>> {
                 })
                 .collect();
             Ok::<_, anyhow::Error>(CatalogueRow {
+                issuer_id: issuer.issuerid.clone().unwrap_or_default(),
                 org_id: issuer.orgid.clone(),
                 doc_type: doc.doctype.clone(),
                 org_name: issuer.name.clone(),
@@ -278,6 +470,7 @@ async fn refresh_unless_fresh(
     let work = async {
         let rows = build(state).await?;
         let meta = state.store.replace_catalogue(&rows, state.now()).await?;
+        state.catalogue.invalidate();
         Ok::<_, anyhow::Error>(meta)
     };
     // The lease is short and renewed while we build, so an instance that

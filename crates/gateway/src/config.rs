@@ -53,6 +53,13 @@ pub struct Config {
     pub sandbox_dir: Option<PathBuf>,
     /// Sandbox catalogue size (issuers, pairs); sandbox mode only.
     pub sandbox_catalogue: (usize, usize),
+    /// The embedded sandbox's e-Aadhaar layout (default: DigiLocker's real one).
+    pub sandbox_eaadhaar_shape: sandbox::EAadhaarShape,
+    /// The embedded sandbox answers with real DigiLocker's variant spellings,
+    /// rotating refresh tokens and mixed date formats (default on).
+    pub sandbox_quirks: bool,
+    /// Latency of each of the embedded sandbox's signed catalogue calls.
+    pub sandbox_catalogue_latency: Duration,
     /// Calls per second each client may make to `/api` on one instance
     /// (0: no limit), and the burst above that rate.
     pub rate_limit_per_second: u32,
@@ -96,6 +103,9 @@ impl Default for Config {
             sweep_interval: Duration::from_secs(30),
             sandbox_dir: None,
             sandbox_catalogue: (2000, 10_000),
+            sandbox_eaadhaar_shape: sandbox::EAadhaarShape::default(),
+            sandbox_quirks: true,
+            sandbox_catalogue_latency: Duration::ZERO,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
             max_body_bytes: 64 * 1024,

@@ -165,7 +165,12 @@ async fn demo_documents(state: &AppState) -> Vec<DemoDoc> {
     };
     let mut out = Vec::new();
     for wanted in ["PANCR", "DRVLC", "PRFND", "SSCER"] {
-        if let Some(d) = snapshot.documents.iter().find(|d| d.doc_type == wanted) {
+        if let Some(d) = snapshot
+            .entries
+            .iter()
+            .map(|e| &e.document)
+            .find(|d| d.doc_type == wanted)
+        {
             out.push(DemoDoc {
                 doc_type: d.doc_type.clone(),
                 org_id: d.org_id.clone(),

@@ -32,6 +32,10 @@ pub enum ApiError {
     InvalidToken,
     #[error("invalid grant")]
     InvalidGrant,
+    #[error("not shared: {0}")]
+    NotShared(String),
+    #[error("the issuer has not answered yet")]
+    IssuerPending,
     #[error("user consent not given")]
     UserConsentNotGiven(String),
     #[error("request not found")]
@@ -118,6 +122,12 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "invalid_grant",
                 "The user did not grant access to this document.".into(),
+            ),
+            NotShared(why) => (StatusCode::FORBIDDEN, "invalid_grant", why.clone()),
+            IssuerPending => (
+                StatusCode::BAD_GATEWAY,
+                "upstream_server_error",
+                "The issuer has not answered DigiLocker yet; retry this call after the Retry-After seconds.".into(),
             ),
             UserConsentNotGiven(why) => (
                 StatusCode::FORBIDDEN,
@@ -231,6 +241,7 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             ApiError::CatalogueNotReady => Some("5"),
             ApiError::RateLimited | ApiError::ServiceUnavailable(_) => Some("1"),
+            ApiError::IssuerPending => Some("60"),
             _ => None,
         };
         if let Some(v) = retry_after {

@@ -139,6 +139,9 @@ pub async fn embed(
         data_dir: sandbox_dir,
         catalogue_issuers: config.sandbox_catalogue.0,
         catalogue_pairs: config.sandbox_catalogue.1,
+        eaadhaar_shape: config.sandbox_eaadhaar_shape,
+        quirks: config.sandbox_quirks,
+        catalogue_latency: config.sandbox_catalogue_latency,
         ..Default::default()
     })?;
     // A fresh partner secret each start: the sandbox keeps its apps in memory.

@@ -69,8 +69,8 @@ pub struct AppState {
     pub public_base: Url,
     pub metrics: Arc<Metrics>,
     pub catalogue: Arc<CatalogueCache>,
-    /// The roots trusted for e-Aadhaar signatures; `None` when none are configured.
-    pub trust_anchors: Option<Arc<aadhaar::TrustAnchors>>,
+    /// The roots trusted for e-Aadhaar signatures.
+    pub trust_anchors: Arc<aadhaar::TrustAnchors>,
     /// Per-client call rate on this instance; `None` when unlimited.
     pub limiter: Option<Arc<governor::DefaultKeyedRateLimiter<String>>>,
     /// The sandbox client's credentials (sandbox mode only), for the demo page.

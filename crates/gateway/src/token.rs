@@ -32,18 +32,36 @@ where
     F: Fn(SecretString) -> Fut,
     Fut: std::future::Future<Output = Result<T, digilocker::Error>>,
 {
+    with_token_mapped(state, r, f, upstream::to_api_error).await
+}
+
+/// [`with_token`], DigiLocker's errors mapped by `map`.
+pub async fn with_token_mapped<T, F, Fut>(
+    state: &AppState,
+    r: &RequestRecord,
+    f: F,
+    map: fn(digilocker::Error) -> ApiError,
+) -> ApiResult<T>
+where
+    F: Fn(SecretString) -> Fut,
+    Fut: std::future::Future<Output = Result<T, digilocker::Error>>,
+{
     ensure_usable(r)?;
-    let sealed = r.token.as_ref().ok_or(ApiError::TokenRevoked)?;
-    let token: StoredToken = state.keys.open_json(&Sealed::Token.aad(&r.id), sealed)?;
+    let token = open_token(state, r)?;
     let expired = token.expires_at != 0 && token.expires_at <= state.now();
     if !expired {
         match f(SecretString::from(token.access_token.clone())).await {
             Err(e) if upstream::is_invalid_token(&e) => {}
-            other => return other.map_err(upstream::to_api_error),
+            other => return other.map_err(map),
         }
     }
     let access = refresh(state, r, token).await?;
-    f(access).await.map_err(upstream::to_api_error)
+    f(access).await.map_err(map)
+}
+
+fn open_token(state: &AppState, r: &RequestRecord) -> ApiResult<StoredToken> {
+    let sealed = r.token.as_ref().ok_or(ApiError::TokenRevoked)?;
+    Ok(state.keys.open_json(&Sealed::Token.aad(&r.id), sealed)?)
 }
 
 /// Exchange the refresh token for a new access token and store both.
@@ -58,9 +76,20 @@ async fn refresh(
     let refresh = SecretString::from(refresh);
     let fresh = match upstream::call(state, "token_refresh", state.dl.refresh(&refresh)).await {
         Ok(t) => t,
-        // DigiLocker refused the refresh token itself: the consent is over.
+        // DigiLocker refused the refresh token. It rotates them: a call
+        // running beside this one may have used it a moment ago and stored
+        // the new pair; then that pair is ours too.
         Err(e @ digilocker::Error::Upstream { .. }) if !e.is_retryable() => {
-            return Err(ApiError::InvalidToken)
+            if let Some(newer) = state
+                .store
+                .get_live_request(&r.id, state.now())
+                .await?
+                .filter(|now| now.token != r.token)
+            {
+                let stored = open_token(state, &newer)?;
+                return Ok(SecretString::from(stored.access_token));
+            }
+            return Err(ApiError::InvalidToken);
         }
         Err(e) => return Err(upstream::to_api_error(e)),
     };

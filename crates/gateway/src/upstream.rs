@@ -89,6 +89,24 @@ pub fn to_api_error(e: DlError) -> ApiError {
     }
 }
 
+/// The contract error for a failed pull: DigiLocker's answers that mean
+/// "not under this consent" are `invalid_grant`; a slow issuer is pending.
+pub fn to_pull_error(e: DlError) -> ApiError {
+    match e.code() {
+        Some(ErrorCode::PullResponsePending) => ApiError::IssuerPending,
+        Some(ErrorCode::InvalidDoctype) => ApiError::NotShared(
+            "DigiLocker refused this doc type for the user: they did not agree to share it. \
+             Create the request with this docType so the consent screen offers it."
+                .into(),
+        ),
+        Some(ErrorCode::UriExists) => ApiError::NotShared(
+            "The document is already in the user's DigiLocker, but they did not agree to share it."
+                .into(),
+        ),
+        _ => to_api_error(e),
+    }
+}
+
 /// The contract error for a failed e-Aadhaar call: DigiLocker's failures to
 /// hand over the XML are `get_xml_failed`; the user's and the token's
 /// states keep their own codes.

@@ -1,7 +1,9 @@
 //! The catalogue, fetching a document, and the user's issued documents.
 
+use std::time::Duration;
+
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -11,11 +13,12 @@ use super::model::{
     IssuedResponse, ParameterValue,
 };
 use crate::auth::Caller;
+use crate::catalogue::{Encoding, Entry};
 use crate::domain::{truncate, DocType, OrgId};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
-use crate::token::{ensure_usable, with_token};
+use crate::token::{ensure_usable, with_token, with_token_mapped};
 use crate::{crypto, files, upstream};
 
 /// Most parameters a fetch may carry.
@@ -43,36 +46,83 @@ pub async fn catalogue(
     let Some(snapshot) = state.catalogue.snapshot(state.store.as_ref()).await? else {
         return Err(ApiError::CatalogueNotReady);
     };
+    let if_none_match = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
     let filtered = query.org_id.is_some() || query.doc_type.is_some() || query.q.is_some();
-    let (body, etag) = if filtered {
+    if filtered {
+        let key = format!(
+            "{}\u{0}{}\u{0}{}",
+            query.org_id.as_deref().unwrap_or_default(),
+            query.doc_type.as_deref().unwrap_or_default(),
+            query.q.as_deref().unwrap_or_default()
+        );
+        let etag = format!(
+            "W/\"catalogue-v{}-{}\"",
+            snapshot.version,
+            hex::encode(&crypto::hash_secret(&key)[..8])
+        );
+        if etag_matches(if_none_match, &etag) {
+            return Ok(not_modified(etag));
+        }
         let body = snapshot.filtered_json(
             query.org_id.as_deref(),
             query.doc_type.as_deref(),
             query.q.as_deref(),
         );
-        let etag = format!(
-            "\"{}\"",
-            hex::encode(&crypto::hash_secret(&String::from_utf8_lossy(&body))[..12])
-        );
-        (body, etag)
-    } else {
-        (snapshot.json.clone(), snapshot.etag.clone())
-    };
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        == Some(etag.as_str())
-    {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (header::ETAG, etag),
+            ],
+            body,
+        )
+            .into_response());
     }
-    Ok((
+    if etag_matches(if_none_match, &snapshot.etag) {
+        return Ok(not_modified(snapshot.etag.clone()));
+    }
+    // The whole catalogue was serialised and compressed once for this version.
+    let encoding = Encoding::negotiate(
+        headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut response = snapshot.body(encoding).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Ok(v) = HeaderValue::from_str(&snapshot.etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Some(e) = encoding.header() {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(e));
+    }
+    Ok(response)
+}
+
+fn not_modified(etag: String) -> Response {
+    (
+        StatusCode::NOT_MODIFIED,
         [
-            (header::CONTENT_TYPE, "application/json".to_owned()),
             (header::ETAG, etag),
+            (header::VARY, "accept-encoding".to_owned()),
         ],
-        body,
     )
-        .into_response())
+        .into_response()
+}
+
+/// `If-None-Match` against our ETag, by weak comparison: `*`, or any listed
+/// tag equal once `W/` is set aside.
+fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    if_none_match.is_some_and(|list| {
+        list.split(',')
+            .any(|t| t.trim() == "*" || bare(t) == bare(etag))
+    })
 }
 
 fn required<'a>(value: &'a Option<String>, name: &str) -> ApiResult<&'a str> {
@@ -170,14 +220,15 @@ pub async fn fetch(
                 org_id.as_str()
             ))
         })?;
-    if !entry.available_formats.iter().any(|f| f == &format) {
+    let doc = &entry.document;
+    if !doc.available_formats.iter().any(|f| f == &format) {
         return Err(ApiError::InvalidPayload(format!(
             "format {:?} is not available for this document; use one of {:?}.",
             truncate(&format),
-            entry.available_formats
+            doc.available_formats
         )));
     }
-    for p in &entry.parameters {
+    for p in &doc.parameters {
         match params.iter().find(|(n, _)| n == &p.name) {
             Some((_, v)) if !v.trim().is_empty() => {}
             _ => {
@@ -190,31 +241,14 @@ pub async fn fetch(
     }
     if let Some((unknown, _)) = params
         .iter()
-        .find(|(n, _)| !entry.parameters.iter().any(|p| &p.name == n))
+        .find(|(n, _)| !doc.parameters.iter().any(|p| &p.name == n))
     {
         return Err(ApiError::InvalidPayload(format!(
             "parameter {:?} is not one this document takes.",
             truncate(unknown)
         )));
     }
-
-    let uri = with_token(&state, &r, |t| {
-        let state = state.clone();
-        let (org, doc, params) = (
-            org_id.as_str().to_owned(),
-            doc_type.as_str().to_owned(),
-            params.clone(),
-        );
-        async move {
-            upstream::call(
-                &state,
-                "pull_document",
-                state.dl.pull_document(&t, &org, &doc, &params),
-            )
-            .await
-        }
-    })
-    .await?;
+    let uri = pull(&state, &r, &entry, &params).await?;
     let (content_type, bytes) = if format == "xml" {
         let bytes = with_token(&state, &r, |t| {
             let state = state.clone();
@@ -241,6 +275,61 @@ pub async fn fetch(
     files::store_and_link(&state, &r, &content_type, &name, &bytes)
         .await
         .map(Json)
+}
+
+/// Pull the document into the user's locker, or find it there when it
+/// already is (a returning customer, or this request asking twice:
+/// DigiLocker answers `uri_exists`). A slow issuer (`pull_response_pending`)
+/// is asked again with backoff within the upstream timeout.
+async fn pull(
+    state: &AppState,
+    r: &crate::storage::RequestRecord,
+    entry: &Entry,
+    params: &[(String, String)],
+) -> ApiResult<String> {
+    let deadline = tokio::time::Instant::now() + state.config.upstream_timeout;
+    let mut delay = Duration::from_millis(500);
+    loop {
+        let attempt = with_token_mapped(
+            state,
+            r,
+            |t| {
+                let state = state.clone();
+                let doc = &entry.document;
+                let issuer = Some(entry.issuer_id.as_str()).filter(|i| !i.is_empty());
+                async move {
+                    upstream::call(
+                        &state,
+                        "pull_document",
+                        state.dl.pull_document_or_existing(
+                            &t,
+                            &doc.org_id,
+                            issuer,
+                            &doc.doc_type,
+                            params,
+                        ),
+                    )
+                    .await
+                }
+            },
+            upstream::to_pull_error,
+        )
+        .await;
+        match attempt {
+            Ok(pulled) => {
+                if pulled.already_in_locker {
+                    tracing::info!(request_id = %r.id, "document already in the locker; serving it");
+                }
+                return Ok(pulled.uri);
+            }
+            Err(ApiError::IssuerPending) if tokio::time::Instant::now() + delay < deadline => {
+                tracing::info!(request_id = %r.id, wait_ms = delay.as_millis() as u64, "issuer pending; asking again");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn sanitize_filename(s: &str) -> String {

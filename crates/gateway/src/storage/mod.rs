@@ -133,6 +133,8 @@ pub struct FileRecord {
 /// One (issuer, doc type) of the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CatalogueRow {
+    /// The issuer's id in document URIs (`in.gov.pan`); may be empty.
+    pub issuer_id: String,
     pub org_id: String,
     pub doc_type: String,
     pub org_name: String,

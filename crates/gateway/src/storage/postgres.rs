@@ -125,7 +125,7 @@ sql_store!(PgStore, {
             };
             sqlx::query(&format!(
                 "INSERT INTO catalogue (version, {CATALOGUE_COLUMNS}) \
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])"
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])"
             ))
             .bind(version)
             .bind(col(|r| &r.org_id))
@@ -134,6 +134,7 @@ sql_store!(PgStore, {
             .bind(col(|r| &r.description))
             .bind(col(|r| &r.formats))
             .bind(col(|r| &r.parameters))
+            .bind(col(|r| &r.issuer_id))
             .execute(&mut *tx)
             .await?;
         }

@@ -10,7 +10,7 @@ pub(crate) const REQUEST_COLUMNS: &str =
      idempotency_key, idempotency_fingerprint, created_at, valid_upto";
 
 pub(crate) const CATALOGUE_COLUMNS: &str =
-    "org_id, doc_type, org_name, description, formats, parameters";
+    "org_id, doc_type, org_name, description, formats, parameters, issuer_id";
 
 /// Make catalogue version `$1` (built at `$2`, `$3` entries) the current one.
 pub(crate) const SET_CURRENT_CATALOGUE: &str =

@@ -91,7 +91,7 @@ sql_store!(SqliteStore, {
         let version = current + 1;
         for row in rows {
             sqlx::query(&format!(
-                "INSERT INTO catalogue (version, {CATALOGUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                "INSERT INTO catalogue (version, {CATALOGUE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             ))
             .bind(version)
             .bind(&row.org_id)
@@ -100,6 +100,7 @@ sql_store!(SqliteStore, {
             .bind(&row.description)
             .bind(&row.formats)
             .bind(&row.parameters)
+            .bind(&row.issuer_id)
             .execute(&mut *tx)
             .await?;
         }

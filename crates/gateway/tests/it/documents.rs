@@ -164,7 +164,9 @@ async fn fetch_a_document_from_the_catalogue_and_download_it() {
 async fn document_requests_are_validated_against_the_catalogue() {
     let t = TestApp::spawn().await;
     t.wait_catalogue().await;
-    let (id, _) = t.authenticated().await;
+    let id = t
+        .consented(&crate::harness::happy_citizen(), &["PRFND"])
+        .await;
     let path = format!("/api/digilocker/{id}/document");
     let prfnd = entry(&t, "PRFND").await;
     let (s, b) = t
@@ -405,4 +407,62 @@ async fn a_document_offered_as_xml_is_fetched_as_the_issuers_signed_xml() {
         .post(&format!("/api/digilocker/{id}/document"), &t.creds, body)
         .await;
     assert_error(s, &b, 400, "invalid_payload");
+}
+
+#[tokio::test]
+async fn the_catalogue_is_served_compressed_as_the_client_asks() {
+    use std::io::Read;
+    let t = TestApp::spawn().await;
+    t.wait_catalogue().await;
+    let get = |accept: Option<&'static str>| {
+        let mut rb = t.req(Method::GET, "/api/digilocker/documents", &t.creds);
+        if let Some(a) = accept {
+            rb = rb.header("accept-encoding", a);
+        }
+        rb.send()
+    };
+    let plain = get(None).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let etag = plain.headers()["etag"].to_str().unwrap().to_owned();
+    let plain = plain.bytes().await.unwrap();
+    for (accept, want) in [
+        ("gzip", "gzip"),
+        ("br", "br"),
+        ("zstd", "zstd"),
+        ("gzip, deflate, br", "br"),
+        ("gzip;q=1, br;q=0.5", "gzip"),
+        ("br;q=0, gzip", "gzip"),
+    ] {
+        let resp = get(Some(accept)).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-encoding"], want, "{accept}");
+        assert_eq!(resp.headers()["vary"], "accept-encoding");
+        assert_eq!(resp.headers()["etag"].to_str().unwrap(), etag);
+        let body = resp.bytes().await.unwrap();
+        assert!(body.len() * 3 < plain.len(), "{want} compresses");
+        let mut out = Vec::new();
+        match want {
+            "gzip" => {
+                flate2::read::GzDecoder::new(&body[..])
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+            "br" => {
+                brotli::Decompressor::new(&body[..], 4096)
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+            _ => out = zstd::decode_all(&body[..]).unwrap(),
+        }
+        assert_eq!(out, plain, "{want} holds the same catalogue");
+    }
+    // The ETag holds across encodings.
+    let resp = t
+        .req(Method::GET, "/api/digilocker/documents", &t.creds)
+        .header("accept-encoding", "br")
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 304);
 }

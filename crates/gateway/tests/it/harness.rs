@@ -72,6 +72,10 @@ impl TestApp {
             instance_name: "test".into(),
             ..Config::default()
         };
+        if legacy_sandbox() {
+            config.sandbox_eaadhaar_shape = sandbox::EAadhaarShape::Legacy;
+            config.sandbox_quirks = false;
+        }
         let pg = if on_postgres() {
             Some(PgSchema::create().await)
         } else {
@@ -277,6 +281,32 @@ impl TestApp {
         (created["id"].as_str().unwrap().to_owned(), back)
     }
 
+    /// A new request asking for `doc_types`, consented by `who` with every
+    /// offered box ticked; returns its id.
+    pub async fn consented(&self, who: &sandbox::seed::Citizen, doc_types: &[&str]) -> String {
+        let t = self;
+        let created = t
+            .create_for(
+                &t.creds,
+                serde_json::json!({"redirectUrl": BUSINESS, "docType": doc_types}),
+            )
+            .await;
+        let browser = Browser::new();
+        let username = who.aadhaar.clone().or(who.mobile.clone()).unwrap();
+        let consent = t
+            .sign_in(
+                &browser,
+                created["url"].as_str().unwrap(),
+                &username,
+                &who.pin,
+            )
+            .await;
+        let offered = consent.checkbox_values("doc");
+        let back = t.decide(&browser, &consent, true, Some(&offered)).await;
+        assert_eq!(param(&back, "success").as_deref(), Some("True"));
+        created["id"].as_str().unwrap().to_owned()
+    }
+
     /// The request's stored DigiLocker token, decrypted (`access_token`,
     /// `refresh_token`, `expires_at`).
     pub async fn stored_token(&self, id: &str) -> Value {
@@ -322,6 +352,14 @@ impl TestApp {
         }
         all
     }
+}
+
+/// Does this run of the suite use the sandbox's earlier behaviour
+/// (`GATEWAY_TEST_SANDBOX=legacy`: the one-line e-Aadhaar layout, one
+/// spelling everywhere, refresh tokens that don't rotate) instead of its
+/// default, which behaves like the real DigiLocker?
+pub fn legacy_sandbox() -> bool {
+    std::env::var("GATEWAY_TEST_SANDBOX").is_ok_and(|b| b.eq_ignore_ascii_case("legacy"))
 }
 
 /// Does this run of the suite use PostgreSQL (`GATEWAY_TEST_BACKEND=postgres`)?

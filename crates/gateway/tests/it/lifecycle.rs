@@ -114,9 +114,9 @@ async fn file_links_expire_before_their_request() {
     let file = fetch_pan(&t, &id).await;
     let url = file["fileUrl"].as_str().unwrap();
     assert_eq!(t.http.get(url).send().await.unwrap().status(), 200);
-    t.clock.advance(119);
+    t.clock.advance(100);
     assert_eq!(t.http.get(url).send().await.unwrap().status(), 200);
-    t.clock.advance(1);
+    t.clock.advance(21);
     assert_eq!(t.http.get(url).send().await.unwrap().status(), 404);
     let (s, _) = t
         .get(&format!("/api/digilocker/{id}/status"), &t.creds)

@@ -121,6 +121,7 @@ fn file(token: &str, request_id: &str, expires_at: i64) -> FileRecord {
 
 fn catalogue_row(org: &str, doc: &str) -> CatalogueRow {
     CatalogueRow {
+        issuer_id: format!("in.gov.{org}"),
         org_id: org.into(),
         doc_type: doc.into(),
         org_name: format!("Issuer {org}"),
