@@ -204,6 +204,7 @@ async fn run_backend(backend: &str, args: &Args, dir: &std::path::Path) -> anyho
                 allowed_origins: String::new(),
                 disabled: 0,
                 created_at: 0,
+                ..Default::default()
             };
             app.state.store.insert_client(&client).await?;
             let _ = tx.send(app.base_url());

@@ -181,6 +181,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
         public_base,
         metrics,
         catalogue: Arc::new(CatalogueCache::default()),
+        clients: Arc::new(crate::auth::ClientCache::default()),
         trust_anchors,
         demo_client,
     };

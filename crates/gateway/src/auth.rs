@@ -1,4 +1,14 @@
-//! Client authentication by the three contract headers.
+//! Client authentication by the three contract headers, from memory.
+//!
+//! Clients are cached by id with their secret's hash; the cache asks the
+//! database at most once a second whether any client changed (a generation
+//! number every client change bumps), so `rotate-secret` and `disable` take
+//! effect on every instance within a second without a database round trip
+//! per call. The comparison stays constant-time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -6,11 +16,79 @@ use axum::http::request::Parts;
 use crate::crypto;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::ClientRecord;
+use crate::storage::{ClientRecord, Store, StoreResult};
 
 /// The authenticated client of this call.
 #[derive(Debug, Clone)]
-pub struct Caller(pub ClientRecord);
+pub struct Caller(pub Arc<ClientRecord>);
+
+/// How stale the cache may be.
+const FRESHNESS: Duration = Duration::from_secs(1);
+/// Most clients kept (unknown ids are not cached).
+const MAX_CLIENTS: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct Cached {
+    generation: i64,
+    checked: Option<Instant>,
+    clients: HashMap<String, Arc<ClientRecord>>,
+}
+
+/// Clients in memory, dropped when any client changes.
+#[derive(Debug, Default)]
+pub struct ClientCache {
+    inner: RwLock<Cached>,
+    /// One generation check at a time.
+    checking: tokio::sync::Mutex<()>,
+}
+
+impl ClientCache {
+    /// The client, from memory when the cache is fresh.
+    pub async fn get(
+        &self,
+        store: &dyn Store,
+        client_id: &str,
+    ) -> StoreResult<Option<Arc<ClientRecord>>> {
+        self.refresh(store).await?;
+        if let Ok(cached) = self.inner.read() {
+            if let Some(c) = cached.clients.get(client_id) {
+                return Ok(Some(c.clone()));
+            }
+        }
+        let Some(client) = store.get_client(client_id).await? else {
+            return Ok(None);
+        };
+        let client = Arc::new(client);
+        if let Ok(mut cached) = self.inner.write() {
+            if cached.clients.len() >= MAX_CLIENTS {
+                cached.clients.clear();
+            }
+            cached.clients.insert(client_id.to_owned(), client.clone());
+        }
+        Ok(Some(client))
+    }
+
+    /// Drop everything when the generation moved; ask at most once a second.
+    async fn refresh(&self, store: &dyn Store) -> StoreResult<()> {
+        let fresh = |c: &Cached| c.checked.is_some_and(|at| at.elapsed() < FRESHNESS);
+        if self.inner.read().map(|c| fresh(&c)).unwrap_or(false) {
+            return Ok(());
+        }
+        let _one = self.checking.lock().await;
+        if self.inner.read().map(|c| fresh(&c)).unwrap_or(false) {
+            return Ok(());
+        }
+        let generation = store.client_generation().await?;
+        if let Ok(mut cached) = self.inner.write() {
+            if cached.generation != generation {
+                cached.clients.clear();
+                cached.generation = generation;
+            }
+            cached.checked = Some(Instant::now());
+        }
+        Ok(())
+    }
+}
 
 fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts
@@ -19,6 +97,10 @@ fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 256)
 }
+
+/// A stand-in hash to compare against when the client is unknown, so the
+/// time taken says nothing about which part was wrong.
+const NO_CLIENT: [u8; 32] = [0u8; 32];
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -34,13 +116,12 @@ impl FromRequestParts<AppState> for Caller {
         ) else {
             return Err(ApiError::Unauthorized);
         };
-        let client = state.store.get_client(id).await?;
-        // Hash even for an unknown client so timing says nothing about which part was wrong.
+        let client = state.clients.get(state.store.as_ref(), id).await?;
         let stored = client
             .as_ref()
-            .map(|c| c.secret_hash.clone())
-            .unwrap_or_else(|| vec![0u8; 32]);
-        let secret_ok = crypto::secret_matches(secret, &stored);
+            .map(|c| c.secret_hash.as_slice())
+            .unwrap_or(&NO_CLIENT);
+        let secret_ok = crypto::secret_matches(secret, stored);
         match client {
             Some(c) if secret_ok && c.disabled == 0 && c.product_instance_id == instance => {
                 tracing::Span::current().record("client_id", c.client_id.as_str());

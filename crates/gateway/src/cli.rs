@@ -55,6 +55,26 @@ pub enum Command {
     GenerateKey,
     /// Print the API's OpenAPI 3.1 document (as served at /openapi.json).
     Openapi,
+    /// The consent audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write a client's audit trail as JSON lines (one event per line, oldest
+    /// first) to stdout. Events outlive their requests for the configured
+    /// retention (`audit_retention_days`, default 180).
+    Export {
+        /// The client whose requests' events to export.
+        #[arg(long)]
+        client: String,
+        /// Only events at or after this time: RFC 3339 (`2026-11-01T00:00:00+05:30`)
+        /// or Unix seconds.
+        #[arg(long)]
+        since: Option<String>,
+    },
 }
 
 /// `client ...`.
@@ -170,6 +190,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::api::openapi::document_json());
             Ok(())
         }
+        Command::Audit(AuditCommand::Export { client, since }) => {
+            audit_export(config, &client, since.as_deref()).await
+        }
     }
 }
 
@@ -212,6 +235,41 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn parse_since(text: &str) -> anyhow::Result<i64> {
+    if let Ok(secs) = text.trim().parse::<i64>() {
+        return Ok(secs);
+    }
+    let t =
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("--since {text:?} is neither RFC 3339 nor Unix seconds"))?;
+    Ok(t.unix_timestamp())
+}
+
+async fn audit_export(config: Config, client: &str, since: Option<&str>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let since = since.map(parse_since).transpose()?.unwrap_or(0);
+    let store = app::open_store(&config).await?;
+    if store.get_client(client).await?.is_none() {
+        bail!("no client {client}");
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut after = 0;
+    loop {
+        let page = store.client_events(client, since, after, 1000).await?;
+        for e in &page {
+            let line = serde_json::to_string(&crate::api::audit::AuditEvent::from_record(e))?;
+            writeln!(out, "{line}")?;
+        }
+        match page.last() {
+            Some(last) if page.len() == 1000 => after = last.seq,
+            _ => break,
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
 async fn client_command(config: Config, command: ClientCommand) -> anyhow::Result<()> {
     let store = app::open_store(&config).await?;
     match command {
@@ -238,6 +296,7 @@ async fn client_command(config: Config, command: ClientCommand) -> anyhow::Resul
                     allowed_origins: allowed_origins.join(" "),
                     disabled: 0,
                     created_at: SystemClock.now(),
+                    ..Default::default()
                 })
                 .await?;
             println!("x-client-id: {client_id}");
@@ -266,13 +325,19 @@ async fn client_command(config: Config, command: ClientCommand) -> anyhow::Resul
             }
         }
         ClientCommand::Disable { client_id } => {
-            if !store.set_client_disabled(&client_id, true).await? {
+            if !store
+                .set_client_disabled(&client_id, true, SystemClock.now())
+                .await?
+            {
                 bail!("no client {client_id}");
             }
             println!("{client_id} disabled");
         }
         ClientCommand::Enable { client_id } => {
-            if !store.set_client_disabled(&client_id, false).await? {
+            if !store
+                .set_client_disabled(&client_id, false, SystemClock.now())
+                .await?
+            {
                 bail!("no client {client_id}");
             }
             println!("{client_id} enabled");

@@ -45,6 +45,9 @@ pub struct Config {
     pub trust_intermediates: Option<PathBuf>,
     pub request_ttl: Duration,
     pub file_link_ttl: Duration,
+    /// How long the consent audit trail (events) is kept after it was
+    /// written, past its request's erasure.
+    pub audit_retention: Duration,
     pub catalogue_refresh: Duration,
     pub catalogue_parallelism: usize,
     pub upstream_timeout: Duration,
@@ -97,6 +100,7 @@ impl Default for Config {
             trust_intermediates: None,
             request_ttl: Duration::from_secs(3600),
             file_link_ttl: Duration::from_secs(600),
+            audit_retention: Duration::from_secs(180 * 24 * 3600),
             catalogue_refresh: Duration::from_secs(30 * 24 * 3600),
             catalogue_parallelism: 16,
             upstream_timeout: Duration::from_secs(30),
@@ -141,6 +145,7 @@ pub struct FileConfig {
     pub trust_intermediates: Option<PathBuf>,
     pub request_ttl_seconds: Option<u64>,
     pub file_link_ttl_seconds: Option<u64>,
+    pub audit_retention_days: Option<u64>,
     pub catalogue_refresh_seconds: Option<u64>,
     pub catalogue_parallelism: Option<usize>,
     pub upstream_timeout_seconds: Option<u64>,
@@ -212,6 +217,9 @@ impl Config {
         if let Some(v) = f.file_link_ttl_seconds {
             self.file_link_ttl = secs(v);
         }
+        if let Some(v) = f.audit_retention_days {
+            self.audit_retention = secs(v.saturating_mul(24 * 3600));
+        }
         if let Some(v) = f.catalogue_refresh_seconds {
             self.catalogue_refresh = secs(v);
         }
@@ -276,6 +284,7 @@ impl Config {
             trust_intermediates: var("GATEWAY_TRUST_INTERMEDIATES").map(PathBuf::from),
             request_ttl_seconds: num("GATEWAY_REQUEST_TTL_SECONDS")?,
             file_link_ttl_seconds: num("GATEWAY_FILE_LINK_TTL_SECONDS")?,
+            audit_retention_days: num("GATEWAY_AUDIT_RETENTION_DAYS")?,
             catalogue_refresh_seconds: num("GATEWAY_CATALOGUE_REFRESH_SECONDS")?,
             catalogue_parallelism: num("GATEWAY_CATALOGUE_PARALLELISM")?.map(|v| v as usize),
             upstream_timeout_seconds: num("GATEWAY_UPSTREAM_TIMEOUT_SECONDS")?,

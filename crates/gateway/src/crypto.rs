@@ -1,9 +1,17 @@
 //! Encryption at rest, client secrets and unguessable tokens.
 //!
-//! Envelope: `v1 | key id (4 bytes) | nonce (24) | XChaCha20-Poly1305 ciphertext`.
-//! The key id lets keys rotate (old keys stay configured for decryption); the
-//! associated data binds a ciphertext to its row and column so it can't be
-//! swapped into another row.
+//! Two levels of keys. The master key (from configuration, never stored)
+//! seals one random **data key** per request; the data key seals everything
+//! of that request (journey secrets, tokens, user details, scope, files).
+//! Erasing a request deletes its sealed data key first: every copy of the
+//! rest, wherever it lingers (WAL, free pages, dead tuples, backups), can no
+//! longer be opened, even with the master key (crypto-shredding).
+//!
+//! Master-key envelope: `v1 | key id (4 bytes) | nonce (24) | XChaCha20-Poly1305
+//! ciphertext`; the key id lets master keys rotate (old ones stay configured
+//! for reading). Data-key envelope: `v2 | nonce (24) | ciphertext`. In both,
+//! the associated data binds a ciphertext to its row and column so it can't
+//! be swapped into another row.
 
 use anyhow::{anyhow, bail, Context};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -15,7 +23,100 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 const VERSION: u8 = 1;
+const DATA_VERSION: u8 = 2;
 const NONCE_LEN: usize = 24;
+
+fn seal_with(
+    cipher: &XChaCha20Poly1305,
+    aad: &str,
+    plain: &[u8],
+) -> anyhow::Result<(Vec<u8>, [u8; NONCE_LEN])> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let ct = cipher
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plain,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| anyhow!("encryption failed"))?;
+    Ok((ct, nonce))
+}
+
+fn open_with(
+    cipher: &XChaCha20Poly1305,
+    aad: &str,
+    nonce: &[u8],
+    ct: &[u8],
+) -> anyhow::Result<Vec<u8>> {
+    cipher
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| anyhow!("decryption failed: wrong key or tampered data"))
+}
+
+/// A request's own key: everything sealed for the request is sealed with
+/// it. It is stored only sealed by the master key ([`Keyring::new_data_key`]).
+#[derive(Clone)]
+pub struct DataKey {
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey")
+    }
+}
+
+impl DataKey {
+    /// Encrypt `plain`, bound to `aad`.
+    pub fn seal(&self, aad: &str, plain: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let (ct, nonce) = seal_with(&self.cipher, aad, plain)?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
+        out.push(DATA_VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    /// Decrypt an envelope made by [`DataKey::seal`] with the same `aad`.
+    pub fn open(&self, aad: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
+        if sealed.len() < 1 + NONCE_LEN || sealed[0] != DATA_VERSION {
+            bail!("not a data-key envelope");
+        }
+        open_with(
+            &self.cipher,
+            aad,
+            &sealed[1..1 + NONCE_LEN],
+            &sealed[1 + NONCE_LEN..],
+        )
+    }
+
+    /// Serialize `value` as JSON and seal it.
+    pub fn seal_json<T: serde::Serialize>(&self, aad: &str, value: &T) -> anyhow::Result<Vec<u8>> {
+        self.seal(aad, &serde_json::to_vec(value)?)
+    }
+
+    /// Open an envelope made by `seal_json` and parse its JSON.
+    pub fn open_json<T: serde::de::DeserializeOwned>(
+        &self,
+        aad: &str,
+        sealed: &[u8],
+    ) -> anyhow::Result<T> {
+        Ok(serde_json::from_slice(&self.open(aad, sealed)?)?)
+    }
+}
+
+fn data_key_aad(request_id: &str) -> String {
+    format!("requests/{request_id}/data_key")
+}
 
 /// A 256-bit master key and the id derived from it.
 #[derive(Clone)]
@@ -77,21 +178,31 @@ impl Keyring {
         Keyring { keys }
     }
 
-    /// Encrypt `plain`, bound to `aad` (e.g. `requests/<id>/token`).
+    /// A fresh random data key for a request, and its form sealed by the
+    /// current master key, to store.
+    pub fn new_data_key(&self, request_id: &str) -> anyhow::Result<(DataKey, Vec<u8>)> {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let cipher =
+            XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| anyhow!("bad key length"))?;
+        let sealed = self.seal(&data_key_aad(request_id), &bytes)?;
+        bytes.fill(0);
+        Ok((DataKey { cipher }, sealed))
+    }
+
+    /// Open a request's stored data key.
+    pub fn data_key(&self, request_id: &str, sealed: &[u8]) -> anyhow::Result<DataKey> {
+        let mut bytes = self.open(&data_key_aad(request_id), sealed)?;
+        let cipher =
+            XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| anyhow!("bad key length"))?;
+        bytes.fill(0);
+        Ok(DataKey { cipher })
+    }
+
+    /// Encrypt `plain` with the master key, bound to `aad`.
     pub fn seal(&self, aad: &str, plain: &[u8]) -> anyhow::Result<Vec<u8>> {
         let key = &self.keys[0];
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let ct = key
-            .cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plain,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| anyhow!("encryption failed"))?;
+        let (ct, nonce) = seal_with(&key.cipher, aad, plain)?;
         let mut out = Vec::with_capacity(1 + 4 + NONCE_LEN + ct.len());
         out.push(VERSION);
         out.extend_from_slice(&key.id);
@@ -126,16 +237,12 @@ impl Keyring {
                 hex::encode(id)
             )
         })?;
-        let nonce = XNonce::from_slice(&sealed[5..5 + NONCE_LEN]);
-        key.cipher
-            .decrypt(
-                nonce,
-                Payload {
-                    msg: &sealed[5 + NONCE_LEN..],
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| anyhow!("decryption failed: wrong key or tampered data"))
+        open_with(
+            &key.cipher,
+            aad,
+            &sealed[5..5 + NONCE_LEN],
+            &sealed[5 + NONCE_LEN..],
+        )
     }
 }
 
@@ -189,6 +296,22 @@ mod tests {
         assert_eq!(rotated.open("x", &sealed).unwrap(), b"data");
         let without = Keyring::new(MasterKey::from_bytes(&[2u8; 32]).unwrap(), vec![]);
         assert!(without.open("x", &sealed).is_err());
+    }
+
+    #[test]
+    fn data_keys_are_sealed_by_the_master_key_and_bound_to_their_request() {
+        let k = ring();
+        let (key, sealed) = k.new_data_key("r1").unwrap();
+        let ct = key.seal("requests/r1/token", b"a token").unwrap();
+        let again = k.data_key("r1", &sealed).unwrap();
+        assert_eq!(again.open("requests/r1/token", &ct).unwrap(), b"a token");
+        assert!(k.data_key("r2", &sealed).is_err(), "bound to its request");
+        let (other, _) = k.new_data_key("r1").unwrap();
+        assert!(other.open("requests/r1/token", &ct).is_err());
+        assert!(
+            k.open("requests/r1/token", &ct).is_err(),
+            "the master key alone opens nothing sealed by a data key"
+        );
     }
 
     #[test]

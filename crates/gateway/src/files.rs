@@ -11,8 +11,9 @@ use crate::api::model::FileLink;
 use crate::crypto;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::ApiPath;
+use crate::sealed::request_key;
 use crate::state::AppState;
-use crate::storage::{FileRecord, RequestRecord};
+use crate::storage::{EventKind, FileRecord, NewEvent, RequestRecord};
 use crate::timefmt::ist;
 
 /// The download route.
@@ -20,34 +21,71 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/files/{token}", get(download))
 }
 
-fn aad(token_hash: &[u8]) -> String {
-    format!("files/{}", hex::encode(token_hash))
+fn aad(token_hash: &[u8], part: &str) -> String {
+    format!("files/{}/{part}", hex::encode(token_hash))
 }
 
-/// Store a file for a request and return `{fileUrl, validUpto}`.
+/// What was fetched, for the request's audit trail (no personal data).
+#[derive(Debug, Clone, Copy)]
+pub enum Fetched<'a> {
+    /// A document from the catalogue or by URI.
+    Document {
+        doc_type: &'a str,
+        org_id: &'a str,
+        format: &'a str,
+    },
+    /// The e-Aadhaar XML.
+    Aadhaar,
+}
+
+/// Store a file for a request (sealed with the request's data key) and
+/// return `{fileUrl, validUpto}`.
 pub async fn store_and_link(
     state: &AppState,
     r: &RequestRecord,
     content_type: &str,
     filename: &str,
     bytes: &[u8],
+    fetched: Fetched<'_>,
 ) -> ApiResult<FileLink> {
+    let key = request_key(&state.keys, r)?.ok_or(ApiError::TokenRevoked)?;
     let token = crypto::random_token();
     let token_hash = crypto::hash_secret(&token);
     let ttl = i64::try_from(state.config.file_link_ttl.as_secs()).unwrap_or(i64::MAX);
-    let expires_at = state.now().saturating_add(ttl).min(r.valid_upto);
-    let data = state.keys.seal(&aad(&token_hash), bytes)?;
+    let now = state.now();
+    let expires_at = now.saturating_add(ttl).min(r.valid_upto);
+    let data = key.seal(&aad(&token_hash, "data"), bytes)?;
+    let name_sealed = key.seal(&aad(&token_hash, "name"), filename.as_bytes())?;
+    let event = match fetched {
+        Fetched::Document {
+            doc_type,
+            org_id,
+            format,
+        } => NewEvent::new(
+            EventKind::DocumentFetched,
+            serde_json::json!({"docType": doc_type, "orgId": org_id, "format": format}),
+            now,
+        ),
+        Fetched::Aadhaar => NewEvent::new(
+            EventKind::AadhaarFetched,
+            serde_json::json!({"docType": "ADHAR", "format": "xml"}),
+            now,
+        ),
+    };
     state
         .store
-        .insert_file(&FileRecord {
-            token_hash,
-            request_id: r.id.clone(),
-            client_id: r.client_id.clone(),
-            content_type: content_type.to_owned(),
-            filename: filename.to_owned(),
-            data,
-            expires_at,
-        })
+        .insert_file(
+            &FileRecord {
+                token_hash,
+                request_id: r.id.clone(),
+                client_id: r.client_id.clone(),
+                content_type: content_type.to_owned(),
+                name_sealed,
+                data,
+                expires_at,
+            },
+            &event,
+        )
         .await?;
     tracing::info!(request_id = %r.id, bytes = bytes.len(), "file stored");
     Ok(FileLink {
@@ -67,20 +105,25 @@ pub async fn download(
         return Err(ApiError::FileNotFound);
     }
     let hash = crypto::hash_secret(&token);
-    let file = state
+    let live = state
         .store
         .get_file(&hash, state.now())
         .await?
         .ok_or(ApiError::FileNotFound)?;
+    let file = &live.file;
     if let Some(client) = headers.get("x-client-id").and_then(|v| v.to_str().ok()) {
         if client != file.client_id {
             return Err(ApiError::FileNotFound);
         }
     }
-    let bytes = state.keys.open(&aad(&hash), &file.data)?;
+    let sealed_key = live.data_key.as_deref().ok_or(ApiError::FileNotFound)?;
+    let key = state.keys.data_key(&file.request_id, sealed_key)?;
+    let bytes = key.open(&aad(&hash, "data"), &file.data)?;
+    let name = String::from_utf8(key.open(&aad(&hash, "name"), &file.name_sealed)?)
+        .unwrap_or_else(|_| "document".to_owned());
     let disposition = format!(
         "attachment; filename=\"{}\"",
-        file.filename.replace(['"', '\\'], "_")
+        name.replace(['"', '\\'], "_")
     );
     let mut response = bytes.into_response();
     let h = response.headers_mut();

@@ -14,9 +14,9 @@ use crate::domain::{
     consented_doc_types, parse_request_id, scope_param, RedirectUrl, RequestStatus,
 };
 use crate::http::extract::ApiPath;
-use crate::sealed::{JourneySecrets, Sealed, StoredToken, UserDetails};
+use crate::sealed::{request_key, JourneySecrets, Sealed, StoredToken, UserDetails};
 use crate::state::AppState;
-use crate::storage::RequestRecord;
+use crate::storage::{EventKind, NewEvent, RequestRecord};
 use crate::{crypto, upstream};
 
 /// The journey's routes: the `url` handed to the business, and the
@@ -48,9 +48,19 @@ fn page(status: StatusCode, title: &str, message: &str) -> Response {
 }
 
 fn open_secrets(state: &AppState, r: &RequestRecord) -> anyhow::Result<JourneySecrets> {
-    state
-        .keys
-        .open_json(&Sealed::Journey.aad(&r.id), &r.journey_secrets)
+    let key = request_key(&state.keys, r)?
+        .ok_or_else(|| anyhow::anyhow!("the request's data was erased"))?;
+    key.open_json(&Sealed::Journey.aad(&r.id), &r.journey_secrets)
+}
+
+/// The event a journey's failure is recorded as.
+fn failure_event(code: &str, now: i64) -> NewEvent {
+    let kind = if code == "user_consent_not_given" {
+        EventKind::ConsentDenied
+    } else {
+        EventKind::JourneyFailed
+    };
+    NewEvent::new(kind, serde_json::json!({"errCode": code}), now)
 }
 
 /// `GET /digilocker/{id}/start`: send the user to DigiLocker.
@@ -76,7 +86,10 @@ pub async fn start(
             return page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Please try again in a moment.");
         }
     };
-    if r.status != RequestStatus::Unauthenticated || r.callback_used != 0 {
+    if r.status != RequestStatus::Unauthenticated
+        || r.callback_used != 0
+        || r.consent_error_code.is_some()
+    {
         return page(StatusCode::CONFLICT, "Already used", "This link has already been used. Please start again from the website that sent you here.");
     }
     let secrets = match open_secrets(&state, &r) {
@@ -101,6 +114,19 @@ pub async fn start(
             .collect(),
         ..Default::default()
     });
+    let event = NewEvent::new(
+        EventKind::JourneyStarted,
+        serde_json::json!({}),
+        state.now(),
+    );
+    if let Err(e) = state.store.record_event(&r.id, &r.client_id, &event).await {
+        tracing::error!(error = %e, "cannot record the journey's start");
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Something went wrong",
+            "Please try again in a moment.",
+        );
+    }
     tracing::info!(request_id = %r.id, "journey started");
     Redirect::to(url.as_str()).into_response()
 }
@@ -205,7 +231,7 @@ pub async fn callback(State(state): State<AppState>, RawQuery(query): RawQuery) 
         let (code, description) = journey_error(error);
         if let Err(e) = state
             .store
-            .set_consent_failed(&r.id, code, description)
+            .set_consent_failed(&r.id, code, description, &failure_event(code, state.now()))
             .await
         {
             tracing::error!(error = %e, "cannot record consent failure");
@@ -244,7 +270,12 @@ pub async fn callback(State(state): State<AppState>, RawQuery(query): RawQuery) 
             Redirect::to(url.as_str()).into_response()
         }
         Err((code, message)) => {
-            if let Err(e) = state.store.set_consent_failed(&r.id, code, message).await {
+            let event = failure_event(code, state.now());
+            if let Err(e) = state
+                .store
+                .set_consent_failed(&r.id, code, message, &event)
+                .await
+            {
                 tracing::error!(error = %e, "cannot record journey failure");
             }
             Redirect::to(fail(code, message).as_str()).into_response()
@@ -261,7 +292,10 @@ async fn finish(
         "internal_server_error",
         "The gateway could not complete the sign-in.",
     );
-    let secrets = open_secrets(state, r).map_err(|_| internal)?;
+    let key = request_key(&state.keys, r).ok().flatten().ok_or(internal)?;
+    let secrets: JourneySecrets = key
+        .open_json(&Sealed::Journey.aad(&r.id), &r.journey_secrets)
+        .map_err(|_| internal)?;
     let token = upstream::call(
         state,
         "token",
@@ -278,18 +312,26 @@ async fn finish(
         phone_number: token.mobile.clone().unwrap_or_default(),
     };
     let scope = token.scope.clone().unwrap_or_default();
-    let sealed_token = state
-        .keys
-        .seal_json(&Sealed::Token.aad(&r.id), &stored)
+    let seal = |column: Sealed, plain: &[u8]| key.seal(&column.aad(&r.id), plain);
+    let sealed_token = serde_json::to_vec(&stored)
+        .map_err(anyhow::Error::from)
+        .and_then(|t| seal(Sealed::Token, &t))
         .map_err(|_| internal)?;
-    let sealed_user = state
-        .keys
-        .seal_json(&Sealed::User.aad(&r.id), &details)
+    let sealed_user = serde_json::to_vec(&details)
+        .map_err(anyhow::Error::from)
+        .and_then(|d| seal(Sealed::User, &d))
         .map_err(|_| internal)?;
+    let sealed_scope = seal(Sealed::Scope, scope.as_bytes()).map_err(|_| internal)?;
+    let doc_types = consented_doc_types(&scope);
+    let event = NewEvent::new(
+        EventKind::ConsentGiven,
+        serde_json::json!({"docTypes": doc_types}),
+        state.now(),
+    );
     state
         .store
-        .set_authenticated(&r.id, &sealed_token, &sealed_user, &scope)
+        .set_authenticated(&r.id, &sealed_token, &sealed_user, &sealed_scope, &event)
         .await
         .map_err(|_| internal)?;
-    Ok(consented_doc_types(&scope))
+    Ok(doc_types)
 }

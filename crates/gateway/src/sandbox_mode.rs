@@ -114,6 +114,7 @@ pub async fn ensure_sandbox_client(
                     allowed_origins: String::new(),
                     disabled: 0,
                     created_at: now,
+                    ..Default::default()
                 })
                 .await?;
         }

@@ -55,6 +55,7 @@ pub enum Sealed {
     Journey,
     Token,
     User,
+    Scope,
 }
 
 impl Sealed {
@@ -65,7 +66,20 @@ impl Sealed {
             Sealed::Journey => "journey",
             Sealed::Token => "token",
             Sealed::User => "user",
+            Sealed::Scope => "scope",
         };
         format!("requests/{request_id}/{column}")
     }
+}
+
+/// The request's data key, or `None` once its data was erased (revoked, its
+/// client disabled, or created before data keys existed).
+pub fn request_key(
+    keys: &crate::crypto::Keyring,
+    r: &crate::storage::RequestRecord,
+) -> anyhow::Result<Option<crate::crypto::DataKey>> {
+    r.data_key
+        .as_deref()
+        .map(|sealed| keys.data_key(&r.id, sealed))
+        .transpose()
 }

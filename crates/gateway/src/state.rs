@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use url::Url;
 
+use crate::auth::ClientCache;
 use crate::catalogue::CatalogueCache;
 use crate::config::Config;
 use crate::crypto::Keyring;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub public_base: Url,
     pub metrics: Arc<Metrics>,
     pub catalogue: Arc<CatalogueCache>,
+    /// Clients in memory (authentication without a database round trip).
+    pub clients: Arc<ClientCache>,
     /// The roots trusted for e-Aadhaar signatures.
     pub trust_anchors: Arc<aadhaar::TrustAnchors>,
     /// Per-client call rate on this instance; `None` when unlimited.

@@ -1,26 +1,80 @@
-//! The expiry sweeper: erases every request past `validUpto` with its
-//! tokens, user details and files.
+//! The expiry sweeper: erases every request past `validUpto` (its data
+//! key, tokens, user details and files), expired file links, and events
+//! past their retention.
+//!
+//! It must never starve the API: it works in small steps sized by time (a
+//! few milliseconds each), queued at background priority behind the API's
+//! writes, and yields between steps. One summary line per sweep; the record
+//! of each erasure is its `erased` event.
+
+use std::time::{Duration, Instant};
 
 use crate::app::interval;
 use crate::state::AppState;
 
-/// Erase what has expired now; returns how many requests this call erased.
-pub async fn sweep_once(state: &AppState) -> anyhow::Result<usize> {
-    let mut total = 0;
+/// What one step should take at most.
+const STEP_TARGET: Duration = Duration::from_millis(5);
+const MIN_STEP: i64 = 10;
+const MAX_STEP: i64 = 1000;
+
+/// What a sweep erased.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub requests: usize,
+    pub links: u64,
+    pub events: u64,
+}
+
+/// Erase what has expired now.
+pub async fn sweep_once(state: &AppState) -> anyhow::Result<Swept> {
+    let started = Instant::now();
+    let mut swept = Swept::default();
+    let mut limit = 100_i64;
     loop {
-        let erased = state
-            .store
-            .sweep_expired(state.now(), &state.config.instance_name)
-            .await?;
-        for id in &erased {
-            tracing::info!(request_id = %id, "expired request erased");
+        let step_started = Instant::now();
+        let step = state.store.sweep_step(state.now(), limit).await?;
+        let took = step_started.elapsed();
+        swept.requests += step.requests.len();
+        swept.links += step.links;
+        state.metrics.erased(step.requests.len() as u64);
+        let full = step.requests.len() as i64 >= limit || step.links as i64 >= limit;
+        if !full {
+            break;
         }
-        total += erased.len();
-        state.metrics.erased(erased.len() as u64);
-        if erased.len() < 1000 {
-            return Ok(total);
-        }
+        // Size the next step by how long this one took.
+        limit = if took < STEP_TARGET / 2 {
+            (limit * 2).min(MAX_STEP)
+        } else if took > STEP_TARGET * 2 {
+            (limit / 2).max(MIN_STEP)
+        } else {
+            limit
+        };
+        tokio::task::yield_now().await;
     }
+    let retention = i64::try_from(state.config.audit_retention.as_secs()).unwrap_or(i64::MAX);
+    let before = state.now().saturating_sub(retention);
+    loop {
+        let purged = state.store.purge_events(before, 500).await?;
+        swept.events += purged;
+        if purged < 500 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    if swept.requests > 0 || swept.links > 0 {
+        // No earlier copy of what was erased stays in the database files.
+        state.store.compact().await?;
+    }
+    if swept != Swept::default() {
+        tracing::info!(
+            requests = swept.requests,
+            links = swept.links,
+            events = swept.events,
+            ms = started.elapsed().as_millis() as u64,
+            "sweep erased expired data"
+        );
+    }
+    Ok(swept)
 }
 
 /// Background loop.

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 
 use crate::domain::RequestStatus;
 use crate::error::{ApiError, ApiResult};
-use crate::sealed::{Sealed, StoredToken};
+use crate::sealed::{request_key, Sealed, StoredToken};
 use crate::state::AppState;
 use crate::storage::RequestRecord;
 use crate::upstream;
@@ -61,7 +61,8 @@ where
 
 fn open_token(state: &AppState, r: &RequestRecord) -> ApiResult<StoredToken> {
     let sealed = r.token.as_ref().ok_or(ApiError::TokenRevoked)?;
-    Ok(state.keys.open_json(&Sealed::Token.aad(&r.id), sealed)?)
+    let key = request_key(&state.keys, r)?.ok_or(ApiError::TokenRevoked)?;
+    Ok(key.open_json(&Sealed::Token.aad(&r.id), sealed)?)
 }
 
 /// Exchange the refresh token for a new access token and store both.
@@ -94,7 +95,8 @@ async fn refresh(
         Err(e) => return Err(upstream::to_api_error(e)),
     };
     let stored = StoredToken::from_response(&fresh, token.refresh_token, state.now());
-    let sealed = state.keys.seal_json(&Sealed::Token.aad(&r.id), &stored)?;
+    let key = request_key(&state.keys, r)?.ok_or(ApiError::TokenRevoked)?;
+    let sealed = key.seal_json(&Sealed::Token.aad(&r.id), &stored)?;
     state.store.update_token(&r.id, &sealed).await?;
     Ok(SecretString::from(fresh.access_token))
 }

@@ -54,7 +54,15 @@ pub async fn aadhaar(
             )
         })?;
     tracing::info!(request_id = %r.id, signer = %verified.signing.signer_subject, "e-Aadhaar verified");
-    let link = files::store_and_link(&state, &r, "application/xml", "eaadhaar.xml", &xml).await?;
+    let link = files::store_and_link(
+        &state,
+        &r,
+        "application/xml",
+        "eaadhaar.xml",
+        &xml,
+        files::Fetched::Aadhaar,
+    )
+    .await?;
     let contract = verified
         .aadhaar
         .to_contract(true, &link.file_url, &link.valid_upto);

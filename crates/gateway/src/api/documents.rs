@@ -197,7 +197,14 @@ pub async fn fetch(
             sanitize_filename(uri),
             extension(&file.content_type)
         );
-        return files::store_and_link(&state, &r, &file.content_type, &name, &file.bytes)
+        let doc_type = uri.split('-').nth(1).unwrap_or_default();
+        let org = uri.split('-').next().unwrap_or_default();
+        let fetched = files::Fetched::Document {
+            doc_type,
+            org_id: org,
+            format: extension(&file.content_type),
+        };
+        return files::store_and_link(&state, &r, &file.content_type, &name, &file.bytes, fetched)
             .await
             .map(Json);
     }
@@ -272,7 +279,12 @@ pub async fn fetch(
         sanitize_filename(org_id.as_str()),
         extension(&content_type)
     );
-    files::store_and_link(&state, &r, &content_type, &name, &bytes)
+    let fetched = files::Fetched::Document {
+        doc_type: doc_type.as_str(),
+        org_id: org_id.as_str(),
+        format: &format,
+    };
+    files::store_and_link(&state, &r, &content_type, &name, &bytes, fetched)
         .await
         .map(Json)
 }

@@ -11,6 +11,7 @@ use crate::state::AppState;
 use crate::storage::RequestRecord;
 
 pub mod aadhaar;
+pub mod audit;
 pub mod documents;
 pub mod model;
 pub mod openapi;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/digilocker/{id}/aadhaar", get(aadhaar::aadhaar))
         .route("/api/digilocker/{id}/issued", get(documents::issued))
         .route("/api/digilocker/{id}/revoke", get(requests::revoke))
+        .route("/api/digilocker/{id}/audit", get(audit::audit))
 }
 
 /// The caller's live request with this id; anything else (garbage, another

@@ -30,6 +30,7 @@ headers `x-client-id`, `x-client-secret` and `x-product-instance-id`; every erro
         super::aadhaar::aadhaar,
         super::documents::issued,
         super::requests::revoke,
+        super::audit::audit,
     ),
     components(schemas(model::ErrorBody, model::ErrorDetail)),
     modifiers(&ClientHeaders),

@@ -15,9 +15,9 @@ use crate::domain::{DocType, RedirectUrl, RequestStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::trace::current_trace_id;
-use crate::sealed::{JourneySecrets, Sealed, StoredToken, UserDetails};
+use crate::sealed::{request_key, JourneySecrets, Sealed, StoredToken, UserDetails};
 use crate::state::AppState;
-use crate::storage::{NewRequest, RequestRecord};
+use crate::storage::{EventKind, NewEvent, NewRequest, RequestRecord};
 use crate::timefmt::ist;
 use crate::{crypto, upstream};
 
@@ -150,13 +150,15 @@ pub async fn create(
     };
     let created_at = state.now();
     let ttl = i64::try_from(state.config.request_ttl.as_secs()).unwrap_or(i64::MAX);
+    let (data_key, sealed_key) = state.keys.new_data_key(&id)?;
     let record = NewRequest {
         id: id.clone(),
         client_id: client_id.to_owned(),
         redirect_url: redirect.as_str().to_owned(),
         doc_types: doc_types.join(","),
         state_hash: crypto::hash_secret(&secrets.state),
-        journey_secrets: state.keys.seal_json(&Sealed::Journey.aad(&id), &secrets)?,
+        data_key: sealed_key,
+        journey_secrets: data_key.seal_json(&Sealed::Journey.aad(&id), &secrets)?,
         idempotency_key: key.clone(),
         idempotency_fingerprint: key.as_ref().map(|_| print.clone()),
         created_at,
@@ -186,13 +188,14 @@ pub async fn create(
         status: RequestStatus::Unauthenticated,
         redirect_url: record.redirect_url,
         doc_types: record.doc_types,
+        data_key: Some(record.data_key),
         journey_secrets: record.journey_secrets,
         callback_used: 0,
         consent_error_code: None,
         consent_error_message: None,
         token: None,
         user_details: None,
-        scope: None,
+        scope_sealed: None,
         idempotency_key: record.idempotency_key,
         idempotency_fingerprint: record.idempotency_fingerprint,
         created_at,
@@ -218,9 +221,9 @@ pub async fn status(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<StatusView>> {
     let r = caller_request(&state, &caller, &id).await?;
-    let details = match (&r.user_details, r.status) {
-        (Some(sealed), RequestStatus::Authenticated) => {
-            let user: UserDetails = state.keys.open_json(&Sealed::User.aad(&r.id), sealed)?;
+    let details = match (&r.user_details, r.status, request_key(&state.keys, &r)?) {
+        (Some(sealed), RequestStatus::Authenticated, Some(key)) => {
+            let user: UserDetails = key.open_json(&Sealed::User.aad(&r.id), sealed)?;
             UserDetailsView {
                 digilocker_id: Some(user.digilocker_id),
                 email: Some(user.email),
@@ -263,8 +266,9 @@ pub async fn revoke(
         RequestStatus::Authenticated => {}
         RequestStatus::Unauthenticated => return Err(ApiError::UserNotAuthenticated),
     }
-    if let Some(sealed) = &r.token {
-        let token: StoredToken = state.keys.open_json(&Sealed::Token.aad(&r.id), sealed)?;
+    let key = request_key(&state.keys, &r)?;
+    if let (Some(sealed), Some(key)) = (&r.token, key) {
+        let token: StoredToken = key.open_json(&Sealed::Token.aad(&r.id), sealed)?;
         let access = SecretString::from(token.access_token);
         match upstream::call(
             &state,
@@ -295,7 +299,10 @@ pub async fn revoke(
             }
         }
     }
-    state.store.set_revoked(&r.id).await?;
-    tracing::info!(request_id = %r.id, "request revoked");
+    // The user withdrew consent: nothing of theirs is kept. The data key
+    // goes first, with the tokens, details, files and links.
+    let event = NewEvent::new(EventKind::Revoked, serde_json::json!({}), state.now());
+    state.store.revoke(&r.id, &event).await?;
+    tracing::info!(request_id = %r.id, "request revoked and its data erased");
     Ok(Json(RevokeResponse { success: true }))
 }

@@ -1,14 +1,22 @@
 //! Storage: one trait, one implementation per database. SQL is kept portable
 //! (the same statements serve SQLite and PostgreSQL through `sql_store!`);
 //! the few places where the databases differ are per-backend methods.
+//!
+//! Every write goes through one [`writer::Writer`] per store: it commits
+//! whatever has queued in one transaction (group commit) and answers each
+//! caller only after that commit. Every change of a request appends its
+//! event (the consent audit trail, and the webhook outbox) in the same
+//! transaction as the change itself.
 
 use async_trait::async_trait;
+use serde::Serialize;
 
 use crate::domain::RequestStatus;
 
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+pub mod writer;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -54,11 +62,23 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// The same error again, for each caller of a batch that failed.
+    pub fn duplicate(&self) -> StoreError {
+        match self {
+            StoreError::Unavailable(e) => {
+                StoreError::Unavailable(sqlx::Error::Protocol(e.to_string()))
+            }
+            StoreError::Failed(e) => StoreError::Failed(sqlx::Error::Protocol(e.to_string())),
+        }
+    }
+}
+
 /// The result of a storage call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A client (business) of the gateway.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct ClientRecord {
     pub client_id: String,
     pub secret_hash: Vec<u8>,
@@ -69,6 +89,23 @@ pub struct ClientRecord {
     pub allowed_origins: String,
     pub disabled: i64,
     pub created_at: i64,
+    /// Where events are delivered; `None`: no webhook.
+    pub webhook_url: Option<String>,
+    /// The signing secret, sealed with the master key.
+    pub webhook_secret: Option<Vec<u8>>,
+    /// The secret before the last rotation, sealed; it keeps signing
+    /// alongside the new one until `webhook_previous_until`.
+    pub webhook_previous_secret: Option<Vec<u8>>,
+    pub webhook_previous_until: Option<i64>,
+}
+
+/// A client's webhook as set by `client webhook`.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSettings {
+    pub url: Option<String>,
+    pub secret: Option<Vec<u8>>,
+    pub previous_secret: Option<Vec<u8>>,
+    pub previous_until: Option<i64>,
 }
 
 /// A stored consent request.
@@ -80,14 +117,20 @@ pub struct RequestRecord {
     pub status: RequestStatus,
     pub redirect_url: String,
     pub doc_types: String,
-    /// Sealed [`crate::sealed::JourneySecrets`].
+    /// This request's data key, sealed with the master key; `None` once
+    /// the request's data was erased (revoke, a disabled client).
+    pub data_key: Option<Vec<u8>>,
+    /// Sealed (data key) [`crate::sealed::JourneySecrets`]; empty once erased.
     pub journey_secrets: Vec<u8>,
     pub callback_used: i64,
     pub consent_error_code: Option<String>,
     pub consent_error_message: Option<String>,
+    /// Sealed (data key) token.
     pub token: Option<Vec<u8>>,
+    /// Sealed (data key) user details.
     pub user_details: Option<Vec<u8>>,
-    pub scope: Option<String>,
+    /// Sealed (data key) scope DigiLocker granted (it lists document URIs).
+    pub scope_sealed: Option<Vec<u8>>,
     pub idempotency_key: Option<String>,
     /// SHA-256 of the canonical body of the create call that carried the key.
     pub idempotency_fingerprint: Option<Vec<u8>>,
@@ -103,7 +146,9 @@ pub struct NewRequest {
     pub redirect_url: String,
     pub doc_types: String,
     pub state_hash: Vec<u8>,
-    /// Sealed [`crate::sealed::JourneySecrets`].
+    /// The request's data key, sealed with the master key.
+    pub data_key: Vec<u8>,
+    /// Sealed (data key) [`crate::sealed::JourneySecrets`].
     pub journey_secrets: Vec<u8>,
     pub idempotency_key: Option<String>,
     pub idempotency_fingerprint: Option<Vec<u8>>,
@@ -125,9 +170,166 @@ pub struct FileRecord {
     pub request_id: String,
     pub client_id: String,
     pub content_type: String,
-    pub filename: String,
+    /// Sealed (data key) download name: it can hold a document number.
+    pub name_sealed: Vec<u8>,
+    /// Sealed (data key) bytes.
     pub data: Vec<u8>,
     pub expires_at: i64,
+}
+
+/// A stored file with its request's sealed data key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LiveFile {
+    #[sqlx(flatten)]
+    pub file: FileRecord,
+    pub data_key: Option<Vec<u8>>,
+}
+
+/// What happened to a request. Events carry ids, kinds, doc types and codes,
+/// never personal data; they outlive the request for their own retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The business created the request.
+    Created,
+    /// The user opened the journey link.
+    JourneyStarted,
+    /// The user consented; `docTypes` they agreed to share.
+    ConsentGiven,
+    /// The user denied, or failed to sign in; `errCode`.
+    ConsentDenied,
+    /// The journey failed on DigiLocker's or our side; `errCode`.
+    JourneyFailed,
+    /// A document was fetched: `docType`, `orgId`, `format`.
+    DocumentFetched,
+    /// The e-Aadhaar was fetched and verified.
+    AadhaarFetched,
+    /// Access was revoked and the request's data erased.
+    Revoked,
+    /// Everything of the request was erased; `reason` `expired` or
+    /// `client_disabled`.
+    Erased,
+}
+
+impl EventKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::JourneyStarted => "journey_started",
+            EventKind::ConsentGiven => "consent_given",
+            EventKind::ConsentDenied => "consent_denied",
+            EventKind::JourneyFailed => "journey_failed",
+            EventKind::DocumentFetched => "document_fetched",
+            EventKind::AadhaarFetched => "aadhaar_fetched",
+            EventKind::Revoked => "revoked",
+            EventKind::Erased => "erased",
+        }
+    }
+
+    /// Whether a client's webhook hears of this kind.
+    pub fn is_announced(self) -> bool {
+        matches!(
+            self,
+            EventKind::ConsentGiven
+                | EventKind::ConsentDenied
+                | EventKind::JourneyFailed
+                | EventKind::Revoked
+                | EventKind::Erased
+        )
+    }
+}
+
+/// An event to append, with the change it reports.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// `evt_` + 32 hex; the `webhook-id` of its deliveries.
+    pub id: String,
+    pub kind: EventKind,
+    /// JSON object, no personal data.
+    pub detail: serde_json::Value,
+    pub at: i64,
+}
+
+impl NewEvent {
+    /// A fresh event of `kind` at `at`.
+    pub fn new(kind: EventKind, detail: serde_json::Value, at: i64) -> NewEvent {
+        NewEvent {
+            id: new_event_id(),
+            kind,
+            detail,
+            at,
+        }
+    }
+}
+
+/// A fresh event id.
+pub fn new_event_id() -> String {
+    format!("evt_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub id: String,
+    pub request_id: String,
+    pub client_id: String,
+    pub kind: String,
+    /// JSON object.
+    pub detail: String,
+    pub at: i64,
+}
+
+/// One webhook delivery: an announced event on its way to a client.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeliveryRecord {
+    pub event_id: String,
+    pub client_id: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// A delivery due now, with what sending it needs.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub delivery: DeliveryRecord,
+    pub event: EventRecord,
+    pub webhook: WebhookSettings,
+}
+
+/// How a delivery attempt went.
+#[derive(Debug, Clone)]
+pub enum AttemptOutcome {
+    Delivered {
+        status: i64,
+    },
+    /// Try again at `next_attempt_at`.
+    Retry {
+        status: Option<i64>,
+        error: String,
+        next_attempt_at: i64,
+    },
+    /// Out of attempts.
+    Failed {
+        status: Option<i64>,
+        error: String,
+    },
+}
+
+/// What one sweep step erased.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepStep {
+    /// Expired requests erased (and logged as `erased` events).
+    pub requests: Vec<String>,
+    /// Expired file links deleted.
+    pub links: u64,
 }
 
 /// One (issuer, doc type) of the catalogue.
@@ -153,7 +355,9 @@ pub struct CatalogueMeta {
     pub entries: i64,
 }
 
-/// Everything the gateway keeps. Every method is one short transaction.
+/// Everything the gateway keeps. Every write is one transaction (shared
+/// with other writes that queued at the same time); a method that changes a
+/// request appends its event in that same transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// The backend's name, for logs and `/readyz`.
@@ -164,13 +368,29 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_client(&self, client: &ClientRecord) -> StoreResult<()>;
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<ClientRecord>>;
     async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>>;
-    /// Returns false when no such client.
-    async fn set_client_disabled(&self, client_id: &str, disabled: bool) -> StoreResult<bool>;
+    /// A number that changes whenever any client changes (secret, state,
+    /// webhook): caches of clients compare it to know when to drop.
+    async fn client_generation(&self) -> StoreResult<i64>;
+    /// Returns false when no such client. Disabling also ends the client's
+    /// journeys in progress, kills its file links and erases its requests'
+    /// data (their data keys), each with an `erased` event, then compacts.
+    async fn set_client_disabled(
+        &self,
+        client_id: &str,
+        disabled: bool,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Returns false when no such client.
     async fn set_client_secret_hash(&self, client_id: &str, hash: &[u8]) -> StoreResult<bool>;
+    /// Returns false when no such client.
+    async fn set_client_webhook(
+        &self,
+        client_id: &str,
+        webhook: &WebhookSettings,
+    ) -> StoreResult<bool>;
 
-    /// Insert a request; false (and nothing written) when the client
-    /// already has a request with its idempotency key.
+    /// Insert a request (and its `created` event); false (and nothing
+    /// written) when the client already has a request with its idempotency key.
     async fn insert_request(&self, request: &NewRequest) -> StoreResult<bool>;
     /// Free an idempotency key held by an expired (not yet erased) request
     /// of this client, so the key can start afresh.
@@ -203,28 +423,88 @@ pub trait Store: Send + Sync + 'static {
         state_hash: &[u8],
         now: i64,
     ) -> StoreResult<Option<RequestRecord>>;
+    /// Append an event of a live request that changes no row of its own
+    /// (the journey started, the e-Aadhaar was fetched).
+    async fn record_event(
+        &self,
+        request_id: &str,
+        client_id: &str,
+        event: &NewEvent,
+    ) -> StoreResult<()>;
     async fn set_authenticated(
         &self,
         id: &str,
         token: &[u8],
         user_details: &[u8],
-        scope: &str,
+        scope_sealed: &[u8],
+        event: &NewEvent,
     ) -> StoreResult<()>;
-    async fn set_consent_failed(&self, id: &str, code: &str, message: &str) -> StoreResult<()>;
+    async fn set_consent_failed(
+        &self,
+        id: &str,
+        code: &str,
+        message: &str,
+        event: &NewEvent,
+    ) -> StoreResult<()>;
     async fn update_token(&self, id: &str, token: &[u8]) -> StoreResult<()>;
-    /// Status `revoked`, tokens erased.
-    async fn set_revoked(&self, id: &str) -> StoreResult<()>;
+    /// Status `revoked`; the data key, tokens, details, scope, journey
+    /// secrets, files and links erased; a `revoked` event; then compacts.
+    /// False when the request was not authenticated (nothing changed).
+    async fn revoke(&self, id: &str, event: &NewEvent) -> StoreResult<bool>;
 
-    async fn insert_file(&self, file: &FileRecord) -> StoreResult<()>;
-    /// A live file: its link and its request both unexpired.
-    async fn get_file(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<FileRecord>>;
+    /// Store a file (and its `document_fetched` event).
+    async fn insert_file(&self, file: &FileRecord, event: &NewEvent) -> StoreResult<()>;
+    /// A live file with its request's sealed data key: its link and its
+    /// request both unexpired.
+    async fn get_file(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<LiveFile>>;
 
-    /// Erase every request past `valid_upto` (tokens, details, files) and
-    /// expired file links; returns the erased request ids. Safe to run on
-    /// several instances at once: each request is erased, and logged, once.
-    async fn sweep_expired(&self, now: i64, instance: &str) -> StoreResult<Vec<String>>;
-    /// How many times this request was erased (0 or 1), from the erasure log.
+    /// Erase up to `limit` requests past `valid_upto` (data key, tokens,
+    /// details, files, with an `erased` event each) and up to `limit`
+    /// expired file links. Safe to run on several instances at once: each
+    /// request is erased, and logged, once.
+    async fn sweep_step(&self, now: i64, limit: i64) -> StoreResult<SweepStep>;
+    /// Delete up to `limit` events (and their deliveries) older than `before`.
+    async fn purge_events(&self, before: i64, limit: i64) -> StoreResult<u64>;
+    /// After erasing: make the database files hold no copy of what was
+    /// erased (SQLite: truncate the WAL). Best effort.
+    async fn compact(&self) -> StoreResult<()>;
+    /// How many times this request was erased (0 or 1), from the events.
     async fn erasure_count(&self, request_id: &str) -> StoreResult<i64>;
+    /// A request's events, oldest first.
+    async fn request_events(&self, request_id: &str) -> StoreResult<Vec<EventRecord>>;
+    /// A client's events at or after `since`, oldest first, after `after_seq`.
+    async fn client_events(
+        &self,
+        client_id: &str,
+        since: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventRecord>>;
+
+    /// Claim up to `limit` deliveries due at `now` for `lease` seconds, so
+    /// no other instance sends them meanwhile.
+    async fn claim_deliveries(
+        &self,
+        now: i64,
+        lease: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<DueDelivery>>;
+    /// Record an attempt's outcome (and release the claim).
+    async fn finish_delivery(
+        &self,
+        event_id: &str,
+        outcome: &AttemptOutcome,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// A client's most recent deliveries, newest first.
+    async fn list_deliveries(
+        &self,
+        client_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Send an event again (its client must have a webhook); false when no
+    /// such event or no webhook.
+    async fn redeliver(&self, event_id: &str, now: i64) -> StoreResult<bool>;
 
     async fn catalogue_meta(&self) -> StoreResult<Option<CatalogueMeta>>;
     /// Store a new catalogue and make it current; returns the new meta.

@@ -1,316 +1,784 @@
 //! The statements both backends share. `sql_store!` implements `Store` for a
-//! store type holding `pool: sqlx::Pool<DB>`; the caller supplies the methods
-//! whose SQL differs (`backend`, `sweep_expired`, `replace_catalogue`).
-//! Placeholders are `$1`, `$2`… which SQLite and PostgreSQL both accept.
+//! store type holding `read: sqlx::Pool<DB>` (reads) and `writer:
+//! Writer<Connection>` (every write, group-committed); the backend supplies
+//! the few statements whose SQL differs, as associated constants and
+//! methods. Placeholders are `$1`, `$2`… which SQLite and PostgreSQL both
+//! accept.
 
 /// Columns of `RequestRecord`, in one place.
 pub(crate) const REQUEST_COLUMNS: &str =
-    "id, client_id, status, redirect_url, doc_types, journey_secrets, \
-     callback_used, consent_error_code, consent_error_message, token, user_details, scope, \
+    "id, client_id, status, redirect_url, doc_types, data_key, journey_secrets, \
+     callback_used, consent_error_code, consent_error_message, token, user_details, scope_sealed, \
      idempotency_key, idempotency_fingerprint, created_at, valid_upto";
+
+pub(crate) const CLIENT_COLUMNS: &str =
+    "client_id, secret_hash, product_instance_id, name, allowed_origins, disabled, created_at, \
+     webhook_url, webhook_secret, webhook_previous_secret, webhook_previous_until";
+
+pub(crate) const EVENT_COLUMNS: &str = "seq, id, request_id, client_id, kind, detail, at";
+
+pub(crate) const DELIVERY_COLUMNS: &str =
+    "event_id, client_id, state, attempts, next_attempt_at, last_status, last_error, created_at, finished_at";
 
 pub(crate) const CATALOGUE_COLUMNS: &str =
     "org_id, doc_type, org_name, description, formats, parameters, issuer_id";
 
-/// Make catalogue version `$1` (built at `$2`, `$3` entries) the current one.
+/// Make catalogue version `$1` (built at `$2`, `$3` entries) the current
+/// one, unless a newer one already is.
 pub(crate) const SET_CURRENT_CATALOGUE: &str =
     "INSERT INTO catalogue_meta (id, version, built_at, entries) VALUES (1, $1, $2, $3) \
-     ON CONFLICT (id) DO UPDATE SET version = excluded.version, built_at = excluded.built_at, entries = excluded.entries";
+     ON CONFLICT (id) DO UPDATE SET version = excluded.version, built_at = excluded.built_at, entries = excluded.entries \
+     WHERE catalogue_meta.version < excluded.version";
 
-/// Remove catalogue versions older than `$1`.
-pub(crate) const DROP_OLD_CATALOGUES: &str = "DELETE FROM catalogue WHERE version < $1";
+/// Remove every catalogue version but the current one.
+pub(crate) const DROP_OLD_CATALOGUES: &str =
+    "DELETE FROM catalogue WHERE version <> (SELECT version FROM catalogue_meta WHERE id = 1)";
+
+/// Erase what a request holds of its user, keeping the row: its data key
+/// first (everything else was sealed with it), then the rest. `$1` is the
+/// request id; journey secrets become empty (the column is NOT NULL).
+pub(crate) const ERASE_REQUEST_DATA: &str = "data_key = NULL, token = NULL, user_details = NULL, \
+     scope_sealed = NULL, journey_secrets = $2, callback_used = 1";
+
+/// Rows of catalogue inserted per statement.
+pub(crate) const CATALOGUE_CHUNK: usize = 500;
 
 macro_rules! sql_store {
-    ($store:ty, { $($specific:tt)* }) => {
+    ($store:ty, $db:ty, $conn:ty, { $($specific:tt)* }) => {
+        impl $store {
+            /// Append an event in the caller's transaction, and, when the
+            /// client has a webhook and the kind is announced, its delivery.
+            async fn append_event(
+                conn: &mut $conn,
+                request_id: &str,
+                client_id: &str,
+                event: &$crate::storage::NewEvent,
+            ) -> Result<(), sqlx::Error> {
+                Self::append_events(conn, &[(request_id.to_owned(), client_id.to_owned(), event.clone())]).await
+            }
+
+            /// Append several events (one statement), with their deliveries.
+            async fn append_events(
+                conn: &mut $conn,
+                events: &[(String, String, $crate::storage::NewEvent)],
+            ) -> Result<(), sqlx::Error> {
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let mut insert = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO events (id, request_id, client_id, kind, detail, at) ",
+                );
+                insert.push_values(events, |mut row, (request_id, client_id, e)| {
+                    row.push_bind(e.id.clone())
+                        .push_bind(request_id.clone())
+                        .push_bind(client_id.clone())
+                        .push_bind(e.kind.as_str())
+                        .push_bind(e.detail.to_string())
+                        .push_bind(e.at);
+                });
+                insert.build().execute(&mut *conn).await?;
+                let announced: Vec<&$crate::storage::NewEvent> = events
+                    .iter()
+                    .map(|(_, _, e)| e)
+                    .filter(|e| e.kind.is_announced())
+                    .collect();
+                if let Some(first) = announced.first() {
+                    let mut deliveries = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO deliveries (event_id, client_id, state, attempts, next_attempt_at, locked_until, created_at) \
+                         SELECT e.id, e.client_id, 'pending', 0, e.at, 0, e.at FROM events e \
+                         JOIN clients c ON c.client_id = e.client_id \
+                         WHERE c.webhook_url IS NOT NULL AND e.id IN (",
+                    );
+                    let mut ids = deliveries.separated(", ");
+                    for e in &announced {
+                        ids.push_bind(e.id.clone());
+                    }
+                    deliveries.push(") ON CONFLICT (event_id) DO NOTHING");
+                    let _ = first;
+                    deliveries.build().execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
+            async fn bump_client_generation(conn: &mut $conn) -> Result<(), sqlx::Error> {
+                sqlx::query("UPDATE client_generation SET generation = generation + 1 WHERE id = 1")
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ())
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::storage::Store for $store {
             $($specific)*
 
             async fn ping(&self) -> $crate::storage::StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(Into::into)
-            }
-
-            async fn insert_client(&self, c: &$crate::storage::ClientRecord) -> $crate::storage::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO clients (client_id, secret_hash, product_instance_id, name, allowed_origins, disabled, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&c.client_id)
-                .bind(&c.secret_hash)
-                .bind(&c.product_instance_id)
-                .bind(&c.name)
-                .bind(&c.allowed_origins)
-                .bind(c.disabled)
-                .bind(c.created_at)
-                .execute(&self.pool)
-                .await
-                .map(|_| ())
-                .map_err(Into::into)
-            }
-
-            async fn get_client(&self, client_id: &str) -> $crate::storage::StoreResult<Option<$crate::storage::ClientRecord>> {
-                sqlx::query_as("SELECT * FROM clients WHERE client_id = $1")
-                    .bind(client_id)
-                    .fetch_optional(&self.pool)
-                    .await
-            .map_err(Into::into)
-            }
-
-            async fn list_clients(&self) -> $crate::storage::StoreResult<Vec<$crate::storage::ClientRecord>> {
-                sqlx::query_as("SELECT * FROM clients ORDER BY created_at, client_id")
-                    .fetch_all(&self.pool)
-                    .await
-            .map_err(Into::into)
-            }
-
-            async fn set_client_disabled(&self, client_id: &str, disabled: bool) -> $crate::storage::StoreResult<bool> {
-                let done = sqlx::query("UPDATE clients SET disabled = $1 WHERE client_id = $2")
-                    .bind(i64::from(disabled))
-                    .bind(client_id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn set_client_secret_hash(&self, client_id: &str, hash: &[u8]) -> $crate::storage::StoreResult<bool> {
-                let done = sqlx::query("UPDATE clients SET secret_hash = $1 WHERE client_id = $2")
-                    .bind(hash)
-                    .bind(client_id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn insert_request(&self, r: &$crate::storage::NewRequest) -> $crate::storage::StoreResult<bool> {
-                // A duplicate idempotency key is an answer, not an error
-                // (an error would abort a PostgreSQL transaction).
-                let done = sqlx::query(
-                    "INSERT INTO requests (id, client_id, status, redirect_url, doc_types, state_hash, journey_secrets, \
-                     idempotency_key, idempotency_fingerprint, created_at, valid_upto) \
-                     VALUES ($1, $2, 'unauthenticated', $3, $4, $5, $6, $7, $8, $9, $10) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&r.id)
-                .bind(&r.client_id)
-                .bind(&r.redirect_url)
-                .bind(&r.doc_types)
-                .bind(&r.state_hash)
-                .bind(&r.journey_secrets)
-                .bind(&r.idempotency_key)
-                .bind(&r.idempotency_fingerprint)
-                .bind(r.created_at)
-                .bind(r.valid_upto)
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn release_expired_idempotency_key(&self, client_id: &str, key: &str, now: i64) -> $crate::storage::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE requests SET idempotency_key = NULL \
-                     WHERE client_id = $1 AND idempotency_key = $2 AND valid_upto <= $3",
-                )
-                .bind(client_id)
-                .bind(key)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
+                sqlx::query("SELECT 1").execute(&self.read).await?;
                 Ok(())
             }
 
+            async fn insert_client(&self, c: &$crate::storage::ClientRecord) -> $crate::storage::StoreResult<()> {
+                let c = c.clone();
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    sqlx::query(&format!(
+                        "INSERT INTO clients ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                        $crate::storage::sql::CLIENT_COLUMNS
+                    ))
+                    .bind(&c.client_id)
+                    .bind(&c.secret_hash)
+                    .bind(&c.product_instance_id)
+                    .bind(&c.name)
+                    .bind(&c.allowed_origins)
+                    .bind(c.disabled)
+                    .bind(c.created_at)
+                    .bind(&c.webhook_url)
+                    .bind(&c.webhook_secret)
+                    .bind(&c.webhook_previous_secret)
+                    .bind(c.webhook_previous_until)
+                    .execute(&mut *conn)
+                    .await?;
+                    Self::bump_client_generation(conn).await
+                })).await
+            }
+
+            async fn get_client(&self, client_id: &str) -> $crate::storage::StoreResult<Option<$crate::storage::ClientRecord>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM clients WHERE client_id = $1",
+                    $crate::storage::sql::CLIENT_COLUMNS
+                ))
+                .bind(client_id)
+                .fetch_optional(&self.read)
+                .await?)
+            }
+
+            async fn list_clients(&self) -> $crate::storage::StoreResult<Vec<$crate::storage::ClientRecord>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM clients ORDER BY created_at, client_id",
+                    $crate::storage::sql::CLIENT_COLUMNS
+                ))
+                .fetch_all(&self.read)
+                .await?)
+            }
+
+            async fn client_generation(&self) -> $crate::storage::StoreResult<i64> {
+                let (g,): (i64,) = sqlx::query_as("SELECT generation FROM client_generation WHERE id = 1")
+                    .fetch_one(&self.read)
+                    .await?;
+                Ok(g)
+            }
+
+            async fn set_client_disabled(&self, client_id: &str, disabled: bool, now: i64) -> $crate::storage::StoreResult<bool> {
+                let client_id = client_id.to_owned();
+                let changed = self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    let done = sqlx::query("UPDATE clients SET disabled = $1 WHERE client_id = $2")
+                        .bind(i64::from(disabled))
+                        .bind(&client_id)
+                        .execute(&mut *conn)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        return Ok(false);
+                    }
+                    Self::bump_client_generation(conn).await?;
+                    if disabled {
+                        // Its links die, its journeys in progress end, and
+                        // what its requests hold of their users is erased.
+                        sqlx::query("DELETE FROM files WHERE client_id = $1")
+                            .bind(&client_id)
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query(
+                            "UPDATE requests SET consent_error_code = 'client_disabled', \
+                             consent_error_message = 'The business can no longer use this gateway.' \
+                             WHERE client_id = $1 AND status = 'unauthenticated' AND consent_error_code IS NULL",
+                        )
+                        .bind(&client_id)
+                        .execute(&mut *conn)
+                        .await?;
+                        let erased: Vec<(String,)> = sqlx::query_as(&format!(
+                            "UPDATE requests SET {} WHERE client_id = $1 AND data_key IS NOT NULL RETURNING id",
+                            $crate::storage::sql::ERASE_REQUEST_DATA
+                        ))
+                        .bind(&client_id)
+                        .bind(Vec::<u8>::new())
+                        .fetch_all(&mut *conn)
+                        .await?;
+                        let events: Vec<_> = erased
+                            .into_iter()
+                            .map(|(id,)| {
+                                let e = $crate::storage::NewEvent::new(
+                                    $crate::storage::EventKind::Erased,
+                                    serde_json::json!({"reason": "client_disabled"}),
+                                    now,
+                                );
+                                (id, client_id.clone(), e)
+                            })
+                            .collect();
+                        for chunk in events.chunks(200) {
+                            Self::append_events(conn, chunk).await?;
+                        }
+                    }
+                    Ok(true)
+                })).await?;
+                if changed && disabled {
+                    <Self as $crate::storage::Store>::compact(self).await?;
+                }
+                Ok(changed)
+            }
+
+            async fn set_client_secret_hash(&self, client_id: &str, hash: &[u8]) -> $crate::storage::StoreResult<bool> {
+                let (client_id, hash) = (client_id.to_owned(), hash.to_vec());
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    let done = sqlx::query("UPDATE clients SET secret_hash = $1 WHERE client_id = $2")
+                        .bind(&hash)
+                        .bind(&client_id)
+                        .execute(&mut *conn)
+                        .await?;
+                    Self::bump_client_generation(conn).await?;
+                    Ok(done.rows_affected() == 1)
+                })).await
+            }
+
+            async fn set_client_webhook(&self, client_id: &str, w: &$crate::storage::WebhookSettings) -> $crate::storage::StoreResult<bool> {
+                let (client_id, w) = (client_id.to_owned(), w.clone());
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE clients SET webhook_url = $1, webhook_secret = $2, webhook_previous_secret = $3, \
+                         webhook_previous_until = $4 WHERE client_id = $5",
+                    )
+                    .bind(&w.url)
+                    .bind(&w.secret)
+                    .bind(&w.previous_secret)
+                    .bind(w.previous_until)
+                    .bind(&client_id)
+                    .execute(&mut *conn)
+                    .await?;
+                    Self::bump_client_generation(conn).await?;
+                    Ok(done.rows_affected() == 1)
+                })).await
+            }
+
+            async fn insert_request(&self, r: &$crate::storage::NewRequest) -> $crate::storage::StoreResult<bool> {
+                let r = r.clone();
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    // A duplicate idempotency key is an answer, not an error
+                    // (an error would abort a PostgreSQL transaction).
+                    let done = sqlx::query(
+                        "INSERT INTO requests (id, client_id, status, redirect_url, doc_types, state_hash, data_key, \
+                         journey_secrets, idempotency_key, idempotency_fingerprint, created_at, valid_upto) \
+                         VALUES ($1, $2, 'unauthenticated', $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&r.id)
+                    .bind(&r.client_id)
+                    .bind(&r.redirect_url)
+                    .bind(&r.doc_types)
+                    .bind(&r.state_hash)
+                    .bind(&r.data_key)
+                    .bind(&r.journey_secrets)
+                    .bind(&r.idempotency_key)
+                    .bind(&r.idempotency_fingerprint)
+                    .bind(r.created_at)
+                    .bind(r.valid_upto)
+                    .execute(&mut *conn)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        return Ok(false);
+                    }
+                    let doc_types: Vec<&str> = r.doc_types.split(',').filter(|d| !d.is_empty()).collect();
+                    let event = $crate::storage::NewEvent::new(
+                        $crate::storage::EventKind::Created,
+                        serde_json::json!({"docTypes": doc_types, "validUpto": r.valid_upto}),
+                        r.created_at,
+                    );
+                    Self::append_event(conn, &r.id, &r.client_id, &event).await?;
+                    Ok(true)
+                })).await
+            }
+
+            async fn release_expired_idempotency_key(&self, client_id: &str, key: &str, now: i64) -> $crate::storage::StoreResult<()> {
+                let (client_id, key) = (client_id.to_owned(), key.to_owned());
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE requests SET idempotency_key = NULL \
+                         WHERE client_id = $1 AND idempotency_key = $2 AND valid_upto <= $3",
+                    )
+                    .bind(&client_id)
+                    .bind(&key)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
+                })).await
+            }
+
             async fn get_request(&self, client_id: &str, id: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
-                sqlx::query_as(&format!(
+                Ok(sqlx::query_as(&format!(
                     "SELECT {} FROM requests WHERE id = $1 AND client_id = $2 AND valid_upto > $3",
                     $crate::storage::sql::REQUEST_COLUMNS
                 ))
                 .bind(id)
                 .bind(client_id)
                 .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-            .map_err(Into::into)
+                .fetch_optional(&self.read)
+                .await?)
             }
 
             async fn get_live_request(&self, id: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
-                sqlx::query_as(&format!(
+                Ok(sqlx::query_as(&format!(
                     "SELECT {} FROM requests WHERE id = $1 AND valid_upto > $2",
                     $crate::storage::sql::REQUEST_COLUMNS
                 ))
                 .bind(id)
                 .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-            .map_err(Into::into)
+                .fetch_optional(&self.read)
+                .await?)
             }
 
             async fn find_idempotent(&self, client_id: &str, key: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
-                sqlx::query_as(&format!(
+                Ok(sqlx::query_as(&format!(
                     "SELECT {} FROM requests WHERE client_id = $1 AND idempotency_key = $2 AND valid_upto > $3",
                     $crate::storage::sql::REQUEST_COLUMNS
                 ))
                 .bind(client_id)
                 .bind(key)
                 .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-            .map_err(Into::into)
+                .fetch_optional(&self.read)
+                .await?)
             }
 
             async fn claim_callback(&self, state_hash: &[u8], now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
-                sqlx::query_as(&format!(
-                    "UPDATE requests SET callback_used = 1 \
-                     WHERE state_hash = $1 AND callback_used = 0 AND valid_upto > $2 AND status = 'unauthenticated' \
-                     RETURNING {}",
-                    $crate::storage::sql::REQUEST_COLUMNS
-                ))
-                .bind(state_hash)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-            .map_err(Into::into)
+                let state_hash = state_hash.to_vec();
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    sqlx::query_as(&format!(
+                        "UPDATE requests SET callback_used = 1 \
+                         WHERE state_hash = $1 AND callback_used = 0 AND valid_upto > $2 AND status = 'unauthenticated' \
+                         RETURNING {}",
+                        $crate::storage::sql::REQUEST_COLUMNS
+                    ))
+                    .bind(&state_hash)
+                    .bind(now)
+                    .fetch_optional(&mut *conn)
+                    .await
+                })).await
             }
 
-            async fn set_authenticated(&self, id: &str, token: &[u8], user_details: &[u8], scope: &str) -> $crate::storage::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE requests SET status = 'authenticated', token = $1, user_details = $2, scope = $3 \
-                     WHERE id = $4 AND status = 'unauthenticated'",
-                )
-                .bind(token)
-                .bind(user_details)
-                .bind(scope)
-                .bind(id)
-                .execute(&self.pool)
-                .await
-                .map(|_| ())
-                .map_err(Into::into)
+            async fn record_event(&self, request_id: &str, client_id: &str, event: &$crate::storage::NewEvent) -> $crate::storage::StoreResult<()> {
+                let (request_id, client_id, event) = (request_id.to_owned(), client_id.to_owned(), event.clone());
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    Self::append_event(conn, &request_id, &client_id, &event).await
+                })).await
             }
 
-            async fn set_consent_failed(&self, id: &str, code: &str, message: &str) -> $crate::storage::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE requests SET consent_error_code = $1, consent_error_message = $2 \
-                     WHERE id = $3 AND status = 'unauthenticated'",
-                )
-                .bind(code)
-                .bind(message)
-                .bind(id)
-                .execute(&self.pool)
-                .await
-                .map(|_| ())
-                .map_err(Into::into)
+            async fn set_authenticated(&self, id: &str, token: &[u8], user_details: &[u8], scope_sealed: &[u8], event: &$crate::storage::NewEvent) -> $crate::storage::StoreResult<()> {
+                let (id, token, user_details, scope_sealed, event) =
+                    (id.to_owned(), token.to_vec(), user_details.to_vec(), scope_sealed.to_vec(), event.clone());
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    let client: Option<(String,)> = sqlx::query_as(
+                        "UPDATE requests SET status = 'authenticated', token = $1, user_details = $2, scope_sealed = $3 \
+                         WHERE id = $4 AND status = 'unauthenticated' AND data_key IS NOT NULL RETURNING client_id",
+                    )
+                    .bind(&token)
+                    .bind(&user_details)
+                    .bind(&scope_sealed)
+                    .bind(&id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if let Some((client_id,)) = client {
+                        Self::append_event(conn, &id, &client_id, &event).await?;
+                    }
+                    Ok(())
+                })).await
+            }
+
+            async fn set_consent_failed(&self, id: &str, code: &str, message: &str, event: &$crate::storage::NewEvent) -> $crate::storage::StoreResult<()> {
+                let (id, code, message, event) = (id.to_owned(), code.to_owned(), message.to_owned(), event.clone());
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    let client: Option<(String,)> = sqlx::query_as(
+                        "UPDATE requests SET consent_error_code = $1, consent_error_message = $2 \
+                         WHERE id = $3 AND status = 'unauthenticated' RETURNING client_id",
+                    )
+                    .bind(&code)
+                    .bind(&message)
+                    .bind(&id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if let Some((client_id,)) = client {
+                        Self::append_event(conn, &id, &client_id, &event).await?;
+                    }
+                    Ok(())
+                })).await
             }
 
             async fn update_token(&self, id: &str, token: &[u8]) -> $crate::storage::StoreResult<()> {
-                sqlx::query("UPDATE requests SET token = $1 WHERE id = $2 AND status = 'authenticated'")
-                    .bind(token)
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .map(|_| ())
-                    .map_err(Into::into)
+                let (id, token) = (id.to_owned(), token.to_vec());
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    sqlx::query("UPDATE requests SET token = $1 WHERE id = $2 AND status = 'authenticated' AND data_key IS NOT NULL")
+                        .bind(&token)
+                        .bind(&id)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })).await
             }
 
-            async fn set_revoked(&self, id: &str) -> $crate::storage::StoreResult<()> {
-                sqlx::query("UPDATE requests SET status = 'revoked', token = NULL WHERE id = $1")
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .map(|_| ())
-                    .map_err(Into::into)
+            async fn revoke(&self, id: &str, event: &$crate::storage::NewEvent) -> $crate::storage::StoreResult<bool> {
+                let (id, event) = (id.to_owned(), event.clone());
+                let revoked = self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    let client: Option<(String,)> = sqlx::query_as(&format!(
+                        "UPDATE requests SET status = 'revoked', {} WHERE id = $1 AND status = 'authenticated' RETURNING client_id",
+                        $crate::storage::sql::ERASE_REQUEST_DATA
+                    ))
+                    .bind(&id)
+                    .bind(Vec::<u8>::new())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    let Some((client_id,)) = client else {
+                        return Ok(false);
+                    };
+                    sqlx::query("DELETE FROM files WHERE request_id = $1")
+                        .bind(&id)
+                        .execute(&mut *conn)
+                        .await?;
+                    Self::append_event(conn, &id, &client_id, &event).await?;
+                    Ok(true)
+                })).await?;
+                if revoked {
+                    <Self as $crate::storage::Store>::compact(self).await?;
+                }
+                Ok(revoked)
             }
 
-            async fn insert_file(&self, f: &$crate::storage::FileRecord) -> $crate::storage::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO files (token_hash, request_id, client_id, content_type, filename, data, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&f.token_hash)
-                .bind(&f.request_id)
-                .bind(&f.client_id)
-                .bind(&f.content_type)
-                .bind(&f.filename)
-                .bind(&f.data)
-                .bind(f.expires_at)
-                .execute(&self.pool)
-                .await
-                .map(|_| ())
-                .map_err(Into::into)
+            async fn insert_file(&self, f: &$crate::storage::FileRecord, event: &$crate::storage::NewEvent) -> $crate::storage::StoreResult<()> {
+                let (f, event) = (f.clone(), event.clone());
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO files (token_hash, request_id, client_id, content_type, name_sealed, data, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(&f.token_hash)
+                    .bind(&f.request_id)
+                    .bind(&f.client_id)
+                    .bind(&f.content_type)
+                    .bind(&f.name_sealed)
+                    .bind(&f.data)
+                    .bind(f.expires_at)
+                    .execute(&mut *conn)
+                    .await?;
+                    Self::append_event(conn, &f.request_id, &f.client_id, &event).await
+                })).await
             }
 
-            async fn get_file(&self, token_hash: &[u8], now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::FileRecord>> {
-                sqlx::query_as(
-                    "SELECT f.token_hash, f.request_id, f.client_id, f.content_type, f.filename, f.data, f.expires_at \
-                     FROM files f JOIN requests r ON r.id = f.request_id \
-                     WHERE f.token_hash = $1 AND f.expires_at > $2 AND r.valid_upto > $2",
+            async fn get_file(&self, token_hash: &[u8], now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::LiveFile>> {
+                Ok(sqlx::query_as(
+                    "SELECT f.token_hash, f.request_id, f.client_id, f.content_type, f.name_sealed, f.data, f.expires_at, \
+                     r.data_key FROM files f JOIN requests r ON r.id = f.request_id \
+                     WHERE f.token_hash = $1 AND f.expires_at > $2 AND r.valid_upto > $2 AND r.data_key IS NOT NULL",
                 )
                 .bind(token_hash)
                 .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-            .map_err(Into::into)
+                .fetch_optional(&self.read)
+                .await?)
+            }
+
+            async fn sweep_step(&self, now: i64, limit: i64) -> $crate::storage::StoreResult<$crate::storage::SweepStep> {
+                self.writer.write($crate::storage::writer::Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                    // The rows go, their files with them (ON DELETE CASCADE),
+                    // the data key first of all.
+                    let gone: Vec<(String, String)> = sqlx::query_as(Self::SWEEP_REQUESTS)
+                        .bind(now)
+                        .bind(limit)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    let events: Vec<_> = gone
+                        .iter()
+                        .map(|(id, client_id)| {
+                            let e = $crate::storage::NewEvent::new(
+                                $crate::storage::EventKind::Erased,
+                                serde_json::json!({"reason": "expired"}),
+                                now,
+                            );
+                            (id.clone(), client_id.clone(), e)
+                        })
+                        .collect();
+                    for chunk in events.chunks(200) {
+                        Self::append_events(conn, chunk).await?;
+                    }
+                    let links = sqlx::query(Self::SWEEP_LINKS)
+                        .bind(now)
+                        .bind(limit)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                    Ok($crate::storage::SweepStep {
+                        requests: gone.into_iter().map(|(id, _)| id).collect(),
+                        links,
+                    })
+                })).await
+            }
+
+            async fn purge_events(&self, before: i64, limit: i64) -> $crate::storage::StoreResult<u64> {
+                self.writer.write($crate::storage::writer::Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                    sqlx::query(
+                        "DELETE FROM deliveries WHERE event_id IN \
+                         (SELECT id FROM events WHERE at < $1 ORDER BY seq LIMIT $2)",
+                    )
+                    .bind(before)
+                    .bind(limit)
+                    .execute(&mut *conn)
+                    .await?;
+                    let done = sqlx::query(
+                        "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < $1 ORDER BY seq LIMIT $2)",
+                    )
+                    .bind(before)
+                    .bind(limit)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(done.rows_affected())
+                })).await
             }
 
             async fn erasure_count(&self, request_id: &str) -> $crate::storage::StoreResult<i64> {
-                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM erasures WHERE request_id = $1")
-                    .bind(request_id)
-                    .fetch_one(&self.pool)
-                    .await?;
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM events WHERE request_id = $1 AND kind = 'erased'",
+                )
+                .bind(request_id)
+                .fetch_one(&self.read)
+                .await?;
                 Ok(n)
             }
 
+            async fn request_events(&self, request_id: &str) -> $crate::storage::StoreResult<Vec<$crate::storage::EventRecord>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM events WHERE request_id = $1 ORDER BY seq",
+                    $crate::storage::sql::EVENT_COLUMNS
+                ))
+                .bind(request_id)
+                .fetch_all(&self.read)
+                .await?)
+            }
+
+            async fn client_events(&self, client_id: &str, since: i64, after_seq: i64, limit: i64) -> $crate::storage::StoreResult<Vec<$crate::storage::EventRecord>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM events WHERE client_id = $1 AND at >= $2 AND seq > $3 ORDER BY seq LIMIT $4",
+                    $crate::storage::sql::EVENT_COLUMNS
+                ))
+                .bind(client_id)
+                .bind(since)
+                .bind(after_seq)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?)
+            }
+
+            async fn claim_deliveries(&self, now: i64, lease: i64, limit: i64) -> $crate::storage::StoreResult<Vec<$crate::storage::DueDelivery>> {
+                self.writer.write($crate::storage::writer::Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                    let claimed: Vec<(String,)> = sqlx::query_as(Self::CLAIM_DELIVERIES)
+                        .bind(now)
+                        .bind(now.saturating_add(lease))
+                        .bind(limit)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    let mut due = Vec::with_capacity(claimed.len());
+                    for (event_id,) in claimed {
+                        let delivery: $crate::storage::DeliveryRecord = sqlx::query_as(&format!(
+                            "SELECT {} FROM deliveries WHERE event_id = $1",
+                            $crate::storage::sql::DELIVERY_COLUMNS
+                        ))
+                        .bind(&event_id)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                        let event: Option<$crate::storage::EventRecord> = sqlx::query_as(&format!(
+                            "SELECT {} FROM events WHERE id = $1",
+                            $crate::storage::sql::EVENT_COLUMNS
+                        ))
+                        .bind(&event_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        let hook: Option<(Option<String>, Option<Vec<u8>>, Option<Vec<u8>>, Option<i64>)> = sqlx::query_as(
+                            "SELECT webhook_url, webhook_secret, webhook_previous_secret, webhook_previous_until \
+                             FROM clients WHERE client_id = $1",
+                        )
+                        .bind(&delivery.client_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        if let (Some(event), Some((url, secret, previous_secret, previous_until))) = (event, hook) {
+                            due.push($crate::storage::DueDelivery {
+                                delivery,
+                                event,
+                                webhook: $crate::storage::WebhookSettings { url, secret, previous_secret, previous_until },
+                            });
+                        }
+                    }
+                    Ok(due)
+                })).await
+            }
+
+            async fn finish_delivery(&self, event_id: &str, outcome: &$crate::storage::AttemptOutcome, now: i64) -> $crate::storage::StoreResult<()> {
+                use $crate::storage::AttemptOutcome;
+                let event_id = event_id.to_owned();
+                let (state, status, error, next, finished) = match outcome.clone() {
+                    AttemptOutcome::Delivered { status } => ("delivered", Some(status), None, now, Some(now)),
+                    AttemptOutcome::Retry { status, error, next_attempt_at } => ("pending", status, Some(error), next_attempt_at, None),
+                    AttemptOutcome::Failed { status, error } => ("failed", status, Some(error), now, Some(now)),
+                };
+                self.writer.write($crate::storage::writer::Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE deliveries SET state = $1, attempts = attempts + 1, last_status = $2, last_error = $3, \
+                         next_attempt_at = $4, finished_at = $5, locked_until = 0 WHERE event_id = $6",
+                    )
+                    .bind(state)
+                    .bind(status)
+                    .bind(error)
+                    .bind(next)
+                    .bind(finished)
+                    .bind(&event_id)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
+                })).await
+            }
+
+            async fn list_deliveries(&self, client_id: &str, limit: i64) -> $crate::storage::StoreResult<Vec<$crate::storage::DeliveryRecord>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM deliveries WHERE client_id = $1 ORDER BY created_at DESC, event_id DESC LIMIT $2",
+                    $crate::storage::sql::DELIVERY_COLUMNS
+                ))
+                .bind(client_id)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?)
+            }
+
+            async fn redeliver(&self, event_id: &str, now: i64) -> $crate::storage::StoreResult<bool> {
+                let event_id = event_id.to_owned();
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    let done = sqlx::query(
+                        "INSERT INTO deliveries (event_id, client_id, state, attempts, next_attempt_at, locked_until, created_at) \
+                         SELECT e.id, e.client_id, 'pending', 0, $2, 0, $2 FROM events e \
+                         JOIN clients c ON c.client_id = e.client_id \
+                         WHERE e.id = $1 AND c.webhook_url IS NOT NULL \
+                         ON CONFLICT (event_id) DO UPDATE SET state = 'pending', next_attempt_at = $2, \
+                         locked_until = 0, finished_at = NULL",
+                    )
+                    .bind(&event_id)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(done.rows_affected() > 0)
+                })).await
+            }
+
             async fn catalogue_meta(&self) -> $crate::storage::StoreResult<Option<$crate::storage::CatalogueMeta>> {
-                sqlx::query_as("SELECT version, built_at, entries FROM catalogue_meta WHERE id = 1")
-                    .fetch_optional(&self.pool)
-                    .await
-            .map_err(Into::into)
+                Ok(sqlx::query_as("SELECT version, built_at, entries FROM catalogue_meta WHERE id = 1")
+                    .fetch_optional(&self.read)
+                    .await?)
+            }
+
+            async fn replace_catalogue(&self, rows: &[$crate::storage::CatalogueRow], built_at: i64) -> $crate::storage::StoreResult<$crate::storage::CatalogueMeta> {
+                use $crate::storage::writer::Priority;
+                // A version number of our own: the new rows stay invisible
+                // until the switch, so they go in small background batches
+                // that never hold the writer for long.
+                let version: i64 = self.writer.write(Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                    let (next,): (i64,) = sqlx::query_as(
+                        "UPDATE catalogue_sequence SET next_version = next_version + 1 WHERE id = 1 RETURNING next_version",
+                    )
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    Ok(next)
+                })).await?;
+                for chunk in rows.chunks($crate::storage::sql::CATALOGUE_CHUNK) {
+                    let chunk = chunk.to_vec();
+                    self.writer.write(Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                        let mut insert = sqlx::QueryBuilder::<$db>::new(format!(
+                            "INSERT INTO catalogue (version, {}) ",
+                            $crate::storage::sql::CATALOGUE_COLUMNS
+                        ));
+                        insert.push_values(&chunk, |mut b, row| {
+                            b.push_bind(version)
+                                .push_bind(row.org_id.clone())
+                                .push_bind(row.doc_type.clone())
+                                .push_bind(row.org_name.clone())
+                                .push_bind(row.description.clone())
+                                .push_bind(row.formats.clone())
+                                .push_bind(row.parameters.clone())
+                                .push_bind(row.issuer_id.clone());
+                        });
+                        insert.push(" ON CONFLICT DO NOTHING");
+                        insert.build().execute(&mut *conn).await?;
+                        Ok(())
+                    })).await?;
+                }
+                let meta = $crate::storage::CatalogueMeta {
+                    version,
+                    built_at,
+                    entries: rows.len() as i64,
+                };
+                self.writer.write(Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                    sqlx::query($crate::storage::sql::SET_CURRENT_CATALOGUE)
+                        .bind(meta.version)
+                        .bind(meta.built_at)
+                        .bind(meta.entries)
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query($crate::storage::sql::DROP_OLD_CATALOGUES)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })).await?;
+                Ok(meta)
             }
 
             async fn load_catalogue(&self) -> $crate::storage::StoreResult<Vec<$crate::storage::CatalogueRow>> {
-                sqlx::query_as(&format!(
+                Ok(sqlx::query_as(&format!(
                     "SELECT {} FROM catalogue WHERE version = (SELECT version FROM catalogue_meta WHERE id = 1) \
                      ORDER BY org_id, doc_type",
                     $crate::storage::sql::CATALOGUE_COLUMNS
                 ))
-                .fetch_all(&self.pool)
-                .await
-            .map_err(Into::into)
+                .fetch_all(&self.read)
+                .await?)
             }
 
             async fn find_catalogue_entry(&self, org_id: &str, doc_type: &str) -> $crate::storage::StoreResult<Option<$crate::storage::CatalogueRow>> {
-                sqlx::query_as(&format!(
+                Ok(sqlx::query_as(&format!(
                     "SELECT {} FROM catalogue WHERE version = (SELECT version FROM catalogue_meta WHERE id = 1) \
                      AND org_id = $1 AND doc_type = $2",
                     $crate::storage::sql::CATALOGUE_COLUMNS
                 ))
                 .bind(org_id)
                 .bind(doc_type)
-                .fetch_optional(&self.pool)
-                .await
-            .map_err(Into::into)
+                .fetch_optional(&self.read)
+                .await?)
             }
 
             async fn try_lease(&self, name: &str, holder: &str, now: i64, expires_at: i64) -> $crate::storage::StoreResult<bool> {
-                let done = sqlx::query(
-                    "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-                     WHERE leases.expires_at <= $4 OR leases.holder = excluded.holder",
-                )
-                .bind(name)
-                .bind(holder)
-                .bind(expires_at)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
+                let (name, holder) = (name.to_owned(), holder.to_owned());
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    let done = sqlx::query(
+                        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                         WHERE leases.expires_at <= $4 OR leases.holder = excluded.holder",
+                    )
+                    .bind(&name)
+                    .bind(&holder)
+                    .bind(expires_at)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                })).await
             }
 
             async fn release_lease(&self, name: &str, holder: &str) -> $crate::storage::StoreResult<()> {
-                sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
-                    .bind(name)
-                    .bind(holder)
-                    .execute(&self.pool)
-                    .await
-                    .map(|_| ())
-                    .map_err(Into::into)
+                let (name, holder) = (name.to_owned(), holder.to_owned());
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+                        .bind(&name)
+                        .bind(&holder)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })).await
             }
         }
     };

@@ -70,17 +70,22 @@ async fn a_disabled_client_and_a_rotated_secret_stop_working() {
     t.app
         .state
         .store
-        .set_client_disabled(&c.id, true)
+        .set_client_disabled(&c.id, true, 0)
         .await
         .unwrap();
-    let (s, b) = t
-        .post("/api/digilocker", &c, json!({"redirectUrl": BUSINESS}))
-        .await;
+    // Clients are cached; a change reaches every instance within a second.
+    let started = std::time::Instant::now();
+    let (s, b) = eventually(
+        || t.post("/api/digilocker", &c, json!({"redirectUrl": BUSINESS})),
+        401,
+    )
+    .await;
     assert_error(s, &b, 401, "unauthorized");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
     t.app
         .state
         .store
-        .set_client_disabled(&c.id, false)
+        .set_client_disabled(&c.id, false, 0)
         .await
         .unwrap();
     t.app
@@ -89,22 +94,44 @@ async fn a_disabled_client_and_a_rotated_secret_stop_working() {
         .set_client_secret_hash(&c.id, &gateway::crypto::hash_secret("new-secret"))
         .await
         .unwrap();
-    let (s, _) = t
-        .post("/api/digilocker", &c, json!({"redirectUrl": BUSINESS}))
-        .await;
+    let (s, _) = eventually(
+        || t.post("/api/digilocker", &c, json!({"redirectUrl": BUSINESS})),
+        401,
+    )
+    .await;
     assert_eq!(s, 401);
     let rotated = Creds {
         secret: "new-secret".into(),
         ..c
     };
-    let (s, _) = t
-        .post(
-            "/api/digilocker",
-            &rotated,
-            json!({"redirectUrl": BUSINESS}),
-        )
-        .await;
+    let (s, _) = eventually(
+        || {
+            t.post(
+                "/api/digilocker",
+                &rotated,
+                json!({"redirectUrl": BUSINESS}),
+            )
+        },
+        201,
+    )
+    .await;
     assert_eq!(s, 201);
+}
+
+/// Call until the answer has status `want` (or three seconds pass).
+async fn eventually<F, Fut>(call: F, want: u16) -> (u16, serde_json::Value)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (u16, serde_json::Value)>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let (s, b) = call().await;
+        if s == want || std::time::Instant::now() > deadline {
+            return (s, b);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

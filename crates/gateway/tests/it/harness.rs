@@ -130,6 +130,7 @@ impl TestApp {
                 allowed_origins: origins.into(),
                 disabled: 0,
                 created_at: 0,
+                ..Default::default()
             })
             .await
             .unwrap();
@@ -318,10 +319,13 @@ impl TestApp {
             .await
             .unwrap()
             .unwrap();
-        self.app
+        let key = self
+            .app
             .state
             .keys
-            .open_json(&format!("requests/{id}/token"), r.token.as_ref().unwrap())
+            .data_key(id, r.data_key.as_ref().unwrap())
+            .unwrap();
+        key.open_json(&format!("requests/{id}/token"), r.token.as_ref().unwrap())
             .unwrap()
     }
 
@@ -341,16 +345,67 @@ impl TestApp {
         );
     }
 
-    /// The raw bytes of the SQLite database and its WAL.
-    pub fn raw_database(&self) -> Vec<u8> {
-        let mut all = Vec::new();
-        for suffix in ["", "-wal", "-shm"] {
-            let p = self.dir.path().join(format!("gateway.sqlite{suffix}"));
-            if let Ok(b) = std::fs::read(p) {
-                all.extend(b);
+    /// Everything the database holds, as raw bytes: on SQLite the main
+    /// file, its WAL and shared memory exactly as they are on disk (no
+    /// checkpoint first: leftovers count); on PostgreSQL every row of every
+    /// table as text (bytea as hex) plus every bytea value's bytes.
+    pub async fn raw_storage(&self) -> Vec<u8> {
+        let Some(pg) = &self.pg else {
+            let mut all = Vec::new();
+            for suffix in ["", "-wal", "-shm"] {
+                let p = self.dir.path().join(format!("gateway.sqlite{suffix}"));
+                if let Ok(b) = std::fs::read(p) {
+                    all.extend(b);
+                }
             }
+            return all;
+        };
+        let db = pg.pool().await;
+        let mut raw = Vec::new();
+        let tables: Vec<(String,)> = sqlx::query_as(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        for (table,) in tables {
+            let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM {table} t"))
+                .fetch_all(&db)
+                .await
+                .unwrap();
+            raw.extend(rows.into_iter().flat_map(|(r,)| r.into_bytes()));
         }
-        all
+        let bytea: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND data_type = 'bytea'",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        assert!(
+            bytea.iter().any(|(t, c)| t == "files" && c == "data"),
+            "{bytea:?}"
+        );
+        for (table, column) in bytea {
+            let values: Vec<(Option<Vec<u8>>,)> =
+                sqlx::query_as(&format!("SELECT {column} FROM {table}"))
+                    .fetch_all(&db)
+                    .await
+                    .unwrap();
+            raw.extend(values.into_iter().flat_map(|(v,)| v.unwrap_or_default()));
+        }
+        raw
+    }
+
+    /// Whether `raw` holds a sealed data key of request `id` that the
+    /// master key still opens: then everything of the request could be read.
+    pub fn holds_data_key(&self, raw: &[u8], id: &str) -> bool {
+        // A sealed data key: v1, key id, nonce, 32 bytes, tag = 77 bytes.
+        const LEN: usize = 1 + 4 + 24 + 32 + 16;
+        let keys = &self.app.state.keys;
+        (0..raw.len().saturating_sub(LEN - 1))
+            .filter(|&i| raw[i] == 1)
+            .any(|i| keys.data_key(id, &raw[i..i + LEN]).is_ok())
     }
 }
 

@@ -134,23 +134,7 @@ async fn tokens_details_and_files_are_encrypted_at_rest() {
     let token = t.stored_token(&id).await;
     let access = token["access_token"].as_str().unwrap();
     assert!(access.len() >= 16);
-    let raw = match &t.pg {
-        Some(pg) => raw_postgres_rows(pg).await,
-        None => {
-            // Make sure everything is in the main file too, then look at the raw bytes.
-            let db = sqlx::SqlitePool::connect(&format!(
-                "sqlite://{}",
-                t.dir.path().join("gateway.sqlite").display()
-            ))
-            .await
-            .unwrap();
-            sqlx::query("PRAGMA wal_checkpoint(FULL)")
-                .execute(&db)
-                .await
-                .unwrap();
-            t.raw_database()
-        }
-    };
+    let raw = t.raw_storage().await;
     assert!(!raw.is_empty());
     let contains = |needle: &str| raw.windows(needle.len()).any(|w| w == needle.as_bytes());
     assert!(
@@ -199,39 +183,6 @@ async fn tokens_details_and_files_are_encrypted_at_rest() {
             .mode();
         assert_eq!(mode & 0o077, 0);
     }
-}
-
-/// Everything the gateway's tables hold on PostgreSQL: each row as text
-/// (bytea shows as hex there), plus every bytea column's raw bytes.
-async fn raw_postgres_rows(pg: &crate::harness::PgSchema) -> Vec<u8> {
-    let db = pg.pool().await;
-    let mut raw = Vec::new();
-    for table in ["clients", "requests", "files", "erasures", "leases"] {
-        let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM {table} t"))
-            .fetch_all(&db)
-            .await
-            .unwrap();
-        raw.extend(rows.into_iter().flat_map(|(r,)| r.into_bytes()));
-    }
-    let bytea: Vec<(String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND data_type = 'bytea'",
-    )
-    .fetch_all(&db)
-    .await
-    .unwrap();
-    assert!(
-        bytea.iter().any(|(t, c)| t == "files" && c == "data"),
-        "{bytea:?}"
-    );
-    for (table, column) in bytea {
-        let values: Vec<(Option<Vec<u8>>,)> =
-            sqlx::query_as(&format!("SELECT {column} FROM {table}"))
-                .fetch_all(&db)
-                .await
-                .unwrap();
-        raw.extend(values.into_iter().flat_map(|(v,)| v.unwrap_or_default()));
-    }
-    raw
 }
 
 #[tokio::test]

@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use gateway::storage::{
-    CatalogueRow, ClientRecord, FileRecord, NewRequest, PgStore, SqliteStore, Store,
+    CatalogueRow, ClientRecord, EventKind, FileRecord, NewEvent, NewRequest, PgStore, SqliteStore,
+    Store,
 };
 
 use crate::harness::PgSchema;
@@ -85,6 +86,7 @@ fn client(id: &str, created_at: i64) -> ClientRecord {
         allowed_origins: "https://a.example https://b.example".into(),
         disabled: 0,
         created_at,
+        ..Default::default()
     }
 }
 
@@ -95,12 +97,17 @@ fn request(id: &str, client_id: &str, valid_upto: i64) -> NewRequest {
         redirect_url: "https://business.example/done?s=1".into(),
         doc_types: "PANCR DRVLC".into(),
         state_hash: state_hash(id),
+        data_key: format!("sealed key of {id}").into_bytes(),
         journey_secrets: format!("sealed secrets of {id}").into_bytes(),
         idempotency_key: None,
         idempotency_fingerprint: None,
         created_at: NOW - 10,
         valid_upto,
     }
+}
+
+fn event(kind: EventKind) -> NewEvent {
+    NewEvent::new(kind, serde_json::json!({}), NOW)
 }
 
 fn state_hash(request_id: &str) -> Vec<u8> {
@@ -113,7 +120,7 @@ fn file(token: &str, request_id: &str, expires_at: i64) -> FileRecord {
         request_id: request_id.into(),
         client_id: "c1".into(),
         content_type: "application/pdf".into(),
-        filename: format!("{token}.pdf"),
+        name_sealed: format!("sealed name of {token}").into_bytes(),
         data: format!("sealed bytes of {token}").into_bytes(),
         expires_at,
     }
@@ -171,11 +178,16 @@ async fn clients_are_stored_listed_disabled_and_rotated(backend: Backend) {
         .collect();
     assert_eq!(listed, ["c1", "c2"], "listed oldest first");
 
-    assert!(s.set_client_disabled("c1", true).await.unwrap());
+    let generation = s.client_generation().await.unwrap();
+    assert!(s.set_client_disabled("c1", true, NOW).await.unwrap());
     assert_eq!(s.get_client("c1").await.unwrap().unwrap().disabled, 1);
-    assert!(s.set_client_disabled("c1", false).await.unwrap());
+    assert!(s.set_client_disabled("c1", false, NOW).await.unwrap());
     assert_eq!(s.get_client("c1").await.unwrap().unwrap().disabled, 0);
-    assert!(!s.set_client_disabled("nobody", true).await.unwrap());
+    assert!(!s.set_client_disabled("nobody", true, NOW).await.unwrap());
+    assert!(
+        s.client_generation().await.unwrap() > generation,
+        "a client change moves the generation caches compare"
+    );
 
     assert!(s.set_client_secret_hash("c2", b"new hash").await.unwrap());
     assert_eq!(
@@ -225,7 +237,7 @@ async fn requests_are_found_only_live_and_by_their_client(backend: Backend) {
         (
             got.token,
             got.user_details,
-            got.scope,
+            got.scope_sealed,
             got.consent_error_code
         ),
         (None, None, None, None)
@@ -324,9 +336,14 @@ async fn request_status_moves_only_forward(backend: Backend) {
         .await
         .unwrap();
 
-    s.set_consent_failed("denied", "user_consent_not_given", "The user declined.")
-        .await
-        .unwrap();
+    s.set_consent_failed(
+        "denied",
+        "user_consent_not_given",
+        "The user declined.",
+        &event(EventKind::ConsentDenied),
+    )
+    .await
+    .unwrap();
     let r = s.get_request("c1", "denied", NOW).await.unwrap().unwrap();
     assert_eq!(r.status, RequestStatus::Unauthenticated);
     assert_eq!(
@@ -344,27 +361,39 @@ async fn request_status_moves_only_forward(backend: Backend) {
         None,
         "no token before authentication"
     );
-    s.set_authenticated("ok", b"token-1", b"details", "PANCR")
-        .await
-        .unwrap();
+    s.set_authenticated(
+        "ok",
+        b"token-1",
+        b"details",
+        b"sealed scope",
+        &event(EventKind::ConsentGiven),
+    )
+    .await
+    .unwrap();
     let r = s.get_request("c1", "ok", NOW).await.unwrap().unwrap();
     assert_eq!(
         (
             r.status.as_str(),
             r.token.as_deref(),
             r.user_details.as_deref(),
-            r.scope.as_deref()
+            r.scope_sealed.as_deref()
         ),
         (
             "authenticated",
             Some(&b"token-1"[..]),
             Some(&b"details"[..]),
-            Some("PANCR")
+            Some(&b"sealed scope"[..])
         )
     );
-    s.set_authenticated("ok", b"token-2", b"other", "DRVLC")
-        .await
-        .unwrap();
+    s.set_authenticated(
+        "ok",
+        b"token-2",
+        b"other",
+        b"other scope",
+        &event(EventKind::ConsentGiven),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         s.get_request("c1", "ok", NOW)
             .await
@@ -375,7 +404,9 @@ async fn request_status_moves_only_forward(backend: Backend) {
         Some(&b"token-1"[..]),
         "authenticated once"
     );
-    s.set_consent_failed("ok", "x", "y").await.unwrap();
+    s.set_consent_failed("ok", "x", "y", &event(EventKind::JourneyFailed))
+        .await
+        .unwrap();
     assert_eq!(
         s.get_request("c1", "ok", NOW)
             .await
@@ -396,12 +427,48 @@ async fn request_status_moves_only_forward(backend: Backend) {
         Some(&b"token-3"[..])
     );
 
-    s.set_revoked("ok").await.unwrap();
+    s.insert_file(
+        &file("t-ok", "ok", NOW + 50),
+        &event(EventKind::DocumentFetched),
+    )
+    .await
+    .unwrap();
+    assert!(s.revoke("ok", &event(EventKind::Revoked)).await.unwrap());
+    assert!(
+        !s.revoke("ok", &event(EventKind::Revoked)).await.unwrap(),
+        "revoked once"
+    );
     let r = s.get_request("c1", "ok", NOW).await.unwrap().unwrap();
     assert_eq!(
-        (r.status.as_str(), r.token),
-        ("revoked", None),
-        "revoking erases the token"
+        (
+            r.status.as_str(),
+            r.token,
+            r.user_details,
+            r.scope_sealed,
+            r.data_key,
+            r.journey_secrets.len()
+        ),
+        ("revoked", None, None, None, None, 0),
+        "revoking erases the data key and everything sealed with it"
+    );
+    assert!(
+        s.get_file(&gateway::crypto::hash_secret("t-ok"), NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "its files go too"
+    );
+    let kinds: Vec<String> = s
+        .request_events("ok")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["created", "consent_given", "document_fetched", "revoked"],
+        "each change left its event, once"
     );
     s.update_token("ok", b"token-4").await.unwrap();
     assert_eq!(
@@ -458,7 +525,13 @@ async fn a_callback_is_claimed_once_under_concurrency(backend: Backend) {
     a.insert_request(&request("revoked", "c1", NOW + 100))
         .await
         .unwrap();
-    a.set_revoked("revoked").await.unwrap();
+    a.set_authenticated("revoked", b"t", b"d", b"s", &event(EventKind::ConsentGiven))
+        .await
+        .unwrap();
+    assert!(a
+        .revoke("revoked", &event(EventKind::Revoked))
+        .await
+        .unwrap());
     assert!(a
         .claim_callback(&state_hash("revoked"), NOW)
         .await
@@ -473,32 +546,60 @@ async fn files_die_with_their_link_or_their_request(backend: Backend) {
     s.insert_request(&request("r1", "c1", NOW + 100))
         .await
         .unwrap();
-    s.insert_file(&file("f1", "r1", NOW + 10)).await.unwrap();
-    s.insert_file(&file("f-long", "r1", NOW + 1000))
+    let fetched = event(EventKind::DocumentFetched);
+    s.insert_file(&file("f1", "r1", NOW + 10), &fetched)
         .await
         .unwrap();
+    s.insert_file(
+        &file("f-long", "r1", NOW + 1000),
+        &event(EventKind::DocumentFetched),
+    )
+    .await
+    .unwrap();
     assert!(
-        s.insert_file(&file("f-orphan", "nope", NOW + 10))
-            .await
-            .is_err(),
+        s.insert_file(
+            &file("f-orphan", "nope", NOW + 10),
+            &event(EventKind::DocumentFetched)
+        )
+        .await
+        .is_err(),
         "a file needs its request"
     );
-    let f = s
+    let live = s
         .get_file(&gateway::crypto::hash_secret("f1"), NOW)
         .await
         .unwrap()
         .unwrap();
+    let f = &live.file;
     assert_eq!(
         (
             f.request_id.as_str(),
             f.client_id.as_str(),
             f.content_type.as_str(),
-            f.filename.as_str()
+            f.name_sealed.as_slice()
         ),
-        ("r1", "c1", "application/pdf", "f1.pdf")
+        (
+            "r1",
+            "c1",
+            "application/pdf",
+            b"sealed name of f1".as_slice()
+        )
     );
     assert_eq!(f.data, b"sealed bytes of f1");
     assert_eq!(f.expires_at, NOW + 10);
+    assert_eq!(
+        live.data_key.as_deref(),
+        Some(b"sealed key of r1".as_slice())
+    );
+    let events = s.request_events("r1").await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == "document_fetched")
+            .count(),
+        2,
+        "a fetch is in the trail; a failed one is not"
+    );
     assert!(
         s.get_file(&gateway::crypto::hash_secret("f1"), NOW + 10)
             .await
@@ -539,32 +640,43 @@ async fn concurrent_sweepers_erase_each_request_once(backend: Backend) {
             .await
             .unwrap();
         let link_expires = if i % 2 == 0 { NOW } else { NOW + 500 };
-        a.insert_file(&file(&format!("file-of-{id}"), &id, link_expires))
-            .await
-            .unwrap();
+        a.insert_file(
+            &file(&format!("file-of-{id}"), &id, link_expires),
+            &event(EventKind::DocumentFetched),
+        )
+        .await
+        .unwrap();
         expired.insert(id);
     }
     a.insert_request(&request("live", "c1", NOW + 100))
         .await
         .unwrap();
-    a.insert_file(&file("live-link", "live", NOW + 50))
-        .await
-        .unwrap();
-    a.insert_file(&file("dead-link", "live", NOW))
-        .await
-        .unwrap();
+    a.insert_file(
+        &file("live-link", "live", NOW + 50),
+        &event(EventKind::DocumentFetched),
+    )
+    .await
+    .unwrap();
+    a.insert_file(
+        &file("dead-link", "live", NOW),
+        &event(EventKind::DocumentFetched),
+    )
+    .await
+    .unwrap();
 
-    for _round in 0..3 {
-        let (ra, rb) = tokio::join!(
-            {
-                let a = a.clone();
-                async move { a.sweep_expired(NOW, "instance-a").await.unwrap() }
-            },
-            {
-                let b = b.clone();
-                async move { b.sweep_expired(NOW, "instance-b").await.unwrap() }
-            },
-        );
+    // Both sweep in small steps at the same time until nothing is left.
+    async fn sweep_all(s: Arc<dyn Store>) -> Vec<String> {
+        let mut all = Vec::new();
+        loop {
+            let step = s.sweep_step(NOW, 37).await.unwrap();
+            if step.requests.is_empty() && step.links == 0 {
+                return all;
+            }
+            all.extend(step.requests);
+        }
+    }
+    {
+        let (ra, rb) = tokio::join!(sweep_all(a.clone()), sweep_all(b.clone()));
         let (sa, sb): (HashSet<String>, HashSet<String>) =
             (ra.into_iter().collect(), rb.into_iter().collect());
         assert!(
@@ -616,7 +728,7 @@ async fn concurrent_sweepers_erase_each_request_once(backend: Backend) {
         "expired links are deleted, not just hidden"
     );
     assert!(
-        a.sweep_expired(NOW, "instance-a").await.unwrap().is_empty(),
+        a.sweep_step(NOW, 1000).await.unwrap().requests.is_empty(),
         "nothing left to erase"
     );
 }
