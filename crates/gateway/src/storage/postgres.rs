@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
 use super::sql::sql_store;
-use super::writer::Writer;
+use super::writer::{Connect, Writer};
 use super::StoreResult;
 
 /// The PostgreSQL store.
@@ -56,9 +56,13 @@ impl PgStore {
             .connect()
             .await
             .context("cannot connect to PostgreSQL")?;
+        let connect: Connect<PgConnection> = Box::new(move || {
+            let options = options.clone();
+            Box::pin(async move { options.connect().await })
+        });
         Ok(PgStore {
             read,
-            writer: Writer::start(conn, "BEGIN"),
+            writer: Writer::start(conn, "BEGIN", connect),
         })
     }
 

@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, SqlitePool};
 
 use super::sql::sql_store;
-use super::writer::Writer;
+use super::writer::{Connect, Writer};
 use super::StoreResult;
 
 /// The SQLite store.
@@ -47,9 +47,13 @@ impl SqliteStore {
         migrator.set_ignore_missing(true);
         migrator.run(&read).await?;
         let conn = options.connect().await?;
+        let connect: Connect<SqliteConnection> = Box::new(move || {
+            let options = options.clone();
+            Box::pin(async move { options.connect().await })
+        });
         Ok(SqliteStore {
             read,
-            writer: Writer::start(conn, "BEGIN IMMEDIATE"),
+            writer: Writer::start(conn, "BEGIN IMMEDIATE", connect),
         })
     }
 

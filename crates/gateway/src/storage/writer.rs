@@ -38,6 +38,9 @@ pub enum Priority {
     Background,
 }
 
+/// Opens a new write connection after the old one broke.
+pub type Connect<C> = Box<dyn Fn() -> BoxFuture<'static, Result<C, sqlx::Error>> + Send + Sync>;
+
 /// A handle to the writer task.
 pub struct Writer<C> {
     api: mpsc::UnboundedSender<Job<C>>,
@@ -71,11 +74,12 @@ where
     for<'c> &'c mut C: Executor<'c, Database = C::Database>,
 {
     /// Start the writer task on `conn`; `begin` opens a write transaction
-    /// (`BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL).
-    pub fn start(conn: C, begin: &'static str) -> Writer<C> {
+    /// (`BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL); `connect`
+    /// replaces the connection when it breaks (a database restart).
+    pub fn start(conn: C, begin: &'static str, connect: Connect<C>) -> Writer<C> {
         let (api, api_rx) = mpsc::unbounded_channel();
         let (background, background_rx) = mpsc::channel(1);
-        tokio::spawn(run(conn, begin, api_rx, background_rx));
+        tokio::spawn(run(conn, begin, connect, api_rx, background_rx));
         Writer {
             api,
             background,
@@ -117,6 +121,7 @@ where
 async fn run<C>(
     mut conn: C,
     begin: &'static str,
+    connect: Connect<C>,
     mut api: mpsc::UnboundedReceiver<Job<C>>,
     mut background: mpsc::Receiver<Job<C>>,
 ) where
@@ -150,12 +155,40 @@ async fn run<C>(
         if batch.is_empty() {
             continue;
         }
-        commit_batch(&mut conn, begin, &mut batch).await;
+        if let Some(StoreError::Unavailable(_)) = commit_batch(&mut conn, begin, &mut batch).await {
+            // The connection may be broken: check it, and replace it if so.
+            if conn.ping().await.is_err() {
+                conn = reconnect(&connect).await;
+            }
+        }
     }
     let _ = conn.close().await;
 }
 
-async fn commit_batch<C>(conn: &mut C, begin: &'static str, batch: &mut Vec<Job<C>>)
+/// A new connection, retried with backoff until the database answers.
+async fn reconnect<C>(connect: &Connect<C>) -> C {
+    let mut wait = std::time::Duration::from_millis(100);
+    loop {
+        match connect().await {
+            Ok(conn) => {
+                tracing::info!("the write connection to the database is back");
+                return conn;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reconnect the write connection; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Run and commit one batch; answer every job. Returns the batch's error.
+async fn commit_batch<C>(
+    conn: &mut C,
+    begin: &'static str,
+    batch: &mut Vec<Job<C>>,
+) -> Option<StoreError>
 where
     C: Connection + 'static,
     for<'c> &'c mut C: Executor<'c, Database = C::Database>,
@@ -193,4 +226,5 @@ where
     for finish in finishes {
         finish(error.as_ref());
     }
+    error
 }
