@@ -126,26 +126,34 @@ pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-fn init_logging() {
+/// Logs go to stdout through a writer thread, so a call never waits on the
+/// terminal or the log collector (unless 128k lines are queued: then it
+/// waits rather than drop lines). Keep the guard until exit: it flushes.
+fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEWAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let json = std::env::var("GATEWAY_LOG_FORMAT")
         .map(|v| v == "json")
         .unwrap_or(false);
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(writer);
     let _ = if json {
         builder.json().try_init()
     } else {
         builder.compact().try_init()
     };
+    guard
 }
 
 /// Entry point.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let _logs = init_logging();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -181,7 +181,7 @@ pub async fn create(
             .ok_or_else(|| anyhow::anyhow!("a request conflicted but none holds its key"))?;
         return replay(&state, &existing, &print);
     }
-    tracing::info!(request_id = %id, client_id, "request created");
+    tracing::debug!(request_id = %id, client_id, "request created");
     let created = RequestRecord {
         id: record.id,
         client_id: record.client_id,
