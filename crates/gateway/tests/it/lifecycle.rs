@@ -242,7 +242,7 @@ async fn outside_sandbox_mode_a_missing_master_key_stops_the_start() {
 
 /// Run the command line on the data directory's SQLite, or on the
 /// PostgreSQL database `db` given through `GATEWAY_DATABASE_URL`.
-fn cli(dir: &std::path::Path, db: Option<&str>, args: &[&str]) -> (bool, String) {
+pub fn cli(dir: &std::path::Path, db: Option<&str>, args: &[&str]) -> (bool, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_digilocker-gateway"));
     command
         .arg("--data-dir")
