@@ -186,16 +186,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  mode: SANDBOX (DigiLocker look-alike at {base}/sandbox; test citizens in crates/sandbox/README.md)");
         println!("  demo: open {base}/demo in a browser to walk the whole journey");
         if let Some(c) = &running.state.demo_client {
+            // Never the secret itself: stdout is the log stream.
+            let file = |name: &str| {
+                let path = data_dir.join(name);
+                shell_quote(&std::path::absolute(&path).unwrap_or(path).display().to_string())
+            };
+            let credentials = file(crate::sandbox_mode::CREDENTIALS_FILE);
+            let headers = file(crate::sandbox_mode::HEADERS_FILE);
+            let admin = file(crate::sandbox_mode::ADMIN_TOKEN_FILE);
             println!(
-                "  sandbox client (saved in {}):",
-                data_dir.join("sandbox-credentials.json").display()
+                "  sandbox client: x-client-id {}; its secret is in {credentials} (owner-only, 0600): cat {credentials}",
+                c.client_id
             );
-            println!("    x-client-id: {}", c.client_id);
-            println!("    x-client-secret: {}", c.client_secret);
-            println!("    x-product-instance-id: {}", c.product_instance_id);
             println!(
-                "  try: curl -s -X POST {base}/api/digilocker -H 'content-type: application/json' \\\n         -H 'x-client-id: {}' -H 'x-client-secret: {}' -H 'x-product-instance-id: {}' \\\n         -d '{{\"redirectUrl\": \"{base}/demo/done\"}}'",
-                c.client_id, c.client_secret, c.product_instance_id
+                "  try: curl -s -X POST {base}/api/digilocker -H @{headers} -H 'content-type: application/json' \\\n         -d '{{\"redirectUrl\": \"{base}/demo/done\"}}'"
+            );
+            println!(
+                "  sandbox fault switches: {base}/sandbox/admin/faults with -H \"Authorization: Bearer $(cat {admin})\""
             );
         }
     } else {
@@ -210,6 +217,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     running.stop().await;
     Ok(())
+}
+
+/// `s` as one word for a POSIX shell: as it is when plain, else single-quoted.
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,=@%".contains(&b));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 async fn client_command(config: Config, command: ClientCommand) -> anyhow::Result<()> {

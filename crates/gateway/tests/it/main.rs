@@ -9,6 +9,7 @@ mod contract;
 mod documents;
 mod fidelity;
 mod harness;
+mod hostile;
 mod journey;
 mod lifecycle;
 mod multi;
