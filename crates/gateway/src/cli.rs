@@ -112,9 +112,11 @@ fn init_logging() {
     let json = std::env::var("GATEWAY_LOG_FORMAT")
         .map(|v| v == "json")
         .unwrap_or(false);
+    // Colours only for a person at a terminal; never into a log collector's pipe.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let _ = if json {
         builder.json().try_init()
     } else {
@@ -189,7 +191,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             // Never the secret itself: stdout is the log stream.
             let file = |name: &str| {
                 let path = data_dir.join(name);
-                shell_quote(&std::path::absolute(&path).unwrap_or(path).display().to_string())
+                shell_quote(
+                    &std::path::absolute(&path)
+                        .unwrap_or(path)
+                        .display()
+                        .to_string(),
+                )
             };
             let credentials = file(crate::sandbox_mode::CREDENTIALS_FILE);
             let headers = file(crate::sandbox_mode::HEADERS_FILE);
@@ -222,8 +229,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 /// `s` as one word for a POSIX shell: as it is when plain, else single-quoted.
 fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,=@%".contains(&b));
     if plain {
         s.to_owned()

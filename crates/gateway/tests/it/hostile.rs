@@ -46,7 +46,11 @@ struct Cut {
 
 /// Connect, then send `bytes` one per second (then nothing) until the
 /// server closes the connection or `give_up` passes (`None`).
-async fn trickle(addr: std::net::SocketAddr, bytes: &'static [u8], give_up: Duration) -> Option<Cut> {
+async fn trickle(
+    addr: std::net::SocketAddr,
+    bytes: &'static [u8],
+    give_up: Duration,
+) -> Option<Cut> {
     let start = Instant::now();
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let mut sent = 0;
@@ -83,7 +87,11 @@ async fn read_answer(stream: &mut TcpStream) -> (u16, String, Vec<u8>) {
             break i + 4;
         }
         let n = stream.read(&mut buf).await.unwrap();
-        assert!(n > 0, "connection closed mid-answer: {:?}", String::from_utf8_lossy(&data));
+        assert!(
+            n > 0,
+            "connection closed mid-answer: {:?}",
+            String::from_utf8_lossy(&data)
+        );
         data.extend_from_slice(&buf[..n]);
     };
     let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
@@ -172,10 +180,16 @@ async fn a_hundred_slow_header_senders_are_cut_off_while_other_calls_are_answere
             "slow connection {i} was closed after {:?}",
             cut.after
         );
-        assert!(cut.received.is_empty(), "{:?}", String::from_utf8_lossy(&cut.received));
+        assert!(
+            cut.received.is_empty(),
+            "{:?}",
+            String::from_utf8_lossy(&cut.received)
+        );
     }
     // And the app is still answering.
-    let (status, _) = t.get(&format!("/api/digilocker/{id}/status"), &t.creds).await;
+    let (status, _) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
     assert_eq!(status, 200);
 }
 
@@ -229,7 +243,11 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
 }
 
 /// Send `request` and read what comes back until the server closes or `wait` passes.
-async fn exchange(addr: std::net::SocketAddr, request: &[u8], wait: Duration) -> (String, Option<Duration>) {
+async fn exchange(
+    addr: std::net::SocketAddr,
+    request: &[u8],
+    wait: Duration,
+) -> (String, Option<Duration>) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(request).await.unwrap();
     let start = Instant::now();
@@ -255,7 +273,10 @@ fn status_and_json(answer: &str) -> (u16, Value) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, serde_json::from_str(body).unwrap_or(Value::String(body.into())))
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.into())),
+    )
 }
 
 #[tokio::test]
@@ -311,7 +332,8 @@ async fn connections_over_the_cap_wait_and_are_served_once_others_close() {
         holders.push(s);
     }
     let url = t.url("/healthz");
-    let mut waiting = tokio::spawn(async move { fresh_http().get(url).send().await.map(|r| r.status()) });
+    let mut waiting =
+        tokio::spawn(async move { fresh_http().get(url).send().await.map(|r| r.status()) });
     // The fourth connection is not served while the three are open.
     assert!(
         tokio::time::timeout(Duration::from_secs(2), &mut waiting)
@@ -386,9 +408,7 @@ async fn the_demo_shows_nothing_of_another_clients_request() {
         .to_owned();
     // The demo's own request, consented by the same citizen: shown.
     let demo = demo_creds(&t);
-    let created = t
-        .create_for(&demo, json!({"redirectUrl": BUSINESS}))
-        .await;
+    let created = t.create_for(&demo, json!({"redirectUrl": BUSINESS})).await;
     let browser = Browser::new();
     let consent = t.happy_consent(&created, &browser).await;
     t.decide(&browser, &consent, true, None).await;
@@ -403,12 +423,24 @@ async fn the_demo_shows_nothing_of_another_clients_request() {
     };
     let own = page(ours).await;
     assert!(own.contains("Consent given"), "{own}");
-    assert!(own.contains(&their_details), "the demo's own request shows its details");
+    assert!(
+        own.contains(&their_details),
+        "the demo's own request shows its details"
+    );
 
     let other = page(&theirs).await;
     assert!(other.contains("No such request"), "{other}");
-    for leaked in [theirs.as_str(), their_details.as_str(), "authenticated", "ADHAR", "fetch-aadhaar"] {
-        assert!(!other.contains(leaked), "the demo page shows {leaked:?}: {other}");
+    for leaked in [
+        theirs.as_str(),
+        their_details.as_str(),
+        "authenticated",
+        "ADHAR",
+        "fetch-aadhaar",
+    ] {
+        assert!(
+            !other.contains(leaked),
+            "the demo page shows {leaked:?}: {other}"
+        );
     }
     for path in ["/demo/aadhaar", "/demo/fetch"] {
         let form = [
@@ -449,7 +481,11 @@ async fn the_demo_shows_nothing_of_another_clients_request() {
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
 }
 
 /// Every path under `dir` with a mode other than 0700 (directories) or
@@ -519,14 +555,23 @@ async fn the_data_directory_is_owner_only_and_so_is_every_file_in_it() {
 
     // A data directory left loose by an older release is tightened on start.
     let database_url = t.app.state.config.database_url.clone();
-    let TestApp { app, dir: tmp, pg, .. } = t;
+    let TestApp {
+        app, dir: tmp, pg, ..
+    } = t;
     app.stop().await;
     {
         use std::os::unix::fs::PermissionsExt;
-        for p in std::iter::once(dir.clone()).chain(files.iter().cloned()) {
-            let loose = if p.is_dir() { 0o755 } else { 0o644 };
+        let mut stack = vec![dir.clone()];
+        while let Some(p) = stack.pop() {
+            let loose = if p.is_dir() {
+                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                0o755
+            } else {
+                0o644
+            };
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(loose)).unwrap();
         }
+        assert!(!loose_paths(&dir).0.is_empty());
     }
     let again = gateway::start(gateway::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -599,7 +644,10 @@ impl Process {
                 break a.parse().unwrap();
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("the gateway exited with {status}: {:#?}", out.lock().unwrap());
+                panic!(
+                    "the gateway exited with {status}: {:#?}",
+                    out.lock().unwrap()
+                );
             }
             assert!(
                 started.elapsed() < Duration::from_secs(90),
@@ -673,7 +721,10 @@ async fn the_gateway_process_logs_its_cut_offs_and_exits_on_sigterm_within_its_g
     let admin_token = std::fs::read_to_string(data.join("sandbox-admin-token")).unwrap();
     let banner = p.output();
     assert!(!banner.contains(secret), "the secret is printed:\n{banner}");
-    assert!(!banner.contains(admin_token.trim()), "the admin token is printed:\n{banner}");
+    assert!(
+        !banner.contains(admin_token.trim()),
+        "the admin token is printed:\n{banner}"
+    );
     let headers_file = std::path::absolute(data.join("sandbox-headers.txt")).unwrap();
     let credentials_file = std::path::absolute(data.join("sandbox-credentials.json")).unwrap();
     assert!(
@@ -732,7 +783,10 @@ async fn the_gateway_process_logs_its_cut_offs_and_exits_on_sigterm_within_its_g
     .await;
     assert!(too_large.starts_with("HTTP/1.1 413"), "{too_large}");
     for task in slow {
-        let cut = task.await.unwrap().expect("a slow connection was never closed");
+        let cut = task
+            .await
+            .unwrap()
+            .expect("a slow connection was never closed");
         assert!(cut.after <= header_timeout + MARGIN, "{:?}", cut.after);
     }
     closed_within(&mut idle, header_timeout + MARGIN)
@@ -794,7 +848,11 @@ async fn the_gateway_process_logs_its_cut_offs_and_exits_on_sigterm_within_its_g
             if let Some(l) = found {
                 break l;
             }
-            assert!(start.elapsed() < MARGIN, "no shutdown_deadline line:\n{}", out.lock().unwrap().join("\n"));
+            assert!(
+                start.elapsed() < MARGIN,
+                "no shutdown_deadline line:\n{}",
+                out.lock().unwrap().join("\n")
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
@@ -804,7 +862,10 @@ async fn the_gateway_process_logs_its_cut_offs_and_exits_on_sigterm_within_its_g
         .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no open count in {deadline_line}"));
-    assert!(open >= 100, "only {open} connections open at the deadline: {deadline_line}");
+    assert!(
+        open >= 100,
+        "only {open} connections open at the deadline: {deadline_line}"
+    );
     drop(stalled);
     drop(pg);
 }
