@@ -4,10 +4,10 @@
 //! on open connections, and a graceful shutdown with a deadline.
 //!
 //! Every connection cut by a limit leaves one line in the access log with a
-//! `cut_off` field: `header_read_timeout` (a request's first bytes or its
-//! headers did not arrive in time), `idle_timeout` (a keep-alive connection
-//! sent no next request in time), `shutdown_deadline` (connections still open
-//! when the shutdown grace period ended). The request-level cut-offs
+//! `cut_off` field: `header_read_timeout` (a request had begun, but its
+//! headers did not all arrive in time), `idle_timeout` (a connection sent
+//! nothing of a first or next request in time), `shutdown_deadline`
+//! (connections still open when the shutdown grace period ended). The request-level cut-offs
 //! (`body_read_timeout`, `content_length_over_limit`, `headers_too_large`)
 //! are logged by `http::guard`.
 
@@ -125,16 +125,25 @@ pub async fn serve(
             // until the first bytes say which, the deadline is ours. A
             // connection that sends nothing is cut like one whose headers
             // are late; at shutdown it is simply closed.
+            let mut seen = 0;
             let first = tokio::select! {
-                first = tokio::time::timeout(header_read_timeout, first_bytes(&stream)) => first,
+                first = tokio::time::timeout(header_read_timeout, first_bytes(&stream, &mut seen)) => first,
                 _ = stop.wait_for(|stop| *stop) => return,
             };
             match first {
+                Err(_) if seen == 0 => {
+                    tracing::info!(
+                        cut_off = "idle_timeout",
+                        served = 0,
+                        "connection closed: no request received in time"
+                    );
+                    return;
+                }
                 Err(_) => {
                     tracing::info!(
                         cut_off = "header_read_timeout",
                         served = 0,
-                        "connection closed: no request received in time"
+                        "connection closed: request headers not received in time"
                     );
                     return;
                 }
@@ -183,11 +192,12 @@ pub async fn serve(
 
 /// Wait until the client has sent enough to tell HTTP/1 from HTTP/2: any
 /// byte that leaves the HTTP/2 preface, or the whole preface. `false` when
-/// the client closes before sending anything.
-async fn first_bytes(stream: &TcpStream) -> io::Result<bool> {
+/// the client closes before sending anything. `seen`: how many bytes came.
+async fn first_bytes(stream: &TcpStream, seen: &mut usize) -> io::Result<bool> {
     let mut buf = [0u8; H2_PREFACE.len()];
     loop {
         let n = stream.peek(&mut buf).await?;
+        *seen = n;
         if n == 0 {
             return Ok(false);
         }
