@@ -693,7 +693,7 @@ impl Process {
 
 #[tokio::test]
 async fn the_gateway_process_logs_its_cut_offs_and_exits_on_sigterm_within_its_grace_period() {
-    let header_timeout = Duration::from_secs(5);
+    let header_timeout = Duration::from_secs(6);
     let grace = Duration::from_secs(1);
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -706,7 +706,7 @@ async fn the_gateway_process_logs_its_cut_offs_and_exits_on_sigterm_within_its_g
         &data,
         pg.as_ref(),
         &[
-            ("GATEWAY_HEADER_READ_TIMEOUT_SECONDS", "5"),
+            ("GATEWAY_HEADER_READ_TIMEOUT_SECONDS", "6"),
             ("GATEWAY_BODY_READ_TIMEOUT_SECONDS", "1"),
             ("GATEWAY_SHUTDOWN_GRACE_SECONDS", "1"),
         ],
