@@ -23,6 +23,9 @@ use crate::{catalogue, http, sandbox_mode, server, sweeper};
 pub struct RunningApp {
     pub addr: SocketAddr,
     pub state: AppState,
+    /// The embedded sandbox's admin token (sandbox mode only), as kept in
+    /// `<data_dir>/sandbox-admin-token`.
+    pub sandbox_admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -46,6 +49,7 @@ impl RunningApp {
 
 /// Open the configured store.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    crate::data_dir::prepare(config)?;
     match config.database_url.as_deref() {
         None => {
             std::fs::create_dir_all(&config.data_dir).with_context(|| {
@@ -123,6 +127,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
 
     let mut sandbox_router = None;
     let mut demo_client = None;
+    let mut sandbox_admin_token = None;
     let (dl_config, embedded_root) = match &config.digilocker {
         Some(settings) => (
             dl_client_config(
@@ -145,6 +150,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
                 sandbox_mode::embed(&config, &callback, store.as_ref(), clock.now()).await?;
             sandbox_router = Some(embedded.router);
             demo_client = Some(Arc::new(embedded.credentials));
+            sandbox_admin_token = Some(embedded.admin_token);
             (
                 dl_client_config(
                     self_base,
@@ -193,6 +199,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
         return Ok(RunningApp {
             addr,
             state,
+            sandbox_admin_token,
             shutdown,
             server,
         });
@@ -215,6 +222,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
     Ok(RunningApp {
         addr,
         state,
+        sandbox_admin_token,
         shutdown,
         server,
     })

@@ -138,9 +138,11 @@ fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .finish(std::io::stdout());
+    // Colours only for a person at a terminal; never into a log collector's pipe.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_writer(writer);
     let _ = if json {
         builder.json().try_init()
@@ -217,16 +219,28 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  mode: SANDBOX (DigiLocker look-alike at {base}/sandbox; test citizens in crates/sandbox/README.md)");
         println!("  demo: open {base}/demo in a browser to walk the whole journey");
         if let Some(c) = &running.state.demo_client {
+            // Never the secret itself: stdout is the log stream.
+            let file = |name: &str| {
+                let path = data_dir.join(name);
+                shell_quote(
+                    &std::path::absolute(&path)
+                        .unwrap_or(path)
+                        .display()
+                        .to_string(),
+                )
+            };
+            let credentials = file(crate::sandbox_mode::CREDENTIALS_FILE);
+            let headers = file(crate::sandbox_mode::HEADERS_FILE);
+            let admin = file(crate::sandbox_mode::ADMIN_TOKEN_FILE);
             println!(
-                "  sandbox client (saved in {}):",
-                data_dir.join("sandbox-credentials.json").display()
+                "  sandbox client: x-client-id {}; its secret is in {credentials} (owner-only, 0600): cat {credentials}",
+                c.client_id
             );
-            println!("    x-client-id: {}", c.client_id);
-            println!("    x-client-secret: {}", c.client_secret);
-            println!("    x-product-instance-id: {}", c.product_instance_id);
             println!(
-                "  try: curl -s -X POST {base}/api/digilocker -H 'content-type: application/json' \\\n         -H 'x-client-id: {}' -H 'x-client-secret: {}' -H 'x-product-instance-id: {}' \\\n         -d '{{\"redirectUrl\": \"{base}/demo/done\"}}'",
-                c.client_id, c.client_secret, c.product_instance_id
+                "  try: curl -s -X POST {base}/api/digilocker -H @{headers} -H 'content-type: application/json' \\\n         -d '{{\"redirectUrl\": \"{base}/demo/done\"}}'"
+            );
+            println!(
+                "  sandbox fault switches: {base}/sandbox/admin/faults with -H \"Authorization: Bearer $(cat {admin})\""
             );
         }
     } else {
@@ -276,6 +290,18 @@ async fn audit_export(config: Config, client: &str, since: Option<&str>) -> anyh
     }
     out.flush()?;
     Ok(())
+}
+
+/// `s` as one word for a POSIX shell: as it is when plain, else single-quoted.
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,=@%".contains(&b));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 async fn client_command(config: Config, command: ClientCommand) -> anyhow::Result<()> {

@@ -36,6 +36,9 @@ struct HomePage {
 #[derive(Template)]
 #[template(path = "demo_done.html")]
 struct DonePage {
+    /// The API knows the request as one of the demo client's; when not,
+    /// the page shows nothing but that.
+    known: bool,
     success: bool,
     id: String,
     scope: String,
@@ -149,7 +152,6 @@ async fn start(State(state): State<AppState>, Form(form): Form<StartForm>) -> Re
 
 #[derive(Deserialize)]
 struct DoneQuery {
-    success: Option<String>,
     id: Option<String>,
     scope: Option<String>,
     #[serde(rename = "errCode")]
@@ -187,32 +189,57 @@ async fn demo_documents(state: &AppState) -> Vec<DemoDoc> {
     out
 }
 
+/// Where the journey comes back to. Everything shown about the request
+/// comes from the API's answer to the demo client, so an id of another
+/// client's request shows nothing but "no such request"; the query's
+/// `scope` and error are shown only beside the demo's own request.
 async fn done(State(state): State<AppState>, Query(q): Query<DoneQuery>) -> Response {
-    let id = q.id.unwrap_or_default();
-    let (status, details) = match api(
+    let asked = q.id.unwrap_or_default();
+    let answer = api(
         &state,
         reqwest::Method::GET,
-        &format!("/api/digilocker/{}/status", urlencode(&id)),
+        &format!("/api/digilocker/{}/status", urlencode(&asked)),
         None,
     )
-    .await
-    {
-        Ok(v) => (
-            v["status"].as_str().unwrap_or("").to_owned(),
-            serde_json::to_string_pretty(&v["digilockerUserDetails"]).unwrap_or_default(),
-        ),
-        Err(e) => (e, String::new()),
+    .await;
+    let page = match answer {
+        Ok(v) => {
+            let status = v["status"].as_str().unwrap_or("").to_owned();
+            let success = status == "authenticated";
+            DonePage {
+                known: true,
+                success,
+                id: v["id"].as_str().unwrap_or("").to_owned(),
+                scope: if success {
+                    q.scope.unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                err_code: q.err_code.unwrap_or_default(),
+                err_message: q.err_message.unwrap_or_default(),
+                status,
+                details: serde_json::to_string_pretty(&v["digilockerUserDetails"])
+                    .unwrap_or_default(),
+                documents: if success {
+                    demo_documents(&state).await
+                } else {
+                    Vec::new()
+                },
+            }
+        }
+        Err(e) => DonePage {
+            known: false,
+            success: false,
+            id: String::new(),
+            scope: String::new(),
+            err_code: String::new(),
+            err_message: String::new(),
+            status: e,
+            details: String::new(),
+            documents: Vec::new(),
+        },
     };
-    html(DonePage {
-        success: q.success.as_deref() == Some("True"),
-        id,
-        scope: q.scope.unwrap_or_default(),
-        err_code: q.err_code.unwrap_or_default(),
-        err_message: q.err_message.unwrap_or_default(),
-        status,
-        details,
-        documents: demo_documents(&state).await,
-    })
+    html(page)
 }
 
 fn urlencode(s: &str) -> String {

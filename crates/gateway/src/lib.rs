@@ -18,6 +18,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod data_dir;
 pub mod demo;
 pub mod domain;
 pub mod error;

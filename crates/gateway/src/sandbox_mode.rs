@@ -1,6 +1,10 @@
 //! The embedded default: the sandbox DigiLocker mounted in our own process,
-//! a master key generated on first start, and a sandbox client whose
-//! credentials are written to `<data-dir>/sandbox-credentials.json`.
+//! a master key generated on first start, a sandbox client whose
+//! credentials are written to `<data-dir>/sandbox-credentials.json` (and, as
+//! the three header lines `curl -H @file` reads, to
+//! `<data-dir>/sandbox-headers.txt`), and an admin token for the sandbox's
+//! fault switches in `<data-dir>/sandbox-admin-token`. Every one of these
+//! files is readable by its owner only; none of them is ever logged.
 
 use std::io::Write;
 use std::path::Path;
@@ -28,6 +32,14 @@ impl std::fmt::Debug for SandboxCredentials {
     }
 }
 
+/// The sandbox client's credentials file in the data directory.
+pub const CREDENTIALS_FILE: &str = "sandbox-credentials.json";
+/// The same credentials as three `name: value` lines (`curl -H @file`).
+pub const HEADERS_FILE: &str = "sandbox-headers.txt";
+/// The embedded sandbox's admin token (`Authorization: Bearer <token>` on
+/// `/sandbox/admin/faults`).
+pub const ADMIN_TOKEN_FILE: &str = "sandbox-admin-token";
+
 /// The embedded sandbox and what the gateway needs of it.
 pub struct Embedded {
     pub router: axum::Router,
@@ -35,22 +47,47 @@ pub struct Embedded {
     pub app_client_id: String,
     pub app_client_secret: String,
     pub credentials: SandboxCredentials,
+    /// The token the sandbox's admin endpoints require.
+    pub admin_token: String,
 }
 
-/// Write a file readable by its owner only.
+/// Write a file readable by its owner only (an existing file is made so too).
 pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.mode(crate::data_dir::FILE_MODE);
     }
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::data_dir::tighten_file(path)?;
     file.write_all(contents)?;
     Ok(())
+}
+
+/// The three header lines of the sandbox client, as `curl -H @file` reads them.
+pub fn headers_file_contents(creds: &SandboxCredentials) -> String {
+    format!(
+        "x-client-id: {}\nx-client-secret: {}\nx-product-instance-id: {}\n",
+        creds.client_id, creds.client_secret, creds.product_instance_id
+    )
+}
+
+/// The embedded sandbox's admin token, created on first start.
+pub fn load_or_create_admin_token(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join(ADMIN_TOKEN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+    let token = crypto::random_token();
+    write_private(&path, token.as_bytes())?;
+    Ok(token)
 }
 
 /// The sandbox master key, created on first start.
@@ -73,7 +110,7 @@ pub async fn ensure_sandbox_client(
     store: &dyn Store,
     now: i64,
 ) -> anyhow::Result<SandboxCredentials> {
-    let path = data_dir.join("sandbox-credentials.json");
+    let path = data_dir.join(CREDENTIALS_FILE);
     let creds = match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice::<SandboxCredentials>(&bytes).with_context(|| {
             format!(
@@ -94,6 +131,10 @@ pub async fn ensure_sandbox_client(
             creds
         }
     };
+    write_private(
+        &data_dir.join(HEADERS_FILE),
+        headers_file_contents(&creds).as_bytes(),
+    )?;
     match store.get_client(&creds.client_id).await? {
         Some(existing) if crypto::secret_matches(&creds.client_secret, &existing.secret_hash) => {}
         Some(_) => {
@@ -134,17 +175,30 @@ pub async fn embed(
         .sandbox_dir
         .clone()
         .unwrap_or_else(|| config.data_dir.join("sandbox"));
-    std::fs::create_dir_all(&sandbox_dir)?;
+    let mut dirs = std::fs::DirBuilder::new();
+    dirs.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        dirs.mode(crate::data_dir::DIR_MODE);
+    }
+    dirs.create(&sandbox_dir)
+        .with_context(|| format!("cannot create {}", sandbox_dir.display()))?;
+    let admin_token = load_or_create_admin_token(&config.data_dir)?;
     let sandbox = sandbox::Sandbox::new(sandbox::SandboxConfig {
         base_path: "/sandbox".into(),
-        data_dir: sandbox_dir,
+        data_dir: sandbox_dir.clone(),
         catalogue_issuers: config.sandbox_catalogue.0,
         catalogue_pairs: config.sandbox_catalogue.1,
         eaadhaar_shape: config.sandbox_eaadhaar_shape,
         quirks: config.sandbox_quirks,
         catalogue_latency: config.sandbox_catalogue_latency,
+        admin_token: Some(admin_token.clone()),
         ..Default::default()
     })?;
+    // The sandbox writes its certificates world-readable; in our data
+    // directory nothing is.
+    crate::data_dir::tighten_tree(&sandbox_dir)?;
     // A fresh partner secret each start: the sandbox keeps its apps in memory.
     let app_client_id = "gateway".to_owned();
     let app_client_secret = crypto::random_token();
@@ -160,5 +214,6 @@ pub async fn embed(
         app_client_id,
         app_client_secret,
         credentials,
+        admin_token,
     })
 }

@@ -2,9 +2,21 @@
 //! limit against slow and hostile clients is ours to set — a deadline for a
 //! request's headers (which also closes idle keep-alive connections), a cap
 //! on open connections, and a graceful shutdown with a deadline.
+//!
+//! Every connection cut by a limit leaves one line in the access log with a
+//! `cut_off` field: `header_read_timeout` (a request had begun, but its
+//! headers did not all arrive in time), `idle_timeout` (a connection sent
+//! nothing of a first or next request in time), `shutdown_deadline`
+//! (connections still open when the shutdown grace period ended). The request-level cut-offs
+//! (`body_read_timeout`, `content_length_over_limit`, `headers_too_large`)
+//! are logged by `http::guard`.
 
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -14,7 +26,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
@@ -36,6 +49,12 @@ pub struct Limits {
 /// hyper's own ceiling on request headers; below it the gateway answers
 /// too many headers with the contract body (`http::guard::MAX_HEADERS`).
 const HYPER_MAX_HEADERS: usize = 512;
+
+/// What an HTTP/2 client sends first (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// How often the "connection limit reached" line may be logged.
+const FULL_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Serve `app` on `listener` until `shutdown` turns true, then stop
 /// accepting, let open calls finish within the grace period and cut the rest.
@@ -62,10 +81,21 @@ pub async fn serve(
         .keep_alive_timeout(limits.header_read_timeout);
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let max_connections = limits.max_connections.max(1);
+    let slots = Arc::new(Semaphore::new(max_connections));
     let mut connections = JoinSet::new();
+    let mut full_logged: Option<Instant> = None;
     loop {
         while connections.try_join_next().is_some() {}
+        if slots.available_permits() == 0
+            && full_logged.is_none_or(|at| at.elapsed() >= FULL_LOG_EVERY)
+        {
+            tracing::warn!(
+                max_connections,
+                "connection limit reached: new connections wait until one closes"
+            );
+            full_logged = Some(Instant::now());
+        }
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => slot,
             _ = shutdown.wait_for(|stop| *stop) => break,
@@ -85,13 +115,62 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let hyper_service = TowerToHyperService::new(service.clone());
         let builder = builder.clone();
+        let service = service.clone();
         let watcher = graceful.watcher();
+        let mut stop = shutdown.clone();
+        let header_read_timeout = limits.header_read_timeout;
         connections.spawn(async move {
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), hyper_service);
+            // hyper's header timer starts only once it knows the protocol:
+            // until the first bytes say which, the deadline is ours. A
+            // connection that sends nothing is cut like one whose headers
+            // are late; at shutdown it is simply closed.
+            let mut seen = 0;
+            let first = tokio::select! {
+                first = tokio::time::timeout(header_read_timeout, first_bytes(&stream, &mut seen)) => first,
+                _ = stop.wait_for(|stop| *stop) => return,
+            };
+            match first {
+                Err(_) if seen == 0 => {
+                    tracing::info!(
+                        cut_off = "idle_timeout",
+                        served = 0,
+                        "connection closed: no request received in time"
+                    );
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(
+                        cut_off = "header_read_timeout",
+                        served = 0,
+                        "connection closed: request headers not received in time"
+                    );
+                    return;
+                }
+                // The client closed, or the connection broke, before a byte.
+                Ok(Ok(false) | Err(_)) => return,
+                Ok(Ok(true)) => {}
+            }
+            let stats = Arc::new(ConnStats::default());
+            let on_request = stats.clone();
+            let on_response = stats.clone();
+            let service = service
+                .map_request(move |r: Request<Incoming>| {
+                    on_request.started.fetch_add(1, Ordering::Relaxed);
+                    r
+                })
+                .map_response(move |r| {
+                    on_response.answered();
+                    r
+                });
+            let io = TokioIo::new(Counted {
+                inner: stream,
+                stats: stats.clone(),
+            });
+            let conn =
+                builder.serve_connection_with_upgrades(io, TowerToHyperService::new(service));
             if let Err(e) = watcher.watch(conn.into_owned()).await {
-                log_connection_error(e.as_ref());
+                log_connection_error(e.as_ref(), &stats);
             }
             drop(slot);
         });
@@ -111,14 +190,125 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
+/// Wait until the client has sent enough to tell HTTP/1 from HTTP/2: any
+/// byte that leaves the HTTP/2 preface, or the whole preface. `false` when
+/// the client closes before sending anything. `seen`: how many bytes came.
+async fn first_bytes(stream: &TcpStream, seen: &mut usize) -> io::Result<bool> {
+    let mut buf = [0u8; H2_PREFACE.len()];
+    loop {
+        let n = stream.peek(&mut buf).await?;
+        *seen = n;
+        if n == 0 {
+            return Ok(false);
+        }
+        if n == H2_PREFACE.len() || buf.get(..n) != H2_PREFACE.get(..n) {
+            return Ok(true);
+        }
+        // A strict prefix of the preface, sent piecemeal: real HTTP/2
+        // clients send it in one go, so this wait is only ever a trickler's.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// What a connection did, for the access log's line when it is cut.
+#[derive(Debug, Default)]
+struct ConnStats {
+    /// Bytes read from the client so far.
+    read: AtomicU64,
+    /// `read` when the last answer was produced.
+    read_at_answer: AtomicU64,
+    /// Requests whose headers arrived.
+    started: AtomicU64,
+    /// Requests answered.
+    answered: AtomicU64,
+}
+
+impl ConnStats {
+    fn answered(&self) {
+        self.read_at_answer
+            .store(self.read.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.answered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Cut while waiting for a next request of which nothing arrived?
+    fn idle(&self) -> bool {
+        let answered = self.answered.load(Ordering::Relaxed);
+        answered > 0
+            && answered == self.started.load(Ordering::Relaxed)
+            && self.read.load(Ordering::Relaxed) == self.read_at_answer.load(Ordering::Relaxed)
+    }
+}
+
+/// The client's stream, counting the bytes read from it.
+struct Counted {
+    inner: TcpStream,
+    stats: Arc<ConnStats>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            let n = buf.filled().len().saturating_sub(before);
+            self.stats.read.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// The access log's record of a connection we cut or lost.
-fn log_connection_error(e: &(dyn std::error::Error + 'static)) {
+fn log_connection_error(e: &(dyn std::error::Error + 'static), stats: &ConnStats) {
     let hyper_error = e.downcast_ref::<hyper::Error>();
+    let served = stats.answered.load(Ordering::Relaxed);
     if hyper_error.is_some_and(hyper::Error::is_timeout) {
-        tracing::info!(
-            cut_off = "header_read_timeout",
-            "connection closed: request headers not received in time"
-        );
+        if stats.idle() {
+            tracing::info!(
+                cut_off = "idle_timeout",
+                served,
+                "connection closed: idle keep-alive connection sent no next request in time"
+            );
+        } else {
+            tracing::info!(
+                cut_off = "header_read_timeout",
+                served,
+                "connection closed: request headers not received in time"
+            );
+        }
     } else if hyper_error.is_some_and(|h| h.is_incomplete_message() || h.is_canceled()) {
         tracing::debug!(error = %e, "connection closed by the client");
     } else {

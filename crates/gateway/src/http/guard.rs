@@ -1,10 +1,19 @@
 //! Middleware that guards every call: limits checked before a handler runs,
 //! the headers every answer carries, and the contract body on every error.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hyper::body::{Frame, SizeHint};
+use tokio::time::{Instant, Sleep};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -22,7 +31,10 @@ pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-s
 
 /// Refuse what is over a limit before any handler reads the body: too many
 /// or too large headers (`431`), a `Content-Length` over the body limit
-/// (`413`, without reading a byte of the body).
+/// (`413`, without reading a byte of the body). Whatever body is then read,
+/// by any handler (the API's, the demo's forms, the embedded sandbox's), must
+/// arrive whole within the body read timeout, counted from when the headers
+/// arrived; a body that stops arriving is answered `408`.
 pub async fn limits(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let header_bytes: usize = headers
@@ -46,7 +58,81 @@ pub async fn limits(State(state): State<AppState>, request: Request, next: Next)
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
         return response;
     }
-    next.run(request).await
+    let expired = Arc::new(AtomicBool::new(false));
+    let deadline = Instant::now() + state.config.body_read_timeout;
+    let request = request.map(|body| {
+        if body.is_end_stream() {
+            body
+        } else {
+            Body::new(DeadlineBody {
+                inner: body,
+                deadline,
+                sleep: None,
+                expired: expired.clone(),
+            })
+        }
+    });
+    let response = next.run(request).await;
+    if expired.load(Ordering::Relaxed) {
+        tracing::info!(
+            cut_off = "body_read_timeout",
+            "request body not received in time"
+        );
+        let mut response = ApiError::RequestTimeout.into_response();
+        // The rest of the body may still come: the connection can't carry
+        // another call.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
+    response
+}
+
+/// A request body that must have arrived whole by `deadline`; after it,
+/// reading fails and `expired` is set.
+struct DeadlineBody {
+    inner: Body,
+    deadline: Instant,
+    sleep: Option<Pin<Box<Sleep>>>,
+    expired: Arc<AtomicBool>,
+}
+
+/// The error a reader of a late body sees.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body was not received in time")]
+struct BodyTimedOut;
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        let deadline = this.deadline;
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if sleep.as_mut().poll(cx).is_ready() {
+            this.expired.store(true, Ordering::Relaxed);
+            return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// The headers every answer carries: no caching of `/api` answers (they

@@ -329,11 +329,18 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Set the embedded sandbox's fault switches (JSON of its admin endpoint).
+    /// Set the embedded sandbox's fault switches (JSON of its admin
+    /// endpoint), with the admin token the app generated.
     pub async fn faults(&self, faults: Value) {
+        let token = self
+            .app
+            .sandbox_admin_token
+            .as_deref()
+            .expect("the app runs in sandbox mode");
         let resp = self
             .http
             .put(self.url("/sandbox/admin/faults"))
+            .bearer_auth(token)
             .json(&faults)
             .send()
             .await

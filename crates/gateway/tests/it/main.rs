@@ -11,6 +11,7 @@ mod durability;
 mod erasure;
 mod fidelity;
 mod harness;
+mod hostile;
 mod journey;
 mod lifecycle;
 mod multi;
