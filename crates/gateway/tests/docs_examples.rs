@@ -308,8 +308,7 @@ fn the_integration_guide_and_the_example_program_run_against_a_fresh_gateway() {
     // `data/` the gateway's data directory, `examples/` the repository's.
     let work = tempfile::tempdir().unwrap();
     let data_dir = work.path().join("data");
-    std::os::unix::fs::symlink(repo_root().join("examples"), work.path().join("examples"))
-        .unwrap();
+    std::os::unix::fs::symlink(repo_root().join("examples"), work.path().join("examples")).unwrap();
     let gateway = Gateway::start(&data_dir);
 
     // One bash session runs every block in order (later blocks use the
@@ -368,6 +367,11 @@ fn the_integration_guide_and_the_example_program_run_against_a_fresh_gateway() {
             },
         }
     }
+    eprintln!(
+        "ran {} sh blocks of docs/integration.md; {} documented answers compared",
+        examples.len(),
+        examples.iter().filter(|e| e.expected.is_some()).count()
+    );
     assert!(
         problems.is_empty(),
         "docs/integration.md and the gateway disagree:\n{}",
@@ -393,8 +397,17 @@ fn the_integration_guide_and_the_example_program_run_against_a_fresh_gateway() {
         program.status,
         gateway.log_tail()
     );
-    for step in ["1. create", "2. the user signs in", "5. fetch the Aadhaar", "6. fetch PAN", "7. revoke"] {
-        assert!(stdout.contains(step), "the program skipped {step:?}:\n{stdout}");
+    for step in [
+        "1. create",
+        "2. the user signs in",
+        "5. fetch the Aadhaar",
+        "6. fetch PAN",
+        "7. revoke",
+    ] {
+        assert!(
+            stdout.contains(step),
+            "the program skipped {step:?}:\n{stdout}"
+        );
     }
 }
 
@@ -480,10 +493,8 @@ fn the_documents_stand_on_their_own() {
         }
         let described = item.to_string();
         for code in described.split('`').skip(1).step_by(2) {
-            let is_code = code.len() > 3
-                && code
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_');
+            let is_code =
+                code.len() > 3 && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
             if is_code {
                 assert!(
                     api.contains(&format!("| `{code}` |")),
