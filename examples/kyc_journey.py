@@ -256,7 +256,7 @@ def journey(gw, base, aadhaar):
     check(query.get("id") == request_id, "the redirect names the request")
     shared = query.get("scope", "").split("+")
     check("ADHAR" in shared and "PANCR" in shared, f"Aadhaar and PAN shared: {shared}")
-    detail(f"success=True, documents shared: {', '.join(shared)}")
+    detail(f"success=True, scope: {', '.join(shared)}")
 
     step("4. confirm with the status (never trust the redirect alone)")
     status = gw.expect(200, "GET", f"/api/digilocker/{request_id}/status")
