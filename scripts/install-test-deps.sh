@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite uses, from Debian's packages, if
 # they are missing: xmlsec1 (the reference XML-signature implementation the
-# signing tests cross-check against), pdftoppm (renders the sandbox's PDFs)
-# and Chromium with its driver (the browser test). Nothing else is fetched.
+# signing tests cross-check against), pdftoppm (renders the sandbox's PDFs),
+# Chromium with its driver (the browser test), and curl and python3 (the
+# documentation's examples, tests/docs_examples.rs). Nothing else is fetched.
 set -euo pipefail
 need=()
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
