@@ -212,7 +212,7 @@ pub fn erased_from_metrics(text: &str) -> Option<u64> {
         .lines()
         .filter(|l| !l.starts_with('#'))
         .filter(|l| {
-            l.split(|c: char| c == '{' || c == ' ')
+            l.split(['{', ' '])
                 .next()
                 .is_some_and(|name| name.contains("requests_erased") && !name.ends_with("_created"))
         })
