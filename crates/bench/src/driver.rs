@@ -210,7 +210,7 @@ impl Schemas {
 }
 
 /// Build (release) and locate the gateway and the reference.
-fn binaries(options: &Options) -> anyhow::Result<(PathBuf, PathBuf)> {
+async fn binaries(options: &Options) -> anyhow::Result<(PathBuf, PathBuf)> {
     let exe = std::env::current_exe().context("cannot find the bench binary itself")?;
     // target/<profile>/bench -> target/release/
     let release = exe
@@ -220,28 +220,38 @@ fn binaries(options: &Options) -> anyhow::Result<(PathBuf, PathBuf)> {
         .context("the bench binary is not in a cargo target directory")?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let build = |package: &str, bin: &str| -> anyhow::Result<()> {
-        let status = std::process::Command::new(&cargo)
-            .current_dir(&root)
+    let build = |package: &'static str, bin: &'static str| {
+        // In its own process group, which is sent SIGTERM if the run is
+        // dropped (Ctrl-C) mid-build: killing cargo alone would leave its
+        // rustc processes running.
+        let mut cmd = tokio::process::Command::new(&cargo);
+        cmd.current_dir(&root)
             .args(["build", "--release", "-p", package, "--bin", bin])
-            .status()
-            .with_context(|| format!("cannot run cargo to build {bin}"))?;
-        if !status.success() {
-            bail!("cargo build --release -p {package} --bin {bin} failed ({status})");
+            .process_group(0);
+        async move {
+            let mut child = cmd
+                .spawn()
+                .with_context(|| format!("cannot run cargo to build {bin}"))?;
+            let mut group = process::GroupGuard::new(child.id());
+            let status = child.wait().await?;
+            group.disarm();
+            if !status.success() {
+                bail!("cargo build --release -p {package} --bin {bin} failed ({status})");
+            }
+            anyhow::Ok(())
         }
-        Ok(())
     };
     let gateway = match &options.gateway_bin {
         Some(p) => p.clone(),
         None => {
-            build("gateway", "digilocker-gateway")?;
+            build("gateway", "digilocker-gateway").await?;
             release.join("digilocker-gateway")
         }
     };
     let reference = match &options.reference_bin {
         Some(p) => p.clone(),
         None => {
-            build("bench", "bench-reference")?;
+            build("bench", "bench-reference").await?;
             release.join("bench-reference")
         }
     };
@@ -696,7 +706,7 @@ pub async fn run(options: &Options, schemas: &Schemas) -> anyhow::Result<bool> {
     if options.backends.contains(&Backend::Postgres) {
         schemas.check().await?;
     }
-    let bins = binaries(options)?;
+    let bins = binaries(options).await?;
     let mut tmp = tempfile::Builder::new()
         .prefix("gateway-bench-")
         .tempdir()?;

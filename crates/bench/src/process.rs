@@ -34,6 +34,34 @@ pub fn command(program: &Path) -> Command {
     cmd
 }
 
+/// Sends SIGTERM to a whole process group when dropped, unless disarmed.
+#[derive(Debug)]
+pub struct GroupGuard(Option<i32>);
+
+impl GroupGuard {
+    /// Guard the group led by `pid` (a child started with `process_group(0)`).
+    pub fn new(pid: Option<u32>) -> GroupGuard {
+        GroupGuard(pid.and_then(|p| i32::try_from(p).ok()))
+    }
+
+    /// The group is done (its leader was reaped): nothing to stop.
+    pub fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            // SAFETY: a plain syscall with no memory access; the leader is
+            // not reaped yet, so the group id is still ours.
+            unsafe {
+                libc::killpg(pgid, libc::SIGTERM);
+            }
+        }
+    }
+}
+
 /// A server running as a child process, its output going to a log file.
 #[derive(Debug)]
 pub struct Server {
