@@ -62,7 +62,7 @@ async fn create_then_status_round_trips_through_the_database() -> anyhow::Result
 async fn seeding_collects_every_id_and_they_are_distinct() -> anyhow::Result<()> {
     let (base, _dir) = start().await?;
     let target = Target::new(&base, vec!["x-client-id: ignored".into()])?;
-    let ids = target.create_many(300, 8).await?;
+    let ids = target.create_many(300, 8, Duration::from_secs(30)).await?;
     let distinct: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!(distinct.len(), 300);
     let probe = target
