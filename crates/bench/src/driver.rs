@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
+use crate::cpu;
 use crate::process::{self, Server};
 use crate::report::{Call, CallRow, ExpiryRow, Measured, Report, RunInfo};
 use crate::rss::PeakWatch;
@@ -346,20 +347,31 @@ async fn start_reference(bin: &Path, dir: &Path) -> anyhow::Result<Server> {
 /// One wrk run against `server`, with its peak RSS.
 async fn measure(server: &Server, run: &wrk::Run, scripts: &Path) -> anyhow::Result<Measured> {
     let watch = PeakWatch::start(server.pid);
+    let before = cpu::snapshot(server.pid);
     let result = run.run(scripts).await;
+    let after = cpu::snapshot(server.pid);
     let peak_rss_kib = watch.finish().await;
     let wrk = result.with_context(|| format!("the {} run failed", server.name))?;
-    Ok(Measured { wrk, peak_rss_kib })
+    let usage = before.zip(after).and_then(|(a, b)| cpu::between(&a, &b));
+    Ok(Measured {
+        wrk,
+        peak_rss_kib,
+        server_cpu_seconds: usage.map(|u| u.server_seconds),
+        other_cores: usage.map(|u| u.other_cores),
+    })
 }
 
 fn describe(m: &Measured) -> String {
     format!(
-        "{:>7.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>9.0} B/answer  peak RSS {:>6.1} MiB  errors {}",
+        "{:>7.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>9.0} B/answer  peak RSS {:>6.1} MiB  \
+         CPU {:>4.0} µs/answer  other load {:.1} cores  errors {}",
         m.wrk.rate(),
         m.wrk.p50_us / 1000.0,
         m.wrk.p99_us / 1000.0,
         m.wrk.bytes_per_answer(),
         m.peak_rss_kib.unwrap_or(0) as f64 / 1024.0,
+        m.cpu_us_per_answer().unwrap_or(f64::NAN),
+        m.other_cores.unwrap_or(f64::NAN),
         m.wrk.errors()
     )
 }

@@ -8,6 +8,7 @@
 //! every number means.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cpu;
 pub mod driver;
 pub mod process;
 pub mod reference;

@@ -29,12 +29,26 @@ impl Call {
     }
 }
 
-/// One wrk run and the server's peak RSS during it.
+/// One wrk run and what the server used during it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measured {
     pub wrk: WrkResult,
     /// KiB; `None` when `/proc` could not be read.
     pub peak_rss_kib: Option<u64>,
+    /// The server's CPU time (user + system) over the run, in seconds.
+    pub server_cpu_seconds: Option<f64>,
+    /// Cores kept busy meanwhile by everything but the server, wrk and the
+    /// benchmark: other users of the machine (and PostgreSQL).
+    pub other_cores: Option<f64>,
+}
+
+impl Measured {
+    /// The server's CPU time per answer, in microseconds.
+    pub fn cpu_us_per_answer(&self) -> Option<f64> {
+        self.server_cpu_seconds
+            .filter(|_| self.wrk.requests > 0.0)
+            .map(|s| s * 1e6 / self.wrk.requests)
+    }
 }
 
 /// One call at one concurrency against the gateway and the reference.
@@ -144,6 +158,20 @@ fn bytes(b: f64) -> String {
 fn rss(kib: Option<u64>) -> String {
     match kib {
         Some(k) => format!("{:.1} MiB", k as f64 / 1024.0),
+        None => "n/a".to_owned(),
+    }
+}
+
+fn cpu(us: Option<f64>) -> String {
+    match us {
+        Some(us) => format!("{us:.0} µs"),
+        None => "n/a".to_owned(),
+    }
+}
+
+fn cores(c: Option<f64>) -> String {
+    match c {
+        Some(c) => format!("{c:.1}"),
         None => "n/a".to_owned(),
     }
 }
@@ -328,14 +356,18 @@ impl Report {
             s,
             "| backend | call | conns | gateway req/s | reference req/s | gateway / reference | \
              gateway p50 / p99 | reference p50 / p99 | bytes per answer, gateway / reference | \
-             peak RSS, gateway / reference | errors |"
+             peak RSS, gateway / reference | server CPU per answer, gateway / reference | \
+             other load (cores) | errors |"
         );
-        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            s,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for r in &self.calls {
             let (g, f) = (&r.gateway.wrk, &r.reference.wrk);
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {:.0} | {:.0} | {} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} |",
+                "| {} | {} | {} | {:.0} | {:.0} | {} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} |",
                 r.backend,
                 r.call.label(),
                 r.connections,
@@ -350,6 +382,10 @@ impl Report {
                 bytes(f.bytes_per_answer()),
                 rss(r.gateway.peak_rss_kib),
                 rss(r.reference.peak_rss_kib),
+                cpu(r.gateway.cpu_us_per_answer()),
+                cpu(r.reference.cpu_us_per_answer()),
+                cores(r.gateway.other_cores),
+                cores(r.reference.other_cores),
                 g.errors(),
                 f.errors(),
             );
@@ -362,17 +398,17 @@ impl Report {
                 s,
                 "| backend | TTL / sweep | cohort | steady req/s | steady p99 | during req/s | \
                  during p99 | during max | rate during / steady | p99 during / steady | \
-                 erased in window | errors |"
+                 erased in window | other load (cores) | errors |"
             );
             let _ = writeln!(
                 s,
-                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
             );
             for e in &self.expiry {
                 let (st, du) = (&e.steady.wrk, &e.during.wrk);
                 let _ = writeln!(
                     s,
-                    "| {} | {} s / {} s | {:.0} | {:.0} | {} | {:.0} | {} | {} | {} | {} | {} | {} / {} |",
+                    "| {} | {} s / {} s | {:.0} | {:.0} | {} | {:.0} | {} | {} | {} | {} | {} | {} / {} | {} / {} |",
                     e.backend,
                     e.ttl_seconds,
                     e.sweep_seconds,
@@ -387,6 +423,8 @@ impl Report {
                     e.erased_in_window
                         .map(|n| n.to_string())
                         .unwrap_or_else(|| "n/a".to_owned()),
+                    cores(e.steady.other_cores),
+                    cores(e.during.other_cores),
                     st.errors(),
                     du.errors(),
                 );
@@ -447,6 +485,8 @@ mod tests {
         Measured {
             wrk: wrk(requests, p99_ms, bytes_each),
             peak_rss_kib: Some(rss_mib * 1024),
+            server_cpu_seconds: Some(requests * 100e-6),
+            other_cores: Some(0.1),
         }
     }
 
@@ -525,6 +565,11 @@ mod tests {
         );
         assert!(md.contains("| 2.90 MB / 2.90 MB |"), "{md}");
         assert!(md.contains("| SQLite | 50 s / 5 s | 60000 |"), "{md}");
+        // Every row has as many cells as its header.
+        for table in md.split("\n\n").filter(|t| t.starts_with('|')) {
+            let cells: Vec<usize> = table.lines().map(|l| l.matches('|').count()).collect();
+            assert!(cells.iter().all(|&c| c == cells[0]), "{table}");
+        }
         assert!(r.failures().is_empty());
         r.calls[1].gateway.wrk.status_errors = 7.0;
         assert_eq!(r.failures(), vec!["SQLite status c64 (gateway): 7 errors"]);
