@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 /// CPU counters at one instant.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     at: Instant,
     /// Busy clock ticks of the whole machine, all CPUs.
@@ -14,6 +14,9 @@ pub struct Snapshot {
     server: u64,
     /// CPU time of this process and of its reaped children (wrk).
     ours: Duration,
+    /// User + system ticks of each database server process working for the
+    /// server (PostgreSQL backends), by pid.
+    database: Vec<(u32, u64)>,
 }
 
 /// The CPU figures of one run.
@@ -21,6 +24,8 @@ pub struct Snapshot {
 pub struct Usage {
     /// Server CPU time in seconds.
     pub server_seconds: f64,
+    /// CPU time of the database processes working for it, if any were given.
+    pub database_seconds: Option<f64>,
     /// Cores kept busy by everything but the server, wrk and the benchmark.
     pub other_cores: f64,
 }
@@ -70,15 +75,24 @@ fn rusage(who: libc::c_int) -> Duration {
     tv(r.ru_utime) + tv(r.ru_stime)
 }
 
-/// The counters now, for the server `pid`.
-pub fn snapshot(pid: u32) -> Option<Snapshot> {
+fn process_ticks(pid: u32) -> Option<u64> {
+    parse_process_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The counters now, for the server `pid` and the database processes
+/// `database` working for it (on this machine).
+pub fn snapshot(pid: u32, database: &[u32]) -> Option<Snapshot> {
     let machine_busy = parse_machine_busy(&std::fs::read_to_string("/proc/stat").ok()?)?;
-    let server = parse_process_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
+    let server = process_ticks(pid)?;
     Some(Snapshot {
         at: Instant::now(),
         machine_busy,
         server,
         ours: rusage(libc::RUSAGE_SELF) + rusage(libc::RUSAGE_CHILDREN),
+        database: database
+            .iter()
+            .filter_map(|&p| Some((p, process_ticks(p)?)))
+            .collect(),
     })
 }
 
@@ -92,9 +106,21 @@ pub fn between(a: &Snapshot, b: &Snapshot) -> Option<Usage> {
     let machine = b.machine_busy.checked_sub(a.machine_busy)? as f64 / hz;
     let server = b.server.checked_sub(a.server)? as f64 / hz;
     let ours = b.ours.saturating_sub(a.ours).as_secs_f64();
+    // Processes present at both ends; one that came or went in between is
+    // missed (the gateway's pool keeps its connections open).
+    let database = (!a.database.is_empty()).then(|| {
+        b.database
+            .iter()
+            .filter_map(|(pid, end)| {
+                let (_, start) = a.database.iter().find(|(p, _)| p == pid)?;
+                Some(end.saturating_sub(*start) as f64 / hz)
+            })
+            .sum::<f64>()
+    });
     Some(Usage {
         server_seconds: server,
-        other_cores: ((machine - server - ours) / seconds).max(0.0),
+        database_seconds: database,
+        other_cores: ((machine - server - ours - database.unwrap_or(0.0)) / seconds).max(0.0),
     })
 }
 
@@ -118,14 +144,15 @@ mod tests {
     #[test]
     fn our_own_cpu_time_is_counted_as_the_servers() {
         let pid = std::process::id();
-        let a = snapshot(pid);
+        let a = snapshot(pid, &[]);
         let mut x = 0u64;
         for i in 0..30_000_000u64 {
             x = x.wrapping_mul(31).wrapping_add(i);
         }
         std::hint::black_box(x);
-        let b = snapshot(pid);
+        let b = snapshot(pid, &[]);
         let usage = a.zip(b).and_then(|(a, b)| between(&a, &b));
         assert!(usage.is_some_and(|u| u.server_seconds > 0.0), "{usage:?}");
+        assert!(usage.is_some_and(|u| u.database_seconds.is_none()));
     }
 }

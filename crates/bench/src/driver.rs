@@ -187,8 +187,21 @@ impl Schemas {
             made.push(schema.clone());
         }
         let sep = if self.pg_url.contains('?') { '&' } else { '?' };
-        let url = format!("{}{sep}options=-csearch_path%3D{schema}", self.pg_url);
+        // The application name tells the gateway's backends apart in
+        // pg_stat_activity, so their CPU time can be counted.
+        let url = format!(
+            "{}{sep}options=-csearch_path%3D{schema}&application_name={schema}",
+            self.pg_url
+        );
         Ok((schema, url))
+    }
+
+    /// A watch on the PostgreSQL backends serving connections named `schema`.
+    async fn watch(&self, schema: &str) -> anyhow::Result<Backends> {
+        Ok(Backends {
+            pool: self.admin().await?,
+            application_name: schema.to_owned(),
+        })
     }
 
     async fn drop_one(&self, schema: &str) -> anyhow::Result<()> {
@@ -211,6 +224,28 @@ impl Schemas {
                 eprintln!("bench: could not drop schema {schema}: {e:#}");
             }
         }
+    }
+}
+
+/// The PostgreSQL backend processes serving one gateway.
+#[derive(Debug)]
+struct Backends {
+    pool: sqlx::PgPool,
+    application_name: String,
+}
+
+impl Backends {
+    /// Their pids right now (none if PostgreSQL is on another machine, in
+    /// effect: their `/proc` entries will not be found).
+    async fn pids(&self) -> Vec<u32> {
+        sqlx::query_scalar::<_, i32>("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
+            .bind(&self.application_name)
+            .fetch_all(&self.pool)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| u32::try_from(p).ok())
+            .collect()
     }
 }
 
@@ -344,12 +379,22 @@ async fn start_reference(bin: &Path, dir: &Path) -> anyhow::Result<Server> {
     .await
 }
 
-/// One wrk run against `server`, with its peak RSS.
-async fn measure(server: &Server, run: &wrk::Run, scripts: &Path) -> anyhow::Result<Measured> {
+/// One wrk run against `server`, with its peak RSS and CPU time (and that
+/// of the PostgreSQL backends serving it, if any).
+async fn measure(
+    server: &Server,
+    run: &wrk::Run,
+    scripts: &Path,
+    database: Option<&Backends>,
+) -> anyhow::Result<Measured> {
+    let pids = match database {
+        Some(d) => d.pids().await,
+        None => Vec::new(),
+    };
     let watch = PeakWatch::start(server.pid);
-    let before = cpu::snapshot(server.pid);
+    let before = cpu::snapshot(server.pid, &pids);
     let result = run.run(scripts).await;
-    let after = cpu::snapshot(server.pid);
+    let after = cpu::snapshot(server.pid, &pids);
     let peak_rss_kib = watch.finish().await;
     let wrk = result.with_context(|| format!("the {} run failed", server.name))?;
     let usage = before.zip(after).and_then(|(a, b)| cpu::between(&a, &b));
@@ -357,6 +402,7 @@ async fn measure(server: &Server, run: &wrk::Run, scripts: &Path) -> anyhow::Res
         wrk,
         peak_rss_kib,
         server_cpu_seconds: usage.map(|u| u.server_seconds),
+        database_cpu_seconds: usage.and_then(|u| u.database_seconds),
         other_cores: usage.map(|u| u.other_cores),
     })
 }
@@ -364,13 +410,16 @@ async fn measure(server: &Server, run: &wrk::Run, scripts: &Path) -> anyhow::Res
 fn describe(m: &Measured) -> String {
     format!(
         "{:>7.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>9.0} B/answer  peak RSS {:>6.1} MiB  \
-         CPU {:>4.0} µs/answer  other load {:.1} cores  errors {}",
+         CPU {:>4.0} µs/answer{}  other load {:.1} cores  errors {}",
         m.wrk.rate(),
         m.wrk.p50_us / 1000.0,
         m.wrk.p99_us / 1000.0,
         m.wrk.bytes_per_answer(),
         m.peak_rss_kib.unwrap_or(0) as f64 / 1024.0,
         m.cpu_us_per_answer().unwrap_or(f64::NAN),
+        m.database_us_per_answer()
+            .map(|d| format!(" + PostgreSQL {d:.0} µs"))
+            .unwrap_or_default(),
         m.other_cores.unwrap_or(f64::NAN),
         m.wrk.errors()
     )
@@ -468,6 +517,10 @@ async fn compare(
         Backend::Postgres => Some(schemas.create().await?),
     };
     let env = gateway_env(&dir, schema.as_ref().map(|(_, url)| url.as_str()), None);
+    let database = match &schema {
+        Some((name, _)) => Some(schemas.watch(name).await?),
+        None => None,
+    };
     let (gateway, credentials) = start_gateway(&bins.0, &env, &dir).await?;
     let reference = start_reference(&bins.1, &dir).await?;
     println!(
@@ -536,7 +589,7 @@ async fn compare(
     let gateway_runs = runs(plan, &gw, &ids_files[0]);
     let reference_runs = runs(plan, &rf, &ids_files[1]);
     for ((call, g), (_, r)) in gateway_runs.iter().zip(&reference_runs) {
-        let gm = measure(&gateway, g, &scripts).await?;
+        let gm = measure(&gateway, g, &scripts, database.as_ref()).await?;
         println!(
             "[{}] {:<28} c{:<3} gateway   {}",
             backend.label(),
@@ -544,7 +597,7 @@ async fn compare(
             g.connections,
             describe(&gm)
         );
-        let rm = measure(&reference, r, &scripts).await?;
+        let rm = measure(&reference, r, &scripts, None).await?;
         println!(
             "[{}] {:<28} c{:<3} reference {}",
             backend.label(),
@@ -573,6 +626,9 @@ async fn compare(
     }
     gateway.stop().await?;
     reference.stop().await?;
+    if let Some(d) = database {
+        d.pool.close().await;
+    }
     if let Some((schema, _)) = schema {
         schemas.drop_one(&schema).await?;
     }
@@ -602,6 +658,10 @@ async fn expiry(
         schema.as_ref().map(|(_, url)| url.as_str()),
         Some((plan.ttl_seconds, plan.sweep_seconds)),
     );
+    let database = match &schema {
+        Some((name, _)) => Some(schemas.watch(name).await?),
+        None => None,
+    };
     let (mut gateway, credentials) = start_gateway(&bins.0, &env, &dir).await?;
     let gw = Target::new(&gateway.base, credentials.header_lines())?;
     // The catalogue build would compete with the cohort's creation.
@@ -615,7 +675,13 @@ async fn expiry(
         script_args: Vec::new(),
     };
     let started = Instant::now();
-    let steady = measure(&gateway, &create(plan.steady_seconds), &scripts).await?;
+    let steady = measure(
+        &gateway,
+        &create(plan.steady_seconds),
+        &scripts,
+        database.as_ref(),
+    )
+    .await?;
     println!(
         "[{}] expiry: steady create        gateway   {}",
         backend.label(),
@@ -631,7 +697,13 @@ async fn expiry(
     );
     tokio::time::sleep(wait).await;
     let erased_before = gw.erased_total().await;
-    let during = measure(&gateway, &create(plan.during_seconds()), &scripts).await?;
+    let during = measure(
+        &gateway,
+        &create(plan.during_seconds()),
+        &scripts,
+        database.as_ref(),
+    )
+    .await?;
     let erased_after = gw.erased_total().await;
     println!(
         "[{}] expiry: create during expiry gateway   {}",
@@ -669,6 +741,9 @@ async fn expiry(
         );
     }
     gateway.stop().await?;
+    if let Some(d) = database {
+        d.pool.close().await;
+    }
     if let Some((schema, _)) = schema {
         schemas.drop_one(&schema).await?;
     }

@@ -37,17 +37,38 @@ pub struct Measured {
     pub peak_rss_kib: Option<u64>,
     /// The server's CPU time (user + system) over the run, in seconds.
     pub server_cpu_seconds: Option<f64>,
-    /// Cores kept busy meanwhile by everything but the server, wrk and the
-    /// benchmark: other users of the machine (and PostgreSQL).
+    /// CPU time of the PostgreSQL backends serving the gateway, in seconds.
+    pub database_cpu_seconds: Option<f64>,
+    /// Cores kept busy meanwhile by everything but the server, wrk, the
+    /// benchmark and the PostgreSQL backends serving the gateway: other
+    /// users of the machine.
     pub other_cores: Option<f64>,
 }
 
 impl Measured {
     /// The server's CPU time per answer, in microseconds.
     pub fn cpu_us_per_answer(&self) -> Option<f64> {
-        self.server_cpu_seconds
+        self.per_answer(self.server_cpu_seconds)
+    }
+
+    /// The PostgreSQL backends' CPU time per answer, in microseconds.
+    pub fn database_us_per_answer(&self) -> Option<f64> {
+        self.per_answer(self.database_cpu_seconds)
+    }
+
+    fn per_answer(&self, seconds: Option<f64>) -> Option<f64> {
+        seconds
             .filter(|_| self.wrk.requests > 0.0)
             .map(|s| s * 1e6 / self.wrk.requests)
+    }
+
+    /// Server CPU per answer, with the database's added when measured.
+    fn cpu_cell(&self) -> String {
+        match (self.cpu_us_per_answer(), self.database_us_per_answer()) {
+            (Some(s), Some(d)) => format!("{s:.0} µs + {d:.0} µs PG"),
+            (Some(s), None) => format!("{s:.0} µs"),
+            _ => "n/a".to_owned(),
+        }
     }
 }
 
@@ -158,13 +179,6 @@ fn bytes(b: f64) -> String {
 fn rss(kib: Option<u64>) -> String {
     match kib {
         Some(k) => format!("{:.1} MiB", k as f64 / 1024.0),
-        None => "n/a".to_owned(),
-    }
-}
-
-fn cpu(us: Option<f64>) -> String {
-    match us {
-        Some(us) => format!("{us:.0} µs"),
         None => "n/a".to_owned(),
     }
 }
@@ -382,8 +396,8 @@ impl Report {
                 bytes(f.bytes_per_answer()),
                 rss(r.gateway.peak_rss_kib),
                 rss(r.reference.peak_rss_kib),
-                cpu(r.gateway.cpu_us_per_answer()),
-                cpu(r.reference.cpu_us_per_answer()),
+                r.gateway.cpu_cell(),
+                r.reference.cpu_cell(),
                 cores(r.gateway.other_cores),
                 cores(r.reference.other_cores),
                 g.errors(),
@@ -486,6 +500,7 @@ mod tests {
             wrk: wrk(requests, p99_ms, bytes_each),
             peak_rss_kib: Some(rss_mib * 1024),
             server_cpu_seconds: Some(requests * 100e-6),
+            database_cpu_seconds: None,
             other_cores: Some(0.1),
         }
     }
