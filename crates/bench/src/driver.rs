@@ -1,18 +1,18 @@
-//! The run: build the binaries, then for each storage backend start the
-//! gateway and a fresh reference, create the requests the status runs read,
-//! run every call against both, then the expiry runs; print the report.
+//! The run: build the binaries, then for each storage backend: the expiry
+//! gateway's steady creates; the gateway and a fresh reference started and
+//! given the requests their status runs read, while that cohort ages; the
+//! expiry window; every call against both servers. Then the report.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use crate::cpu;
-use crate::process::{self, Server};
+use crate::instance::{Expiry, Instance};
+pub use crate::postgres::Schemas;
+use crate::process;
 use crate::report::{Call, CallRow, ExpiryRow, Measured, Report, RunInfo};
-use crate::rss::PeakWatch;
-use crate::target::{Credentials, Target};
+use crate::target::Target;
 use crate::wrk::{self, Script};
 
 /// The gateway's storage backends.
@@ -137,118 +137,6 @@ pub struct Options {
     pub keep: bool,
 }
 
-/// PostgreSQL schemas made by this run, dropped at the end even after an
-/// error or Ctrl-C.
-#[derive(Debug, Clone, Default)]
-pub struct Schemas {
-    pg_url: String,
-    made: Arc<Mutex<Vec<String>>>,
-}
-
-impl Schemas {
-    /// Schemas in the database at `pg_url`.
-    pub fn new(pg_url: &str) -> Schemas {
-        Schemas {
-            pg_url: pg_url.to_owned(),
-            made: Arc::default(),
-        }
-    }
-
-    async fn admin(&self) -> anyhow::Result<sqlx::PgPool> {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(&self.pg_url)
-            .await
-            .with_context(|| {
-                format!(
-                    "PostgreSQL is not reachable at {}: start it, pass --pg-url, or run with --backend sqlite",
-                    self.pg_url
-                )
-            })?;
-        Ok(pool)
-    }
-
-    /// Fail early when PostgreSQL is not there.
-    pub async fn check(&self) -> anyhow::Result<()> {
-        self.admin().await?.close().await;
-        Ok(())
-    }
-
-    /// A fresh schema; the database URL that makes it the search path.
-    async fn create(&self) -> anyhow::Result<(String, String)> {
-        let schema = format!("gwbench_{}", uuid::Uuid::new_v4().simple());
-        let admin = self.admin().await?;
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
-            .await?;
-        admin.close().await;
-        if let Ok(mut made) = self.made.lock() {
-            made.push(schema.clone());
-        }
-        let sep = if self.pg_url.contains('?') { '&' } else { '?' };
-        // The application name tells the gateway's backends apart in
-        // pg_stat_activity, so their CPU time can be counted.
-        let url = format!(
-            "{}{sep}options=-csearch_path%3D{schema}&application_name={schema}",
-            self.pg_url
-        );
-        Ok((schema, url))
-    }
-
-    /// A watch on the PostgreSQL backends serving connections named `schema`.
-    async fn watch(&self, schema: &str) -> anyhow::Result<Backends> {
-        Ok(Backends {
-            pool: self.admin().await?,
-            application_name: schema.to_owned(),
-        })
-    }
-
-    async fn drop_one(&self, schema: &str) -> anyhow::Result<()> {
-        let admin = self.admin().await?;
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .execute(&admin)
-            .await?;
-        admin.close().await;
-        if let Ok(mut made) = self.made.lock() {
-            made.retain(|s| s != schema);
-        }
-        Ok(())
-    }
-
-    /// Drop every schema this run made and has not dropped yet.
-    pub async fn drop_all(&self) {
-        let left: Vec<String> = self.made.lock().map(|m| m.clone()).unwrap_or_default();
-        for schema in left {
-            if let Err(e) = self.drop_one(&schema).await {
-                eprintln!("bench: could not drop schema {schema}: {e:#}");
-            }
-        }
-    }
-}
-
-/// The PostgreSQL backend processes serving one gateway.
-#[derive(Debug)]
-struct Backends {
-    pool: sqlx::PgPool,
-    application_name: String,
-}
-
-impl Backends {
-    /// Their pids right now (none if PostgreSQL is on another machine, in
-    /// effect: their `/proc` entries will not be found).
-    async fn pids(&self) -> Vec<u32> {
-        sqlx::query_scalar::<_, i32>("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
-            .bind(&self.application_name)
-            .fetch_all(&self.pool)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|p| u32::try_from(p).ok())
-            .collect()
-    }
-}
-
 /// Build (release) and locate the gateway and the reference.
 async fn binaries(options: &Options) -> anyhow::Result<(PathBuf, PathBuf)> {
     let exe = std::env::current_exe().context("cannot find the bench binary itself")?;
@@ -301,128 +189,6 @@ async fn binaries(options: &Options) -> anyhow::Result<(PathBuf, PathBuf)> {
         }
     }
     Ok((gateway, reference))
-}
-
-/// The gateway's environment for one run: sandbox mode, a temporary data
-/// directory, no rate limit (one client drives all the load).
-fn gateway_env(
-    data_dir: &Path,
-    database_url: Option<&str>,
-    expiry: Option<(u64, u64)>,
-) -> Vec<(String, String)> {
-    let mut env = vec![
-        (
-            "GATEWAY_DATA_DIR".to_owned(),
-            data_dir.to_string_lossy().into_owned(),
-        ),
-        ("GATEWAY_RATE_LIMIT_PER_SECOND".to_owned(), "0".to_owned()),
-    ];
-    if let Some(url) = database_url {
-        env.push(("GATEWAY_DATABASE_URL".to_owned(), url.to_owned()));
-    }
-    if let Some((ttl, sweep)) = expiry {
-        env.push(("GATEWAY_REQUEST_TTL_SECONDS".to_owned(), ttl.to_string()));
-        env.push((
-            "GATEWAY_SWEEP_INTERVAL_SECONDS".to_owned(),
-            sweep.to_string(),
-        ));
-    }
-    env
-}
-
-/// `digilocker-gateway client add`, then `serve` on a free port.
-async fn start_gateway(
-    bin: &Path,
-    env: &[(String, String)],
-    dir: &Path,
-) -> anyhow::Result<(Server, Credentials)> {
-    let mut add = process::command(bin);
-    add.args(["client", "add", "--name", "bench"])
-        .envs(env.iter().cloned());
-    let out = tokio::time::timeout(Duration::from_secs(60), add.output())
-        .await
-        .context("`digilocker-gateway client add` took over 60 s")??;
-    if !out.status.success() {
-        bail!(
-            "`digilocker-gateway client add` failed ({}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let credentials = Credentials::from_client_add(&String::from_utf8_lossy(&out.stdout))?;
-    let mut serve = process::command(bin);
-    serve
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .envs(env.iter().cloned());
-    let server = Server::start(
-        "gateway",
-        serve,
-        dir.join("gateway.log"),
-        Duration::from_secs(120),
-    )
-    .await?;
-    Ok((server, credentials))
-}
-
-async fn start_reference(bin: &Path, dir: &Path) -> anyhow::Result<Server> {
-    let mut cmd = process::command(bin);
-    cmd.arg("--db")
-        .arg(dir.join("reference.sqlite"))
-        .args(["--listen", "127.0.0.1:0"]);
-    Server::start(
-        "reference server",
-        cmd,
-        dir.join("reference.log"),
-        Duration::from_secs(60),
-    )
-    .await
-}
-
-/// One wrk run against `server`, with its peak RSS and CPU time (and that
-/// of the PostgreSQL backends serving it, if any).
-async fn measure(
-    server: &Server,
-    run: &wrk::Run,
-    scripts: &Path,
-    database: Option<&Backends>,
-) -> anyhow::Result<Measured> {
-    let pids = match database {
-        Some(d) => d.pids().await,
-        None => Vec::new(),
-    };
-    let watch = PeakWatch::start(server.pid);
-    let before = cpu::snapshot(server.pid, &pids);
-    let result = run.run(scripts).await;
-    let after = cpu::snapshot(server.pid, &pids);
-    let peak_rss_kib = watch.finish().await;
-    let wrk = result.with_context(|| format!("the {} run failed", server.name))?;
-    let usage = before.zip(after).and_then(|(a, b)| cpu::between(&a, &b));
-    Ok(Measured {
-        wrk,
-        peak_rss_kib,
-        server_cpu_seconds: usage.map(|u| u.server_seconds),
-        database_cpu_seconds: usage.and_then(|u| u.database_seconds),
-        other_cores: usage.map(|u| u.other_cores),
-    })
-}
-
-fn describe(m: &Measured) -> String {
-    format!(
-        "{:>7.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>9.0} B/answer  peak RSS {:>6.1} MiB  \
-         CPU {:>4.0} µs/answer{}  other load {:.1} cores  errors {}",
-        m.wrk.rate(),
-        m.wrk.p50_us / 1000.0,
-        m.wrk.p99_us / 1000.0,
-        m.wrk.bytes_per_answer(),
-        m.peak_rss_kib.unwrap_or(0) as f64 / 1024.0,
-        m.cpu_us_per_answer().unwrap_or(f64::NAN),
-        m.database_us_per_answer()
-            .map(|d| format!(" + PostgreSQL {d:.0} µs"))
-            .unwrap_or_default(),
-        m.other_cores.unwrap_or(f64::NAN),
-        m.wrk.errors()
-    )
 }
 
 /// The runs of one call, as wrk sees them, for a target.
@@ -499,145 +265,329 @@ async fn catalogue_note(name: &str, target: &Target) -> anyhow::Result<String> {
     ))
 }
 
-/// Both servers, every call.
-async fn compare(
+/// The gateway and a fresh reference for the side-by-side runs, and the
+/// requests created on each for the status runs to read.
+struct Compare {
     backend: Backend,
-    options: &Options,
-    bins: &(PathBuf, PathBuf),
-    schemas: &Schemas,
-    tmp: &Path,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    let plan = &options.plan;
-    let dir = tmp.join(format!("{}-compare", backend.slug()));
-    std::fs::create_dir_all(&dir)?;
-    let scripts = wrk::scripts_dir(tmp);
-    let schema = match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => Some(schemas.create().await?),
-    };
-    let env = gateway_env(&dir, schema.as_ref().map(|(_, url)| url.as_str()), None);
-    let database = match &schema {
-        Some((name, _)) => Some(schemas.watch(name).await?),
-        None => None,
-    };
-    let (gateway, credentials) = start_gateway(&bins.0, &env, &dir).await?;
-    let reference = start_reference(&bins.1, &dir).await?;
-    println!(
-        "[{}] gateway at {} (log {}), reference at {}",
-        backend.label(),
-        gateway.base,
-        gateway.log.display(),
-        reference.base
-    );
-    // The same requests, auth headers included, go to both servers.
-    let gw = Target::new(&gateway.base, credentials.header_lines())?;
-    let rf = Target::new(&reference.base, credentials.header_lines())?;
+    dir: PathBuf,
+    gateway: Instance,
+    reference: Instance,
+    gateway_ids: Vec<String>,
+    reference_ids: Vec<String>,
+    /// Time spent so far creating requests on the gateway.
+    gateway_seeding: Duration,
+}
 
-    // The gateway first, bounded in time (a loaded machine or PostgreSQL can
-    // be slow); the reference then gets as many rows, so both status runs
-    // read tables of the same size.
-    let mut ids_files = Vec::new();
-    let mut count = plan.seed;
-    for (name, target) in [("gateway", &gw), ("reference", &rf)] {
-        let started = Instant::now();
-        let ids = target
-            .create_many(count, 64, plan.seed_limit)
-            .await
-            .with_context(|| format!("creating {count} requests on the {name}"))?;
-        if ids.len() < count {
+impl Compare {
+    async fn start(
+        backend: Backend,
+        bins: &(PathBuf, PathBuf),
+        schemas: &Schemas,
+        tmp: &Path,
+    ) -> anyhow::Result<Compare> {
+        let dir = tmp.join(format!("{}-compare", backend.slug()));
+        let gateway = Instance::gateway(
+            &bins.0,
+            &dir,
+            (backend == Backend::Postgres).then_some(schemas),
+            None,
+        )
+        .await?;
+        // The same requests, auth headers included, go to both servers.
+        let reference = Instance::reference(&bins.1, &dir, gateway.target.headers.clone()).await?;
+        println!(
+            "[{}] gateway at {} (log {}), reference at {}",
+            backend.label(),
+            gateway.server.base,
+            gateway.server.log.display(),
+            reference.server.base
+        );
+        Ok(Compare {
+            backend,
+            dir,
+            gateway,
+            reference,
+            gateway_ids: Vec::new(),
+            reference_ids: Vec::new(),
+            gateway_seeding: Duration::ZERO,
+        })
+    }
+
+    /// Create requests until `until` (if given): on the gateway up to the
+    /// plan's count within the plan's time budget, then on the reference
+    /// as many as the gateway has, so both status runs read tables of the
+    /// same size.
+    async fn seed(&mut self, plan: &Plan, until: Option<Instant>) -> anyhow::Result<()> {
+        let left = || until.map(|u| u.saturating_duration_since(Instant::now()));
+        let want = plan.seed.saturating_sub(self.gateway_ids.len());
+        let budget = plan.seed_limit.saturating_sub(self.gateway_seeding);
+        let limit = left().map_or(budget, |l| l.min(budget));
+        if want > 0 && !limit.is_zero() {
+            let started = Instant::now();
+            let ids = self
+                .gateway
+                .target
+                .create_many(want, 64, limit)
+                .await
+                .context("creating requests on the gateway")?;
+            self.gateway_seeding += started.elapsed();
+            self.gateway_ids.extend(ids);
+            println!(
+                "[{}] {} requests created on the gateway ({:.1} s so far)",
+                self.backend.label(),
+                self.gateway_ids.len(),
+                self.gateway_seeding.as_secs_f64()
+            );
+        }
+        let want = self
+            .gateway_ids
+            .len()
+            .saturating_sub(self.reference_ids.len());
+        let limit = left().unwrap_or(Duration::from_secs(300));
+        if want > 0 && !limit.is_zero() {
+            let started = Instant::now();
+            let ids = self
+                .reference
+                .target
+                .create_many(want, 64, limit)
+                .await
+                .context("creating requests on the reference")?;
+            self.reference_ids.extend(ids);
+            println!(
+                "[{}] {} requests created on the reference (+{:.1} s)",
+                self.backend.label(),
+                self.reference_ids.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+
+    /// Every call against both servers, then stop them.
+    async fn run(
+        self,
+        plan: &Plan,
+        scripts: &Path,
+        schemas: &Schemas,
+        report: &mut Report,
+    ) -> anyhow::Result<()> {
+        let label = self.backend.label();
+        if self.gateway_ids.is_empty() || self.reference_ids.len() != self.gateway_ids.len() {
+            bail!(
+                "{label}: {} requests created on the gateway and {} on the reference; \
+                 nothing comparable to read",
+                self.gateway_ids.len(),
+                self.reference_ids.len()
+            );
+        }
+        if self.gateway_ids.len() < plan.seed {
             report.notes.push(format!(
-                "{}: only {} of the {count} requests were created within {} s; \
+                "{label}: only {} of the {} requests were created on the gateway within {} s; \
                  the status runs read tables of that size",
-                backend.label(),
-                ids.len(),
+                self.gateway_ids.len(),
+                plan.seed,
                 plan.seed_limit.as_secs()
             ));
         }
-        count = ids.len();
-        let path = dir.join(format!("{name}-ids.txt"));
-        std::fs::write(&path, ids.join("\n") + "\n")?;
-        let probe = target
-            .probe(&format!("/api/digilocker/{}/status", ids[0]), &[])
+        let mut files = Vec::new();
+        for (name, instance, ids) in [
+            ("gateway", &self.gateway, &self.gateway_ids),
+            ("reference", &self.reference, &self.reference_ids),
+        ] {
+            let path = self.dir.join(format!("{name}-ids.txt"));
+            std::fs::write(&path, ids.join("\n") + "\n")?;
+            let probe = instance
+                .target
+                .probe(&format!("/api/digilocker/{}/status", ids[0]), &[])
+                .await?;
+            if probe.status != 200 {
+                bail!(
+                    "the {name} answered {} to the status of a request it created",
+                    probe.status
+                );
+            }
+            files.push(path);
+        }
+        let waited = self
+            .gateway
+            .target
+            .wait_for_catalogue(Duration::from_secs(300))
             .await?;
-        if probe.status != 200 {
-            bail!(
-                "the {name} answered {} to the status of a request it just created",
-                probe.status
+        if waited > Duration::from_millis(500) {
+            println!(
+                "[{label}] waited {:.1} s for the gateway's catalogue",
+                waited.as_secs_f64()
             );
         }
-        println!(
-            "[{}] created {count} requests on the {name} in {:.1} s",
-            backend.label(),
-            started.elapsed().as_secs_f64()
-        );
-        ids_files.push(path);
-    }
-    let waited = gw.wait_for_catalogue(Duration::from_secs(300)).await?;
-    println!(
-        "[{}] gateway catalogue ready ({:.1} s after seeding)",
-        backend.label(),
-        waited.as_secs_f64()
-    );
-    report
-        .notes
-        .push(catalogue_note(&format!("{} gateway", backend.label()), &gw).await?);
-    if !report.notes.iter().any(|n| n.starts_with("reference")) {
-        report.notes.push(catalogue_note("reference", &rf).await?);
-    }
+        report
+            .notes
+            .push(catalogue_note(&format!("{label} gateway"), &self.gateway.target).await?);
+        if !report.notes.iter().any(|n| n.starts_with("reference")) {
+            report
+                .notes
+                .push(catalogue_note("reference", &self.reference.target).await?);
+        }
 
-    let gateway_runs = runs(plan, &gw, &ids_files[0]);
-    let reference_runs = runs(plan, &rf, &ids_files[1]);
-    for ((call, g), (_, r)) in gateway_runs.iter().zip(&reference_runs) {
-        let gm = measure(&gateway, g, &scripts, database.as_ref()).await?;
-        println!(
-            "[{}] {:<28} c{:<3} gateway   {}",
-            backend.label(),
-            call.label(),
-            g.connections,
-            describe(&gm)
-        );
-        let rm = measure(&reference, r, &scripts, None).await?;
-        println!(
-            "[{}] {:<28} c{:<3} reference {}",
-            backend.label(),
-            call.label(),
-            r.connections,
-            describe(&rm)
-        );
-        report.calls.push(CallRow {
-            backend: backend.label().to_owned(),
-            call: *call,
-            connections: g.connections,
-            gateway: gm,
-            reference: rm,
-        });
-    }
-    // Report a crash rather than let its errors speak for it.
-    let (mut gateway, mut reference) = (gateway, reference);
-    for server in [&mut gateway, &mut reference] {
-        if !server.running() {
-            bail!(
-                "the {} exited during the runs; its last output:\n{}",
-                server.name,
-                server.log_tail(40)
+        let gateway_runs = runs(plan, &self.gateway.target, &files[0]);
+        let reference_runs = runs(plan, &self.reference.target, &files[1]);
+        for ((call, g), (_, r)) in gateway_runs.iter().zip(&reference_runs) {
+            let gateway = self.gateway.measure(g, scripts).await?;
+            println!(
+                "[{label}] {:<28} c{:<3} gateway   {}",
+                call.label(),
+                g.connections,
+                gateway.summary()
             );
+            let reference = self.reference.measure(r, scripts).await?;
+            println!(
+                "[{label}] {:<28} c{:<3} reference {}",
+                call.label(),
+                r.connections,
+                reference.summary()
+            );
+            report.calls.push(CallRow {
+                backend: label.to_owned(),
+                call: *call,
+                connections: g.connections,
+                gateway,
+                reference,
+            });
         }
+        self.gateway.stop(schemas).await?;
+        self.reference.stop(schemas).await?;
+        Ok(())
     }
-    gateway.stop().await?;
-    reference.stop().await?;
-    if let Some(d) = database {
-        d.pool.close().await;
-    }
-    if let Some((schema, _)) = schema {
-        schemas.drop_one(&schema).await?;
-    }
-    Ok(())
 }
 
-/// Creates at full load while nothing expires, then while that cohort
-/// expires and is swept.
-async fn expiry(
+/// A gateway with a short TTL: creates at full load while nothing expires
+/// (the steady numbers; the requests are the cohort), then again while the
+/// cohort expires and is swept.
+struct ExpiryRun {
+    backend: Backend,
+    gateway: Instance,
+    started: Instant,
+    steady: Measured,
+}
+
+impl ExpiryRun {
+    /// Start the gateway and run the steady part.
+    async fn start(
+        backend: Backend,
+        plan: &Plan,
+        bins: &(PathBuf, PathBuf),
+        schemas: &Schemas,
+        tmp: &Path,
+    ) -> anyhow::Result<ExpiryRun> {
+        let gateway = Instance::gateway(
+            &bins.0,
+            &tmp.join(format!("{}-expiry", backend.slug())),
+            (backend == Backend::Postgres).then_some(schemas),
+            Some(Expiry {
+                ttl_seconds: plan.ttl_seconds,
+                sweep_seconds: plan.sweep_seconds,
+            }),
+        )
+        .await?;
+        // The catalogue build would compete with the cohort's creation.
+        gateway
+            .target
+            .wait_for_catalogue(Duration::from_secs(300))
+            .await?;
+        let started = Instant::now();
+        let steady = gateway
+            .measure(
+                &create_run(plan, &gateway.target, plan.steady_seconds),
+                &wrk::scripts_dir(tmp),
+            )
+            .await?;
+        println!(
+            "[{}] expiry: steady create        gateway   {}",
+            backend.label(),
+            steady.summary()
+        );
+        Ok(ExpiryRun {
+            backend,
+            gateway,
+            started,
+            steady,
+        })
+    }
+
+    /// When the first of the cohort expires: `validUpto` is in whole
+    /// seconds, so a second before its creation time plus the TTL.
+    fn window_opens(&self, plan: &Plan) -> Instant {
+        self.started + Duration::from_secs(plan.ttl_seconds.saturating_sub(1))
+    }
+
+    /// Wait for the window, create through it, stop the gateway.
+    async fn finish(
+        self,
+        plan: &Plan,
+        scripts: &Path,
+        schemas: &Schemas,
+        report: &mut Report,
+    ) -> anyhow::Result<()> {
+        let label = self.backend.label();
+        let opens = self.window_opens(plan);
+        println!(
+            "[{label}] expiry: {:.0} s until the {} requests start to expire",
+            opens
+                .saturating_duration_since(Instant::now())
+                .as_secs_f64(),
+            self.steady.wrk.requests
+        );
+        tokio::time::sleep_until(opens.into()).await;
+        let target = &self.gateway.target;
+        let erased_before = target.erased_total().await;
+        let during = self
+            .gateway
+            .measure(&create_run(plan, target, plan.during_seconds()), scripts)
+            .await?;
+        let erased_after = target.erased_total().await;
+        println!(
+            "[{label}] expiry: create during expiry gateway   {}",
+            during.summary()
+        );
+        let erased_in_window = erased_before
+            .zip(erased_after)
+            .map(|(a, b)| b.saturating_sub(a));
+        match erased_in_window {
+            Some(n) if (n as f64) < self.steady.wrk.requests => report.notes.push(format!(
+                "{label} expiry: only {n} of the {} requests of the cohort were erased within the window",
+                self.steady.wrk.requests
+            )),
+            None => report.notes.push(format!(
+                "{label} expiry: the gateway's /metrics has no requests_erased counter; erasures not counted"
+            )),
+            _ => {}
+        }
+        report.expiry.push(ExpiryRow {
+            backend: label.to_owned(),
+            ttl_seconds: plan.ttl_seconds,
+            sweep_seconds: plan.sweep_seconds,
+            steady: self.steady,
+            during,
+            erased_in_window,
+        });
+        self.gateway.stop(schemas).await
+    }
+}
+
+fn create_run(plan: &Plan, target: &Target, seconds: u64) -> wrk::Run {
+    wrk::Run {
+        script: Script::Create,
+        url: format!("{}/api/digilocker", target.base),
+        connections: plan.create_connections,
+        seconds,
+        headers: target.headers.clone(),
+        script_args: Vec::new(),
+    }
+}
+
+/// One backend: the expiry's steady part first, so that its cohort ages
+/// while the side-by-side servers get their requests created (nothing is
+/// measured meanwhile); its window; then the side-by-side runs.
+async fn backend_run(
     backend: Backend,
     options: &Options,
     bins: &(PathBuf, PathBuf),
@@ -646,108 +596,22 @@ async fn expiry(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let plan = &options.plan;
-    let dir = tmp.join(format!("{}-expiry", backend.slug()));
-    std::fs::create_dir_all(&dir)?;
     let scripts = wrk::scripts_dir(tmp);
-    let schema = match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => Some(schemas.create().await?),
+    let expiry = if plan.expiry {
+        Some(ExpiryRun::start(backend, plan, bins, schemas, tmp).await?)
+    } else {
+        None
     };
-    let env = gateway_env(
-        &dir,
-        schema.as_ref().map(|(_, url)| url.as_str()),
-        Some((plan.ttl_seconds, plan.sweep_seconds)),
-    );
-    let database = match &schema {
-        Some((name, _)) => Some(schemas.watch(name).await?),
-        None => None,
-    };
-    let (mut gateway, credentials) = start_gateway(&bins.0, &env, &dir).await?;
-    let gw = Target::new(&gateway.base, credentials.header_lines())?;
-    // The catalogue build would compete with the cohort's creation.
-    gw.wait_for_catalogue(Duration::from_secs(300)).await?;
-    let create = |seconds| wrk::Run {
-        script: Script::Create,
-        url: format!("{}/api/digilocker", gw.base),
-        connections: plan.create_connections,
-        seconds,
-        headers: gw.headers.clone(),
-        script_args: Vec::new(),
-    };
-    let started = Instant::now();
-    let steady = measure(
-        &gateway,
-        &create(plan.steady_seconds),
-        &scripts,
-        database.as_ref(),
-    )
-    .await?;
-    println!(
-        "[{}] expiry: steady create        gateway   {}",
-        backend.label(),
-        describe(&steady)
-    );
-    let window = Duration::from_secs(plan.ttl_seconds.saturating_sub(1));
-    let wait = window.saturating_sub(started.elapsed());
-    println!(
-        "[{}] expiry: waiting {:.0} s for the {} requests to expire",
-        backend.label(),
-        wait.as_secs_f64(),
-        steady.wrk.requests
-    );
-    tokio::time::sleep(wait).await;
-    let erased_before = gw.erased_total().await;
-    let during = measure(
-        &gateway,
-        &create(plan.during_seconds()),
-        &scripts,
-        database.as_ref(),
-    )
-    .await?;
-    let erased_after = gw.erased_total().await;
-    println!(
-        "[{}] expiry: create during expiry gateway   {}",
-        backend.label(),
-        describe(&during)
-    );
-    let erased_in_window = match (erased_before, erased_after) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-        _ => None,
-    };
-    match erased_in_window {
-        Some(n) if (n as f64) < steady.wrk.requests => report.notes.push(format!(
-            "{} expiry: only {n} of the {} requests of the cohort were erased within the window",
-            backend.label(),
-            steady.wrk.requests
-        )),
-        None => report.notes.push(format!(
-            "{} expiry: the gateway's /metrics has no requests_erased counter; erasures not counted",
-            backend.label()
-        )),
-        _ => {}
+    let mut compare = Compare::start(backend, bins, schemas, tmp).await?;
+    if let Some(expiry) = expiry {
+        // Stop creating two seconds before the window, so the machine is
+        // quiet again when it opens.
+        let until = expiry.window_opens(plan) - Duration::from_secs(2);
+        compare.seed(plan, Some(until)).await?;
+        expiry.finish(plan, &scripts, schemas, report).await?;
     }
-    report.expiry.push(ExpiryRow {
-        backend: backend.label().to_owned(),
-        ttl_seconds: plan.ttl_seconds,
-        sweep_seconds: plan.sweep_seconds,
-        steady,
-        during,
-        erased_in_window,
-    });
-    if !gateway.running() {
-        bail!(
-            "the gateway exited during the expiry runs; its last output:\n{}",
-            gateway.log_tail(40)
-        );
-    }
-    gateway.stop().await?;
-    if let Some(d) = database {
-        d.pool.close().await;
-    }
-    if let Some((schema, _)) = schema {
-        schemas.drop_one(&schema).await?;
-    }
-    Ok(())
+    compare.seed(plan, None).await?;
+    compare.run(plan, &scripts, schemas, report).await
 }
 
 fn loadavg() -> String {
@@ -827,10 +691,7 @@ pub async fn run(options: &Options, schemas: &Schemas) -> anyhow::Result<bool> {
 
     let mut report = Report::default();
     for &backend in &options.backends {
-        compare(backend, options, &bins, schemas, tmp.path(), &mut report).await?;
-        if options.plan.expiry {
-            expiry(backend, options, &bins, schemas, tmp.path(), &mut report).await?;
-        }
+        backend_run(backend, options, &bins, schemas, tmp.path(), &mut report).await?;
     }
 
     let (cpu, cores, memory_gib) = machine();

@@ -10,6 +10,8 @@
 
 pub mod cpu;
 pub mod driver;
+pub mod instance;
+pub mod postgres;
 pub mod process;
 pub mod reference;
 pub mod report;

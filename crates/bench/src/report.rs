@@ -56,6 +56,25 @@ impl Measured {
         self.per_answer(self.database_cpu_seconds)
     }
 
+    /// One line for the progress output.
+    pub fn summary(&self) -> String {
+        format!(
+            "{:>7.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  {:>9.0} B/answer  peak RSS {:>6.1} MiB  \
+             CPU {:>4.0} µs/answer{}  other load {:.1} cores  errors {}",
+            self.wrk.rate(),
+            self.wrk.p50_us / 1000.0,
+            self.wrk.p99_us / 1000.0,
+            self.wrk.bytes_per_answer(),
+            self.peak_rss_kib.unwrap_or(0) as f64 / 1024.0,
+            self.cpu_us_per_answer().unwrap_or(f64::NAN),
+            self.database_us_per_answer()
+                .map(|d| format!(" + PostgreSQL {d:.0} µs"))
+                .unwrap_or_default(),
+            self.other_cores.unwrap_or(f64::NAN),
+            self.wrk.errors()
+        )
+    }
+
     fn per_answer(&self, seconds: Option<f64>) -> Option<f64> {
         seconds
             .filter(|_| self.wrk.requests > 0.0)
