@@ -35,6 +35,10 @@ struct Args {
     /// Keep the temporary directory with the servers' logs and databases.
     #[arg(long)]
     keep: bool,
+    /// Put the servers' databases and logs under this directory instead of
+    /// /dev/shm (memory), e.g. to include a disk in what is measured.
+    #[arg(long)]
+    tmp_dir: Option<PathBuf>,
     /// Write the markdown results here (default target/bench/results-<time>.md).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         reference_bin: args.reference_bin,
         out: args.out,
         keep: args.keep,
+        tmp_dir: args.tmp_dir,
     };
     // One thread: the children are tied to it by PR_SET_PDEATHSIG, and the
     // driver itself should take as little CPU from the servers as it can.
