@@ -158,6 +158,25 @@ async fn binaries(options: &Options) -> anyhow::Result<(PathBuf, PathBuf)> {
         cmd.current_dir(&root)
             .args(["build", "--release", "-p", package, "--bin", bin])
             .process_group(0);
+        // Under `cargo run`, cargo describes the bench package in these; a
+        // build script that reads one (ring's reads CARGO_MANIFEST_DIR)
+        // would otherwise see it change and rebuild everything above it
+        // whenever the benchmark is started the other way.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("CARGO_PKG_")
+                || matches!(
+                    name.as_ref(),
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_BIN_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                )
+            {
+                cmd.env_remove(name.as_ref());
+            }
+        }
         async move {
             let mut child = cmd
                 .spawn()
