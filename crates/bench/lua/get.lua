@@ -1,0 +1,1 @@
+-- A plain GET of the URL (the catalogue); extra headers come from -H.
