@@ -396,7 +396,7 @@ pub async fn issued(
         .map(|f| IssuedDocument {
             name: f.name,
             doc_type: f.doctype.unwrap_or_default(),
-            org_id: f.issuerid.unwrap_or_default(),
+            issuer_id: f.issuerid.unwrap_or_default(),
             issuer: f.issuer.unwrap_or_default(),
             uri: f.uri,
             mime: f.mime,

@@ -63,6 +63,14 @@ pub struct StatusView {
     pub valid_upto: String,
     /// `{}` until the user consents, and again after revoke.
     pub digilocker_user_details: UserDetailsView,
+    /// Ours: when the journey ended without consent, the code the business
+    /// was redirected with (`user_consent_not_given`, `upstream_server_error`…);
+    /// absent otherwise. `status` stays `unauthenticated` then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub err_code: Option<String>,
+    /// Ours: the message that came with `errCode`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub err_message: Option<String>,
     /// The id of this call, as in `x-request-id`.
     pub trace_id: String,
 }
@@ -108,9 +116,10 @@ pub struct DocumentsResponse {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FetchDocumentRequest {
-    #[schema(example = "PANCR")]
+    #[schema(example = "PRFND")]
     pub doc_type: Option<String>,
-    #[schema(example = "in.gov.pan")]
+    /// The issuer's `orgId` from the catalogue.
+    #[schema(example = "002317")]
     pub org_id: Option<String>,
     /// `pdf`, or `xml` where the catalogue's `availableFormats` has it.
     #[schema(example = "pdf")]
@@ -130,9 +139,9 @@ pub struct FetchDocumentRequest {
 /// A parameter's name (from the catalogue) and value.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ParameterValue {
-    #[schema(example = "PANFullName")]
+    #[schema(example = "AC_NO")]
     pub name: String,
-    #[schema(example = "Ramesh Kumar")]
+    #[schema(example = "98432234234")]
     pub value: String,
 }
 
@@ -172,7 +181,9 @@ pub struct IssuedResponse {
 pub struct IssuedDocument {
     pub name: String,
     pub doc_type: String,
-    pub org_id: String,
+    /// The issuer's id as DigiLocker writes it in URIs (`in.gov.pan`); not
+    /// the catalogue's `orgId`.
+    pub issuer_id: String,
     pub issuer: String,
     /// Fetch it with `POST .../document {"uri": ..., "consent": "Y"}`.
     pub uri: String,

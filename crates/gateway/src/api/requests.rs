@@ -239,6 +239,8 @@ pub async fn status(
         url: v.url,
         valid_upto: v.valid_upto,
         digilocker_user_details: details,
+        err_code: r.consent_error_code.clone(),
+        err_message: r.consent_error_message.clone(),
         trace_id: current_trace_id(),
     }))
 }
@@ -261,11 +263,8 @@ pub async fn revoke(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<RevokeResponse>> {
     let r = caller_request(&state, &caller, &id).await?;
-    match r.status {
-        RequestStatus::Revoked => return Err(ApiError::TokenRevoked),
-        RequestStatus::Authenticated => {}
-        RequestStatus::Unauthenticated => return Err(ApiError::UserNotAuthenticated),
-    }
+    // Not consented (yet, or ever): the same answer a fetch gets.
+    crate::token::ensure_usable(&r)?;
     let key = request_key(&state.keys, &r)?;
     if let (Some(sealed), Some(key)) = (&r.token, key) {
         let token: StoredToken = key.open_json(&Sealed::Token.aad(&r.id), sealed)?;

@@ -45,6 +45,9 @@ impl PgStore {
             .parse()
             .context("the PostgreSQL database URL is not valid")?;
         let read = PgPoolOptions::new()
+            // Checking a connection before every checkout is one more round
+            // trip per call; a broken connection fails its query instead.
+            .test_before_acquire(false)
             .max_connections(8)
             .min_connections(2)
             .acquire_timeout(Duration::from_secs(10))

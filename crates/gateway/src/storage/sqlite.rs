@@ -38,6 +38,9 @@ impl SqliteStore {
             .pragma("secure_delete", "on")
             .busy_timeout(Duration::from_secs(10));
         let read = SqlitePoolOptions::new()
+            // Checking a connection before every checkout is one more round
+            // trip per call; a broken connection fails its query instead.
+            .test_before_acquire(false)
             .max_connections(4)
             .connect_with(options.clone())
             .await?;
