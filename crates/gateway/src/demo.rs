@@ -13,6 +13,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::state::AppState;
+use crate::webhooks::inbox::{self, Inbox, Received};
+use axum::Extension;
+use std::sync::Arc;
+
+/// How long the done page waits for its request's first webhook event.
+const EVENT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Routes under `/demo`.
 pub fn router() -> Router<AppState> {
@@ -23,6 +29,9 @@ pub fn router() -> Router<AppState> {
         .route("/demo/done", get(done))
         .route("/demo/fetch", post(fetch))
         .route("/demo/aadhaar", post(aadhaar))
+        .route(inbox::PATH, post(inbox::receive))
+        .route("/demo/events", get(events))
+        .layer(Extension(Arc::new(Inbox::default())))
 }
 
 #[derive(Template)]
@@ -44,6 +53,36 @@ struct DonePage {
     status: String,
     details: String,
     documents: Vec<DemoDoc>,
+    /// Webhook events the demo's receiver verified for this request.
+    events: Vec<Received>,
+    events_url: String,
+}
+
+/// `/demo/events?id=`: the webhook events received for a request.
+#[derive(Template)]
+#[template(path = "demo_events.html")]
+struct EventsPage {
+    id: String,
+    events: Vec<Received>,
+    events_url: String,
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    #[serde(default)]
+    id: String,
+}
+
+fn events_url(id: &str) -> String {
+    format!("/demo/events?id={}", urlencode(id))
+}
+
+async fn events(Extension(inbox): Extension<Arc<Inbox>>, Query(q): Query<EventsQuery>) -> Response {
+    html(EventsPage {
+        events: inbox.events(&q.id),
+        events_url: events_url(&q.id),
+        id: q.id,
+    })
 }
 
 struct DemoDoc {
@@ -187,7 +226,11 @@ async fn demo_documents(state: &AppState) -> Vec<DemoDoc> {
     out
 }
 
-async fn done(State(state): State<AppState>, Query(q): Query<DoneQuery>) -> Response {
+async fn done(
+    State(state): State<AppState>,
+    Extension(inbox): Extension<Arc<Inbox>>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
     let id = q.id.unwrap_or_default();
     let (status, details) = match api(
         &state,
@@ -203,6 +246,12 @@ async fn done(State(state): State<AppState>, Query(q): Query<DoneQuery>) -> Resp
         ),
         Err(e) => (e, String::new()),
     };
+    let events = if id.is_empty() {
+        Vec::new()
+    } else {
+        inbox.events_when_any(&id, EVENT_PATIENCE).await
+    };
+    let events_url = events_url(&id);
     html(DonePage {
         success: q.success.as_deref() == Some("True"),
         id,
@@ -212,6 +261,8 @@ async fn done(State(state): State<AppState>, Query(q): Query<DoneQuery>) -> Resp
         status,
         details,
         documents: demo_documents(&state).await,
+        events,
+        events_url,
     })
 }
 
