@@ -14,3 +14,4 @@ mod journey;
 mod lifecycle;
 mod multi;
 mod storage;
+mod webhooks;
