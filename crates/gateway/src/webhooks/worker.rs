@@ -28,8 +28,8 @@ use crate::storage::{AttemptOutcome, DueDelivery};
 const BATCH: i64 = 64;
 /// Sent at the same time by one instance.
 const PARALLEL: usize = 16;
-/// A claim outlives the attempt's timeout by this much, so no other
-/// instance takes a delivery that is still being sent.
+/// A claim outlives the longest the batch can take by this much, so no
+/// other instance takes a delivery that is still waiting or being sent.
 const LEASE_MARGIN_SECONDS: i64 = 60;
 /// Most characters of an error kept with a delivery.
 const MAX_ERROR_LEN: usize = 300;
@@ -136,7 +136,10 @@ pub async fn run(state: AppState) {
 
 /// Claim the deliveries due now and send them; returns how many were claimed.
 pub async fn deliver_due(state: &AppState, deliverer: &Deliverer) -> anyhow::Result<usize> {
-    let lease = i64::try_from(deliverer.timeout.as_secs())
+    // The last of a batch is sent after the others ahead of it: the claim
+    // covers every round of attempts the batch can take.
+    let rounds = (BATCH as u64).div_ceil(PARALLEL as u64);
+    let lease = i64::try_from(deliverer.timeout.as_secs().saturating_mul(rounds))
         .unwrap_or(i64::MAX)
         .saturating_add(LEASE_MARGIN_SECONDS);
     let due = state
