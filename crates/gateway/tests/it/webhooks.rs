@@ -24,6 +24,7 @@ use crate::harness::{happy_citizen, PgSchema, TestApp, BUSINESS};
 /// One request the receiver got.
 #[derive(Debug, Clone)]
 struct Got {
+    path: String,
     headers: HeaderMap,
     body: Bytes,
 }
@@ -52,8 +53,9 @@ impl Got {
 }
 
 /// A business's webhook endpoint on 127.0.0.1: records every request and
-/// answers the queued statuses first, then 204. It closes every connection
-/// after answering, so stopping it leaves nothing open.
+/// answers the queued statuses first, then 204 (a queued 307 redirects to
+/// `/elsewhere`; a queued 0 answers 204 only after five seconds). It closes
+/// every connection after answering, so stopping it leaves nothing open.
 struct Receiver {
     addr: SocketAddr,
     got: Arc<Mutex<Vec<Got>>>,
@@ -77,17 +79,31 @@ impl Receiver {
         let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
         self.addr = listener.local_addr().unwrap();
         let (got, answers) = (self.got.clone(), self.answers.clone());
-        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
-            let (got, answers) = (got.clone(), answers.clone());
-            async move {
-                got.lock().unwrap().push(Got { headers, body });
-                let status = answers.lock().unwrap().pop_front().unwrap_or(204);
-                (
-                    StatusCode::from_u16(status).unwrap(),
-                    [(axum::http::header::CONNECTION, "close")],
-                )
-            }
-        });
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+                let (got, answers) = (got.clone(), answers.clone());
+                async move {
+                    let path = uri.path().to_owned();
+                    got.lock().unwrap().push(Got {
+                        path,
+                        headers,
+                        body,
+                    });
+                    let mut status = answers.lock().unwrap().pop_front().unwrap_or(204);
+                    if status == 0 {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        status = 204;
+                    }
+                    (
+                        StatusCode::from_u16(status).unwrap(),
+                        [
+                            (axum::http::header::CONNECTION, "close"),
+                            (axum::http::header::LOCATION, "/elsewhere"),
+                        ],
+                    )
+                }
+            },
+        );
         self.server = Some(tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         }));
@@ -396,6 +412,45 @@ async fn a_receiver_that_fails_the_first_attempt_gets_a_retry_with_the_same_webh
     assert_eq!((delivery.attempts, delivery.last_status), (2, Some(204)));
     assert_eq!(webhook_metric(&t, "retried").await, 1);
     assert_eq!(webhook_metric(&t, "delivered").await, 1);
+}
+
+#[tokio::test]
+async fn a_redirect_is_never_followed_and_a_slow_answer_times_out_both_retried() {
+    let t = TestApp::spawn_with(|c| {
+        quick(c);
+        c.webhooks.timeout = Duration::from_secs(1);
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.answer_first(&[307, 0]);
+    let secret =
+        printed_secret(&client_webhook(&t, &t.creds.id, &["--url", &receiver.url()]).await);
+    let id = denied(&t).await;
+    let mut delivered = None;
+    for _ in 0..200 {
+        let d = t
+            .app
+            .state
+            .store
+            .list_deliveries(&t.creds.id, 10)
+            .await
+            .unwrap();
+        if let Some(d) = d.into_iter().find(|d| d.state == "delivered") {
+            delivered = Some(d);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let delivered = delivered.expect("never delivered");
+    assert_eq!(delivered.attempts, 3, "redirected, timed out, delivered");
+    let got = receiver.got();
+    let paths: Vec<&str> = got.iter().map(|g| g.path.as_str()).collect();
+    assert_eq!(paths, ["/hooks/kyc"; 3], "the redirect was followed");
+    for g in &got {
+        assert_eq!(g.header("webhook-id"), delivered.event_id);
+        assert_eq!(g.verified(&secret)["data"]["id"], id.as_str());
+    }
+    assert_eq!(webhook_metric(&t, "retried").await, 2);
 }
 
 #[tokio::test]
