@@ -98,7 +98,14 @@ pub fn signing_keys(
     let mut out = vec![SigningKey::open(keys, client_id, current)?];
     if let (Some(previous), Some(until)) = (previous, previous_until) {
         if until > now {
-            out.push(SigningKey::open(keys, client_id, previous)?);
+            // Best effort: a rotated-out secret sealed with a master key
+            // that has since been removed only stops signing early.
+            match SigningKey::open(keys, client_id, previous) {
+                Ok(key) => out.push(key),
+                Err(e) => {
+                    tracing::warn!(client_id, error = %e, "the previous webhook secret cannot be opened; signing with the current one only")
+                }
+            }
         }
     }
     Ok(out)
@@ -186,6 +193,20 @@ mod tests {
                 old.sign("evt_1", 99, b"{}").unwrap()
             ]
         );
+        // A previous secret that no configured master key opens any more
+        // (an old key removed after a rotation) does not stop signing.
+        let other = Keyring::new(MasterKey::from_bytes(&[4u8; 32]).unwrap(), vec![]);
+        let sealed_elsewhere = old.seal(&other, "cl_a").unwrap();
+        let current_only = signing_keys(
+            &keys,
+            "cl_a",
+            Some(&sealed_new),
+            Some(&sealed_elsewhere),
+            Some(100),
+            99,
+        )
+        .unwrap();
+        assert_eq!(current_only.len(), 1);
         // After the overlap only the new secret signs.
         let after = signing_keys(
             &keys,
