@@ -17,7 +17,7 @@ use crate::crypto::{Keyring, MasterKey};
 use crate::metrics::Metrics;
 use crate::state::{AppState, Clock, SystemClock};
 use crate::storage::{SqliteStore, Store};
-use crate::{catalogue, http, sandbox_mode, server, sweeper};
+use crate::{catalogue, http, sandbox_mode, server, sweeper, webhooks};
 
 /// A running gateway.
 pub struct RunningApp {
@@ -211,6 +211,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
             _ = rx.wait_for(|v| *v) => {}
         }
     });
+    spawn_webhooks(&state, addr, &shutdown).await;
     let bg = state.clone();
     let mut rx2 = shutdown.subscribe();
     tokio::spawn(async move {
@@ -226,6 +227,24 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
         shutdown,
         server,
     })
+}
+
+/// The webhook delivery worker (every instance runs one), and in sandbox
+/// mode the demo client's webhook pointed at this instance's receiver.
+async fn spawn_webhooks(state: &AppState, addr: SocketAddr, shutdown: &watch::Sender<bool>) {
+    if state.demo_client.is_some() && (addr.ip().is_loopback() || addr.ip().is_unspecified()) {
+        if let Err(e) = webhooks::inbox::register_demo_webhook(state, addr.port()).await {
+            tracing::warn!(error = %e, "cannot point the demo client's webhook at the demo page");
+        }
+    }
+    let bg = state.clone();
+    let mut rx = shutdown.subscribe();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = webhooks::worker::run(bg) => {}
+            _ = rx.wait_for(|v| *v) => {}
+        }
+    });
 }
 
 /// The roots trusted for e-Aadhaar signatures: the configured PEM file; else

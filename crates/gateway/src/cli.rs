@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::crypto;
 use crate::state::{Clock, SystemClock};
 use crate::storage::ClientRecord;
+use crate::webhooks;
 
 /// DigiLocker KYC gateway.
 #[derive(Debug, Parser)]
@@ -58,6 +59,31 @@ pub enum Command {
     /// The consent audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Webhook deliveries: what was sent to whom, and sending again.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+/// `webhook ...`.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// A client's most recent events sent (or being sent) to its webhook,
+    /// newest first, with their attempts and statuses.
+    Deliveries {
+        /// The client whose deliveries to list.
+        #[arg(long)]
+        client: String,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Send an event to its client's webhook again, now (a failed one gets
+    /// one more attempt; a pending one is tried at once).
+    Redeliver {
+        /// The event's id (`evt_…`), as `webhook deliveries` lists it and
+        /// receivers see it in `webhook-id`.
+        event_id: String,
+    },
 }
 
 /// `audit ...`.
@@ -97,6 +123,21 @@ pub enum ClientCommand {
     Enable { client_id: String },
     /// Replace a client's secret; prints the new one once. The old one stops working at once.
     RotateSecret { client_id: String },
+    /// Set where a client's events are sent (Standard Webhooks); prints the
+    /// signing secret `whsec_…` once when there is a new one.
+    Webhook {
+        client_id: String,
+        /// The client's endpoint: https, a public address (plain http to
+        /// this machine only in sandbox mode). Changing it keeps the secret.
+        #[arg(long)]
+        url: Option<String>,
+        /// A new signing secret; the old one keeps signing beside it for 24 hours.
+        #[arg(long)]
+        rotate_secret: bool,
+        /// Send this client nothing more; forget its URL and secrets.
+        #[arg(long, conflicts_with_all = ["url", "rotate_secret"])]
+        disable: bool,
+    },
 }
 
 /// `catalogue ...`.
@@ -203,6 +244,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Export { client, since }) => {
             audit_export(config, &client, since.as_deref()).await
         }
+        Command::Webhook(c) => webhook_command(config, c).await,
     }
 }
 
@@ -340,8 +382,8 @@ async fn client_command(config: Config, command: ClientCommand) -> anyhow::Resul
         }
         ClientCommand::List => {
             println!(
-                "{:<40} {:<38} {:<9} {:<20} name",
-                "client id", "product instance id", "state", "created (UTC)"
+                "{:<40} {:<38} {:<9} {:<20} {:<8} name",
+                "client id", "product instance id", "state", "created (UTC)", "webhook"
             );
             for c in store.list_clients().await? {
                 let created = time::OffsetDateTime::from_unix_timestamp(c.created_at)
@@ -352,9 +394,10 @@ async fn client_command(config: Config, command: ClientCommand) -> anyhow::Resul
                 } else {
                     "enabled"
                 };
+                let webhook = if c.webhook_url.is_some() { "yes" } else { "no" };
                 println!(
-                    "{:<40} {:<38} {:<9} {:<20} {}",
-                    c.client_id, c.product_instance_id, state, created, c.name
+                    "{:<40} {:<38} {:<9} {:<20} {:<8} {}",
+                    c.client_id, c.product_instance_id, state, created, webhook, c.name
                 );
             }
         }
@@ -386,6 +429,124 @@ async fn client_command(config: Config, command: ClientCommand) -> anyhow::Resul
             }
             println!("x-client-secret: {secret}");
             println!("The old secret no longer works. The new one is shown only now.");
+        }
+        ClientCommand::Webhook {
+            client_id,
+            url,
+            rotate_secret,
+            disable,
+        } => {
+            let change = if disable {
+                webhooks::Change::Disable
+            } else {
+                webhooks::Change::Set {
+                    url,
+                    rotate: rotate_secret,
+                }
+            };
+            client_webhook(&config, store.as_ref(), &client_id, change).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn client_webhook(
+    config: &Config,
+    store: &dyn crate::storage::Store,
+    client_id: &str,
+    change: webhooks::Change,
+) -> anyhow::Result<()> {
+    let keys = app::load_keys(config)?;
+    let targets = webhooks::Targets::from_config(config);
+    let now = SystemClock.now();
+    let done = webhooks::configure(store, &keys, targets, client_id, change, now).await?;
+    let Some(url) = &done.url else {
+        println!("{client_id}: webhook disabled; events not yet delivered will not be sent");
+        return Ok(());
+    };
+    println!("{client_id}: events are sent to {url}");
+    if let Some(w) = &done.warning {
+        println!("warning: {w}");
+    }
+    match &done.secret {
+        Some(secret) => {
+            println!("webhook signing secret: {secret}");
+            println!("The secret is shown only now; the gateway keeps it only encrypted.");
+        }
+        None => println!("The signing secret is unchanged."),
+    }
+    if let Some(until) = done.previous_until {
+        println!(
+            "The previous secret also signs every delivery until {} (both signatures are in webhook-signature).",
+            crate::timefmt::ist(until)
+        );
+    }
+    Ok(())
+}
+
+async fn webhook_command(config: Config, command: WebhookCommand) -> anyhow::Result<()> {
+    let store = app::open_store(&config).await?;
+    match command {
+        WebhookCommand::Deliveries { client, limit } => {
+            if store.get_client(&client).await?.is_none() {
+                bail!("no client {client}");
+            }
+            println!(
+                "{:<36} {:<34} {:<9} {:>8} {:>6} {:<25} {:<25} last error",
+                "event id",
+                "type",
+                "state",
+                "attempts",
+                "status",
+                "created",
+                "next attempt / finished"
+            );
+            for d in store.list_deliveries(&client, limit.clamp(1, 1000)).await? {
+                let kind = store
+                    .get_event(&d.event_id)
+                    .await?
+                    .and_then(|e| webhooks::payload::Payload::from_event(&e))
+                    .map(|p| p.kind)
+                    .unwrap_or("-");
+                let when = match d.finished_at {
+                    Some(t) => crate::timefmt::ist(t),
+                    None => crate::timefmt::ist(d.next_attempt_at),
+                };
+                println!(
+                    "{:<36} {:<34} {:<9} {:>8} {:>6} {:<25} {:<25} {}",
+                    d.event_id,
+                    kind,
+                    d.state,
+                    d.attempts,
+                    d.last_status
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    crate::timefmt::ist(d.created_at),
+                    when,
+                    d.last_error.unwrap_or_default()
+                );
+            }
+        }
+        WebhookCommand::Redeliver { event_id } => {
+            let Some(event) = store.get_event(&event_id).await? else {
+                bail!("no event {event_id} (events are kept for audit_retention_days)");
+            };
+            if webhooks::payload::Payload::from_event(&event).is_none() {
+                bail!(
+                    "{event_id} is a {} event, which is not sent to webhooks",
+                    event.kind
+                );
+            }
+            if !store.redeliver(&event_id, SystemClock.now()).await? {
+                bail!(
+                    "{event_id} cannot be sent: its client {} has no webhook",
+                    event.client_id
+                );
+            }
+            println!(
+                "{event_id} will be sent to {}'s webhook now",
+                event.client_id
+            );
         }
     }
     Ok(())

@@ -35,6 +35,8 @@ pub struct Config {
     /// Older keys, still accepted for decryption after a rotation.
     pub old_master_keys: Vec<String>,
     pub digilocker: Option<DigilockerSettings>,
+    /// Signed webhooks: delivery schedule, timeout, which targets are allowed.
+    pub webhooks: WebhookConfig,
     /// PEM file of the roots trusted for e-Aadhaar signatures (CCA India's
     /// root in production). In sandbox mode the sandbox's root is trusted
     /// unless this is set.
@@ -96,6 +98,7 @@ impl Default for Config {
             master_key: None,
             old_master_keys: Vec::new(),
             digilocker: None,
+            webhooks: WebhookConfig::default(),
             trust_anchors: None,
             trust_intermediates: None,
             request_ttl: Duration::from_secs(3600),
@@ -141,6 +144,7 @@ pub struct FileConfig {
     #[serde(default)]
     pub old_master_keys: Vec<String>,
     pub digilocker: Option<DigilockerSettings>,
+    pub webhooks: Option<WebhookFileConfig>,
     pub trust_anchors: Option<PathBuf>,
     pub trust_intermediates: Option<PathBuf>,
     pub request_ttl_seconds: Option<u64>,
@@ -198,6 +202,9 @@ impl Config {
         }
         if f.digilocker.is_some() {
             self.digilocker = f.digilocker;
+        }
+        if let Some(w) = f.webhooks {
+            self.webhooks.apply(w);
         }
         if f.trust_anchors.is_some() {
             self.trust_anchors = f.trust_anchors;
@@ -280,6 +287,7 @@ impl Config {
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
                 .unwrap_or_default(),
             digilocker: None,
+            webhooks: WebhookFileConfig::from_env()?,
             trust_anchors: var("GATEWAY_TRUST_ANCHORS").map(PathBuf::from),
             trust_intermediates: var("GATEWAY_TRUST_INTERMEDIATES").map(PathBuf::from),
             request_ttl_seconds: num("GATEWAY_REQUEST_TTL_SECONDS")?,
@@ -319,6 +327,106 @@ impl Config {
     /// The SQLite file used when no database URL is set.
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("gateway.sqlite")
+    }
+}
+
+/// How webhooks are delivered (see `crate::webhooks`).
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// The waits between attempts: an event is tried once, then once after
+    /// each wait (with a little jitter added), then marked failed. The
+    /// default totals about a day.
+    pub retry_schedule: Vec<Duration>,
+    /// One attempt (connect, send, answer) may take this long.
+    pub timeout: Duration,
+    /// Allow targets on loopback, private, link-local and other internal
+    /// addresses (outside sandbox mode they are refused by default).
+    pub allow_private_targets: bool,
+    /// How often each instance looks for deliveries that are due.
+    pub poll_interval: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            retry_schedule: [5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 28_800]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            timeout: Duration::from_secs(10),
+            allow_private_targets: false,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The `[webhooks]` table of the TOML file; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFileConfig {
+    /// Seconds to wait before each retry, e.g. `[5, 30, 120]`.
+    pub retry_schedule_seconds: Option<Vec<u64>>,
+    pub timeout_seconds: Option<u64>,
+    pub allow_private_targets: Option<bool>,
+}
+
+impl WebhookFileConfig {
+    /// From `GATEWAY_WEBHOOK_RETRY_SCHEDULE_SECONDS` (comma-separated),
+    /// `GATEWAY_WEBHOOK_TIMEOUT_SECONDS` and
+    /// `GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS` (`true`/`false`); `None`
+    /// when none is set.
+    fn from_env() -> anyhow::Result<Option<WebhookFileConfig>> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let schedule = var("GATEWAY_WEBHOOK_RETRY_SCHEDULE_SECONDS")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().parse::<u64>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .context(
+                        "GATEWAY_WEBHOOK_RETRY_SCHEDULE_SECONDS must be whole seconds separated by commas, e.g. 5,30,120",
+                    )
+            })
+            .transpose()?;
+        let timeout = var("GATEWAY_WEBHOOK_TIMEOUT_SECONDS")
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .context("GATEWAY_WEBHOOK_TIMEOUT_SECONDS must be a whole number")
+            })
+            .transpose()?;
+        let allow = var("GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS")
+            .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => anyhow::bail!("GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS must be true or false"),
+            })
+            .transpose()?;
+        if schedule.is_none() && timeout.is_none() && allow.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(WebhookFileConfig {
+            retry_schedule_seconds: schedule,
+            timeout_seconds: timeout,
+            allow_private_targets: allow,
+        }))
+    }
+}
+
+impl WebhookConfig {
+    fn apply(&mut self, f: WebhookFileConfig) {
+        if let Some(v) = f.retry_schedule_seconds {
+            // Never a wait of zero: a failing receiver would be hammered.
+            self.retry_schedule = v
+                .into_iter()
+                .map(|s| Duration::from_secs(s.max(1)))
+                .collect();
+        }
+        if let Some(v) = f.timeout_seconds {
+            self.timeout = Duration::from_secs(v.clamp(1, 300));
+        }
+        if let Some(v) = f.allow_private_targets {
+            self.allow_private_targets = v;
+        }
     }
 }
 
@@ -369,6 +477,28 @@ client_secret = "s3cret"
         assert_eq!((c.rate_limit_per_second, c.rate_limit_burst), (7, 9));
         assert!(!c.sandbox_mode());
         assert_eq!(c.digilocker.as_ref().unwrap().client_id, "ABC123");
+        // The webhook defaults total about a day.
+        let day: u64 = c
+            .webhooks
+            .retry_schedule
+            .iter()
+            .map(Duration::as_secs)
+            .sum();
+        assert!((20 * 3600..=28 * 3600).contains(&day), "{day}");
+        std::fs::write(
+            &path,
+            "[webhooks]\nretry_schedule_seconds = [1, 0, 60]\ntimeout_seconds = 3\nallow_private_targets = true\n",
+        )
+        .unwrap();
+        let mut c = Config::default();
+        c.apply_file(&path).unwrap();
+        assert_eq!(
+            c.webhooks.retry_schedule,
+            [1, 1, 60].map(Duration::from_secs).to_vec(),
+            "a zero wait is raised to one second"
+        );
+        assert_eq!(c.webhooks.timeout, Duration::from_secs(3));
+        assert!(c.webhooks.allow_private_targets);
         // A typo is an error, not silently ignored.
         std::fs::write(&path, "lisen = \"0.0.0.0:1\"\n").unwrap();
         assert!(Config::default().apply_file(&path).is_err());

@@ -13,6 +13,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::state::AppState;
+use crate::webhooks::inbox::{self, Inbox, Received};
+use axum::Extension;
+use std::sync::Arc;
+
+/// How long the done page waits for its request's first webhook event.
+const EVENT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Routes under `/demo`.
 pub fn router() -> Router<AppState> {
@@ -23,6 +29,9 @@ pub fn router() -> Router<AppState> {
         .route("/demo/done", get(done))
         .route("/demo/fetch", post(fetch))
         .route("/demo/aadhaar", post(aadhaar))
+        .route(inbox::PATH, post(inbox::receive))
+        .route("/demo/events", get(events))
+        .layer(Extension(Arc::new(Inbox::default())))
 }
 
 #[derive(Template)]
@@ -47,6 +56,36 @@ struct DonePage {
     status: String,
     details: String,
     documents: Vec<DemoDoc>,
+    /// Webhook events the demo's receiver verified for this request.
+    events: Vec<Received>,
+    events_url: String,
+}
+
+/// `/demo/events?id=`: the webhook events received for a request.
+#[derive(Template)]
+#[template(path = "demo_events.html")]
+struct EventsPage {
+    id: String,
+    events: Vec<Received>,
+    events_url: String,
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    #[serde(default)]
+    id: String,
+}
+
+fn events_url(id: &str) -> String {
+    format!("/demo/events?id={}", urlencode(id))
+}
+
+async fn events(Extension(inbox): Extension<Arc<Inbox>>, Query(q): Query<EventsQuery>) -> Response {
+    html(EventsPage {
+        events: inbox.events(&q.id),
+        events_url: events_url(&q.id),
+        id: q.id,
+    })
 }
 
 struct DemoDoc {
@@ -193,7 +232,11 @@ async fn demo_documents(state: &AppState) -> Vec<DemoDoc> {
 /// comes from the API's answer to the demo client, so an id of another
 /// client's request shows nothing but "no such request"; the query's
 /// `scope` and error are shown only beside the demo's own request.
-async fn done(State(state): State<AppState>, Query(q): Query<DoneQuery>) -> Response {
+async fn done(
+    State(state): State<AppState>,
+    Extension(inbox): Extension<Arc<Inbox>>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
     let asked = q.id.unwrap_or_default();
     let answer = api(
         &state,
@@ -206,10 +249,14 @@ async fn done(State(state): State<AppState>, Query(q): Query<DoneQuery>) -> Resp
         Ok(v) => {
             let status = v["status"].as_str().unwrap_or("").to_owned();
             let success = status == "authenticated";
+            let id = v["id"].as_str().unwrap_or("").to_owned();
+            let events = inbox.events_when_any(&id, EVENT_PATIENCE).await;
             DonePage {
                 known: true,
                 success,
-                id: v["id"].as_str().unwrap_or("").to_owned(),
+                events_url: events_url(&id),
+                events,
+                id,
                 scope: if success {
                     q.scope.unwrap_or_default()
                 } else {
@@ -237,6 +284,8 @@ async fn done(State(state): State<AppState>, Query(q): Query<DoneQuery>) -> Resp
             status: e,
             details: String::new(),
             documents: Vec::new(),
+            events: Vec::new(),
+            events_url: String::new(),
         },
     };
     html(page)

@@ -36,6 +36,7 @@ pub mod sweeper;
 pub mod timefmt;
 pub mod token;
 pub mod upstream;
+pub mod webhooks;
 
 pub use app::{start, start_with_clock, RunningApp};
 pub use config::Config;

@@ -22,6 +22,7 @@ pub struct Metrics {
     upstream_calls: Family<Labels, Counter>,
     upstream_latency: Family<Labels, Histogram>,
     erased: Counter,
+    webhook_deliveries: Family<Labels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -71,8 +72,17 @@ impl Default for Metrics {
             "Expired requests erased by this instance",
             erased.clone(),
         );
+        let webhook_deliveries = Family::<Labels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by this instance, by outcome: delivered, retried \
+             (failed, will be tried again), failed (out of attempts), dropped (never sent: \
+             the client is disabled or has no webhook any more)",
+            webhook_deliveries.clone(),
+        );
         Metrics {
             registry,
+            webhook_deliveries,
             http_requests,
             http_latency,
             upstream_calls,
@@ -101,6 +111,13 @@ impl Metrics {
         self.erased.inc_by(n);
     }
 
+    /// Count one webhook delivery attempt's outcome.
+    pub fn webhook(&self, outcome: WebhookOutcome) {
+        self.webhook_deliveries
+            .get_or_create(&vec![("outcome", outcome.as_str().to_owned())])
+            .inc();
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -108,6 +125,26 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+/// What became of one webhook delivery attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Delivered,
+    Retried,
+    Failed,
+    Dropped,
+}
+
+impl WebhookOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            WebhookOutcome::Delivered => "delivered",
+            WebhookOutcome::Retried => "retried",
+            WebhookOutcome::Failed => "failed",
+            WebhookOutcome::Dropped => "dropped",
+        }
     }
 }
 

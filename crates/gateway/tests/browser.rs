@@ -194,6 +194,16 @@ async fn journey(
         done_url.path() == "/demo/done",
         "after consent the browser should be on /demo/done, but is at {done_url}"
     );
+    // The signed webhook event the consent produced, as the demo business
+    // received and verified it.
+    let event = wait_for_after_reloads(client, "#webhook-events .event-type", PAGE_TIMEOUT)
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        event == "digilocker.request.authenticated",
+        "the done page shows the webhook event {event:?}, expected digilocker.request.authenticated"
+    );
     screenshots(client, artifacts, "done").await?;
 
     // Verified Aadhaar data: signature checked, number masked.

@@ -505,6 +505,8 @@ pub trait Store: Send + Sync + 'static {
     /// Send an event again (its client must have a webhook); false when no
     /// such event or no webhook.
     async fn redeliver(&self, event_id: &str, now: i64) -> StoreResult<bool>;
+    /// One event by its id (`webhook deliveries` names each delivery's event).
+    async fn get_event(&self, event_id: &str) -> StoreResult<Option<EventRecord>>;
 
     async fn catalogue_meta(&self) -> StoreResult<Option<CatalogueMeta>>;
     /// Store a new catalogue and make it current; returns the new meta.

@@ -668,6 +668,16 @@ macro_rules! sql_store {
                 })).await
             }
 
+            async fn get_event(&self, event_id: &str) -> $crate::storage::StoreResult<Option<$crate::storage::EventRecord>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM events WHERE id = $1",
+                    $crate::storage::sql::EVENT_COLUMNS
+                ))
+                .bind(event_id)
+                .fetch_optional(&self.read)
+                .await?)
+            }
+
             async fn catalogue_meta(&self) -> $crate::storage::StoreResult<Option<$crate::storage::CatalogueMeta>> {
                 Ok(sqlx::query_as("SELECT version, built_at, entries FROM catalogue_meta WHERE id = 1")
                     .fetch_optional(&self.read)

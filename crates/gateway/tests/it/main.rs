@@ -16,3 +16,4 @@ mod journey;
 mod lifecycle;
 mod multi;
 mod storage;
+mod webhooks;
