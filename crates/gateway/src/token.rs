@@ -81,14 +81,19 @@ async fn refresh(
         // running beside this one may have used it a moment ago and stored
         // the new pair; then that pair is ours too.
         Err(e @ digilocker::Error::Upstream { .. }) if !e.is_retryable() => {
-            if let Some(newer) = state
-                .store
-                .get_live_request(&r.id, state.now())
-                .await?
-                .filter(|now| now.token != r.token)
-            {
-                let stored = open_token(state, &newer)?;
-                return Ok(SecretString::from(stored.access_token));
+            // The other call may not have stored its pair yet: look a few
+            // times over a second before concluding the consent is over.
+            for _ in 0..10 {
+                if let Some(newer) = state
+                    .store
+                    .get_live_request(&r.id, state.now())
+                    .await?
+                    .filter(|now| now.token != r.token)
+                {
+                    let stored = open_token(state, &newer)?;
+                    return Ok(SecretString::from(stored.access_token));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
             return Err(ApiError::InvalidToken);
         }

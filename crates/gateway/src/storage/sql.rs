@@ -30,9 +30,10 @@ pub(crate) const SET_CURRENT_CATALOGUE: &str =
      ON CONFLICT (id) DO UPDATE SET version = excluded.version, built_at = excluded.built_at, entries = excluded.entries \
      WHERE catalogue_meta.version < excluded.version";
 
-/// Remove every catalogue version but the current one.
+/// Remove catalogue versions older than the current one (a build still
+/// writing a newer version keeps its rows).
 pub(crate) const DROP_OLD_CATALOGUES: &str =
-    "DELETE FROM catalogue WHERE version <> (SELECT version FROM catalogue_meta WHERE id = 1)";
+    "DELETE FROM catalogue WHERE version < (SELECT version FROM catalogue_meta WHERE id = 1)";
 
 /// Erase what a request holds of its user, keeping the row: its data key
 /// first (everything else was sealed with it), then the rest. `$1` is the
