@@ -65,7 +65,7 @@ impl PgStore {
         });
         Ok(PgStore {
             read,
-            writer: Writer::start(conn, "BEGIN", connect),
+            writer: Writer::start(conn, "BEGIN", connect, Self::insert_requests),
         })
     }
 

@@ -101,6 +101,66 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            /// The writer's way to insert a batch of new requests: one
+            /// multi-row statement per table per chunk (chunks of 64, 32,
+            /// … rows, so few statement texts are prepared and cached).
+            pub(crate) fn insert_requests<'c>(
+                conn: &'c mut $conn,
+                rows: &'c [$crate::storage::NewRequest],
+            ) -> futures::future::BoxFuture<'c, Result<Vec<String>, sqlx::Error>> {
+                Box::pin(async move {
+                    let mut inserted: Vec<String> = Vec::with_capacity(rows.len());
+                    let mut rest = rows;
+                    while !rest.is_empty() {
+                        let size = [64usize, 32, 16, 8, 4, 2, 1]
+                            .into_iter()
+                            .find(|&n| n <= rest.len())
+                            .unwrap_or(1);
+                        let (chunk, tail) = rest.split_at(size);
+                        rest = tail;
+                        let mut insert = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO requests (id, client_id, status, redirect_url, doc_types, state_hash, data_key, \
+                             journey_secrets, idempotency_key, idempotency_fingerprint, created_at, valid_upto) ",
+                        );
+                        insert.push_values(chunk, |mut b, r| {
+                            b.push_bind(r.id.clone())
+                                .push_bind(r.client_id.clone())
+                                .push_bind("unauthenticated")
+                                .push_bind(r.redirect_url.clone())
+                                .push_bind(r.doc_types.clone())
+                                .push_bind(r.state_hash.clone())
+                                .push_bind(r.data_key.clone())
+                                .push_bind(r.journey_secrets.clone())
+                                .push_bind(r.idempotency_key.clone())
+                                .push_bind(r.idempotency_fingerprint.clone())
+                                .push_bind(r.created_at)
+                                .push_bind(r.valid_upto);
+                        });
+                        // A duplicate idempotency key is an answer, not an
+                        // error: its row is skipped.
+                        insert.push(" ON CONFLICT DO NOTHING RETURNING id");
+                        let ids: Vec<(String,)> = insert.build_query_as().fetch_all(&mut *conn).await?;
+                        let ids: std::collections::HashSet<String> = ids.into_iter().map(|(id,)| id).collect();
+                        let events: Vec<(String, String, $crate::storage::NewEvent)> = chunk
+                            .iter()
+                            .filter(|r| ids.contains(&r.id))
+                            .map(|r| {
+                                let doc_types: Vec<&str> = r.doc_types.split(',').filter(|d| !d.is_empty()).collect();
+                                let e = $crate::storage::NewEvent::new(
+                                    $crate::storage::EventKind::Created,
+                                    serde_json::json!({"docTypes": doc_types, "validUpto": r.valid_upto}),
+                                    r.created_at,
+                                );
+                                (r.id.clone(), r.client_id.clone(), e)
+                            })
+                            .collect();
+                        Self::append_events(conn, &events).await?;
+                        inserted.extend(ids);
+                    }
+                    Ok(inserted)
+                })
+            }
+
             async fn bump_client_generation(conn: &mut $conn) -> Result<(), sqlx::Error> {
                 sqlx::query("UPDATE client_generation SET generation = generation + 1 WHERE id = 1")
                     .execute(&mut *conn)
@@ -259,41 +319,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_request(&self, r: &$crate::storage::NewRequest) -> $crate::storage::StoreResult<bool> {
-                let r = r.clone();
-                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
-                    // A duplicate idempotency key is an answer, not an error
-                    // (an error would abort a PostgreSQL transaction).
-                    let done = sqlx::query(
-                        "INSERT INTO requests (id, client_id, status, redirect_url, doc_types, state_hash, data_key, \
-                         journey_secrets, idempotency_key, idempotency_fingerprint, created_at, valid_upto) \
-                         VALUES ($1, $2, 'unauthenticated', $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(&r.id)
-                    .bind(&r.client_id)
-                    .bind(&r.redirect_url)
-                    .bind(&r.doc_types)
-                    .bind(&r.state_hash)
-                    .bind(&r.data_key)
-                    .bind(&r.journey_secrets)
-                    .bind(&r.idempotency_key)
-                    .bind(&r.idempotency_fingerprint)
-                    .bind(r.created_at)
-                    .bind(r.valid_upto)
-                    .execute(&mut *conn)
-                    .await?;
-                    if done.rows_affected() != 1 {
-                        return Ok(false);
-                    }
-                    let doc_types: Vec<&str> = r.doc_types.split(',').filter(|d| !d.is_empty()).collect();
-                    let event = $crate::storage::NewEvent::new(
-                        $crate::storage::EventKind::Created,
-                        serde_json::json!({"docTypes": doc_types, "validUpto": r.valid_upto}),
-                        r.created_at,
-                    );
-                    Self::append_event(conn, &r.id, &r.client_id, &event).await?;
-                    Ok(true)
-                })).await
+                self.writer.insert_request(r.clone()).await
             }
 
             async fn release_expired_idempotency_key(&self, client_id: &str, key: &str, now: i64) -> $crate::storage::StoreResult<()> {

@@ -56,7 +56,7 @@ impl SqliteStore {
         });
         Ok(SqliteStore {
             read,
-            writer: Writer::start(conn, "BEGIN IMMEDIATE", connect),
+            writer: Writer::start(conn, "BEGIN IMMEDIATE", connect, Self::insert_requests),
         })
     }
 

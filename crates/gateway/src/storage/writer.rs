@@ -1,25 +1,37 @@
 //! Group commit: one task owns the write connection; callers hand it jobs
-//! and wait. It takes whatever has queued (up to a batch), runs each job in
-//! its own savepoint inside one transaction, commits once, and only then
-//! answers every caller — so nothing is acknowledged before it is durable,
-//! and a thousand small writes cost one commit. Background work (the
-//! sweeper) queues at low priority: it runs only when no API write waits,
-//! one job per transaction.
+//! and wait. It takes whatever has queued (up to a batch), runs it inside
+//! one transaction, commits once, and only then answers every caller — so
+//! nothing is acknowledged before it is durable, and many small writes cost
+//! one commit.
+//!
+//! Two kinds of API work. New requests, the hottest write, queue as data:
+//! a batch inserts them with one multi-row statement per table, so a
+//! thousand creates cost a handful of statements. Every other write is a
+//! job (a closure) run in its own savepoint, so a failing one is undone and
+//! answered alone. Background work (the sweeper, deliveries, catalogue
+//! chunks) queues at low priority: it runs between API batches, one job per
+//! transaction, at least every [`BACKGROUND_SHARE`], so a busy API neither
+//! waits behind it nor starves it.
 //!
 //! SQLite has one write lock: funnelling writes through one connection
 //! means API writes never wait on `SQLITE_BUSY`. On PostgreSQL the same
 //! batching saves a commit (a WAL flush) per write.
 
 use std::marker::PhantomData;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use sqlx::{Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{StoreError, StoreResult};
+use super::{NewRequest, StoreError, StoreResult};
 
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 256;
+/// Most new requests inserted in one transaction.
+const MAX_CREATES: usize = 512;
+/// A waiting background job runs at least this often, however busy the API.
+const BACKGROUND_SHARE: Duration = Duration::from_millis(20);
 
 /// A write: runs on the connection inside the batch's transaction and
 /// returns whether it succeeded and how to answer its caller once the
@@ -28,22 +40,32 @@ type Job<C> = Box<dyn for<'c> FnOnce(&'c mut C) -> BoxFuture<'c, (bool, Finish)>
 /// Answers a caller: with `None` when the batch committed, else the
 /// commit's error.
 type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+/// A new request waiting for its batch, and who waits for it.
+type Create = (NewRequest, oneshot::Sender<StoreResult<bool>>);
+
+/// Opens a new write connection after the old one broke.
+pub type Connect<C> = Box<dyn Fn() -> BoxFuture<'static, Result<C, sqlx::Error>> + Send + Sync>;
+/// Inserts new requests (and their `created` events) in as few statements
+/// as it can; returns the ids actually inserted (an idempotency key already
+/// held makes a request's row be skipped, not fail).
+pub type InsertRequests<C> = for<'c> fn(
+    &'c mut C,
+    &'c [NewRequest],
+) -> BoxFuture<'c, Result<Vec<String>, sqlx::Error>>;
 
 /// How urgent a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Priority {
     /// An API call waits on it.
     Api,
-    /// Background work: runs when no API job waits.
+    /// Background work: runs between API batches.
     Background,
 }
-
-/// Opens a new write connection after the old one broke.
-pub type Connect<C> = Box<dyn Fn() -> BoxFuture<'static, Result<C, sqlx::Error>> + Send + Sync>;
 
 /// A handle to the writer task.
 pub struct Writer<C> {
     api: mpsc::UnboundedSender<Job<C>>,
+    creates: mpsc::UnboundedSender<Create>,
     background: mpsc::Sender<Job<C>>,
     _conn: PhantomData<fn() -> C>,
 }
@@ -52,6 +74,7 @@ impl<C> Clone for Writer<C> {
     fn clone(&self) -> Self {
         Writer {
             api: self.api.clone(),
+            creates: self.creates.clone(),
             background: self.background.clone(),
             _conn: PhantomData,
         }
@@ -68,6 +91,14 @@ fn closed() -> StoreError {
     StoreError::Unavailable(sqlx::Error::PoolClosed)
 }
 
+/// What the writer task works with.
+struct Task<C> {
+    conn: C,
+    begin: &'static str,
+    connect: Connect<C>,
+    insert_requests: InsertRequests<C>,
+}
+
 impl<C> Writer<C>
 where
     C: Connection + 'static,
@@ -76,15 +107,38 @@ where
     /// Start the writer task on `conn`; `begin` opens a write transaction
     /// (`BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL); `connect`
     /// replaces the connection when it breaks (a database restart).
-    pub fn start(conn: C, begin: &'static str, connect: Connect<C>) -> Writer<C> {
+    pub fn start(
+        conn: C,
+        begin: &'static str,
+        connect: Connect<C>,
+        insert_requests: InsertRequests<C>,
+    ) -> Writer<C> {
         let (api, api_rx) = mpsc::unbounded_channel();
+        let (creates, creates_rx) = mpsc::unbounded_channel();
         let (background, background_rx) = mpsc::channel(1);
-        tokio::spawn(run(conn, begin, connect, api_rx, background_rx));
+        let task = Task {
+            conn,
+            begin,
+            connect,
+            insert_requests,
+        };
+        tokio::spawn(run(task, api_rx, creates_rx, background_rx));
         Writer {
             api,
+            creates,
             background,
             _conn: PhantomData,
         }
+    }
+
+    /// Insert a new request in the next batch; whether it was inserted
+    /// (false: its idempotency key is held), once the batch committed.
+    pub async fn insert_request(&self, request: NewRequest) -> StoreResult<bool> {
+        let (tx, rx) = oneshot::channel();
+        self.creates
+            .send((request, tx))
+            .map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
     }
 
     /// Run `f` in the next batch; its result once the batch committed.
@@ -117,57 +171,96 @@ where
     }
 }
 
+/// One transaction's worth of work.
+struct Batch<C> {
+    creates: Vec<Create>,
+    jobs: Vec<Job<C>>,
+}
+
+impl<C> Batch<C> {
+    fn is_empty(&self) -> bool {
+        self.creates.is_empty() && self.jobs.is_empty()
+    }
+}
+
 /// The writer task: batch, commit, answer; until every handle is gone.
 async fn run<C>(
-    mut conn: C,
-    begin: &'static str,
-    connect: Connect<C>,
+    mut task: Task<C>,
     mut api: mpsc::UnboundedReceiver<Job<C>>,
+    mut creates: mpsc::UnboundedReceiver<Create>,
     mut background: mpsc::Receiver<Job<C>>,
 ) where
     C: Connection + 'static,
     for<'c> &'c mut C: Executor<'c, Database = C::Database>,
 {
-    let mut batch: Vec<Job<C>> = Vec::with_capacity(MAX_BATCH);
-    let mut api_open = true;
-    let mut background_open = true;
-    while api_open || background_open {
-        // API jobs first, always; a background job only when none waits.
-        tokio::select! {
-            biased;
-            job = api.recv(), if api_open => match job {
-                Some(job) => {
-                    batch.push(job);
-                    while batch.len() < MAX_BATCH {
-                        match api.try_recv() {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
-                        }
+    let mut open = (true, true, true);
+    let mut last_background = Instant::now();
+    while open.0 || open.1 || open.2 {
+        let mut batch = Batch {
+            creates: Vec::new(),
+            jobs: Vec::new(),
+        };
+        // A background job when it is its turn (and one waits), or when
+        // nothing else waits; API work otherwise, gathered together.
+        let turn = last_background.elapsed() >= BACKGROUND_SHARE && !background.is_empty();
+        let mut background_job = false;
+        if turn {
+            if let Some(job) = background.recv().await {
+                batch.jobs.push(job);
+                background_job = true;
+            }
+        } else {
+            tokio::select! {
+                biased;
+                job = api.recv(), if open.0 => match job {
+                    Some(job) => batch.jobs.push(job),
+                    None => open.0 = false,
+                },
+                create = creates.recv(), if open.1 => match create {
+                    Some(create) => batch.creates.push(create),
+                    None => open.1 = false,
+                },
+                job = background.recv(), if open.2 => match job {
+                    Some(job) => {
+                        batch.jobs.push(job);
+                        background_job = true;
                     }
+                    None => open.2 = false,
+                },
+            }
+        }
+        if background_job {
+            last_background = Instant::now();
+        } else {
+            while batch.jobs.len() < MAX_BATCH {
+                match api.try_recv() {
+                    Ok(job) => batch.jobs.push(job),
+                    Err(_) => break,
                 }
-                None => api_open = false,
-            },
-            job = background.recv(), if background_open => match job {
-                Some(job) => batch.push(job),
-                None => background_open = false,
-            },
+            }
+            while batch.creates.len() < MAX_CREATES {
+                match creates.try_recv() {
+                    Ok(create) => batch.creates.push(create),
+                    Err(_) => break,
+                }
+            }
         }
         if batch.is_empty() {
             continue;
         }
-        if let Some(StoreError::Unavailable(_)) = commit_batch(&mut conn, begin, &mut batch).await {
+        if let Some(StoreError::Unavailable(_)) = commit_batch(&mut task, batch).await {
             // The connection may be broken: check it, and replace it if so.
-            if conn.ping().await.is_err() {
-                conn = reconnect(&connect).await;
+            if task.conn.ping().await.is_err() {
+                task.conn = reconnect(&task.connect).await;
             }
         }
     }
-    let _ = conn.close().await;
+    let _ = task.conn.close().await;
 }
 
 /// A new connection, retried with backoff until the database answers.
 async fn reconnect<C>(connect: &Connect<C>) -> C {
-    let mut wait = std::time::Duration::from_millis(100);
+    let mut wait = Duration::from_millis(100);
     loop {
         match connect().await {
             Ok(conn) => {
@@ -177,26 +270,38 @@ async fn reconnect<C>(connect: &Connect<C>) -> C {
             Err(e) => {
                 tracing::warn!(error = %e, "cannot reconnect the write connection; retrying");
                 tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(std::time::Duration::from_secs(5));
+                wait = (wait * 2).min(Duration::from_secs(5));
             }
         }
     }
 }
 
-/// Run and commit one batch; answer every job. Returns the batch's error.
-async fn commit_batch<C>(
-    conn: &mut C,
-    begin: &'static str,
-    batch: &mut Vec<Job<C>>,
-) -> Option<StoreError>
+/// Run and commit one batch; answer everyone in it. Returns the batch's error.
+async fn commit_batch<C>(task: &mut Task<C>, batch: Batch<C>) -> Option<StoreError>
 where
     C: Connection + 'static,
     for<'c> &'c mut C: Executor<'c, Database = C::Database>,
 {
-    let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
+    let Batch { creates, jobs } = batch;
+    let (requests, waiting): (Vec<NewRequest>, Vec<_>) = creates.into_iter().unzip();
+    let mut inserted: Result<Vec<String>, StoreError> = Ok(Vec::new());
+    let mut finishes: Vec<Finish> = Vec::with_capacity(jobs.len());
+    let conn = &mut task.conn;
     let outcome: Result<(), sqlx::Error> = async {
-        conn.execute(begin).await?;
-        for job in batch.drain(..) {
+        conn.execute(task.begin).await?;
+        if !requests.is_empty() {
+            conn.execute("SAVEPOINT creates").await?;
+            match (task.insert_requests)(&mut *conn, &requests).await {
+                Ok(ids) => inserted = Ok(ids),
+                Err(e) => {
+                    inserted = Err(StoreError::from(e));
+                    conn.execute("ROLLBACK TO SAVEPOINT creates").await?;
+                }
+            }
+            conn.execute("RELEASE SAVEPOINT creates").await?;
+        }
+        let mut jobs = jobs.into_iter();
+        for job in jobs.by_ref() {
             // Each job in its own savepoint: a failing one is undone alone
             // and answered with its own error; the others commit.
             conn.execute("SAVEPOINT job").await?;
@@ -216,15 +321,22 @@ where
         StoreError::from(e)
     });
     if error.is_some() {
-        // Whatever remains of the transaction is abandoned.
+        // Whatever remains of the transaction is abandoned; jobs never run
+        // are dropped, and their callers see the writer's error.
         let _ = conn.execute("ROLLBACK").await;
-        // Jobs never run in this batch are answered with the error too.
-        for job in batch.drain(..) {
-            drop(job);
-        }
     }
     for finish in finishes {
         finish(error.as_ref());
+    }
+    let inserted: Result<std::collections::HashSet<String>, StoreError> =
+        inserted.map(|ids| ids.into_iter().collect());
+    for (request, tx) in requests.iter().zip(waiting) {
+        let answer = match (&error, &inserted) {
+            (Some(e), _) => Err(e.duplicate()),
+            (None, Err(e)) => Err(e.duplicate()),
+            (None, Ok(ids)) => Ok(ids.contains(&request.id)),
+        };
+        let _ = tx.send(answer);
     }
     error
 }
