@@ -17,7 +17,7 @@ pub struct Pkce {
 
 impl Pkce {
     /// A fresh random verifier (43 chars of the unreserved alphabet, 256 bits
-    /// from the OS's CSPRNG) and its challenge.
+    /// from a CSPRNG) and its challenge.
     pub fn generate() -> Pkce {
         let verifier = random_token(32);
         let challenge = s256_challenge(&verifier);
@@ -47,11 +47,13 @@ pub fn generate_state() -> String {
     random_token(32)
 }
 
-/// `len` random bytes from the OS, base64url without padding: only
-/// `[A-Za-z0-9_-]`, which is within PKCE's unreserved alphabet.
+/// `len` random bytes, base64url without padding: only `[A-Za-z0-9_-]`,
+/// which is within PKCE's unreserved alphabet. The bytes come from `rand`'s
+/// thread-local ChaCha generator, a CSPRNG seeded (and reseeded) from the
+/// operating system, without a system call per value.
 fn random_token(len: usize) -> String {
     let mut bytes = vec![0u8; len];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::thread_rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(&bytes)
 }
 

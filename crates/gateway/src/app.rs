@@ -177,7 +177,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
         max_connections: config.max_connections,
         shutdown_grace: config.shutdown_grace,
     };
-    let state = AppState {
+    let state = AppState::new(crate::state::AppParts {
         limiter,
         store,
         keys,
@@ -190,7 +190,7 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
         clients: Arc::new(crate::auth::ClientCache::default()),
         trust_anchors,
         demo_client,
-    };
+    });
 
     let router = http::router(state.clone(), sandbox_router);
     let (shutdown, mut rx) = watch::channel(false);

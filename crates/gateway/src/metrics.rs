@@ -3,9 +3,6 @@
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -106,6 +103,27 @@ impl Metrics {
             .observe(started.elapsed().as_secs_f64());
     }
 
+    /// Record one HTTP call by its matched route (never the raw path,
+    /// which holds ids and file tokens).
+    pub fn http(
+        &self,
+        route: &str,
+        method: &axum::http::Method,
+        status: axum::http::StatusCode,
+        started: Instant,
+    ) {
+        self.http_requests
+            .get_or_create(&vec![
+                ("route", route.to_owned()),
+                ("method", method.as_str().to_owned()),
+                ("status", status.as_u16().to_string()),
+            ])
+            .inc();
+        self.http_latency
+            .get_or_create(&vec![("route", route.to_owned())])
+            .observe(started.elapsed().as_secs_f64());
+    }
+
     /// Count erased requests.
     pub fn erased(&self, n: u64) {
         self.erased.inc_by(n);
@@ -146,34 +164,4 @@ impl WebhookOutcome {
             WebhookOutcome::Dropped => "dropped",
         }
     }
-}
-
-/// Middleware recording every call by matched route (never the raw path,
-/// which holds ids and file tokens).
-pub async fn track(
-    State(metrics): State<std::sync::Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().to_string();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    metrics
-        .http_requests
-        .get_or_create(&vec![
-            ("route", route.clone()),
-            ("method", method),
-            ("status", response.status().as_u16().to_string()),
-        ])
-        .inc();
-    metrics
-        .http_latency
-        .get_or_create(&vec![("route", route)])
-        .observe(started.elapsed().as_secs_f64());
-    response
 }

@@ -58,9 +58,27 @@ impl Clock for ManualClock {
     }
 }
 
-/// What every handler can reach.
+/// What every handler can reach: cheap to clone (one reference count), as
+/// axum clones it for every extractor of every call.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl AppState {
+    /// The state made of its parts.
+    pub fn new(parts: AppParts) -> AppState {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct AppParts {
     pub store: Arc<dyn Store>,
     pub keys: Keyring,
     pub dl: digilocker::Client,
@@ -80,7 +98,7 @@ pub struct AppState {
     pub demo_client: Option<Arc<SandboxCredentials>>,
 }
 
-impl std::fmt::Debug for AppState {
+impl std::fmt::Debug for AppParts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("public_base", &self.public_base.as_str())
@@ -88,7 +106,13 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-impl AppState {
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl AppParts {
     /// An absolute URL on our public base.
     pub fn public_url(&self, path: &str) -> String {
         format!(

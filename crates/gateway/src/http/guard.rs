@@ -1,5 +1,7 @@
-//! Middleware that guards every call: limits checked before a handler runs,
-//! the headers every answer carries, and the contract body on every error.
+//! What every call goes through, in one layer (one future per call): its
+//! trace id made current, limits checked before a handler runs, the
+//! contract body on every error, the headers every answer carries, and the
+//! call counted in the metrics.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -35,7 +37,7 @@ pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-s
 /// by any handler (the API's, the demo's forms, the embedded sandbox's), must
 /// arrive whole within the body read timeout, counted from when the headers
 /// arrived; a body that stops arriving is answered `408`.
-pub async fn limits(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn limits(state: &AppState, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let header_bytes: usize = headers
         .iter()
@@ -135,13 +137,64 @@ impl HttpBody for DeadlineBody {
     }
 }
 
+/// Which part of the gateway a path belongs to, for the headers and the
+/// error body it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Area {
+    /// `/api/...` and `/files/...`: personal data, never cached.
+    Api,
+    /// The embedded sandbox: DigiLocker's own pages and error format.
+    Sandbox,
+    /// Everything else: journey pages, the demo, operations.
+    Other,
+}
+
+impl Area {
+    fn of(path: &str) -> Area {
+        if path.starts_with("/api") || path.starts_with("/files/") {
+            Area::Api
+        } else if path.starts_with("/sandbox") {
+            Area::Sandbox
+        } else {
+            Area::Other
+        }
+    }
+}
+
+/// The layer every call goes through.
+pub async fn every_call(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let id = request
+        .extensions()
+        .get::<tower_http::request_id::RequestId>()
+        .and_then(|r| r.header_value().to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let area = Area::of(request.uri().path());
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let mut response = super::trace::with_trace_id(id, async {
+        let response = limits(&state, request, next).await;
+        contract_errors(area, response)
+    })
+    .await;
+    security_headers(area, &mut response);
+    state.metrics.http(
+        route.as_deref().unwrap_or("unmatched"),
+        &method,
+        response.status(),
+        started,
+    );
+    response
+}
+
 /// The headers every answer carries: no caching of `/api` answers (they
 /// hold personal data), no sniffing, no referrer (URLs carry codes and ids),
 /// and a strict CSP on HTML pages.
-pub async fn security_headers(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
-    let sandbox = path.starts_with("/sandbox");
+fn security_headers(area: Area, response: &mut Response) {
     let h = response.headers_mut();
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -151,7 +204,7 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if path.starts_with("/api") || path.starts_with("/files/") {
+    if area == Area::Api {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     }
@@ -159,7 +212,7 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if html && !sandbox {
+    if html && area != Area::Sandbox {
         if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
             h.insert(
                 header::CONTENT_SECURITY_POLICY,
@@ -168,18 +221,15 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         }
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
-    response
 }
 
 /// Whatever a layer below the handlers answered with a bare status (axum's
 /// rejections, tower's timeouts, an empty 405), answer the contract's error
 /// body instead. HTML pages and JSON answers pass untouched; so does the
 /// embedded sandbox, which speaks DigiLocker's error format.
-pub async fn contract_errors(request: Request, next: Next) -> Response {
-    let sandbox = request.uri().path().starts_with("/sandbox");
-    let response = next.run(request).await;
+fn contract_errors(area: Area, response: Response) -> Response {
     let status = response.status();
-    if sandbox || !(status.is_client_error() || status.is_server_error()) {
+    if area == Area::Sandbox || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     let typed = response

@@ -16,7 +16,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{api, demo, files, journey, metrics, ops};
+use crate::{api, demo, files, journey, ops};
 
 pub mod extract;
 pub mod guard;
@@ -57,11 +57,7 @@ pub fn router(state: AppState, sandbox: Option<Router>) -> Router {
                     .on_response(trace::log_response)
                     .on_failure(()),
             )
-            .layer(from_fn(trace::scope_trace_id))
-            .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
-            .layer(from_fn(guard::security_headers))
-            .layer(from_fn(guard::contract_errors))
-            .layer(from_fn_with_state(state.clone(), guard::limits))
+            .layer(from_fn_with_state(state.clone(), guard::every_call))
             .layer(CompressionLayer::new().compress_when(compress))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -45,15 +45,9 @@ pub async fn drop_unsafe_request_id(mut request: Request, next: Next) -> Respons
     next.run(request).await
 }
 
-/// Middleware, after `SetRequestId`: make the id the current call's trace id.
-pub async fn scope_trace_id(request: Request, next: Next) -> Response {
-    let id = request
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|r| r.header_value().to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    TRACE_ID.scope(id, next.run(request)).await
+/// Run `call` with `id` as the current trace id.
+pub async fn with_trace_id<F: std::future::Future>(id: String, call: F) -> F::Output {
+    TRACE_ID.scope(id, call).await
 }
 
 /// The span of one call: its trace id, method and route (never the raw

@@ -545,16 +545,19 @@ macro_rules! sql_store {
 
             async fn purge_events(&self, before: i64, limit: i64) -> $crate::storage::StoreResult<u64> {
                 self.writer.write($crate::storage::writer::Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                    // Events are appended in time order, so the oldest by
+                    // `seq` are the ones past retention: no index on `at`.
                     sqlx::query(
                         "DELETE FROM deliveries WHERE event_id IN \
-                         (SELECT id FROM events WHERE at < $1 ORDER BY seq LIMIT $2)",
+                         (SELECT id FROM (SELECT id, at FROM events ORDER BY seq LIMIT $2) oldest WHERE at < $1)",
                     )
                     .bind(before)
                     .bind(limit)
                     .execute(&mut *conn)
                     .await?;
                     let done = sqlx::query(
-                        "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < $1 ORDER BY seq LIMIT $2)",
+                        "DELETE FROM events WHERE seq IN \
+                         (SELECT seq FROM (SELECT seq, at FROM events ORDER BY seq LIMIT $2) oldest WHERE at < $1)",
                     )
                     .bind(before)
                     .bind(limit)

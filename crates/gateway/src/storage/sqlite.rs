@@ -36,6 +36,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .pragma("secure_delete", "on")
+            // Statement journals and temporary b-trees (savepoints, ON
+            // CONFLICT, sorts) stay in memory instead of files created and
+            // deleted under the system's temporary directory.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(10));
         let read = SqlitePoolOptions::new()
             // Checking a connection before every checkout is one more round
@@ -49,6 +53,9 @@ impl SqliteStore {
         let mut migrator = sqlx::migrate!("./migrations/sqlite");
         migrator.set_ignore_missing(true);
         migrator.run(&read).await?;
+        // The writer touches every table's newest pages on every batch: a
+        // larger page cache keeps them, instead of reading them back.
+        let options = options.pragma("cache_size", "-8192");
         let conn = options.connect().await?;
         let connect: Connect<SqliteConnection> = Box::new(move || {
             let options = options.clone();
