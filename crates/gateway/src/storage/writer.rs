@@ -31,7 +31,7 @@ const MAX_BATCH: usize = 256;
 /// Most new requests inserted in one transaction.
 const MAX_CREATES: usize = 512;
 /// A waiting background job runs at least this often, however busy the API.
-const BACKGROUND_SHARE: Duration = Duration::from_millis(20);
+const BACKGROUND_SHARE: Duration = Duration::from_millis(50);
 
 /// A write: runs on the connection inside the batch's transaction and
 /// returns whether it succeeded and how to answer its caller once the
@@ -48,10 +48,8 @@ pub type Connect<C> = Box<dyn Fn() -> BoxFuture<'static, Result<C, sqlx::Error>>
 /// Inserts new requests (and their `created` events) in as few statements
 /// as it can; returns the ids actually inserted (an idempotency key already
 /// held makes a request's row be skipped, not fail).
-pub type InsertRequests<C> = for<'c> fn(
-    &'c mut C,
-    &'c [NewRequest],
-) -> BoxFuture<'c, Result<Vec<String>, sqlx::Error>>;
+pub type InsertRequests<C> =
+    for<'c> fn(&'c mut C, &'c [NewRequest]) -> BoxFuture<'c, Result<Vec<String>, sqlx::Error>>;
 
 /// How urgent a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,9 +133,7 @@ where
     /// (false: its idempotency key is held), once the batch committed.
     pub async fn insert_request(&self, request: NewRequest) -> StoreResult<bool> {
         let (tx, rx) = oneshot::channel();
-        self.creates
-            .send((request, tx))
-            .map_err(|_| closed())?;
+        self.creates.send((request, tx)).map_err(|_| closed())?;
         rx.await.map_err(|_| closed())?
     }
 
