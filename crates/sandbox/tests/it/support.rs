@@ -415,3 +415,32 @@ pub fn happy_citizen() -> Citizen {
             && c.documents.len() >= 2
     })
 }
+
+/// A journey with `extra` authorize parameters, ticking what `tick` picks of
+/// the offered boxes; the access token.
+pub async fn token_ticking(
+    sb: &TestSandbox,
+    who: &sandbox::seed::Citizen,
+    extra: &[(&str, &str)],
+    tick: impl Fn(&str, bool) -> bool,
+) -> String {
+    let flow = sb.new_flow();
+    let username = who.aadhaar.as_deref().or(who.mobile.as_deref()).unwrap();
+    let consent = sb
+        .sign_in_to_consent(&flow, extra, username, &who.pin)
+        .await;
+    let ticked: Vec<String> = consent
+        .doc_checkboxes()
+        .into_iter()
+        .filter(|(value, checked)| tick(value, *checked))
+        .map(|(value, _)| value)
+        .collect();
+    let callback = sb.allow(&consent.journey(), &ticked).await;
+    let token: Value = sb
+        .exchange(callback.get("code").unwrap(), &flow)
+        .await
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().unwrap().to_owned()
+}
