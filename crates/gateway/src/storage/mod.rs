@@ -330,6 +330,9 @@ pub struct SweepStep {
     pub requests: Vec<String>,
     /// Expired file links deleted.
     pub links: u64,
+    /// How long the step's statements took on the writer's connection (not
+    /// counting its wait in the writer's queue), to size the next step.
+    pub took: std::time::Duration,
 }
 
 /// One (issuer, doc type) of the catalogue.

@@ -509,6 +509,7 @@ macro_rules! sql_store {
 
             async fn sweep_step(&self, now: i64, limit: i64) -> $crate::storage::StoreResult<$crate::storage::SweepStep> {
                 self.writer.write($crate::storage::writer::Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                    let started = std::time::Instant::now();
                     // The rows go, their files with them (ON DELETE CASCADE),
                     // the data key first of all.
                     let gone: Vec<(String, String)> = sqlx::query_as(Self::SWEEP_REQUESTS)
@@ -539,6 +540,7 @@ macro_rules! sql_store {
                     Ok($crate::storage::SweepStep {
                         requests: gone.into_iter().map(|(id, _)| id).collect(),
                         links,
+                        took: started.elapsed(),
                     })
                 })).await
             }
