@@ -49,7 +49,7 @@ impl Schemas {
     pub async fn fresh(&self) -> anyhow::Result<Database> {
         let schema = format!("gwbench_{}", uuid::Uuid::new_v4().simple());
         let admin = self.admin().await?;
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
             .execute(&admin)
             .await?;
         admin.close().await;
@@ -81,9 +81,11 @@ impl Schemas {
 
     async fn drop_one(&self, schema: &str) -> anyhow::Result<()> {
         let admin = self.admin().await?;
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .execute(&admin)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(&admin)
+        .await?;
         admin.close().await;
         if let Ok(mut made) = self.made.lock() {
             made.retain(|s| s != schema);

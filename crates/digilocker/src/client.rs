@@ -82,6 +82,7 @@ impl Client {
             // something to follow with a bearer token attached.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("digilocker-rs/", env!("CARGO_PKG_VERSION")))
+            .tls_certs_only(bundled_roots())
             .build()
             .map_err(|e| {
                 Error::Transport(format!("could not build the HTTP client: {}", chain(&e)))
@@ -624,6 +625,22 @@ fn body_error(e: reqwest::Error) -> Error {
 }
 
 /// An error and its causes on one line (reqwest's own message is generic).
+/// The Mozilla root certificates compiled into the binary (the
+/// `webpki-root-certs` crate), parsed once. Every HTTPS client the gateway
+/// makes trusts these and only these, so it behaves the same in a minimal
+/// container with no system certificate store as on a full host.
+pub fn bundled_roots() -> Vec<reqwest::Certificate> {
+    static ROOTS: std::sync::OnceLock<Vec<reqwest::Certificate>> = std::sync::OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+                .collect()
+        })
+        .clone()
+}
+
 fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();

@@ -23,7 +23,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -37,7 +36,7 @@ fn seal_with(
     plain: &[u8],
 ) -> anyhow::Result<(Vec<u8>, [u8; NONCE_LEN])> {
     let mut nonce = [0u8; NONCE_LEN];
-    rand::thread_rng().fill_bytes(&mut nonce);
+    rand::fill(&mut nonce);
     let ct = cipher
         .encrypt(
             XNonce::from_slice(&nonce),
@@ -164,7 +163,7 @@ impl MasterKey {
     /// A fresh random key, as base64 text.
     pub fn generate_base64() -> String {
         let mut bytes = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut bytes);
+        rand::fill(&mut bytes);
         STANDARD.encode(bytes)
     }
 }
@@ -187,7 +186,7 @@ impl Keyring {
     /// current master key, to store.
     pub fn new_data_key(&self, request_id: &str) -> anyhow::Result<(DataKey, Vec<u8>)> {
         let mut bytes = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut bytes);
+        rand::fill(&mut bytes);
         let cipher =
             XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| anyhow!("bad key length"))?;
         let sealed = self.seal(&data_key_aad(request_id), &bytes)?;
@@ -254,7 +253,7 @@ impl Keyring {
 /// 256 random bits, URL-safe base64 (43 characters).
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
+    rand::fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 /// Which partner-API endpoint a switch applies to.
@@ -263,7 +263,7 @@ impl std::fmt::Debug for FaultSwitch {
 fn dice_for(faults: &Faults) -> StdRng {
     match faults.seed {
         Some(seed) => StdRng::seed_from_u64(seed),
-        None => StdRng::from_entropy(),
+        None => rand::make_rng(),
     }
 }
 
@@ -312,8 +312,8 @@ impl FaultSwitch {
 
     fn roll(&self) -> f64 {
         match self.inner.dice.lock() {
-            Ok(mut dice) => dice.gen::<f64>(),
-            Err(poisoned) => poisoned.into_inner().gen::<f64>(),
+            Ok(mut dice) => dice.random::<f64>(),
+            Err(poisoned) => poisoned.into_inner().random::<f64>(),
         }
     }
 

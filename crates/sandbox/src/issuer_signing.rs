@@ -175,7 +175,7 @@ impl IssuerSigner {
 
 /// A new key and self-signed certificate, as the file's contents.
 fn create() -> anyhow::Result<String> {
-    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
         .context("generating the issuer signing key")?;
     let key_pem = key
         .to_pkcs8_pem(LineEnding::LF)

@@ -40,7 +40,8 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 use rcgen::{
     BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SerialNumber, PKCS_RSA_SHA256,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
+    PKCS_RSA_SHA256,
 };
 use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
 use sha2::{Digest as _, Sha256, Sha512};
@@ -531,7 +532,7 @@ fn subject(organisation: &str, unit: Option<&str>, cn: &str) -> DistinguishedNam
 /// certificates with). rcgen's ring backend cannot generate RSA keys, so the
 /// `rsa` crate does.
 fn rsa_key() -> anyhow::Result<(String, KeyPair)> {
-    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
         .context("generating an RSA-2048 key")?;
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
@@ -649,7 +650,7 @@ fn create(dir: &Path) -> anyhow::Result<()> {
     ca.not_after = now + Duration::days(10 * 365);
     ca.serial_number = Some(serial());
     let ca_cert = ca
-        .signed_by(&ca_key, &root_cert, &root_key)
+        .signed_by(&ca_key, &Issuer::from_params(&root, &root_key))
         .context("creating the sandbox CA certificate")?;
 
     let (sub_ca_key_pem, sub_ca_key) = rsa_key()?;
@@ -667,7 +668,7 @@ fn create(dir: &Path) -> anyhow::Result<()> {
     sub_ca.not_after = now + Duration::days(10 * 365);
     sub_ca.serial_number = Some(serial());
     let sub_ca_cert = sub_ca
-        .signed_by(&sub_ca_key, &ca_cert, &ca_key)
+        .signed_by(&sub_ca_key, &Issuer::from_params(&ca, &ca_key))
         .context("creating the sandbox sub-CA certificate")?;
 
     let (signer_key_pem, signer_key) = rsa_key()?;
@@ -699,7 +700,7 @@ fn create(dir: &Path) -> anyhow::Result<()> {
     signer.not_after = now + Duration::days(3 * 365);
     signer.serial_number = Some(serial());
     let signer_cert = signer
-        .signed_by(&signer_key, &sub_ca_cert, &sub_ca_key)
+        .signed_by(&signer_key, &Issuer::from_params(&sub_ca, &sub_ca_key))
         .context("creating the sandbox signing certificate")?;
 
     // Certificates last: `load_or_create` treats a directory with every file

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use rand::RngCore;
 
 use crate::seed::{Citizen, IssuedDoc};
 use crate::PartnerApp;
@@ -17,7 +16,7 @@ use crate::PartnerApp;
 /// A fresh unguessable identifier: 256 random bits, URL-safe.
 pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
+    rand::fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 

@@ -4,7 +4,7 @@
 use crate::support::*;
 use aadhaar::{parse_unverified, verify_and_parse, verify_and_parse_with};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 const MUTANTS: usize = 5_000;
 
@@ -27,25 +27,25 @@ const INSERTS: [&str; 12] = [
 fn mutate(rng: &mut StdRng, original: &[u8]) -> Vec<u8> {
     let mut m = original.to_vec();
     // One to three corruptions per mutant.
-    for _ in 0..rng.gen_range(1..=3) {
+    for _ in 0..rng.random_range(1..=3) {
         if m.is_empty() {
             break;
         }
-        let at = rng.gen_range(0..m.len());
-        match rng.gen_range(0..6) {
-            0 => m[at] ^= 1 << rng.gen_range(0..8),
-            1 => m[at] = rng.gen(),
+        let at = rng.random_range(0..m.len());
+        match rng.random_range(0..6) {
+            0 => m[at] ^= 1 << rng.random_range(0..8),
+            1 => m[at] = rng.random(),
             2 => m.truncate(at),
             3 => {
-                let s = INSERTS[rng.gen_range(0..INSERTS.len())];
+                let s = INSERTS[rng.random_range(0..INSERTS.len())];
                 m.splice(at..at, s.bytes());
             }
             4 => {
-                let end = (at + rng.gen_range(1..64)).min(m.len());
+                let end = (at + rng.random_range(1..64)).min(m.len());
                 m.drain(at..end);
             }
             _ => {
-                let end = (at + rng.gen_range(1..64)).min(m.len());
+                let end = (at + rng.random_range(1..64)).min(m.len());
                 let chunk = m[at..end].to_vec();
                 m.splice(at..at, chunk);
             }

@@ -181,10 +181,10 @@ macro_rules! sql_store {
             async fn insert_client(&self, c: &$crate::storage::ClientRecord) -> $crate::storage::StoreResult<()> {
                 let c = c.clone();
                 self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
-                    sqlx::query(&format!(
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO clients ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                         $crate::storage::sql::CLIENT_COLUMNS
-                    ))
+                    )))
                     .bind(&c.client_id)
                     .bind(&c.secret_hash)
                     .bind(&c.product_instance_id)
@@ -203,20 +203,20 @@ macro_rules! sql_store {
             }
 
             async fn get_client(&self, client_id: &str) -> $crate::storage::StoreResult<Option<$crate::storage::ClientRecord>> {
-                Ok(sqlx::query_as(&format!(
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM clients WHERE client_id = $1",
                     $crate::storage::sql::CLIENT_COLUMNS
-                ))
+                )))
                 .bind(client_id)
                 .fetch_optional(&self.read)
                 .await?)
             }
 
             async fn list_clients(&self) -> $crate::storage::StoreResult<Vec<$crate::storage::ClientRecord>> {
-                Ok(sqlx::query_as(&format!(
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM clients ORDER BY created_at, client_id",
                     $crate::storage::sql::CLIENT_COLUMNS
-                ))
+                )))
                 .fetch_all(&self.read)
                 .await?)
             }
@@ -255,10 +255,10 @@ macro_rules! sql_store {
                         .bind(&client_id)
                         .execute(&mut *conn)
                         .await?;
-                        let erased: Vec<(String,)> = sqlx::query_as(&format!(
+                        let erased: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                             "UPDATE requests SET {} WHERE client_id = $1 AND data_key IS NOT NULL RETURNING id",
                             $crate::storage::sql::ERASE_REQUEST_DATA
-                        ))
+                        )))
                         .bind(&client_id)
                         .bind(Vec::<u8>::new())
                         .fetch_all(&mut *conn)
@@ -339,10 +339,10 @@ macro_rules! sql_store {
             }
 
             async fn get_request(&self, client_id: &str, id: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
-                Ok(sqlx::query_as(&format!(
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM requests WHERE id = $1 AND client_id = $2 AND valid_upto > $3",
                     $crate::storage::sql::REQUEST_COLUMNS
-                ))
+                )))
                 .bind(id)
                 .bind(client_id)
                 .bind(now)
@@ -351,10 +351,10 @@ macro_rules! sql_store {
             }
 
             async fn get_live_request(&self, id: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
-                Ok(sqlx::query_as(&format!(
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM requests WHERE id = $1 AND valid_upto > $2",
                     $crate::storage::sql::REQUEST_COLUMNS
-                ))
+                )))
                 .bind(id)
                 .bind(now)
                 .fetch_optional(&self.read)
@@ -362,10 +362,10 @@ macro_rules! sql_store {
             }
 
             async fn find_idempotent(&self, client_id: &str, key: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
-                Ok(sqlx::query_as(&format!(
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM requests WHERE client_id = $1 AND idempotency_key = $2 AND valid_upto > $3",
                     $crate::storage::sql::REQUEST_COLUMNS
-                ))
+                )))
                 .bind(client_id)
                 .bind(key)
                 .bind(now)
@@ -376,12 +376,12 @@ macro_rules! sql_store {
             async fn claim_callback(&self, state_hash: &[u8], now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
                 let state_hash = state_hash.to_vec();
                 self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
-                    sqlx::query_as(&format!(
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "UPDATE requests SET callback_used = 1 \
                          WHERE state_hash = $1 AND callback_used = 0 AND valid_upto > $2 AND status = 'unauthenticated' \
                          RETURNING {}",
                         $crate::storage::sql::REQUEST_COLUMNS
-                    ))
+                    )))
                     .bind(&state_hash)
                     .bind(now)
                     .fetch_optional(&mut *conn)
@@ -451,10 +451,10 @@ macro_rules! sql_store {
             async fn revoke(&self, id: &str, event: &$crate::storage::NewEvent) -> $crate::storage::StoreResult<bool> {
                 let (id, event) = (id.to_owned(), event.clone());
                 let revoked = self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
-                    let client: Option<(String,)> = sqlx::query_as(&format!(
+                    let client: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "UPDATE requests SET status = 'revoked', {} WHERE id = $1 AND status = 'authenticated' RETURNING client_id",
                         $crate::storage::sql::ERASE_REQUEST_DATA
-                    ))
+                    )))
                     .bind(&id)
                     .bind(Vec::<u8>::new())
                     .fetch_optional(&mut *conn)
@@ -580,20 +580,20 @@ macro_rules! sql_store {
             }
 
             async fn request_events(&self, request_id: &str) -> $crate::storage::StoreResult<Vec<$crate::storage::EventRecord>> {
-                Ok(sqlx::query_as(&format!(
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM events WHERE request_id = $1 ORDER BY seq",
                     $crate::storage::sql::EVENT_COLUMNS
-                ))
+                )))
                 .bind(request_id)
                 .fetch_all(&self.read)
                 .await?)
             }
 
             async fn client_events(&self, client_id: &str, since: i64, after_seq: i64, limit: i64) -> $crate::storage::StoreResult<Vec<$crate::storage::EventRecord>> {
-                Ok(sqlx::query_as(&format!(
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM events WHERE client_id = $1 AND at >= $2 AND seq > $3 ORDER BY seq LIMIT $4",
                     $crate::storage::sql::EVENT_COLUMNS
-                ))
+                )))
                 .bind(client_id)
                 .bind(since)
                 .bind(after_seq)
@@ -612,17 +612,17 @@ macro_rules! sql_store {
                         .await?;
                     let mut due = Vec::with_capacity(claimed.len());
                     for (event_id,) in claimed {
-                        let delivery: $crate::storage::DeliveryRecord = sqlx::query_as(&format!(
+                        let delivery: $crate::storage::DeliveryRecord = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                             "SELECT {} FROM deliveries WHERE event_id = $1",
                             $crate::storage::sql::DELIVERY_COLUMNS
-                        ))
+                        )))
                         .bind(&event_id)
                         .fetch_one(&mut *conn)
                         .await?;
-                        let event: Option<$crate::storage::EventRecord> = sqlx::query_as(&format!(
+                        let event: Option<$crate::storage::EventRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                             "SELECT {} FROM events WHERE id = $1",
                             $crate::storage::sql::EVENT_COLUMNS
-                        ))
+                        )))
                         .bind(&event_id)
                         .fetch_optional(&mut *conn)
                         .await?;
@@ -671,10 +671,10 @@ macro_rules! sql_store {
             }
 
             async fn list_deliveries(&self, client_id: &str, limit: i64) -> $crate::storage::StoreResult<Vec<$crate::storage::DeliveryRecord>> {
-                Ok(sqlx::query_as(&format!(
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM deliveries WHERE client_id = $1 ORDER BY created_at DESC, event_id DESC LIMIT $2",
                     $crate::storage::sql::DELIVERY_COLUMNS
-                ))
+                )))
                 .bind(client_id)
                 .bind(limit)
                 .fetch_all(&self.read)
@@ -701,10 +701,10 @@ macro_rules! sql_store {
             }
 
             async fn get_event(&self, event_id: &str) -> $crate::storage::StoreResult<Option<$crate::storage::EventRecord>> {
-                Ok(sqlx::query_as(&format!(
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM events WHERE id = $1",
                     $crate::storage::sql::EVENT_COLUMNS
-                ))
+                )))
                 .bind(event_id)
                 .fetch_optional(&self.read)
                 .await?)
@@ -772,21 +772,21 @@ macro_rules! sql_store {
             }
 
             async fn load_catalogue(&self) -> $crate::storage::StoreResult<Vec<$crate::storage::CatalogueRow>> {
-                Ok(sqlx::query_as(&format!(
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM catalogue WHERE version = (SELECT version FROM catalogue_meta WHERE id = 1) \
                      ORDER BY org_id, doc_type",
                     $crate::storage::sql::CATALOGUE_COLUMNS
-                ))
+                )))
                 .fetch_all(&self.read)
                 .await?)
             }
 
             async fn find_catalogue_entry(&self, org_id: &str, doc_type: &str) -> $crate::storage::StoreResult<Option<$crate::storage::CatalogueRow>> {
-                Ok(sqlx::query_as(&format!(
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM catalogue WHERE version = (SELECT version FROM catalogue_meta WHERE id = 1) \
                      AND org_id = $1 AND doc_type = $2",
                     $crate::storage::sql::CATALOGUE_COLUMNS
-                ))
+                )))
                 .bind(org_id)
                 .bind(doc_type)
                 .fetch_optional(&self.read)

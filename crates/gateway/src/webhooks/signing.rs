@@ -8,7 +8,6 @@
 use anyhow::{anyhow, Context};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use rand::RngCore;
 
 use crate::crypto::Keyring;
 use crate::storage::ClientRecord;
@@ -27,7 +26,8 @@ impl SigningKey {
     /// A fresh random key.
     pub fn generate() -> SigningKey {
         let mut bytes = vec![0u8; SECRET_BYTES];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        // ThreadRng: a CSPRNG seeded (and periodically reseeded) from the OS.
+        rand::fill(&mut bytes[..]);
         SigningKey(bytes)
     }
 

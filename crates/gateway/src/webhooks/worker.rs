@@ -13,7 +13,6 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use rand::Rng;
 
 use super::guard::{GuardedResolver, Targets};
 use super::payload::Payload;
@@ -67,6 +66,7 @@ impl Deliverer {
             .timeout(timeout)
             .connect_timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(30))
+            .tls_certs_only(digilocker::bundled_roots())
             .user_agent(concat!(
                 "digilocker-gateway-webhooks/",
                 env!("CARGO_PKG_VERSION")
@@ -97,7 +97,7 @@ impl Deliverer {
         match wait {
             Some(wait) => {
                 let secs = i64::try_from(wait.as_secs()).unwrap_or(i64::MAX).max(1);
-                let jitter = rand::thread_rng().gen_range(0..=secs / 10);
+                let jitter = rand::random_range(0..=secs / 10);
                 AttemptOutcome::Retry {
                     status,
                     error,

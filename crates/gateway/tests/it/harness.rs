@@ -376,10 +376,12 @@ impl TestApp {
         .await
         .unwrap();
         for (table,) in tables {
-            let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM {table} t"))
-                .fetch_all(&db)
-                .await
-                .unwrap();
+            let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT t::text FROM {table} t"
+            )))
+            .fetch_all(&db)
+            .await
+            .unwrap();
             raw.extend(rows.into_iter().flat_map(|(r,)| r.into_bytes()));
         }
         let bytea: Vec<(String, String)> = sqlx::query_as(
@@ -395,7 +397,7 @@ impl TestApp {
         );
         for (table, column) in bytea {
             let values: Vec<(Option<Vec<u8>>,)> =
-                sqlx::query_as(&format!("SELECT {column} FROM {table}"))
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {column} FROM {table}")))
                     .fetch_all(&db)
                     .await
                     .unwrap();
@@ -450,7 +452,7 @@ impl PgSchema {
         let admin = sqlx::PgPool::connect(&base)
             .await
             .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {base}: {e}"));
-        sqlx::query(&format!("CREATE SCHEMA {name}"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
             .execute(&admin)
             .await
             .unwrap();
@@ -495,7 +497,7 @@ impl Drop for PgSchema {
                     .execute(&mut admin)
                     .await
                     .ok()?;
-                if let Err(e) = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE")))
                     .execute(&mut admin)
                     .await {
                         eprintln!("cannot drop test schema {name}: {e}");

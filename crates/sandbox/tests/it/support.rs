@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use rand::distributions::Alphanumeric;
-use rand::Rng;
+use rand::distr::Alphanumeric;
+use rand::RngExt;
 use reqwest::redirect::Policy;
 use reqwest::{Response, StatusCode};
 use sandbox::seed::Citizen;
@@ -94,7 +94,7 @@ pub struct Pkce {
 
 impl Pkce {
     pub fn new() -> Pkce {
-        let verifier: String = rand::thread_rng()
+        let verifier: String = rand::rng()
             .sample_iter(&Alphanumeric)
             .take(64)
             .map(char::from)
@@ -235,7 +235,7 @@ impl TestSandbox {
     pub fn new_flow(&self) -> Flow {
         Flow {
             pkce: Pkce::new(),
-            state: format!("state-{}", rand::thread_rng().gen::<u64>()),
+            state: format!("state-{}", rand::random::<u64>()),
             redirect_uri: REDIRECT_URI.into(),
         }
     }
