@@ -10,8 +10,10 @@
 //! job (a closure) run in its own savepoint, so a failing one is undone and
 //! answered alone. Background work (the sweeper, deliveries, catalogue
 //! chunks) queues at low priority: it runs between API batches, one job per
-//! transaction, at least every [`BACKGROUND_SHARE`], so a busy API neither
-//! waits behind it nor starves it.
+//! transaction. While the API keeps the writer busy, background work gets
+//! about a fifth of the writer's time ([`API_TIME_PER_BACKGROUND`]) and
+//! waits at most [`BACKGROUND_MAX_WAIT`], so a busy API neither waits behind
+//! it nor starves it, and the sweeper keeps up with expiry under load.
 //!
 //! SQLite has one write lock: funnelling writes through one connection
 //! means API writes never wait on `SQLITE_BUSY`. On PostgreSQL the same
@@ -30,8 +32,12 @@ use super::{NewRequest, StoreError, StoreResult};
 const MAX_BATCH: usize = 256;
 /// Most new requests inserted in one transaction.
 const MAX_CREATES: usize = 512;
+/// After a background job that held the writer for `t`, API batches get
+/// `t` times this before the next background job (a fifth of the writer's
+/// time for background work while both wait).
+const API_TIME_PER_BACKGROUND: u32 = 4;
 /// A waiting background job runs at least this often, however busy the API.
-const BACKGROUND_SHARE: Duration = Duration::from_millis(50);
+const BACKGROUND_MAX_WAIT: Duration = Duration::from_millis(50);
 
 /// A write: runs on the connection inside the batch's transaction and
 /// returns whether it succeeded and how to answer its caller once the
@@ -190,7 +196,7 @@ async fn run<C>(
     for<'c> &'c mut C: Executor<'c, Database = C::Database>,
 {
     let mut open = (true, true, true);
-    let mut last_background = Instant::now();
+    let mut share = BackgroundShare::new(Instant::now());
     while open.0 || open.1 || open.2 {
         let mut batch = Batch {
             creates: Vec::new(),
@@ -198,7 +204,7 @@ async fn run<C>(
         };
         // A background job when it is its turn (and one waits), or when
         // nothing else waits; API work otherwise, gathered together.
-        let turn = last_background.elapsed() >= BACKGROUND_SHARE && !background.is_empty();
+        let turn = share.turn(Instant::now()) && !background.is_empty();
         let mut background_job = false;
         if turn {
             if let Some(job) = background.recv().await {
@@ -225,9 +231,7 @@ async fn run<C>(
                 },
             }
         }
-        if background_job {
-            last_background = Instant::now();
-        } else {
+        if !background_job {
             while batch.jobs.len() < MAX_BATCH {
                 match api.try_recv() {
                     Ok(job) => batch.jobs.push(job),
@@ -244,7 +248,12 @@ async fn run<C>(
         if batch.is_empty() {
             continue;
         }
-        if let Some(StoreError::Unavailable(_)) = commit_batch(&mut task, batch).await {
+        let started = Instant::now();
+        let failed = commit_batch(&mut task, batch).await;
+        if background_job {
+            share.ran(Instant::now(), started.elapsed());
+        }
+        if let Some(StoreError::Unavailable(_)) = failed {
             // The connection may be broken: check it, and replace it if so.
             if task.conn.ping().await.is_err() {
                 task.conn = reconnect(&task.connect).await;
@@ -335,4 +344,79 @@ where
         let _ = tx.send(answer);
     }
     error
+}
+
+/// When a waiting background job may run ahead of waiting API work: after a
+/// background job that held the writer for `t`, API work gets `t` times
+/// [`API_TIME_PER_BACKGROUND`] (at most [`BACKGROUND_MAX_WAIT`]) first.
+#[derive(Debug, Clone, Copy)]
+struct BackgroundShare {
+    due: Instant,
+}
+
+impl BackgroundShare {
+    fn new(now: Instant) -> BackgroundShare {
+        BackgroundShare { due: now }
+    }
+
+    /// Whether a waiting background job goes before waiting API work.
+    fn turn(&self, now: Instant) -> bool {
+        now >= self.due
+    }
+
+    /// A background job ended at `end`, having held the writer for `held`.
+    fn ran(&mut self, end: Instant, held: Duration) {
+        self.due = end + (held * API_TIME_PER_BACKGROUND).min(BACKGROUND_MAX_WAIT);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The writer's choices on a simulated clock, with API work always
+    /// waiting: the share of the writer's time background jobs of `bg`
+    /// each get against API batches of `api` each.
+    fn background_share(api: Duration, bg: Duration) -> f64 {
+        let start = Instant::now();
+        let (mut now, mut share) = (start, BackgroundShare::new(start));
+        let mut background_time = Duration::ZERO;
+        while now - start < Duration::from_secs(60) {
+            if share.turn(now) {
+                now += bg;
+                background_time += bg;
+                share.ran(now, bg);
+            } else {
+                now += api;
+            }
+        }
+        background_time.as_secs_f64() / (now - start).as_secs_f64()
+    }
+
+    #[test]
+    fn background_work_gets_a_fifth_of_a_busy_writer() {
+        // Sweeper steps of about 5 ms against API batches of 1 to 10 ms.
+        for api_ms in [1, 2, 5, 10] {
+            let share = background_share(Duration::from_millis(api_ms), Duration::from_millis(5));
+            assert!(
+                (0.15..=0.25).contains(&share),
+                "API batches of {api_ms} ms: background got {share:.3} of the writer"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_background_job_waits_no_more_than_the_bound() {
+        // A 40 ms job would earn the API 160 ms; the bound caps the wait.
+        let start = Instant::now();
+        let mut share = BackgroundShare::new(start);
+        assert!(share.turn(start));
+        share.ran(start, Duration::from_millis(40));
+        assert!(!share.turn(start + BACKGROUND_MAX_WAIT - Duration::from_millis(1)));
+        assert!(share.turn(start + BACKGROUND_MAX_WAIT));
+        // A short one waits four times its length.
+        share.ran(start, Duration::from_millis(2));
+        assert!(!share.turn(start + Duration::from_millis(7)));
+        assert!(share.turn(start + Duration::from_millis(8)));
+    }
 }
