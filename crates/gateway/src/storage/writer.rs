@@ -11,9 +11,12 @@
 //! answered alone. Background work (the sweeper, deliveries, catalogue
 //! chunks) queues at low priority: it runs between API batches, one job per
 //! transaction. While the API keeps the writer busy, background work gets
-//! about a fifth of the writer's time ([`API_TIME_PER_BACKGROUND`]) and
-//! waits at most [`BACKGROUND_MAX_WAIT`], so a busy API neither waits behind
-//! it nor starves it, and the sweeper keeps up with expiry under load.
+//! about a tenth of the writer's time ([`API_TIME_PER_BACKGROUND`]), and a
+//! quarter once it has been waiting without a break for
+//! [`BACKLOG_PATIENCE`] ([`API_TIME_PER_BACKGROUND_BEHIND`]): a burst of
+//! expiries barely slows the API, and a sustained overload cannot leave the
+//! sweeper behind for good. A waiting background job never waits longer than
+//! [`BACKGROUND_MAX_WAIT`].
 //!
 //! SQLite has one write lock: funnelling writes through one connection
 //! means API writes never wait on `SQLITE_BUSY`. On PostgreSQL the same
@@ -33,9 +36,15 @@ const MAX_BATCH: usize = 256;
 /// Most new requests inserted in one transaction.
 const MAX_CREATES: usize = 512;
 /// After a background job that held the writer for `t`, API batches get
-/// `t` times this before the next background job (a fifth of the writer's
+/// `t` times this before the next background job (a tenth of the writer's
 /// time for background work while both wait).
-const API_TIME_PER_BACKGROUND: u32 = 4;
+const API_TIME_PER_BACKGROUND: u32 = 9;
+/// The same once background work is behind: a quarter of the writer.
+const API_TIME_PER_BACKGROUND_BEHIND: u32 = 3;
+/// Background work waiting this long without a break is behind.
+const BACKLOG_PATIENCE: Duration = Duration::from_secs(30);
+/// A break shorter than this (between a sweeper's steps, say) is no break.
+const BACKLOG_GAP: Duration = Duration::from_secs(1);
 /// A waiting background job runs at least this often, however busy the API.
 const BACKGROUND_MAX_WAIT: Duration = Duration::from_millis(50);
 
@@ -204,7 +213,9 @@ async fn run<C>(
         };
         // A background job when it is its turn (and one waits), or when
         // nothing else waits; API work otherwise, gathered together.
-        let turn = share.turn(Instant::now()) && !background.is_empty();
+        let now = Instant::now();
+        share.observe(now, !background.is_empty());
+        let turn = share.turn(now) && !background.is_empty();
         let mut background_job = false;
         if turn {
             if let Some(job) = background.recv().await {
@@ -348,15 +359,44 @@ where
 
 /// When a waiting background job may run ahead of waiting API work: after a
 /// background job that held the writer for `t`, API work gets `t` times
-/// [`API_TIME_PER_BACKGROUND`] (at most [`BACKGROUND_MAX_WAIT`]) first.
+/// [`API_TIME_PER_BACKGROUND`] first ([`API_TIME_PER_BACKGROUND_BEHIND`] once
+/// background work is behind), at most [`BACKGROUND_MAX_WAIT`].
 #[derive(Debug, Clone, Copy)]
 struct BackgroundShare {
     due: Instant,
+    /// Since when background work has been waiting without a break.
+    waiting_since: Option<Instant>,
+    /// When background work was last seen waiting.
+    last_waiting: Instant,
 }
 
 impl BackgroundShare {
     fn new(now: Instant) -> BackgroundShare {
-        BackgroundShare { due: now }
+        BackgroundShare {
+            due: now,
+            waiting_since: None,
+            last_waiting: now,
+        }
+    }
+
+    /// Whether background work waits, seen at `now`.
+    fn observe(&mut self, now: Instant, waiting: bool) {
+        if !waiting {
+            return;
+        }
+        if self.waiting_since.is_none() || now.duration_since(self.last_waiting) > BACKLOG_GAP {
+            self.waiting_since = Some(now);
+        }
+        self.last_waiting = now;
+    }
+
+    /// Whether background work has been waiting without a break for
+    /// [`BACKLOG_PATIENCE`].
+    fn behind(&self, now: Instant) -> bool {
+        self.waiting_since.is_some_and(|since| {
+            now.duration_since(since) >= BACKLOG_PATIENCE
+                && now.duration_since(self.last_waiting) <= BACKLOG_GAP
+        })
     }
 
     /// Whether a waiting background job goes before waiting API work.
@@ -366,7 +406,12 @@ impl BackgroundShare {
 
     /// A background job ended at `end`, having held the writer for `held`.
     fn ran(&mut self, end: Instant, held: Duration) {
-        self.due = end + (held * API_TIME_PER_BACKGROUND).min(BACKGROUND_MAX_WAIT);
+        let ratio = if self.behind(end) {
+            API_TIME_PER_BACKGROUND_BEHIND
+        } else {
+            API_TIME_PER_BACKGROUND
+        };
+        self.due = end + (held * ratio).min(BACKGROUND_MAX_WAIT);
     }
 }
 
@@ -375,48 +420,96 @@ mod tests {
     use super::*;
 
     /// The writer's choices on a simulated clock, with API work always
-    /// waiting: the share of the writer's time background jobs of `bg`
-    /// each get against API batches of `api` each.
-    fn background_share(api: Duration, bg: Duration) -> f64 {
+    /// waiting and background jobs of `bg` each waiting during `backlog`
+    /// (the API's batches take `api` each): the share of the writer's time
+    /// background work got in each of `windows`.
+    fn shares(api: Duration, bg: Duration, backlog: Duration, windows: &[Duration]) -> Vec<f64> {
         let start = Instant::now();
         let (mut now, mut share) = (start, BackgroundShare::new(start));
-        let mut background_time = Duration::ZERO;
-        while now - start < Duration::from_secs(60) {
-            if share.turn(now) {
-                now += bg;
-                background_time += bg;
-                share.ran(now, bg);
-            } else {
-                now += api;
+        let mut out = Vec::new();
+        let mut window_start = start;
+        for &window in windows {
+            let mut background_time = Duration::ZERO;
+            while now - window_start < window {
+                let waiting = now - start < backlog;
+                share.observe(now, waiting);
+                if waiting && share.turn(now) {
+                    now += bg;
+                    background_time += bg;
+                    share.ran(now, bg);
+                } else {
+                    now += api;
+                }
             }
+            out.push(background_time.as_secs_f64() / (now - window_start).as_secs_f64());
+            window_start = now;
         }
-        background_time.as_secs_f64() / (now - start).as_secs_f64()
+        out
     }
 
     #[test]
-    fn background_work_gets_a_fifth_of_a_busy_writer() {
+    fn background_work_gets_a_tenth_of_a_busy_writer_then_a_quarter_when_behind() {
+        let minute = Duration::from_secs(60);
         // Sweeper steps of about 5 ms against API batches of 1 to 10 ms.
         for api_ms in [1, 2, 5, 10] {
-            let share = background_share(Duration::from_millis(api_ms), Duration::from_millis(5));
+            let api = Duration::from_millis(api_ms);
+            let s = shares(
+                api,
+                Duration::from_millis(5),
+                BACKLOG_PATIENCE + minute,
+                &[BACKLOG_PATIENCE, minute, minute],
+            );
             assert!(
-                (0.15..=0.25).contains(&share),
-                "API batches of {api_ms} ms: background got {share:.3} of the writer"
+                (0.07..=0.13).contains(&s[0]),
+                "API batches of {api_ms} ms, at first: {s:?}"
+            );
+            assert!(
+                (0.18..=0.3).contains(&s[1]),
+                "API batches of {api_ms} ms, once behind: {s:?}"
+            );
+            assert!(
+                s[2] < 0.02,
+                "API batches of {api_ms} ms, backlog gone: {s:?}"
             );
         }
+        // A short burst never gets past a tenth.
+        let s = shares(
+            Duration::from_millis(2),
+            Duration::from_millis(5),
+            BACKLOG_PATIENCE - Duration::from_secs(1),
+            &[minute],
+        );
+        assert!(s[0] <= 0.1, "{s:?}");
     }
 
     #[test]
     fn a_long_background_job_waits_no_more_than_the_bound() {
-        // A 40 ms job would earn the API 160 ms; the bound caps the wait.
+        // A 40 ms job would earn the API 360 ms; the bound caps the wait.
         let start = Instant::now();
         let mut share = BackgroundShare::new(start);
         assert!(share.turn(start));
         share.ran(start, Duration::from_millis(40));
         assert!(!share.turn(start + BACKGROUND_MAX_WAIT - Duration::from_millis(1)));
         assert!(share.turn(start + BACKGROUND_MAX_WAIT));
-        // A short one waits four times its length.
+        // A short one waits nine times its length.
         share.ran(start, Duration::from_millis(2));
-        assert!(!share.turn(start + Duration::from_millis(7)));
-        assert!(share.turn(start + Duration::from_millis(8)));
+        assert!(!share.turn(start + Duration::from_millis(17)));
+        assert!(share.turn(start + Duration::from_millis(18)));
+    }
+
+    #[test]
+    fn a_pause_longer_than_the_gap_ends_a_backlog() {
+        let start = Instant::now();
+        let mut share = BackgroundShare::new(start);
+        let mut now = start;
+        while now - start <= BACKLOG_PATIENCE {
+            share.observe(now, true);
+            now += Duration::from_millis(500);
+        }
+        assert!(share.behind(now - Duration::from_millis(500)));
+        // Nothing waited for longer than the gap: a fresh start.
+        now += BACKLOG_GAP + Duration::from_millis(1);
+        share.observe(now, true);
+        assert!(!share.behind(now));
     }
 }
