@@ -14,9 +14,11 @@
 //! about a tenth of the writer's time ([`API_TIME_PER_BACKGROUND`]), and a
 //! quarter once it has been waiting without a break for
 //! [`BACKLOG_PATIENCE`] ([`API_TIME_PER_BACKGROUND_BEHIND`]): a burst of
-//! expiries barely slows the API, and a sustained overload cannot leave the
-//! sweeper behind for good. A waiting background job never waits longer than
-//! [`BACKGROUND_MAX_WAIT`].
+//! expiries barely slows the API, and a lasting backlog gets more of the
+//! writer. The share holds while the API is busy (a batch within the last
+//! [`API_QUIET`]), not only while API work waits at that instant; with the
+//! API quiet, background work runs flat out. A waiting background job never
+//! waits longer than [`BACKGROUND_MAX_WAIT`].
 //!
 //! SQLite has one write lock: funnelling writes through one connection
 //! means API writes never wait on `SQLITE_BUSY`. On PostgreSQL the same
