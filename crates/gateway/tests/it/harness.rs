@@ -358,11 +358,23 @@ impl TestApp {
     /// table as text (bytea as hex) plus every bytea value's bytes.
     pub async fn raw_storage(&self) -> Vec<u8> {
         let Some(pg) = &self.pg else {
+            // Read by another process (`cat`), never opened here: closing any
+            // descriptor of a file drops every POSIX lock this process holds
+            // on it, SQLite's included. With its locks gone, the next process
+            // to open the database (a CLI command, say) takes itself for the
+            // only user and truncates the shared-memory file under this
+            // process's mapping of it: SIGBUS.
             let mut all = Vec::new();
             for suffix in ["", "-wal", "-shm"] {
                 let p = self.dir.path().join(format!("gateway.sqlite{suffix}"));
-                if let Ok(b) = std::fs::read(p) {
-                    all.extend(b);
+                let out = tokio::process::Command::new("cat")
+                    .arg(&p)
+                    .stderr(std::process::Stdio::null())
+                    .output()
+                    .await
+                    .expect("cat runs");
+                if out.status.success() {
+                    all.extend(out.stdout);
                 }
             }
             return all;
