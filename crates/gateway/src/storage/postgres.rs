@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use futures::future::BoxFuture;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
@@ -67,6 +68,25 @@ impl PgStore {
             read,
             writer: Writer::start(conn, "BEGIN", connect, Self::insert_requests),
         })
+    }
+
+    /// Erasure runs beside the writer, not through it: in its own
+    /// transaction on a pooled connection. PostgreSQL lets it and the API's
+    /// batches write at once (row locks keep them apart; the steps claim
+    /// rows with `SKIP LOCKED`), so an API write never waits behind a
+    /// step's delete and commit. Through the one writer, every step's
+    /// commit (its deleted rows' WAL) was time the API's writes waited.
+    async fn erase<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>
+            + Send
+            + 'static,
+    {
+        let mut tx = self.read.begin().await?;
+        let value = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     const SWEEP_REQUESTS: &'static str = "DELETE FROM requests WHERE id IN \

@@ -508,7 +508,7 @@ macro_rules! sql_store {
             }
 
             async fn sweep_step(&self, now: i64, limit: i64) -> $crate::storage::StoreResult<$crate::storage::SweepStep> {
-                self.writer.write($crate::storage::writer::Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                self.erase(move |conn: &mut $conn| Box::pin(async move {
                     let started = std::time::Instant::now();
                     // The rows go, their files with them (ON DELETE CASCADE),
                     // the data key first of all.
@@ -546,7 +546,7 @@ macro_rules! sql_store {
             }
 
             async fn purge_events(&self, before: i64, limit: i64) -> $crate::storage::StoreResult<u64> {
-                self.writer.write($crate::storage::writer::Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                self.erase(move |conn: &mut $conn| Box::pin(async move {
                     // Events are appended in time order, so the oldest by
                     // `seq` are the ones past retention: no index on `at`.
                     sqlx::query(

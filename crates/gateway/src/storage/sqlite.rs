@@ -8,13 +8,15 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, SqlitePool};
 
 use super::sql::sql_store;
-use super::writer::{Connect, Writer};
+use super::writer::{Connect, Priority, Writer};
 use super::StoreResult;
 
 /// The SQLite store.
@@ -65,6 +67,19 @@ impl SqliteStore {
             read,
             writer: Writer::start(conn, "BEGIN IMMEDIATE", connect, Self::insert_requests),
         })
+    }
+
+    /// Erasure goes through the one writer at background priority: SQLite
+    /// has one write lock, and the writer's share keeps erasure from
+    /// starving the API.
+    async fn erase<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>
+            + Send
+            + 'static,
+    {
+        self.writer.write(Priority::Background, f).await
     }
 
     /// Up to `$2` requests expired at `$1`, deleted (files cascade);
