@@ -13,7 +13,7 @@ use super::model::{
     IssuedResponse, ParameterValue,
 };
 use crate::auth::Caller;
-use crate::catalogue::{Encoding, Entry};
+use crate::catalogue::Entry;
 use crate::domain::{truncate, DocType, OrgId};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -83,7 +83,7 @@ pub async fn catalogue(
         return Ok(not_modified(snapshot.etag.clone()));
     }
     // The whole catalogue was serialised and compressed once for this version.
-    let encoding = Encoding::negotiate(
+    let encoding = snapshot.negotiate(
         headers
             .get(header::ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok()),
