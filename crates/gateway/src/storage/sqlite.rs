@@ -42,6 +42,11 @@ impl SqliteStore {
             // CONFLICT, sorts) stay in memory instead of files created and
             // deleted under the system's temporary directory.
             .pragma("temp_store", "memory")
+            // Each connection has its own page cache, and a gateway's memory
+            // is mostly these caches once its tables are big: 1 MiB per
+            // reader (a status call reads a few pages of one row; the rest
+            // come from the OS's file cache, which all connections share).
+            .pragma("cache_size", "-1024")
             .busy_timeout(Duration::from_secs(10));
         let read = SqlitePoolOptions::new()
             // Checking a connection before every checkout is one more round
@@ -55,9 +60,9 @@ impl SqliteStore {
         let mut migrator = sqlx::migrate!("./migrations/sqlite");
         migrator.set_ignore_missing(true);
         migrator.run(&read).await?;
-        // The writer touches every table's newest pages on every batch: a
-        // larger page cache keeps them, instead of reading them back.
-        let options = options.pragma("cache_size", "-8192");
+        // The writer touches every table's newest pages and the indexes'
+        // inner pages on every batch: a larger page cache (4 MiB) keeps them.
+        let options = options.pragma("cache_size", "-4096");
         let conn = options.connect().await?;
         let connect: Connect<SqliteConnection> = Box::new(move || {
             let options = options.clone();
