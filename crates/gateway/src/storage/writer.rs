@@ -8,9 +8,9 @@
 //! a batch inserts them with one multi-row statement per table, so a
 //! thousand creates cost a handful of statements. Every other write is a
 //! job (a closure) run in its own savepoint, so a failing one is undone and
-//! answered alone. Background work (the sweeper, deliveries, catalogue
-//! chunks) queues at low priority: it runs between API batches, one job per
-//! transaction. While the API keeps the writer busy, background work gets
+//! answered alone. Background work (the sweeper on SQLite, deliveries,
+//! catalogue chunks) queues at low priority: it runs between API batches,
+//! one job per transaction. While the API keeps the writer busy, background work gets
 //! about a tenth of the writer's time ([`API_TIME_PER_BACKGROUND`]), and a
 //! quarter once it has been waiting without a break for
 //! [`BACKLOG_PATIENCE`] ([`API_TIME_PER_BACKGROUND_BEHIND`]): a burst of
