@@ -263,9 +263,10 @@ impl NewEvent {
     }
 }
 
-/// A fresh event id.
+/// A fresh event id, time-ordered (UUID v7) so that appending events
+/// appends to the end of the id's index.
 pub fn new_event_id() -> String {
-    format!("evt_{}", uuid::Uuid::new_v4().simple())
+    format!("evt_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// A stored event.
