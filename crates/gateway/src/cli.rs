@@ -167,16 +167,16 @@ pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Logs go to stdout through a writer thread, so a call never waits on the
-/// terminal or the log collector (unless [`LOG_QUEUE_LINES`] lines are
-/// queued: then it waits rather than drop lines). Keep the guard until
-/// exit: it flushes.
 /// Lines the log's writer thread may fall behind by. The queue's slots are
 /// allocated up front and all become resident as it cycles (tracing-appender's
 /// default of 128,000 is about 4 MiB); a few thousand absorb any burst a
 /// log collector's hiccup makes, at a fraction of that.
 const LOG_QUEUE_LINES: usize = 8_192;
 
+/// Logs go to stdout through a writer thread, so a call never waits on the
+/// terminal or the log collector (unless [`LOG_QUEUE_LINES`] lines are
+/// queued: then it waits rather than drop lines). Keep the guard until
+/// exit: it flushes.
 fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEWAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));

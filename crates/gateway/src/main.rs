@@ -10,9 +10,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Give memory back to the OS as soon as mimalloc has a free page of it,
-/// not a second later (mimalloc 3's default). With the delay, memory freed by a thread that then goes
-/// quiet (the catalogue's build, a burst of calls) stayed resident: measured
-/// on a fresh SQLite gateway, 73 MiB after its first catalogue build against
+/// not a second later (mimalloc 3's default). With the delay, memory freed
+/// by a thread that then goes quiet (the catalogue's build, a burst of
+/// calls) stayed resident: measured on a fresh SQLite gateway, 73 MiB after its first catalogue build against
 /// 53 MiB without the delay, and 72 against 67 MiB at the end of a status
 /// run at 256 connections, for the same throughput.
 fn purge_freed_memory_at_once() {
