@@ -262,6 +262,43 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// Random bytes in a journey's OAuth `state`, after the request's id.
+const STATE_RANDOM: usize = 32;
+
+/// A new journey's OAuth `state`: the request's id (its 16 bytes) then 32
+/// random bytes, base64url without padding (64 characters). The id is no
+/// secret (the business and the user's browser see it anyway); the random
+/// bytes are what makes the state unguessable. See [`state_key`].
+pub fn new_state(request_id: &uuid::Uuid) -> String {
+    let mut bytes = [0u8; 16 + STATE_RANDOM];
+    bytes[..16].copy_from_slice(request_id.as_bytes());
+    rand::fill(&mut bytes[16..]);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What the database finds a request's callback by (`requests.state_hash`):
+/// for a state from [`new_state`], its request id's 16 bytes then the
+/// state's SHA-256. Request ids are time-ordered, so a new request's key
+/// goes to the end of the index and the sweeper, erasing in expiry order,
+/// empties whole pages of it; with the hash alone every create and every
+/// erasure wrote to a random page of the index. Any other state (one issued
+/// by a version before this one: 32 random bytes, or anything forged) is
+/// keyed by its SHA-256 alone, as it was then, so a journey begun before an
+/// upgrade still finishes after it.
+pub fn state_key(state: &str) -> Vec<u8> {
+    let hash = Sha256::digest(state.as_bytes());
+    let mut decoded = [0u8; 16 + STATE_RANDOM];
+    match URL_SAFE_NO_PAD.decode_slice(state, &mut decoded) {
+        Ok(n) if n == decoded.len() => {
+            let mut key = Vec::with_capacity(16 + hash.len());
+            key.extend_from_slice(&decoded[..16]);
+            key.extend_from_slice(&hash);
+            key
+        }
+        _ => hash.to_vec(),
+    }
+}
+
 /// Compare a presented secret with a stored hash in constant time.
 pub fn secret_matches(presented: &str, stored_hash: &[u8]) -> bool {
     hash_secret(presented).ct_eq(stored_hash).into()
@@ -273,6 +310,46 @@ mod tests {
 
     fn ring() -> Keyring {
         Keyring::new(MasterKey::from_bytes(&[7u8; 32]).unwrap(), vec![])
+    }
+
+    #[test]
+    fn a_state_carries_its_request_id_and_is_keyed_in_id_order() {
+        let older = uuid::Uuid::now_v7();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let newer = uuid::Uuid::now_v7();
+        let (a, b) = (new_state(&older), new_state(&newer));
+        assert_eq!(a.len(), 64);
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        // Two states of the same request differ: the random part.
+        assert_ne!(new_state(&older), a);
+        let (ka, kb) = (state_key(&a), state_key(&b));
+        assert_eq!(&ka[..16], older.as_bytes());
+        assert_eq!(&ka[16..], hash_secret(&a).as_slice());
+        assert!(ka < kb, "keys sort as their requests were created");
+        // A state one character off is another key.
+        let mut forged = a.clone().into_bytes();
+        forged[63] = if forged[63] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert_ne!(state_key(&forged), ka);
+    }
+
+    #[test]
+    fn a_state_of_another_shape_is_keyed_by_its_hash_alone() {
+        // As states were issued before they carried the request id.
+        let legacy = random_token();
+        assert_eq!(legacy.len(), 43);
+        assert_eq!(state_key(&legacy), hash_secret(&legacy));
+        for odd in [
+            "",
+            "a",
+            "not base64 at all!",
+            &"A".repeat(65),
+            &"A".repeat(200),
+        ] {
+            assert_eq!(state_key(odd), hash_secret(odd), "{odd:?}");
+        }
     }
 
     #[test]

@@ -192,7 +192,7 @@ pub async fn callback(State(state): State<AppState>, RawQuery(query): RawQuery) 
     };
     let r = match state
         .store
-        .claim_callback(&crypto::hash_secret(raw_state), state.now())
+        .claim_callback(&crypto::state_key(raw_state), state.now())
         .await
     {
         Ok(Some(r)) => r,

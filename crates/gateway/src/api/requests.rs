@@ -145,10 +145,11 @@ pub async fn create(
     // rows go to the end of the primary key's index instead of a random page
     // of it, and the sweeper, erasing in expiry order, frees whole pages.
     // Not a secret: another client's id answers 404 whatever it is.
-    let id = uuid::Uuid::now_v7().to_string();
+    let uuid = uuid::Uuid::now_v7();
+    let id = uuid.to_string();
     let pkce = digilocker::Pkce::generate();
     let secrets = JourneySecrets {
-        state: digilocker::generate_state(),
+        state: crypto::new_state(&uuid),
         verifier: pkce.verifier.expose_secret().to_owned(),
         challenge: pkce.challenge.clone(),
     };
@@ -160,7 +161,7 @@ pub async fn create(
         client_id: client_id.to_owned(),
         redirect_url: redirect.as_str().to_owned(),
         doc_types: doc_types.join(","),
-        state_hash: crypto::hash_secret(&secrets.state),
+        state_hash: crypto::state_key(&secrets.state),
         data_key: sealed_key,
         journey_secrets: data_key.seal_json(&Sealed::Journey.aad(&id), &secrets)?,
         idempotency_key: key.clone(),

@@ -145,6 +145,7 @@ pub struct NewRequest {
     pub client_id: String,
     pub redirect_url: String,
     pub doc_types: String,
+    /// [`crate::crypto::state_key`] of the journey's `state`.
     pub state_hash: Vec<u8>,
     /// The request's data key, sealed with the master key.
     pub data_key: Vec<u8>,
@@ -420,11 +421,12 @@ pub trait Store: Send + Sync + 'static {
         key: &str,
         now: i64,
     ) -> StoreResult<Option<RequestRecord>>;
-    /// Atomically mark the callback of the live request with this state as
-    /// used and return it; `None` when unknown, expired or already used.
+    /// Atomically mark the callback of the live request with this state
+    /// ([`crate::crypto::state_key`]) as used and return it; `None` when
+    /// unknown, expired or already used.
     async fn claim_callback(
         &self,
-        state_hash: &[u8],
+        state_key: &[u8],
         now: i64,
     ) -> StoreResult<Option<RequestRecord>>;
     /// Append an event of a live request that changes no row of its own

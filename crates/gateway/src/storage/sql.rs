@@ -373,8 +373,8 @@ macro_rules! sql_store {
                 .await?)
             }
 
-            async fn claim_callback(&self, state_hash: &[u8], now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
-                let state_hash = state_hash.to_vec();
+            async fn claim_callback(&self, state_key: &[u8], now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
+                let state_key = state_key.to_vec();
                 self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "UPDATE requests SET callback_used = 1 \
@@ -382,7 +382,7 @@ macro_rules! sql_store {
                          RETURNING {}",
                         $crate::storage::sql::REQUEST_COLUMNS
                     )))
-                    .bind(&state_hash)
+                    .bind(&state_key)
                     .bind(now)
                     .fetch_optional(&mut *conn)
                     .await

@@ -326,3 +326,93 @@ async fn a_callback_for_an_expired_request_changes_nothing() {
         .await;
     assert_eq!(s, 404);
 }
+
+/// States now carry their request's id; one issued before (32 random bytes,
+/// found by its hash alone) must still finish its journey after an upgrade.
+#[tokio::test]
+async fn a_journey_begun_before_states_carried_the_request_id_still_finishes() {
+    let t = TestApp::spawn().await;
+    let state = &t.app.state;
+    let id = uuid::Uuid::now_v7().to_string();
+    let legacy_state = gateway::crypto::random_token();
+    let pkce = digilocker::Pkce::generate();
+    let secrets = gateway::sealed::JourneySecrets {
+        state: legacy_state.clone(),
+        verifier: secrecy::ExposeSecret::expose_secret(&pkce.verifier).to_owned(),
+        challenge: pkce.challenge.clone(),
+    };
+    let (data_key, sealed_key) = state.keys.new_data_key(&id).unwrap();
+    let now = state.now();
+    let inserted = state
+        .store
+        .insert_request(&gateway::storage::NewRequest {
+            id: id.clone(),
+            client_id: t.creds.id.clone(),
+            redirect_url: "https://example.com/done?sessionId=XYZ".into(),
+            doc_types: String::new(),
+            // As an earlier version stored it.
+            state_hash: gateway::crypto::hash_secret(&legacy_state),
+            data_key: sealed_key,
+            journey_secrets: data_key
+                .seal_json(&gateway::sealed::Sealed::Journey.aad(&id), &secrets)
+                .unwrap(),
+            idempotency_key: None,
+            idempotency_fingerprint: None,
+            created_at: now,
+            valid_upto: now + 600,
+        })
+        .await
+        .unwrap();
+    assert!(inserted);
+
+    let c = happy_citizen();
+    let browser = Browser::new();
+    let consent = t
+        .sign_in(
+            &browser,
+            &t.url(&format!("/digilocker/{id}/start")),
+            c.aadhaar.as_deref().unwrap(),
+            &c.pin,
+        )
+        .await;
+    let callback = t.allow_to_callback(&browser, &consent).await;
+    assert_eq!(
+        param(&reqwest::Url::parse(&callback).unwrap(), "state").as_deref(),
+        Some(legacy_state.as_str()),
+        "DigiLocker echoes the state the journey was begun with"
+    );
+    let back = browser.get(&callback).await;
+    let back = reqwest::Url::parse(back.location.as_deref().expect("a redirect")).unwrap();
+    assert_eq!(param(&back, "success").as_deref(), Some("True"));
+    assert_eq!(param(&back, "id").as_deref(), Some(id.as_str()));
+    let (s, st) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(st["status"], "authenticated");
+}
+
+/// A new request's `state` carries its id, then random bytes: two requests'
+/// states differ, and neither is the id alone.
+#[tokio::test]
+async fn a_new_journeys_state_is_unguessable_and_carries_its_request() {
+    let t = TestApp::spawn().await;
+    let mut states = Vec::new();
+    for _ in 0..2 {
+        let created = t.create().await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let browser = Browser::new();
+        let authorize = browser.get(created["url"].as_str().unwrap()).await;
+        let url = reqwest::Url::parse(authorize.location.as_deref().expect("a redirect")).unwrap();
+        let state = param(&url, "state").expect("the authorize URL has a state");
+        let key = gateway::crypto::state_key(&state);
+        assert_eq!(
+            &key[..16],
+            uuid::Uuid::parse_str(&id).unwrap().as_bytes(),
+            "{state}"
+        );
+        assert_eq!(state.len(), 64);
+        states.push(state);
+    }
+    assert_ne!(states[0], states[1]);
+}
