@@ -13,17 +13,18 @@
 //! CBSE and the state school boards (`SSCER`, `HSCER`), EPFO and
 //! "Accountants General, Tripura" (`PRFND`, org id `002317`).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// One parameter an issuer needs to pull a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamDef {
     /// Form field name sent to `pull/pulldocument`, e.g. `AC_NO`.
-    pub paramname: String,
+    pub paramname: Cow<'static, str>,
     /// Human label, e.g. `Account No./PPO No.`.
-    pub label: String,
+    pub label: Cow<'static, str>,
     /// An example value, shown as a placeholder.
-    pub example: String,
+    pub example: Cow<'static, str>,
     /// Allowed values, empty when free text. Static: the same few lists
     /// serve every one of the catalogue's thousands of parameters (as owned
     /// strings they were a third of an idle gateway's heap in sandbox mode).
@@ -34,9 +35,12 @@ pub struct ParamDef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocTypeDef {
     /// Five upper-case letters, e.g. `DRVLC`; unique within one issuer only.
-    pub doctype: String,
+    /// Borrowed, like the parameters' names and labels, from the static
+    /// templates every catalogue is made of: owned, the thousands of copies
+    /// were a few MiB of an embedded sandbox's heap.
+    pub doctype: Cow<'static, str>,
     /// Human name, e.g. `Driving License`.
-    pub description: String,
+    pub description: Cow<'static, str>,
     /// What the issuer needs to find the record (1 to 3 parameters).
     pub params: Vec<ParamDef>,
     /// The formats the issuer delivers this doc type in, as the `mime` of
@@ -44,7 +48,7 @@ pub struct DocTypeDef {
     /// where the issuer also sends signed certificate data (served on
     /// `oauth2/1/xml/{uri}`). Documents pulled for this doc type carry
     /// exactly this list, and `pull/doctype` tells it as a sandbox-only hint.
-    pub mime: Vec<String>,
+    pub mime: &'static [&'static str],
 }
 
 /// An issuer.
@@ -969,9 +973,13 @@ fn params(templates: &[P], state_code: &str) -> Vec<ParamDef> {
     templates
         .iter()
         .map(|t| ParamDef {
-            paramname: t.name.to_owned(),
-            label: t.label.to_owned(),
-            example: t.example.replace("{ST}", state_code),
+            paramname: Cow::Borrowed(t.name),
+            label: Cow::Borrowed(t.label),
+            example: if t.example.contains("{ST}") {
+                Cow::Owned(t.example.replace("{ST}", state_code))
+            } else {
+                Cow::Borrowed(t.example)
+            },
             valuelist: match t.values {
                 Values::Free => &[],
                 Values::Years => &YEARS,
@@ -986,13 +994,13 @@ fn doctypes(templates: &[D], state_code: &str) -> Vec<DocTypeDef> {
     templates
         .iter()
         .map(|t| DocTypeDef {
-            doctype: t.code.to_owned(),
-            description: t.description.to_owned(),
+            doctype: Cow::Borrowed(t.code),
+            description: Cow::Borrowed(t.description),
             params: params(t.params, state_code),
             mime: if t.xml {
-                vec![MIME_PDF.to_owned(), MIME_XML.to_owned()]
+                &[MIME_PDF, MIME_XML]
             } else {
-                vec![MIME_PDF.to_owned()]
+                &[MIME_PDF]
             },
         })
         .collect()
@@ -1272,7 +1280,7 @@ mod tests {
         c.issuers
             .iter()
             .map(|i| {
-                let docs: Vec<&str> = i.doctypes.iter().map(|d| d.doctype.as_str()).collect();
+                let docs: Vec<&str> = i.doctypes.iter().map(|d| d.doctype.as_ref()).collect();
                 format!("{}|{}|{}|{}", i.orgid, i.issuerid, i.name, docs.join(","))
             })
             .collect()
@@ -1330,7 +1338,7 @@ mod tests {
             assert_eq!(i.orgid.len(), 6, "{}", i.orgid);
             assert!(i.orgid.bytes().all(|b| b.is_ascii_digit()));
             assert!(!i.doctypes.is_empty(), "{} has no doc types", i.name);
-            let codes: HashSet<&str> = i.doctypes.iter().map(|d| d.doctype.as_str()).collect();
+            let codes: HashSet<&str> = i.doctypes.iter().map(|d| d.doctype.as_ref()).collect();
             assert_eq!(
                 codes.len(),
                 i.doctypes.len(),
@@ -1343,7 +1351,7 @@ mod tests {
                 assert!((1..=3).contains(&d.params.len()), "{}", d.doctype);
                 for p in &d.params {
                     assert!(!p.label.is_empty() && !p.example.is_empty());
-                    assert!(p.valuelist.is_empty() || p.valuelist.contains(&p.example.as_str()));
+                    assert!(p.valuelist.is_empty() || p.valuelist.contains(&p.example.as_ref()));
                 }
             }
         }
@@ -1369,7 +1377,7 @@ mod tests {
             .map(|d| {
                 d.params
                     .iter()
-                    .map(|p| (p.paramname.as_str(), p.label.as_str()))
+                    .map(|p| (p.paramname.as_ref(), p.label.as_ref()))
                     .collect()
             })
             .unwrap_or_default();
@@ -1381,7 +1389,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            prfnd.map(|d| d.description.as_str()),
+            prfnd.map(|d| d.description.as_ref()),
             Some("Provident Fund Member Passbook")
         );
         assert!(c.doctype(ORGID_EPFO, "PRFND").is_some());
@@ -1413,7 +1421,7 @@ mod tests {
         let c = Catalogue::default_size();
         let mime = |orgid: &str, doctype: &str| {
             c.doctype(orgid, doctype)
-                .map(|d| d.mime.clone())
+                .map(|d| d.mime.iter().map(|m| m.to_string()).collect::<Vec<_>>())
                 .unwrap_or_default()
         };
         let both = vec![MIME_PDF.to_owned(), MIME_XML.to_owned()];
@@ -1432,7 +1440,7 @@ mod tests {
         let all: Vec<&DocTypeDef> = c.issuers.iter().flat_map(|i| &i.doctypes).collect();
         assert!(all
             .iter()
-            .all(|d| d.mime.first().map(String::as_str) == Some(MIME_PDF)));
+            .all(|d| d.mime.first().copied() == Some(MIME_PDF)));
         let with_xml = all.iter().filter(|d| d.mime.len() == 2).count();
         assert!(
             with_xml > all.len() / 10 && with_xml < all.len(),

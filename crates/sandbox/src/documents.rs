@@ -816,7 +816,7 @@ pub fn pull(
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
             .filter(|v| def.valuelist.is_empty() || def.valuelist.iter().any(|a| a == v))
-            .ok_or_else(|| PullError::MissingParameter(def.paramname.clone()))?;
+            .ok_or_else(|| PullError::MissingParameter(def.paramname.to_string()))?;
         found.push((&def.paramname, &def.label, value));
     }
     if found
@@ -849,14 +849,14 @@ pub fn pull(
     fields.extend(record_details(issuer, &doctype.doctype, &digest));
     Ok(IssuedDoc {
         uri,
-        doctype: doctype.doctype.clone(),
+        doctype: doctype.doctype.to_string(),
         issuerid: issuer.issuerid.clone(),
         orgid: issuer.orgid.clone(),
         issuer: issuer.name.clone(),
-        name: doctype.description.clone(),
-        description: doctype.description.clone(),
+        name: doctype.description.to_string(),
+        description: doctype.description.to_string(),
         date: today_ist(),
-        mime: doctype.mime.clone(),
+        mime: doctype.mime.iter().map(|m| m.to_string()).collect(),
         fields,
     })
 }

@@ -226,15 +226,19 @@ pub async fn status(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<StatusView>> {
     let r = caller_request(&state, &caller, &id).await?;
-    let details = match (&r.user_details, r.status, request_key(&state.keys, &r)?) {
-        (Some(sealed), RequestStatus::Authenticated, Some(key)) => {
-            let user: UserDetails = key.open_json(&Sealed::User.aad(&r.id), sealed)?;
-            UserDetailsView {
-                digilocker_id: Some(user.digilocker_id),
-                email: Some(user.email),
-                phone_number: Some(user.phone_number),
+    // The data key is opened only when there is something to read with it.
+    let details = match (&r.user_details, r.status) {
+        (Some(sealed), RequestStatus::Authenticated) => match request_key(&state.keys, &r)? {
+            Some(key) => {
+                let user: UserDetails = key.open_json(&Sealed::User.aad(&r.id), sealed)?;
+                UserDetailsView {
+                    digilocker_id: Some(user.digilocker_id),
+                    email: Some(user.email),
+                    phone_number: Some(user.phone_number),
+                }
             }
-        }
+            None => UserDetailsView::default(),
+        },
         _ => UserDetailsView::default(),
     };
     let v = view(&state, &r);

@@ -335,7 +335,7 @@ fn consent_page(
         items.push(ConsentItem {
             id: format!("req-{n}"),
             value: format!("file.partners/{doctype}"),
-            title: known.map_or_else(|| doctype.clone(), |d| d.description.clone()),
+            title: known.map_or_else(|| doctype.clone(), |d| d.description.to_string()),
             subtitle: format!(
                 "Not in your DigiLocker yet: {} may fetch it from the issuer",
                 journey.app_name

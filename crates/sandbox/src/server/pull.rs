@@ -320,7 +320,7 @@ pub(crate) async fn pull_document(
         ));
     }
     let citizen = &auth.account.citizen;
-    if citizen.aadhaar.is_none() && NEEDS_AADHAAR.contains(&doctype.doctype.as_str()) {
+    if citizen.aadhaar.is_none() && NEEDS_AADHAAR.contains(&doctype.doctype.as_ref()) {
         return Err(pull_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "aadhaar_not_linked",
