@@ -3,10 +3,11 @@
 //! past their retention.
 //!
 //! It must never starve the API: it works in small steps sized by time (a
-//! millisecond each on SQLite, five on PostgreSQL) and yields between steps. On SQLite the steps are
-//! queued at background priority behind the API's writes (one writer); on
-//! PostgreSQL each is its own transaction beside the writer. One summary line per sweep; the record
-//! of each erasure is its `erased` event.
+//! millisecond each on SQLite, five on PostgreSQL) and yields between
+//! steps. On SQLite the steps are queued at background priority behind the
+//! API's writes (one writer); on PostgreSQL each is its own transaction
+//! beside the writer. One summary line per sweep; the record of each
+//! erasure is its `erased` event.
 
 use std::time::{Duration, Instant};
 
