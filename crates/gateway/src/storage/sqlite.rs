@@ -61,8 +61,11 @@ impl SqliteStore {
         migrator.set_ignore_missing(true);
         migrator.run(&read).await?;
         // The writer touches every table's newest pages and the indexes'
-        // inner pages on every batch: a larger page cache (4 MiB) keeps them.
-        let options = options.pragma("cache_size", "-4096");
+        // inner pages on every batch: a larger page cache (2 MiB) keeps them.
+        // Every index is now keyed in time order (ids, expiry, state keys),
+        // so what a batch touches is the right edge of each b-tree plus the
+        // oldest pages the sweeper empties: a few hundred pages.
+        let options = options.pragma("cache_size", "-2048");
         let conn = options.connect().await?;
         let connect: Connect<SqliteConnection> = Box::new(move || {
             let options = options.clone();
