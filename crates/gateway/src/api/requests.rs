@@ -24,11 +24,16 @@ use crate::{crypto, upstream};
 /// Most doc types a request may ask DigiLocker to offer.
 const MAX_DOC_TYPES: usize = 20;
 
+/// Where the business sends its user: the journey's start.
+fn start_url(state: &AppState, id: &str) -> String {
+    state.public_url(&format!("/digilocker/{id}/start"))
+}
+
 fn view(state: &AppState, r: &RequestRecord) -> RequestView {
     RequestView {
         id: r.id.clone(),
         status: r.status,
-        url: state.public_url(&format!("/digilocker/{}/start", r.id)),
+        url: start_url(state, &r.id),
         valid_upto: ist(r.valid_upto),
     }
 }
@@ -225,11 +230,18 @@ pub async fn status(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<StatusView>> {
-    let r = caller_request(&state, &caller, &id).await?;
+    // Only the columns status shows; the same rule as `caller_request`.
+    let id = super::parse_request_id(&id).ok_or(ApiError::RequestNotFound)?;
+    let r = state
+        .store
+        .get_request_status(&caller.0.client_id, &id, state.now())
+        .await?
+        .ok_or(ApiError::RequestNotFound)?;
     // The data key is opened only when there is something to read with it.
-    let details = match (&r.user_details, r.status) {
-        (Some(sealed), RequestStatus::Authenticated) => match request_key(&state.keys, &r)? {
-            Some(key) => {
+    let details = match (&r.user_details, r.status, &r.data_key) {
+        (Some(sealed), RequestStatus::Authenticated, Some(data_key)) => {
+            let key = state.keys.data_key(&r.id, data_key)?;
+            {
                 let user: UserDetails = key.open_json(&Sealed::User.aad(&r.id), sealed)?;
                 UserDetailsView {
                     digilocker_id: Some(user.digilocker_id),
@@ -237,19 +249,17 @@ pub async fn status(
                     phone_number: Some(user.phone_number),
                 }
             }
-            None => UserDetailsView::default(),
-        },
+        }
         _ => UserDetailsView::default(),
     };
-    let v = view(&state, &r);
     Ok(Json(StatusView {
-        id: v.id,
-        status: v.status,
-        url: v.url,
-        valid_upto: v.valid_upto,
+        url: start_url(&state, &r.id),
+        id: r.id,
+        status: r.status,
+        valid_upto: ist(r.valid_upto),
         digilocker_user_details: details,
-        err_code: r.consent_error_code.clone(),
-        err_message: r.consent_error_message.clone(),
+        err_code: r.consent_error_code,
+        err_message: r.consent_error_message,
         trace_id: current_trace_id(),
     }))
 }

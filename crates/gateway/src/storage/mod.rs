@@ -138,6 +138,23 @@ pub struct RequestRecord {
     pub valid_upto: i64,
 }
 
+/// What `/status` shows of a request: the columns it reads, not the whole
+/// row (no journey secrets, token or scope to copy out of the database on
+/// the busiest read).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RequestStatusRecord {
+    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub status: RequestStatus,
+    /// As [`RequestRecord::data_key`].
+    pub data_key: Option<Vec<u8>>,
+    pub consent_error_code: Option<String>,
+    pub consent_error_message: Option<String>,
+    /// Sealed (data key) user details.
+    pub user_details: Option<Vec<u8>>,
+    pub valid_upto: i64,
+}
+
 /// What a new request is made of.
 #[derive(Debug, Clone)]
 pub struct NewRequest {
@@ -412,6 +429,13 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         now: i64,
     ) -> StoreResult<Option<RequestRecord>>;
+    /// What `/status` shows of a live request of this client.
+    async fn get_request_status(
+        &self,
+        client_id: &str,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<Option<RequestStatusRecord>>;
     /// A live request by id alone (the journey's start link).
     async fn get_live_request(&self, id: &str, now: i64) -> StoreResult<Option<RequestRecord>>;
     /// The request a client created with this idempotency key, if live.

@@ -11,6 +11,10 @@ pub(crate) const REQUEST_COLUMNS: &str =
      callback_used, consent_error_code, consent_error_message, token, user_details, scope_sealed, \
      idempotency_key, idempotency_fingerprint, created_at, valid_upto";
 
+/// Columns of `RequestStatusRecord`.
+pub(crate) const REQUEST_STATUS_COLUMNS: &str =
+    "id, status, data_key, consent_error_code, consent_error_message, user_details, valid_upto";
+
 pub(crate) const CLIENT_COLUMNS: &str =
     "client_id, secret_hash, product_instance_id, name, allowed_origins, disabled, created_at, \
      webhook_url, webhook_secret, webhook_previous_secret, webhook_previous_until";
@@ -342,6 +346,18 @@ macro_rules! sql_store {
                 Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM requests WHERE id = $1 AND client_id = $2 AND valid_upto > $3",
                     $crate::storage::sql::REQUEST_COLUMNS
+                )))
+                .bind(id)
+                .bind(client_id)
+                .bind(now)
+                .fetch_optional(&self.read)
+                .await?)
+            }
+
+            async fn get_request_status(&self, client_id: &str, id: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestStatusRecord>> {
+                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM requests WHERE id = $1 AND client_id = $2 AND valid_upto > $3",
+                    $crate::storage::sql::REQUEST_STATUS_COLUMNS
                 )))
                 .bind(id)
                 .bind(client_id)
