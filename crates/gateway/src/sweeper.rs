@@ -21,7 +21,9 @@ use crate::state::AppState;
 const STEP_TARGET_ONE_WRITER: Duration = Duration::from_millis(1);
 /// The same on PostgreSQL, where a step is its own transaction beside the
 /// API's writes (row locks only): longer steps cost the API no latency and
-/// make fewer commits.
+/// make fewer commits. While the API is busy a step is followed by a pause
+/// as long as itself, so the sweeper takes at most half of the database's
+/// time from the API (on SQLite the writer's share does that).
 const STEP_TARGET_BESIDE: Duration = Duration::from_millis(5);
 const MIN_STEP: i64 = 10;
 const MAX_STEP: i64 = 1000;
@@ -39,7 +41,8 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Swept> {
     let started = Instant::now();
     let mut swept = Swept::default();
     let mut limit = 100_i64;
-    let target = if state.store.backend() == "sqlite" {
+    let one_writer = state.store.backend() == "sqlite";
+    let target = if one_writer {
         STEP_TARGET_ONE_WRITER
     } else {
         STEP_TARGET_BESIDE
@@ -65,7 +68,11 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Swept> {
         } else {
             limit
         };
-        tokio::task::yield_now().await;
+        if !one_writer && state.store.api_busy() {
+            tokio::time::sleep(took).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
     }
     let retention = i64::try_from(state.config.audit_retention.as_secs()).unwrap_or(i64::MAX);
     let before = state.now().saturating_sub(retention);

@@ -384,6 +384,10 @@ pub struct CatalogueMeta {
 pub trait Store: Send + Sync + 'static {
     /// The backend's name, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
+    /// Whether this instance's API wrote to the database within the last
+    /// few milliseconds: work done beside the writer (the sweeper on
+    /// PostgreSQL) paces itself while it is.
+    fn api_busy(&self) -> bool;
     /// Is the database reachable?
     async fn ping(&self) -> StoreResult<()>;
 

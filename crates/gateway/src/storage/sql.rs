@@ -177,6 +177,10 @@ macro_rules! sql_store {
         impl $crate::storage::Store for $store {
             $($specific)*
 
+            fn api_busy(&self) -> bool {
+                self.writer.api_busy()
+            }
+
             async fn ping(&self) -> $crate::storage::StoreResult<()> {
                 sqlx::query("SELECT 1").execute(&self.read).await?;
                 Ok(())

@@ -25,6 +25,8 @@
 //! batching saves a commit (a WAL flush) per write.
 
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -81,11 +83,39 @@ pub enum Priority {
     Background,
 }
 
+/// When the writer last committed API work, for work done beside it (the
+/// sweeper on PostgreSQL) to know whether the API is busy.
+#[derive(Debug)]
+struct ApiActivity {
+    origin: Instant,
+    /// Milliseconds from `origin` to the last API batch's commit, plus one;
+    /// 0 before the first.
+    last: AtomicU64,
+}
+
+impl ApiActivity {
+    fn mark(&self, now: Instant) {
+        let ms = u64::try_from(now.duration_since(self.origin).as_millis()).unwrap_or(u64::MAX);
+        self.last.store(ms.saturating_add(1), Ordering::Relaxed);
+    }
+
+    fn busy(&self, now: Instant) -> bool {
+        match self.last.load(Ordering::Relaxed) {
+            0 => false,
+            last => {
+                let at = self.origin + Duration::from_millis(last - 1);
+                now.saturating_duration_since(at) < API_QUIET
+            }
+        }
+    }
+}
+
 /// A handle to the writer task.
 pub struct Writer<C> {
     api: mpsc::UnboundedSender<Job<C>>,
     creates: mpsc::UnboundedSender<Create>,
     background: mpsc::Sender<Job<C>>,
+    activity: Arc<ApiActivity>,
     _conn: PhantomData<fn() -> C>,
 }
 
@@ -95,6 +125,7 @@ impl<C> Clone for Writer<C> {
             api: self.api.clone(),
             creates: self.creates.clone(),
             background: self.background.clone(),
+            activity: self.activity.clone(),
             _conn: PhantomData,
         }
     }
@@ -141,13 +172,29 @@ where
             connect,
             insert_requests,
         };
-        tokio::spawn(run(task, api_rx, creates_rx, background_rx));
+        let activity = Arc::new(ApiActivity {
+            origin: Instant::now(),
+            last: AtomicU64::new(0),
+        });
+        tokio::spawn(run(
+            task,
+            api_rx,
+            creates_rx,
+            background_rx,
+            activity.clone(),
+        ));
         Writer {
             api,
             creates,
             background,
+            activity,
             _conn: PhantomData,
         }
+    }
+
+    /// Whether API work committed within the last [`API_QUIET`].
+    pub fn api_busy(&self) -> bool {
+        self.activity.busy(Instant::now())
     }
 
     /// Insert a new request in the next batch; whether it was inserted
@@ -206,6 +253,7 @@ async fn run<C>(
     mut api: mpsc::UnboundedReceiver<Job<C>>,
     mut creates: mpsc::UnboundedReceiver<Create>,
     mut background: mpsc::Receiver<Job<C>>,
+    activity: Arc<ApiActivity>,
 ) where
     C: Connection + 'static,
     for<'c> &'c mut C: Executor<'c, Database = C::Database>,
@@ -277,7 +325,9 @@ async fn run<C>(
         if background_job {
             share.ran(Instant::now(), started.elapsed());
         } else {
-            share.api_ran(Instant::now());
+            let now = Instant::now();
+            share.api_ran(now);
+            activity.mark(now);
         }
         if let Some(StoreError::Unavailable(_)) = failed {
             // The connection may be broken: check it, and replace it if so.
@@ -509,6 +559,23 @@ mod tests {
             window_start = now;
         }
         out
+    }
+
+    #[test]
+    fn the_api_counts_as_busy_only_just_after_one_of_its_batches() {
+        let origin = Instant::now();
+        let a = ApiActivity {
+            origin,
+            last: AtomicU64::new(0),
+        };
+        assert!(!a.busy(origin), "no batch yet");
+        let batch = origin + Duration::from_millis(100);
+        a.mark(batch);
+        assert!(a.busy(batch));
+        assert!(a.busy(batch + API_QUIET / 2));
+        assert!(!a.busy(batch + API_QUIET));
+        // A clock read before the mark (another thread's) is still busy.
+        assert!(a.busy(batch - Duration::from_millis(1)));
     }
 
     #[test]
