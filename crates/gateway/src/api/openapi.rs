@@ -33,7 +33,7 @@ headers `x-client-id`, `x-client-secret` and `x-product-instance-id`; every erro
         super::audit::audit,
     ),
     components(schemas(model::ErrorBody, model::ErrorDetail)),
-    modifiers(&ClientHeaders),
+    modifiers(&ClientHeaders, &CommonResponses),
     tags(
         (name = "requests", description = "Create a consent request, follow it, revoke it."),
         (name = "documents", description = "The catalogue, and fetching documents."),
@@ -78,6 +78,79 @@ impl Modify for ClientHeaders {
                 )
                 .add("clientSecret", Vec::<String>::new())
                 .add("productInstance", Vec::<String>::new())]);
+            }
+        }
+    }
+}
+
+/// Answers any `/api` call can get whatever its handler does: the client's
+/// rate limit, a database that is busy or unreachable, and, for a call with
+/// a body, one that is too large. Added to every operation so that a client
+/// generated from the document knows them all.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{header::Header, Object, Ref, RefOr, Response, Type};
+        let error = |description: &str, retry_after: bool| {
+            let mut response = Response::new(description);
+            response.content.insert(
+                "application/json".to_owned(),
+                utoipa::openapi::Content::new(Some(Ref::from_schema_name("ErrorBody"))).into(),
+            );
+            if retry_after {
+                response.headers.insert(
+                    "Retry-After".to_owned(),
+                    Header::new(Object::with_type(Type::Integer)).into(),
+                );
+            }
+            response
+        };
+        let common = [
+            (
+                "429",
+                "`rate_limited`: this client called faster than its limit; retry after `Retry-After` seconds.",
+                true,
+                false,
+            ),
+            (
+                "503",
+                "`service_unavailable`: the gateway's database is busy or unreachable, or the gateway is overloaded; retry after `Retry-After` seconds.",
+                true,
+                false,
+            ),
+            ("413", "`payload_too_large`: the body is over the limit.", false, true),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            for (op, has_body) in [(&mut item.get, false), (&mut item.post, true)] {
+                let Some(op) = op else { continue };
+                for (status, description, retry_after, needs_body) in common {
+                    if needs_body && !has_body {
+                        continue;
+                    }
+                    match op.responses.responses.get_mut(status) {
+                        // The handler documents its own reasons for this
+                        // status: add the common one beside them.
+                        Some(RefOr::T(existing)) => {
+                            existing.description =
+                                format!("{} Or {description}", existing.description);
+                            if retry_after {
+                                existing
+                                    .headers
+                                    .entry("Retry-After".to_owned())
+                                    .or_insert_with(|| {
+                                        Header::new(Object::with_type(Type::Integer)).into()
+                                    });
+                            }
+                        }
+                        Some(RefOr::Ref(_)) => {}
+                        None => {
+                            op.responses
+                                .responses
+                                .insert(status.to_owned(), error(description, retry_after).into());
+                        }
+                    }
+                }
             }
         }
     }
@@ -133,6 +206,35 @@ mod tests {
         ] {
             assert!(doc.paths.paths.contains_key(path), "{path}");
         }
+    }
+
+    #[test]
+    fn every_operation_documents_the_rate_limit_and_a_busy_database() {
+        let doc = serde_json::to_value(super::ApiDoc::openapi()).unwrap();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                operations += 1;
+                let responses = &op["responses"];
+                for status in ["429", "503"] {
+                    let response = &responses[status];
+                    assert!(
+                        response["headers"]["Retry-After"].is_object(),
+                        "{method} {path} {status}: {response}"
+                    );
+                    assert!(
+                        response["content"]["application/json"].is_object(),
+                        "{method} {path} {status}"
+                    );
+                }
+                assert_eq!(
+                    responses.get("413").is_some(),
+                    method == "post",
+                    "{method} {path}"
+                );
+            }
+        }
+        assert!(operations >= 8, "{operations}");
     }
     use utoipa::OpenApi;
 }
