@@ -37,10 +37,23 @@ pub async fn caller_request(
     caller: &Caller,
     raw_id: &str,
 ) -> ApiResult<RequestRecord> {
+    caller_row(raw_id, async |id| {
+        state
+            .store
+            .get_request(&caller.0.client_id, id, state.now())
+            .await
+    })
+    .await
+}
+
+/// What `lookup` finds of the caller's request `raw_id`, under the rule
+/// every `/api/digilocker/{id}` call follows: an id that is not a request
+/// id, or that `lookup` does not find (unknown, another client's,
+/// expired), is `request_not_found`.
+pub async fn caller_row<T>(
+    raw_id: &str,
+    lookup: impl AsyncFnOnce(&str) -> crate::storage::StoreResult<Option<T>>,
+) -> ApiResult<T> {
     let id = parse_request_id(raw_id).ok_or(ApiError::RequestNotFound)?;
-    state
-        .store
-        .get_request(&caller.0.client_id, &id, state.now())
-        .await?
-        .ok_or(ApiError::RequestNotFound)
+    lookup(&id).await?.ok_or(ApiError::RequestNotFound)
 }

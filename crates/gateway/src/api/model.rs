@@ -116,32 +116,34 @@ pub struct DocumentsResponse {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FetchDocumentRequest {
-    #[schema(example = "PRFND")]
+    #[schema(example = "PRFND", pattern = "^[A-Za-z0-9]{2,16}$")]
     pub doc_type: Option<String>,
     /// The issuer's `orgId` from the catalogue.
-    #[schema(example = "002317")]
+    #[schema(example = "002317", pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub org_id: Option<String>,
     /// `pdf`, or `xml` where the catalogue's `availableFormats` has it.
     #[schema(example = "pdf")]
     pub format: Option<String>,
     /// Must be `"Y"`.
-    #[schema(value_type = String, required = true, example = "Y")]
+    #[schema(value_type = String, required = true, example = "Y", pattern = "^Y$")]
     #[serde(default)]
     pub consent: Option<Value>,
     /// Each parameter the catalogue lists for the document, with its value.
+    #[schema(max_items = 20)]
     #[serde(default)]
     pub parameters: Option<Vec<ParameterValue>>,
     /// Ours: the URI of one of the user's issued documents
     /// (`GET /api/digilocker/{id}/issued`), instead of the fields above.
+    #[schema(min_length = 1, max_length = 256, pattern = "^[^/]*$")]
     pub uri: Option<String>,
 }
 
 /// A parameter's name (from the catalogue) and value.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ParameterValue {
-    #[schema(example = "AC_NO")]
+    #[schema(example = "AC_NO", max_length = 64)]
     pub name: String,
-    #[schema(example = "98432234234")]
+    #[schema(example = "98432234234", max_length = 256)]
     pub value: String,
 }
 

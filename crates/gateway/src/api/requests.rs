@@ -230,13 +230,14 @@ pub async fn status(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<StatusView>> {
-    // Only the columns status shows; the same rule as `caller_request`.
-    let id = super::parse_request_id(&id).ok_or(ApiError::RequestNotFound)?;
-    let r = state
-        .store
-        .get_request_status(&caller.0.client_id, &id, state.now())
-        .await?
-        .ok_or(ApiError::RequestNotFound)?;
+    // Only the columns status shows.
+    let r = super::caller_row(&id, async |id| {
+        state
+            .store
+            .get_request_status(&caller.0.client_id, id, state.now())
+            .await
+    })
+    .await?;
     // The data key is opened only when there is something to read with it.
     let details = match (&r.user_details, r.status, &r.data_key) {
         (Some(sealed), RequestStatus::Authenticated, Some(data_key)) => {

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::domain::RequestStatus;
 
 pub mod postgres;
+mod read_pool;
 mod sql;
 pub mod sqlite;
 pub mod writer;

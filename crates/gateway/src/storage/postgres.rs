@@ -9,9 +9,10 @@ use std::time::Duration;
 use anyhow::Context;
 use futures::future::BoxFuture;
 
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
 
+use super::read_pool::{ReadPool, ReadPoolSize};
 use super::sql::sql_store;
 use super::writer::{Connect, Writer};
 use super::StoreResult;
@@ -19,7 +20,7 @@ use super::StoreResult;
 /// The PostgreSQL store.
 #[derive(Clone, Debug)]
 pub struct PgStore {
-    read: PgPool,
+    read: ReadPool<PgConnection>,
     writer: Writer<PgConnection>,
 }
 
@@ -28,11 +29,11 @@ pub struct PgStore {
 /// newer release are tolerated: during a rolling upgrade (or a rollback) the
 /// older binary keeps running on the newer schema, which is why every
 /// migration must be backward compatible (see docs/production.md).
-async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+async fn migrate(conn: &mut PgConnection) -> anyhow::Result<()> {
     let mut migrator = sqlx::migrate!("./migrations/postgres");
     migrator.set_ignore_missing(true);
     migrator
-        .run(pool)
+        .run(conn)
         .await
         .context("cannot apply the PostgreSQL migrations")
 }
@@ -45,17 +46,17 @@ impl PgStore {
         let options: PgConnectOptions = url
             .parse()
             .context("the PostgreSQL database URL is not valid")?;
-        let read = PgPoolOptions::new()
-            // Checking a connection before every checkout is one more round
-            // trip per call; a broken connection fails its query instead.
-            .test_before_acquire(false)
-            .max_connections(8)
-            .min_connections(2)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
-            .await
-            .context("cannot connect to PostgreSQL")?;
-        migrate(&read).await?;
+        let read = ReadPool::open(
+            options.clone(),
+            ReadPoolSize {
+                max: 8,
+                min_idle: Some(2),
+                wait: Duration::from_secs(10),
+            },
+        )
+        .await
+        .context("cannot connect to PostgreSQL")?;
+        migrate(read.get().await?.conn()).await?;
         let conn = options
             .connect()
             .await
@@ -83,10 +84,15 @@ impl PgStore {
             + Send
             + 'static,
     {
-        let mut tx = self.read.begin().await?;
-        let value = f(&mut tx).await?;
-        tx.commit().await?;
-        Ok(value)
+        let mut reader = self.read.get().await?;
+        let result = async {
+            let mut tx = reader.conn().begin().await?;
+            let value = f(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        Ok(reader.check(result)?)
     }
 
     const SWEEP_REQUESTS: &'static str = "DELETE FROM requests WHERE id IN \

@@ -51,6 +51,23 @@ pub(crate) const CATALOGUE_CHUNK: usize = 500;
 macro_rules! sql_store {
     ($store:ty, $db:ty, $conn:ty, { $($specific:tt)* }) => {
         impl $store {
+            /// `columns` of request `id` while it is live (before its
+            /// `valid_upto`), and only if it is `client_id`'s when given.
+            async fn live_request<T>(&self, columns: &str, id: &str, client_id: Option<&str>, now: i64) -> $crate::storage::StoreResult<Option<T>>
+            where
+                T: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+            {
+                let sql = format!(
+                    "SELECT {columns} FROM requests WHERE id = $1 AND valid_upto > $2 AND ($3 IS NULL OR client_id = $3)"
+                );
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(now)
+                    .bind(client_id)
+                    .fetch_optional(conn)
+                    .await))
+            }
+
             /// Append an event in the caller's transaction, and, when the
             /// client has a webhook and the kind is announced, its delivery.
             async fn append_event(
@@ -182,7 +199,7 @@ macro_rules! sql_store {
             }
 
             async fn ping(&self) -> $crate::storage::StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.read).await?;
+                $crate::storage::read_pool::on_reader!(self, |conn| sqlx::query("SELECT 1").execute(conn).await);
                 Ok(())
             }
 
@@ -211,28 +228,28 @@ macro_rules! sql_store {
             }
 
             async fn get_client(&self, client_id: &str) -> $crate::storage::StoreResult<Option<$crate::storage::ClientRecord>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM clients WHERE client_id = $1",
                     $crate::storage::sql::CLIENT_COLUMNS
                 )))
                 .bind(client_id)
-                .fetch_optional(&self.read)
-                .await?)
+                .fetch_optional(conn)
+                .await))
             }
 
             async fn list_clients(&self) -> $crate::storage::StoreResult<Vec<$crate::storage::ClientRecord>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM clients ORDER BY created_at, client_id",
                     $crate::storage::sql::CLIENT_COLUMNS
                 )))
-                .fetch_all(&self.read)
-                .await?)
+                .fetch_all(conn)
+                .await))
             }
 
             async fn client_generation(&self) -> $crate::storage::StoreResult<i64> {
-                let (g,): (i64,) = sqlx::query_as("SELECT generation FROM client_generation WHERE id = 1")
-                    .fetch_one(&self.read)
-                    .await?;
+                let (g,): (i64,) = $crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as("SELECT generation FROM client_generation WHERE id = 1")
+                    .fetch_one(conn)
+                    .await);
                 Ok(g)
             }
 
@@ -347,50 +364,27 @@ macro_rules! sql_store {
             }
 
             async fn get_request(&self, client_id: &str, id: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {} FROM requests WHERE id = $1 AND client_id = $2 AND valid_upto > $3",
-                    $crate::storage::sql::REQUEST_COLUMNS
-                )))
-                .bind(id)
-                .bind(client_id)
-                .bind(now)
-                .fetch_optional(&self.read)
-                .await?)
+                self.live_request($crate::storage::sql::REQUEST_COLUMNS, id, Some(client_id), now).await
             }
 
             async fn get_request_status(&self, client_id: &str, id: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestStatusRecord>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {} FROM requests WHERE id = $1 AND client_id = $2 AND valid_upto > $3",
-                    $crate::storage::sql::REQUEST_STATUS_COLUMNS
-                )))
-                .bind(id)
-                .bind(client_id)
-                .bind(now)
-                .fetch_optional(&self.read)
-                .await?)
+                self.live_request($crate::storage::sql::REQUEST_STATUS_COLUMNS, id, Some(client_id), now).await
             }
 
             async fn get_live_request(&self, id: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {} FROM requests WHERE id = $1 AND valid_upto > $2",
-                    $crate::storage::sql::REQUEST_COLUMNS
-                )))
-                .bind(id)
-                .bind(now)
-                .fetch_optional(&self.read)
-                .await?)
+                self.live_request($crate::storage::sql::REQUEST_COLUMNS, id, None, now).await
             }
 
             async fn find_idempotent(&self, client_id: &str, key: &str, now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM requests WHERE client_id = $1 AND idempotency_key = $2 AND valid_upto > $3",
                     $crate::storage::sql::REQUEST_COLUMNS
                 )))
                 .bind(client_id)
                 .bind(key)
                 .bind(now)
-                .fetch_optional(&self.read)
-                .await?)
+                .fetch_optional(conn)
+                .await))
             }
 
             async fn claim_callback(&self, state_key: &[u8], now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::RequestRecord>> {
@@ -516,15 +510,15 @@ macro_rules! sql_store {
             }
 
             async fn get_file(&self, token_hash: &[u8], now: i64) -> $crate::storage::StoreResult<Option<$crate::storage::LiveFile>> {
-                Ok(sqlx::query_as(
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(
                     "SELECT f.token_hash, f.request_id, f.client_id, f.content_type, f.name_sealed, f.data, f.expires_at, \
                      r.data_key FROM files f JOIN requests r ON r.id = f.request_id \
                      WHERE f.token_hash = $1 AND f.expires_at > $2 AND r.valid_upto > $2 AND r.data_key IS NOT NULL",
                 )
                 .bind(token_hash)
                 .bind(now)
-                .fetch_optional(&self.read)
-                .await?)
+                .fetch_optional(conn)
+                .await))
             }
 
             async fn sweep_step(&self, now: i64, limit: i64) -> $crate::storage::StoreResult<$crate::storage::SweepStep> {
@@ -590,27 +584,27 @@ macro_rules! sql_store {
             }
 
             async fn erasure_count(&self, request_id: &str) -> $crate::storage::StoreResult<i64> {
-                let (n,): (i64,) = sqlx::query_as(
+                let (n,): (i64,) = $crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(
                     "SELECT COUNT(*) FROM events WHERE request_id = $1 AND kind = 'erased'",
                 )
                 .bind(request_id)
-                .fetch_one(&self.read)
-                .await?;
+                .fetch_one(conn)
+                .await);
                 Ok(n)
             }
 
             async fn request_events(&self, request_id: &str) -> $crate::storage::StoreResult<Vec<$crate::storage::EventRecord>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM events WHERE request_id = $1 ORDER BY seq",
                     $crate::storage::sql::EVENT_COLUMNS
                 )))
                 .bind(request_id)
-                .fetch_all(&self.read)
-                .await?)
+                .fetch_all(conn)
+                .await))
             }
 
             async fn client_events(&self, client_id: &str, since: i64, after_seq: i64, limit: i64) -> $crate::storage::StoreResult<Vec<$crate::storage::EventRecord>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM events WHERE client_id = $1 AND at >= $2 AND seq > $3 ORDER BY seq LIMIT $4",
                     $crate::storage::sql::EVENT_COLUMNS
                 )))
@@ -618,8 +612,8 @@ macro_rules! sql_store {
                 .bind(since)
                 .bind(after_seq)
                 .bind(limit)
-                .fetch_all(&self.read)
-                .await?)
+                .fetch_all(conn)
+                .await))
             }
 
             async fn claim_deliveries(&self, now: i64, lease: i64, limit: i64) -> $crate::storage::StoreResult<Vec<$crate::storage::DueDelivery>> {
@@ -691,14 +685,14 @@ macro_rules! sql_store {
             }
 
             async fn list_deliveries(&self, client_id: &str, limit: i64) -> $crate::storage::StoreResult<Vec<$crate::storage::DeliveryRecord>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM deliveries WHERE client_id = $1 ORDER BY created_at DESC, event_id DESC LIMIT $2",
                     $crate::storage::sql::DELIVERY_COLUMNS
                 )))
                 .bind(client_id)
                 .bind(limit)
-                .fetch_all(&self.read)
-                .await?)
+                .fetch_all(conn)
+                .await))
             }
 
             async fn redeliver(&self, event_id: &str, now: i64) -> $crate::storage::StoreResult<bool> {
@@ -721,19 +715,19 @@ macro_rules! sql_store {
             }
 
             async fn get_event(&self, event_id: &str) -> $crate::storage::StoreResult<Option<$crate::storage::EventRecord>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM events WHERE id = $1",
                     $crate::storage::sql::EVENT_COLUMNS
                 )))
                 .bind(event_id)
-                .fetch_optional(&self.read)
-                .await?)
+                .fetch_optional(conn)
+                .await))
             }
 
             async fn catalogue_meta(&self) -> $crate::storage::StoreResult<Option<$crate::storage::CatalogueMeta>> {
-                Ok(sqlx::query_as("SELECT version, built_at, entries FROM catalogue_meta WHERE id = 1")
-                    .fetch_optional(&self.read)
-                    .await?)
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as("SELECT version, built_at, entries FROM catalogue_meta WHERE id = 1")
+                    .fetch_optional(conn)
+                    .await))
             }
 
             async fn replace_catalogue(&self, rows: &[$crate::storage::CatalogueRow], built_at: i64) -> $crate::storage::StoreResult<$crate::storage::CatalogueMeta> {
@@ -792,25 +786,25 @@ macro_rules! sql_store {
             }
 
             async fn load_catalogue(&self) -> $crate::storage::StoreResult<Vec<$crate::storage::CatalogueRow>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM catalogue WHERE version = (SELECT version FROM catalogue_meta WHERE id = 1) \
                      ORDER BY org_id, doc_type",
                     $crate::storage::sql::CATALOGUE_COLUMNS
                 )))
-                .fetch_all(&self.read)
-                .await?)
+                .fetch_all(conn)
+                .await))
             }
 
             async fn find_catalogue_entry(&self, org_id: &str, doc_type: &str) -> $crate::storage::StoreResult<Option<$crate::storage::CatalogueRow>> {
-                Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM catalogue WHERE version = (SELECT version FROM catalogue_meta WHERE id = 1) \
                      AND org_id = $1 AND doc_type = $2",
                     $crate::storage::sql::CATALOGUE_COLUMNS
                 )))
                 .bind(org_id)
                 .bind(doc_type)
-                .fetch_optional(&self.read)
-                .await?)
+                .fetch_optional(conn)
+                .await))
             }
 
             async fn try_lease(&self, name: &str, holder: &str, now: i64, expires_at: i64) -> $crate::storage::StoreResult<bool> {

@@ -10,11 +10,10 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::ConnectOptions;
 
+use super::read_pool::{on_reader, ReadPool, ReadPoolSize};
 use super::sql::sql_store;
 use super::writer::{Connect, Priority, Writer};
 use super::StoreResult;
@@ -22,7 +21,7 @@ use super::StoreResult;
 /// The SQLite store.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    read: SqlitePool,
+    read: ReadPool<SqliteConnection>,
     writer: Writer<SqliteConnection>,
 }
 
@@ -48,18 +47,20 @@ impl SqliteStore {
             // come from the OS's file cache, which all connections share).
             .pragma("cache_size", "-1024")
             .busy_timeout(Duration::from_secs(10));
-        let read = SqlitePoolOptions::new()
-            // Checking a connection before every checkout is one more round
-            // trip per call; a broken connection fails its query instead.
-            .test_before_acquire(false)
-            .max_connections(4)
-            .connect_with(options.clone())
-            .await?;
+        let read = ReadPool::open(
+            options.clone(),
+            ReadPoolSize {
+                max: 4,
+                min_idle: Some(1),
+                wait: Duration::from_secs(10),
+            },
+        )
+        .await?;
         // Tolerate migrations applied by a newer release, so an upgrade can
         // be rolled back (every migration must stay backward compatible).
         let mut migrator = sqlx::migrate!("./migrations/sqlite");
         migrator.set_ignore_missing(true);
-        migrator.run(&read).await?;
+        migrator.run(read.get().await?.conn()).await?;
         // The writer touches every table's newest pages and the indexes'
         // inner pages on every batch: a larger page cache (2 MiB) keeps them.
         // Every index is now keyed in time order (ids, expiry, state keys),
@@ -113,9 +114,9 @@ sql_store!(SqliteStore, sqlx::Sqlite, SqliteConnection, {
     async fn compact(&self) -> StoreResult<()> {
         // Move every committed page into the main file and cut the WAL to
         // nothing, so no earlier version of an erased row stays in it.
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.read)
-            .await?;
+        on_reader!(self, |conn| sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(conn)
+            .await);
         Ok(())
     }
 });
