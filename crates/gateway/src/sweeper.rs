@@ -41,7 +41,7 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Swept> {
     let started = Instant::now();
     let mut swept = Swept::default();
     let mut limit = 100_i64;
-    let one_writer = state.store.backend() == "sqlite";
+    let one_writer = state.store.erases_through_writer();
     let target = if one_writer {
         STEP_TARGET_ONE_WRITER
     } else {

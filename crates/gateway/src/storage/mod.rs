@@ -385,6 +385,10 @@ pub struct CatalogueMeta {
 pub trait Store: Send + Sync + 'static {
     /// The backend's name, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
+    /// Whether erasure goes through the instance's one writer (SQLite: its
+    /// steps wait for and hold up the API's writes) rather than beside it
+    /// (PostgreSQL).
+    fn erases_through_writer(&self) -> bool;
     /// Whether this instance's API wrote to the database within the last
     /// few milliseconds: work done beside the writer (the sweeper on
     /// PostgreSQL) paces itself while it is.

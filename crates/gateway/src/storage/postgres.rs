@@ -112,6 +112,10 @@ sql_store!(PgStore, sqlx::Postgres, PgConnection, {
         "postgres"
     }
 
+    fn erases_through_writer(&self) -> bool {
+        false
+    }
+
     async fn compact(&self) -> StoreResult<()> {
         // Dead row versions are reclaimed by (auto)vacuum; what they hold
         // was sealed with data keys that are gone (see docs/production.md).

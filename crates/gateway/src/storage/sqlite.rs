@@ -111,6 +111,10 @@ sql_store!(SqliteStore, sqlx::Sqlite, SqliteConnection, {
         "sqlite"
     }
 
+    fn erases_through_writer(&self) -> bool {
+        true
+    }
+
     async fn compact(&self) -> StoreResult<()> {
         // Move every committed page into the main file and cut the WAL to
         // nothing, so no earlier version of an erased row stays in it.
