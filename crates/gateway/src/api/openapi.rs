@@ -92,6 +92,7 @@ struct CommonResponses;
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{header::Header, Object, Ref, RefOr, Response, Type};
+        let retry_after_header = || Header::new(Object::with_type(Type::Integer)).into();
         let error = |description: &str, retry_after: bool| {
             let mut response = Response::new(description);
             response.content.insert(
@@ -99,10 +100,9 @@ impl Modify for CommonResponses {
                 utoipa::openapi::Content::new(Some(Ref::from_schema_name("ErrorBody"))).into(),
             );
             if retry_after {
-                response.headers.insert(
-                    "Retry-After".to_owned(),
-                    Header::new(Object::with_type(Type::Integer)).into(),
-                );
+                response
+                    .headers
+                    .insert("Retry-After".to_owned(), retry_after_header());
             }
             response
         };
@@ -138,9 +138,7 @@ impl Modify for CommonResponses {
                                 existing
                                     .headers
                                     .entry("Retry-After".to_owned())
-                                    .or_insert_with(|| {
-                                        Header::new(Object::with_type(Type::Integer)).into()
-                                    });
+                                    .or_insert_with(retry_after_header);
                             }
                         }
                         Some(RefOr::Ref(_)) => {}

@@ -242,13 +242,11 @@ pub async fn status(
     let details = match (&r.user_details, r.status, &r.data_key) {
         (Some(sealed), RequestStatus::Authenticated, Some(data_key)) => {
             let key = state.keys.data_key(&r.id, data_key)?;
-            {
-                let user: UserDetails = key.open_json(&Sealed::User.aad(&r.id), sealed)?;
-                UserDetailsView {
-                    digilocker_id: Some(user.digilocker_id),
-                    email: Some(user.email),
-                    phone_number: Some(user.phone_number),
-                }
+            let user: UserDetails = key.open_json(&Sealed::User.aad(&r.id), sealed)?;
+            UserDetailsView {
+                digilocker_id: Some(user.digilocker_id),
+                email: Some(user.email),
+                phone_number: Some(user.phone_number),
             }
         }
         _ => UserDetailsView::default(),

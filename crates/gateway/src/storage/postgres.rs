@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
-use super::read_pool::{ReadPool, ReadPoolSize};
+use super::read_pool::{on_reader, ReadPool, ReadPoolSize};
 use super::sql::sql_store;
 use super::writer::{Connect, Writer};
 use super::StoreResult;
@@ -84,15 +84,13 @@ impl PgStore {
             + Send
             + 'static,
     {
-        let mut reader = self.read.get().await?;
-        let result = async {
-            let mut tx = reader.conn().begin().await?;
+        Ok(on_reader!(self, |conn| async {
+            let mut tx = conn.begin().await?;
             let value = f(&mut tx).await?;
             tx.commit().await?;
             Ok(value)
         }
-        .await;
-        Ok(reader.check(result)?)
+        .await))
     }
 
     const SWEEP_REQUESTS: &'static str = "DELETE FROM requests WHERE id IN \
