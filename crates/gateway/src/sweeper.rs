@@ -54,10 +54,8 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Swept> {
         // load and the sweep would fall behind.
         let took = step.took;
         swept.requests += step.requests.len();
-        swept.links += step.links;
         state.metrics.erased(step.requests.len() as u64);
-        let full = step.requests.len() as i64 >= limit || step.links as i64 >= limit;
-        if !full {
+        if (step.requests.len() as i64) < limit {
             break;
         }
         // Size the next step by how long this one took.
@@ -73,6 +71,15 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Swept> {
         } else {
             tokio::task::yield_now().await;
         }
+    }
+    // File links live minutes, and are few beside requests.
+    loop {
+        let links = state.store.sweep_links(state.now(), MAX_STEP).await?;
+        swept.links += links;
+        if links < MAX_STEP as u64 {
+            break;
+        }
+        tokio::task::yield_now().await;
     }
     let retention = i64::try_from(state.config.audit_retention.as_secs()).unwrap_or(i64::MAX);
     let before = state.now().saturating_sub(retention);

@@ -348,8 +348,6 @@ pub enum AttemptOutcome {
 pub struct SweepStep {
     /// Expired requests erased (and logged as `erased` events).
     pub requests: Vec<String>,
-    /// Expired file links deleted.
-    pub links: u64,
     /// How long the step's statements took on the writer's connection (not
     /// counting its wait in the writer's queue), to size the next step.
     pub took: std::time::Duration,
@@ -498,10 +496,11 @@ pub trait Store: Send + Sync + 'static {
     async fn get_file(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<LiveFile>>;
 
     /// Erase up to `limit` requests past `valid_upto` (data key, tokens,
-    /// details, files, with an `erased` event each) and up to `limit`
-    /// expired file links. Safe to run on several instances at once: each
-    /// request is erased, and logged, once.
+    /// details, files, with an `erased` event each). Safe to run on several
+    /// instances at once: each request is erased, and logged, once.
     async fn sweep_step(&self, now: i64, limit: i64) -> StoreResult<SweepStep>;
+    /// Delete up to `limit` expired file links; how many.
+    async fn sweep_links(&self, now: i64, limit: i64) -> StoreResult<u64>;
     /// Delete up to `limit` events (and their deliveries) older than `before`.
     async fn purge_events(&self, before: i64, limit: i64) -> StoreResult<u64>;
     /// After erasing: make the database files hold no copy of what was

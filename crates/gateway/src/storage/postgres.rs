@@ -93,9 +93,37 @@ impl PgStore {
         .await))
     }
 
-    const SWEEP_REQUESTS: &'static str = "DELETE FROM requests WHERE id IN \
-         (SELECT id FROM requests WHERE valid_upto <= $1 ORDER BY valid_upto LIMIT $2 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, client_id";
+    /// Delete up to `limit` requests expired at `now` (their files
+    /// cascade); their (id, client_id).
+    async fn sweep_requests(
+        conn: &mut PgConnection,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        sqlx::query_as(
+            "DELETE FROM requests WHERE id IN \
+             (SELECT id FROM requests WHERE valid_upto <= $1 ORDER BY valid_upto LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, client_id",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+    }
+    /// Events from a JSON array of `[id, request_id, client_id, kind,
+    /// detail, at]`, in its order.
+    const INSERT_EVENTS: &'static str =
+        "INSERT INTO events (id, request_id, client_id, kind, detail, at) \
+         SELECT e ->> 0, e ->> 1, e ->> 2, e ->> 3, e ->> 4, (e ->> 5)::bigint \
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n";
+    /// The deliveries of the events whose ids are in the JSON array `$1`,
+    /// for clients with a webhook.
+    const INSERT_DELIVERIES: &'static str = "INSERT INTO deliveries \
+         (event_id, client_id, state, attempts, next_attempt_at, locked_until, created_at) \
+         SELECT e.id, e.client_id, 'pending', 0, e.at, 0, e.at FROM events e \
+         JOIN clients c ON c.client_id = e.client_id \
+         WHERE c.webhook_url IS NOT NULL AND e.id IN (SELECT jsonb_array_elements_text($1::jsonb)) \
+         ON CONFLICT (event_id) DO NOTHING";
     // Rows another sweeper holds are skipped (it deletes them): waiting
     // for them while holding our own could deadlock two sweepers.
     const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \

@@ -87,37 +87,26 @@ macro_rules! sql_store {
                 if events.is_empty() {
                     return Ok(());
                 }
-                let mut insert = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO events (id, request_id, client_id, kind, detail, at) ",
-                );
-                insert.push_values(events, |mut row, (request_id, client_id, e)| {
-                    row.push_bind(e.id.clone())
-                        .push_bind(request_id.clone())
-                        .push_bind(client_id.clone())
-                        .push_bind(e.kind.as_str())
-                        .push_bind(e.detail.to_string())
-                        .push_bind(e.at);
-                });
-                insert.build().execute(&mut *conn).await?;
-                let announced: Vec<&$crate::storage::NewEvent> = events
+                // One statement, whatever the number of events: the rows
+                // travel as one JSON array (one bind, one statement text to
+                // prepare and cache), not as six binds a row.
+                let rows: Vec<(&str, &str, &str, &str, String, i64)> = events
+                    .iter()
+                    .map(|(request_id, client_id, e)| {
+                        (e.id.as_str(), request_id.as_str(), client_id.as_str(), e.kind.as_str(), e.detail.to_string(), e.at)
+                    })
+                    .collect();
+                let rows = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                sqlx::query(Self::INSERT_EVENTS).bind(&rows).execute(&mut *conn).await?;
+                let announced: Vec<&str> = events
                     .iter()
                     .map(|(_, _, e)| e)
                     .filter(|e| e.kind.is_announced())
+                    .map(|e| e.id.as_str())
                     .collect();
-                if let Some(first) = announced.first() {
-                    let mut deliveries = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO deliveries (event_id, client_id, state, attempts, next_attempt_at, locked_until, created_at) \
-                         SELECT e.id, e.client_id, 'pending', 0, e.at, 0, e.at FROM events e \
-                         JOIN clients c ON c.client_id = e.client_id \
-                         WHERE c.webhook_url IS NOT NULL AND e.id IN (",
-                    );
-                    let mut ids = deliveries.separated(", ");
-                    for e in &announced {
-                        ids.push_bind(e.id.clone());
-                    }
-                    deliveries.push(") ON CONFLICT (event_id) DO NOTHING");
-                    let _ = first;
-                    deliveries.build().execute(&mut *conn).await?;
+                if !announced.is_empty() {
+                    let ids = serde_json::to_string(&announced).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                    sqlx::query(Self::INSERT_DELIVERIES).bind(&ids).execute(&mut *conn).await?;
                 }
                 Ok(())
             }
@@ -159,9 +148,23 @@ macro_rules! sql_store {
                         });
                         // A duplicate idempotency key is an answer, not an
                         // error: its row is skipped.
-                        insert.push(" ON CONFLICT DO NOTHING RETURNING id");
-                        let ids: Vec<(String,)> = insert.build_query_as().fetch_all(&mut *conn).await?;
-                        let ids: std::collections::HashSet<String> = ids.into_iter().map(|(id,)| id).collect();
+                        insert.push(" ON CONFLICT DO NOTHING");
+                        let done = insert.build().execute(&mut *conn).await?.rows_affected();
+                        // Which rows went in: all of them, unless a key was
+                        // held (then ask, rarely). Not `RETURNING id`: SQLite
+                        // hands each returned row over on its own.
+                        let ids: std::collections::HashSet<String> = if done == chunk.len() as u64 {
+                            chunk.iter().map(|r| r.id.clone()).collect()
+                        } else {
+                            let mut ask = sqlx::QueryBuilder::<$db>::new("SELECT id FROM requests WHERE id IN (");
+                            let mut each = ask.separated(", ");
+                            for r in chunk {
+                                each.push_bind(r.id.clone());
+                            }
+                            ask.push(")");
+                            let found: Vec<(String,)> = ask.build_query_as().fetch_all(&mut *conn).await?;
+                            found.into_iter().map(|(id,)| id).collect()
+                        };
                         let events: Vec<(String, String, $crate::storage::NewEvent)> = chunk
                             .iter()
                             .filter(|r| ids.contains(&r.id))
@@ -299,9 +302,7 @@ macro_rules! sql_store {
                                 (id, client_id.clone(), e)
                             })
                             .collect();
-                        for chunk in events.chunks(200) {
-                            Self::append_events(conn, chunk).await?;
-                        }
+                        Self::append_events(conn, &events).await?;
                     }
                     Ok(true)
                 })).await?;
@@ -526,11 +527,7 @@ macro_rules! sql_store {
                     let started = std::time::Instant::now();
                     // The rows go, their files with them (ON DELETE CASCADE),
                     // the data key first of all.
-                    let gone: Vec<(String, String)> = sqlx::query_as(Self::SWEEP_REQUESTS)
-                        .bind(now)
-                        .bind(limit)
-                        .fetch_all(&mut *conn)
-                        .await?;
+                    let gone = Self::sweep_requests(&mut *conn, now, limit).await?;
                     let events: Vec<_> = gone
                         .iter()
                         .map(|(id, client_id)| {
@@ -542,20 +539,22 @@ macro_rules! sql_store {
                             (id.clone(), client_id.clone(), e)
                         })
                         .collect();
-                    for chunk in events.chunks(200) {
-                        Self::append_events(conn, chunk).await?;
-                    }
-                    let links = sqlx::query(Self::SWEEP_LINKS)
+                    Self::append_events(conn, &events).await?;
+                    Ok($crate::storage::SweepStep {
+                        requests: gone.into_iter().map(|(id, _)| id).collect(),
+                        took: started.elapsed(),
+                    })
+                })).await
+            }
+
+            async fn sweep_links(&self, now: i64, limit: i64) -> $crate::storage::StoreResult<u64> {
+                self.erase(move |conn: &mut $conn| Box::pin(async move {
+                    Ok(sqlx::query(Self::SWEEP_LINKS)
                         .bind(now)
                         .bind(limit)
                         .execute(&mut *conn)
                         .await?
-                        .rows_affected();
-                    Ok($crate::storage::SweepStep {
-                        requests: gone.into_iter().map(|(id, _)| id).collect(),
-                        links,
-                        took: started.elapsed(),
-                    })
+                        .rows_affected())
                 })).await
             }
 

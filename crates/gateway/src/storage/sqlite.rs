@@ -91,11 +91,48 @@ impl SqliteStore {
         self.writer.write(Priority::Background, f).await
     }
 
-    /// Up to `$2` requests expired at `$1`, deleted (files cascade);
-    /// returns (id, client_id).
-    const SWEEP_REQUESTS: &'static str = "DELETE FROM requests WHERE id IN \
-         (SELECT id FROM requests WHERE valid_upto <= $1 ORDER BY valid_upto LIMIT $2) \
-         RETURNING id, client_id";
+    /// Delete up to `limit` requests expired at `now` (their files
+    /// cascade); their (id, client_id). Not `DELETE … RETURNING`: SQLite's
+    /// connection thread hands each returned row over on its own (a thread
+    /// wake-up each), so the step's rows come back as one JSON array, and
+    /// the delete takes the same array.
+    async fn sweep_requests(
+        conn: &mut SqliteConnection,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let (rows,): (String,) = sqlx::query_as(
+            "SELECT json_group_array(json_array(id, client_id)) FROM \
+             (SELECT id, client_id FROM requests WHERE valid_upto <= $1 ORDER BY valid_upto LIMIT $2)",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_one(&mut *conn)
+        .await?;
+        let gone: Vec<(String, String)> =
+            serde_json::from_str(&rows).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        if !gone.is_empty() {
+            sqlx::query("DELETE FROM requests WHERE id IN (SELECT value ->> 0 FROM json_each($1))")
+                .bind(&rows)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(gone)
+    }
+    /// Events from a JSON array of `[id, request_id, client_id, kind,
+    /// detail, at]`, in its order.
+    const INSERT_EVENTS: &'static str =
+        "INSERT INTO events (id, request_id, client_id, kind, detail, at) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
+         FROM json_each($1) ORDER BY key";
+    /// The deliveries of the events whose ids are in the JSON array `$1`,
+    /// for clients with a webhook.
+    const INSERT_DELIVERIES: &'static str = "INSERT INTO deliveries \
+         (event_id, client_id, state, attempts, next_attempt_at, locked_until, created_at) \
+         SELECT e.id, e.client_id, 'pending', 0, e.at, 0, e.at FROM events e \
+         JOIN clients c ON c.client_id = e.client_id \
+         WHERE c.webhook_url IS NOT NULL AND e.id IN (SELECT value FROM json_each($1)) \
+         ON CONFLICT (event_id) DO NOTHING";
     /// Up to `$2` file links expired at `$1`.
     const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \
          (SELECT token_hash FROM files WHERE expires_at <= $1 LIMIT $2)";

@@ -67,6 +67,7 @@ macro_rules! on_both {
 on_both!(
     clients_are_stored_listed_disabled_and_rotated,
     requests_are_found_only_live_and_by_their_client,
+    creates_sent_together_with_a_held_key_insert_all_but_it,
     request_status_moves_only_forward,
     a_callback_is_claimed_once_under_concurrency,
     files_die_with_their_link_or_their_request,
@@ -323,6 +324,49 @@ async fn requests_are_found_only_live_and_by_their_client(backend: Backend) {
     s.insert_request(&request("r5", "c1", NOW + 100))
         .await
         .unwrap();
+}
+
+/// Creates sent at once share the writer's batches: those whose key is
+/// held are each answered "not inserted" (and get no `created` event),
+/// the others inserted, whatever batch they land in.
+async fn creates_sent_together_with_a_held_key_insert_all_but_it(backend: Backend) {
+    let db = Db::new(backend).await;
+    let s = db.open().await;
+    s.insert_client(&client("c1", 0)).await.unwrap();
+    let keyed = |id: &str| {
+        let mut r = request(id, "c1", NOW + 100);
+        r.idempotency_key = Some("order-7".into());
+        r
+    };
+    assert!(s.insert_request(&keyed("first")).await.unwrap());
+    let sent: Vec<_> = (0..100)
+        .map(|i| {
+            if i % 10 == 3 {
+                keyed(&format!("again-{i}"))
+            } else {
+                request(&format!("fresh-{i}"), "c1", NOW + 100)
+            }
+        })
+        .collect();
+    let answers = futures::future::join_all(sent.iter().map(|r| s.insert_request(r))).await;
+    for (r, answer) in sent.iter().zip(answers) {
+        let inserted = answer.unwrap();
+        let held = r.id.starts_with("again");
+        assert_eq!(inserted, !held, "{}", r.id);
+        assert_eq!(
+            s.get_request("c1", &r.id, NOW).await.unwrap().is_some(),
+            !held,
+            "{} stored",
+            r.id
+        );
+        let events = s.request_events(&r.id).await.unwrap();
+        assert_eq!(
+            events.len(),
+            usize::from(!held),
+            "{} events: {events:?}",
+            r.id
+        );
+    }
 }
 
 async fn request_status_moves_only_forward(backend: Backend) {
@@ -669,7 +713,8 @@ async fn concurrent_sweepers_erase_each_request_once(backend: Backend) {
         let mut all = Vec::new();
         loop {
             let step = s.sweep_step(NOW, 37).await.unwrap();
-            if step.requests.is_empty() && step.links == 0 {
+            let links = s.sweep_links(NOW, 37).await.unwrap();
+            if step.requests.is_empty() && links == 0 {
                 return all;
             }
             all.extend(step.requests);
