@@ -121,14 +121,18 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<RequestView>)> {
     let client_id = caller.0.client_id.as_str();
     let key = idempotency_key(&headers)?;
-    let print = fingerprint(&body)?;
-    if let Some(key) = &key {
+    // Only a keyed create is compared with an earlier one.
+    let print = match &key {
+        Some(_) => Some(fingerprint(&body)?),
+        None => None,
+    };
+    if let (Some(key), Some(print)) = (&key, &print) {
         if let Some(existing) = state
             .store
             .find_idempotent(client_id, key, state.now())
             .await?
         {
-            return replay(&state, &existing, &print);
+            return replay(&state, &existing, print);
         }
     }
     let redirect = match &body.redirect_url {
@@ -170,7 +174,7 @@ pub async fn create(
         data_key: sealed_key,
         journey_secrets: data_key.seal_json(&Sealed::Journey.aad(&id), &secrets)?,
         idempotency_key: key.clone(),
-        idempotency_fingerprint: key.as_ref().map(|_| print.clone()),
+        idempotency_fingerprint: print.clone(),
         created_at,
         valid_upto: created_at.saturating_add(ttl),
     };
@@ -189,7 +193,7 @@ pub async fn create(
             .find_idempotent(client_id, key, state.now())
             .await?
             .ok_or_else(|| anyhow::anyhow!("a request conflicted but none holds its key"))?;
-        return replay(&state, &existing, &print);
+        return replay(&state, &existing, print.as_deref().unwrap_or_default());
     }
     tracing::debug!(request_id = %id, client_id, "request created");
     let created = RequestRecord {

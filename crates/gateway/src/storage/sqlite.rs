@@ -42,10 +42,11 @@ impl SqliteStore {
             // deleted under the system's temporary directory.
             .pragma("temp_store", "memory")
             // Each connection has its own page cache, and a gateway's memory
-            // is mostly these caches once its tables are big: 1 MiB per
-            // reader (a status call reads a few pages of one row; the rest
-            // come from the OS's file cache, which all connections share).
-            .pragma("cache_size", "-1024")
+            // is mostly these caches once its tables are big: 512 KiB per
+            // reader, room for the inner pages of the indexes a call walks
+            // (a status call reads a few pages of one row; the leaves come
+            // from the OS's file cache, which all connections share).
+            .pragma("cache_size", "-512")
             .busy_timeout(Duration::from_secs(10));
         let read = ReadPool::open(
             options.clone(),
