@@ -73,24 +73,13 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Swept> {
         }
     }
     // File links live minutes, and are few beside requests.
-    loop {
-        let links = state.store.sweep_links(state.now(), MAX_STEP).await?;
-        swept.links += links;
-        if links < MAX_STEP as u64 {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
+    swept.links = in_steps(MAX_STEP, |limit| {
+        state.store.sweep_links(state.now(), limit)
+    })
+    .await?;
     let retention = i64::try_from(state.config.audit_retention.as_secs()).unwrap_or(i64::MAX);
     let before = state.now().saturating_sub(retention);
-    loop {
-        let purged = state.store.purge_events(before, 500).await?;
-        swept.events += purged;
-        if purged < 500 {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
+    swept.events = in_steps(500, |limit| state.store.purge_events(before, limit)).await?;
     if swept.requests > 0 || swept.links > 0 {
         // No earlier copy of what was erased stays in the database files.
         state.store.compact().await?;
@@ -105,6 +94,24 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Swept> {
         );
     }
     Ok(swept)
+}
+
+/// Run `step` (which removes up to `limit` rows and says how many) until
+/// a step removes fewer, yielding between steps; how many in all.
+async fn in_steps<F, Fut>(limit: i64, mut step: F) -> anyhow::Result<u64>
+where
+    F: FnMut(i64) -> Fut,
+    Fut: std::future::Future<Output = crate::storage::StoreResult<u64>>,
+{
+    let mut total = 0;
+    loop {
+        let done = step(limit).await?;
+        total += done;
+        if done < limit as u64 {
+            return Ok(total);
+        }
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Background loop.

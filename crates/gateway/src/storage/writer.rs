@@ -399,12 +399,11 @@ where
             conn.execute("RELEASE SAVEPOINT creates").await?;
         }
         // The background job last, so the API's work is never behind it.
-        for job in jobs
+        for (job, is_background) in jobs
             .into_iter()
             .map(|job| (job, false))
             .chain(background.map(|job| (job, true)))
         {
-            let (job, is_background) = job;
             // Each job in its own savepoint: a failing one is undone alone
             // and answered with its own error; the others commit.
             conn.execute("SAVEPOINT job").await?;
