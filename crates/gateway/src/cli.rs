@@ -167,33 +167,22 @@ pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Lines the log's writer thread may fall behind by. The queue's slots are
-/// allocated up front and all become resident as it cycles (tracing-appender's
-/// default of 128,000 is about 4 MiB); a few thousand absorb any burst a
-/// log collector's hiccup makes, at a fraction of that.
-const LOG_QUEUE_LINES: usize = 8_192;
-
 /// Logs go to stdout through a writer thread, so a call never waits on the
-/// terminal or the log collector (unless [`LOG_QUEUE_LINES`] lines are
-/// queued: then it waits rather than drop lines). Keep the guard until
-/// exit: it flushes.
-fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
+/// terminal or the log collector (see [`crate::logs`]). Keep the guard
+/// until exit: it writes what is still buffered.
+fn init_logging() -> Option<crate::logs::LogGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEWAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let json = std::env::var("GATEWAY_LOG_FORMAT")
         .map(|v| v == "json")
         .unwrap_or(false);
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(LOG_QUEUE_LINES)
-        // Buffered: the writer thread writes whatever lines have queued
-        // with one system call and flushes once the queue is empty (so no
-        // line waits on a quiet gateway). Straight to `stdout` it was one
-        // `write` per line: a tenth of the CPU of a busy gateway.
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stdout(),
-        ));
+    let (writer, guard) = match crate::logs::start(std::io::stdout()) {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("cannot start the log writer thread: {e}");
+            return None;
+        }
+    };
     // Colours only for a person at a terminal; never into a log collector's pipe.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -205,7 +194,7 @@ fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     } else {
         builder.compact().try_init()
     };
-    guard
+    Some(guard)
 }
 
 /// Entry point.

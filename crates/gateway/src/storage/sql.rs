@@ -112,14 +112,18 @@ macro_rules! sql_store {
             }
 
             /// The writer's way to insert a batch of new requests: one
-            /// multi-row statement per table per chunk (chunks of 64, 32,
-            /// … rows, so few statement texts are prepared and cached).
+            /// multi-row statement per chunk (chunks of 64, 32, … rows, so
+            /// few statement texts are prepared and cached), then one for
+            /// all their `created` events. (The requests as one JSON-bound
+            /// statement, like the events, cost more: their byte strings
+            /// in hex, and SQLite parsing each row's JSON once per column.)
             pub(crate) fn insert_requests<'c>(
                 conn: &'c mut $conn,
                 rows: &'c [$crate::storage::NewRequest],
             ) -> futures::future::BoxFuture<'c, Result<Vec<String>, sqlx::Error>> {
                 Box::pin(async move {
                     let mut inserted: Vec<String> = Vec::with_capacity(rows.len());
+                    let mut events: Vec<(String, String, $crate::storage::NewEvent)> = Vec::with_capacity(rows.len());
                     let mut rest = rows;
                     while !rest.is_empty() {
                         let size = [64usize, 32, 16, 8, 4, 2, 1]
@@ -165,7 +169,7 @@ macro_rules! sql_store {
                             let found: Vec<(String,)> = ask.build_query_as().fetch_all(&mut *conn).await?;
                             found.into_iter().map(|(id,)| id).collect()
                         };
-                        let events: Vec<(String, String, $crate::storage::NewEvent)> = chunk
+                        events.extend(chunk
                             .iter()
                             .filter(|r| ids.contains(&r.id))
                             .map(|r| {
@@ -176,11 +180,12 @@ macro_rules! sql_store {
                                     r.created_at,
                                 );
                                 (r.id.clone(), r.client_id.clone(), e)
-                            })
-                            .collect();
-                        Self::append_events(conn, &events).await?;
+                            }));
                         inserted.extend(ids);
                     }
+                    // The batch's events in one statement, after all its
+                    // requests.
+                    Self::append_events(conn, &events).await?;
                     Ok(inserted)
                 })
             }
