@@ -4,15 +4,15 @@
 //!
 //! A call never waits on the terminal or the log collector, and wakes the
 //! writer thread only when its line is the first in an empty buffer: at
-//! most once per [`FLUSH_EVERY`], however many lines come (an idle gateway's
-//! thread sleeps until a line comes). tracing-appender's writer thread,
-//! which this replaces, is woken for a line whenever it has caught up:
-//! under full create load it took 1.5% of the gateway's CPU (this one
+//! most once per [`FLUSH_EVERY`], however many lines come (an idle
+//! gateway's thread sleeps until a line comes). tracing-appender's writer
+//! thread, which this replaces, is woken for a line whenever it has caught
+//! up: under full create load it took 1.5% of the gateway's CPU (this one
 //! 0.3%), and the calls paid for the wake-ups. A line waits about
-//! [`FLUSH_EVERY`] before it is written. No line is dropped: past [`MAX_BUFFERED`] bytes a
-//! call waits until the buffer has been written. What is buffered is
-//! written when the [`LogGuard`] is dropped (at exit); a process killed
-//! outright loses the lines of its last few milliseconds.
+//! [`FLUSH_EVERY`] before it is written. No line is dropped: past
+//! [`MAX_BUFFERED`] bytes a call waits until the buffer has been written.
+//! What is buffered is written when the [`LogGuard`] is dropped (at exit);
+//! a process killed outright loses the lines of its last few milliseconds.
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
