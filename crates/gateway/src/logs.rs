@@ -54,7 +54,7 @@ impl Shared {
 #[derive(Debug, Clone)]
 pub struct LogWriter(Arc<Shared>);
 
-impl Write for LogWriter {
+impl Write for &LogWriter {
     /// Appends the whole of `line` (the fmt layer writes one event with one
     /// `write_all`, so lines from different calls never interleave).
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
@@ -79,11 +79,22 @@ impl Write for LogWriter {
     }
 }
 
+impl Write for LogWriter {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        (&*self).write(line)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Each line borrows the one handle (no reference count touched per line).
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
-    type Writer = LogWriter;
+    type Writer = &'a LogWriter;
 
     fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+        self
     }
 }
 

@@ -1,9 +1,14 @@
 //! Prometheus metrics, one registry per app (no global recorder, so tests can
 //! run many apps in one process).
 
+use std::collections::HashSet;
+use std::fmt::Write;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use axum::http::Method;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -11,11 +16,54 @@ use prometheus_client::registry::Registry;
 
 type Labels = Vec<(&'static str, String)>;
 
+/// An HTTP call's labels. Counting a call allocates nothing: the route is
+/// one shared string per route, the method a constant.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    route: Route,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: Route,
+}
+
+/// A route's label value: one string shared by every label set of the route.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct Route(Arc<str>);
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        encoder.write_str(&self.0)
+    }
+}
+
+/// A method's label: the standard ones by name, any other as `other` (a
+/// caller can't grow the metrics with made-up methods).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
 /// The gateway's metrics.
 pub struct Metrics {
     registry: Registry,
-    http_requests: Family<Labels, Counter>,
-    http_latency: Family<Labels, Histogram>,
+    http_requests: Family<CallLabels, Counter>,
+    http_latency: Family<RouteLabels, Histogram>,
+    /// The routes seen so far, each as the one string their labels share.
+    routes: RwLock<HashSet<Arc<str>>>,
     upstream_calls: Family<Labels, Counter>,
     upstream_latency: Family<Labels, Histogram>,
     erased: Counter,
@@ -35,8 +83,8 @@ fn latency_histogram() -> Histogram {
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("gateway");
-        let http_requests = Family::<Labels, Counter>::default();
-        let http_latency = Family::<Labels, Histogram>::new_with_constructor(
+        let http_requests = Family::<CallLabels, Counter>::default();
+        let http_latency = Family::<RouteLabels, Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
         );
         let upstream_calls = Family::<Labels, Counter>::default();
@@ -82,6 +130,7 @@ impl Default for Metrics {
             webhook_deliveries,
             http_requests,
             http_latency,
+            routes: RwLock::default(),
             upstream_calls,
             upstream_latency,
             erased,
@@ -108,20 +157,40 @@ impl Metrics {
     pub fn http(
         &self,
         route: &str,
-        method: &axum::http::Method,
+        method: &Method,
         status: axum::http::StatusCode,
         started: Instant,
     ) {
+        let route = self.route(route);
         self.http_requests
-            .get_or_create(&vec![
-                ("route", route.to_owned()),
-                ("method", method.as_str().to_owned()),
-                ("status", status.as_u16().to_string()),
-            ])
+            .get_or_create(&CallLabels {
+                route: route.clone(),
+                method: method_label(method),
+                status: status.as_u16(),
+            })
             .inc();
         self.http_latency
-            .get_or_create(&vec![("route", route.to_owned())])
+            .get_or_create(&RouteLabels { route })
             .observe(started.elapsed().as_secs_f64());
+    }
+
+    /// The shared string of `route` (routes are the router's, a fixed set).
+    fn route(&self, route: &str) -> Route {
+        let known = self.routes.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(shared) = known.get(route) {
+            return Route(shared.clone());
+        }
+        drop(known);
+        let mut known = self.routes.write().unwrap_or_else(|e| e.into_inner());
+        let shared = match known.get(route) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared: Arc<str> = route.into();
+                known.insert(shared.clone());
+                shared
+            }
+        };
+        Route(shared)
     }
 
     /// Count erased requests.
@@ -163,5 +232,60 @@ impl WebhookOutcome {
             WebhookOutcome::Failed => "failed",
             WebhookOutcome::Dropped => "dropped",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn calls_are_counted_by_route_method_and_status() {
+        let m = Metrics::default();
+        let now = Instant::now();
+        m.http("/api/digilocker", &Method::POST, StatusCode::CREATED, now);
+        m.http("/api/digilocker", &Method::POST, StatusCode::CREATED, now);
+        m.http(
+            "/api/digilocker",
+            &Method::GET,
+            StatusCode::METHOD_NOT_ALLOWED,
+            now,
+        );
+        let text = m.render();
+        assert!(
+            text.contains(
+                "gateway_http_requests_total{route=\"/api/digilocker\",method=\"POST\",status=\"201\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "gateway_http_requests_total{route=\"/api/digilocker\",method=\"GET\",status=\"405\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "gateway_http_request_duration_seconds_count{route=\"/api/digilocker\"} 3"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let m = Metrics::default();
+        let now = Instant::now();
+        for name in ["BREW", "WHEN", "XYZZY"] {
+            let method = Method::from_bytes(name.as_bytes()).unwrap();
+            m.http("unmatched", &method, StatusCode::NOT_FOUND, now);
+        }
+        let text = m.render();
+        assert!(
+            text.contains("gateway_http_requests_total{route=\"unmatched\",method=\"other\",status=\"404\"} 3"),
+            "{text}"
+        );
+        assert!(!text.contains("BREW"), "{text}");
     }
 }

@@ -1,7 +1,8 @@
 //! What every call goes through, in one layer (one future per call): its
-//! trace id made current, limits checked before a handler runs, the
-//! contract body on every error, the headers every answer carries, and the
-//! call counted in the metrics.
+//! trace id taken or made, echoed and made current, its span and access log
+//! line, limits checked before a handler runs, the contract body on every
+//! error, the headers every answer carries, and the call counted in the
+//! metrics.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,13 +11,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper::body::{Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
+use tracing::Instrument;
 
+use super::trace;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -163,31 +166,31 @@ impl Area {
 
 /// The layer every call goes through.
 pub async fn every_call(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let id = request
-        .extensions()
-        .get::<tower_http::request_id::RequestId>()
-        .and_then(|r| r.header_value().to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let area = Area::of(request.uri().path());
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let method = request.method().clone();
     let started = std::time::Instant::now();
-    let mut response = super::trace::with_trace_id(id, async {
+    let id = trace::trace_id_of(&request);
+    // A trace id is plain ASCII (checked, or a UUID), so always a valid value.
+    let echoed = HeaderValue::from_str(&id).ok();
+    let area = Area::of(request.uri().path());
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
+    let method = request.method().clone();
+    let span = trace::call_span(&id, &method, route);
+    let mut response = trace::with_trace_id(id, async {
         let response = limits(&state, request, next).await;
         contract_errors(area, response)
     })
+    .instrument(span.clone())
     .await;
     security_headers(area, &mut response);
-    state.metrics.http(
-        route.as_deref().unwrap_or("unmatched"),
-        &method,
-        response.status(),
-        started,
-    );
+    if let Some(echoed) = echoed {
+        response
+            .headers_mut()
+            .insert(trace::REQUEST_ID_HEADER, echoed);
+    }
+    span.in_scope(|| trace::log_response(&response, started.elapsed()));
+    state
+        .metrics
+        .http(route, &method, response.status(), started);
     response
 }
 

@@ -4,15 +4,13 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{StatusCode, Uri};
-use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::Response;
 use axum::Router;
 use tower::ServiceBuilder;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -44,19 +42,6 @@ pub fn router(state: AppState, sandbox: Option<Router>) -> Router {
     let compress = DefaultPredicate::new().and(SizeAbove::new(1024));
     app.layer(
         ServiceBuilder::new()
-            .layer(from_fn(trace::drop_unsafe_request_id))
-            .layer(SetRequestIdLayer::new(
-                trace::REQUEST_ID_HEADER,
-                MakeRequestUuid,
-            ))
-            .layer(PropagateRequestIdLayer::new(trace::REQUEST_ID_HEADER))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(trace::make_span)
-                    .on_request(())
-                    .on_response(trace::log_response)
-                    .on_failure(()),
-            )
             .layer(from_fn_with_state(state.clone(), guard::every_call))
             .layer(CompressionLayer::new().compress_when(compress))
             .layer(TimeoutLayer::with_status_code(

@@ -1,12 +1,11 @@
 //! Trace ids: one per call, in the `x-request-id` header both ways, the
-//! error body's `traceId` and every log line of the call (tower-http makes
-//! and echoes the id; this module checks a caller's id and scopes it).
+//! error body's `traceId` and every log line of the call (this module takes
+//! a caller's id when it is plain or makes one; `guard::every_call` echoes
+//! it, scopes it and logs the call).
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderName;
-use axum::middleware::Next;
+use axum::extract::Request;
+use axum::http::{HeaderName, Method};
 use axum::response::Response;
-use tower_http::request_id::RequestId;
 
 tokio::task_local! {
     static TRACE_ID: String;
@@ -30,19 +29,17 @@ fn sane(id: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// Middleware, before tower-http's `SetRequestId`: drop a caller's trace id
-/// that is not plain, so a fresh one is made instead of echoing it.
-pub async fn drop_unsafe_request_id(mut request: Request, next: Next) -> Response {
-    let unsafe_id = request
-        .headers()
-        .get_all(&REQUEST_ID_HEADER)
-        .iter()
-        .any(|v| !sane(v.as_bytes()))
-        || request.headers().get_all(&REQUEST_ID_HEADER).iter().count() > 1;
-    if unsafe_id {
-        request.headers_mut().remove(&REQUEST_ID_HEADER);
+/// The trace id of a call: the caller's `x-request-id` when there is
+/// exactly one and it is plain, otherwise a fresh UUID.
+pub fn trace_id_of(request: &Request) -> String {
+    let mut ids = request.headers().get_all(&REQUEST_ID_HEADER).iter();
+    match (ids.next(), ids.next()) {
+        (Some(id), None) if sane(id.as_bytes()) => {
+            // `sane` admits ASCII only, so this is the header's text.
+            String::from_utf8_lossy(id.as_bytes()).into_owned()
+        }
+        _ => uuid::Uuid::new_v4().to_string(),
     }
-    next.run(request).await
 }
 
 /// Run `call` with `id` as the current trace id.
@@ -52,35 +49,20 @@ pub async fn with_trace_id<F: std::future::Future>(id: String, call: F) -> F::Ou
 
 /// The span of one call: its trace id, method and route (never the raw
 /// path, which holds request ids and file tokens; never a query string).
-pub fn make_span(request: &Request) -> tracing::Span {
-    let id = request
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|r| r.header_value().to_str().ok())
-        .unwrap_or_default();
-    let route = route_of(request);
+pub fn call_span(id: &str, method: &Method, route: &str) -> tracing::Span {
     tracing::info_span!(
         "call",
         trace_id = %id,
-        method = %request.method(),
+        method = %method,
         route = %route,
         client_id = tracing::field::Empty
     )
 }
 
-/// The matched route of a call, e.g. `/api/digilocker/{id}/status`.
-pub fn route_of<B>(request: &axum::http::Request<B>) -> String {
-    request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned())
-}
-
 /// The access log line of a call: status and latency. The embedded
 /// sandbox answers thousands of catalogue calls at start: its lines are
 /// for debugging, the gateway's own are the access log.
-pub fn log_response(response: &Response, latency: std::time::Duration, _span: &tracing::Span) {
+pub fn log_response(response: &Response, latency: std::time::Duration) {
     let status = response.status().as_u16();
     let latency_ms = latency.as_secs_f64() * 1000.0;
     if response.extensions().get::<SandboxRoute>().is_some() {
