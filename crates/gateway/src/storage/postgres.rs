@@ -124,6 +124,8 @@ impl PgStore {
          JOIN clients c ON c.client_id = e.client_id \
          WHERE c.webhook_url IS NOT NULL AND e.id IN (SELECT jsonb_array_elements_text($1::jsonb)) \
          ON CONFLICT (event_id) DO NOTHING";
+    /// PostgreSQL prepares one statement per query: the two go apart.
+    const INSERT_EVENTS_AND_DELIVERIES: Option<&'static str> = None;
     // Rows another sweeper holds are skipped (it deletes them): waiting
     // for them while holding our own could deadlock two sweepers.
     const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \

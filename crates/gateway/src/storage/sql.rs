@@ -79,7 +79,8 @@ macro_rules! sql_store {
                 Self::append_events(conn, &[(request_id.to_owned(), client_id.to_owned(), event.clone())]).await
             }
 
-            /// Append several events (one statement), with their deliveries.
+            /// Append several events (one statement), with their deliveries
+            /// (on SQLite in the same query).
             async fn append_events(
                 conn: &mut $conn,
                 events: &[(String, String, $crate::storage::NewEvent)],
@@ -97,16 +98,27 @@ macro_rules! sql_store {
                     })
                     .collect();
                 let rows = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-                sqlx::query(Self::INSERT_EVENTS).bind(&rows).execute(&mut *conn).await?;
                 let announced: Vec<&str> = events
                     .iter()
                     .map(|(_, _, e)| e)
                     .filter(|e| e.kind.is_announced())
                     .map(|e| e.id.as_str())
                     .collect();
-                if !announced.is_empty() {
-                    let ids = serde_json::to_string(&announced).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-                    sqlx::query(Self::INSERT_DELIVERIES).bind(&ids).execute(&mut *conn).await?;
+                let ids = if announced.is_empty() {
+                    None
+                } else {
+                    Some(serde_json::to_string(&announced).map_err(|e| sqlx::Error::Encode(Box::new(e)))?)
+                };
+                match (Self::INSERT_EVENTS_AND_DELIVERIES, &ids) {
+                    (Some(both), Some(ids)) => {
+                        sqlx::query(both).bind(&rows).bind(ids).execute(&mut *conn).await?;
+                    }
+                    _ => {
+                        sqlx::query(Self::INSERT_EVENTS).bind(&rows).execute(&mut *conn).await?;
+                        if let Some(ids) = &ids {
+                            sqlx::query(Self::INSERT_DELIVERIES).bind(ids).execute(&mut *conn).await?;
+                        }
+                    }
                 }
                 Ok(())
             }

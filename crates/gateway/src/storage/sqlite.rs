@@ -25,6 +25,31 @@ pub struct SqliteStore {
     writer: Writer<SqliteConnection>,
 }
 
+/// The events statement's text (a macro, so it can be joined with another).
+macro_rules! insert_events {
+    () => {
+        "INSERT INTO events (id, request_id, client_id, kind, detail, at) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
+         FROM json_each($1) ORDER BY key"
+    };
+}
+
+/// The deliveries statement's text, with the JSON array of event ids in
+/// parameter `$ids`.
+macro_rules! insert_deliveries {
+    ($ids:literal) => {
+        concat!(
+            "INSERT INTO deliveries \
+             (event_id, client_id, state, attempts, next_attempt_at, locked_until, created_at) \
+             SELECT e.id, e.client_id, 'pending', 0, e.at, 0, e.at FROM events e \
+             JOIN clients c ON c.client_id = e.client_id \
+             WHERE c.webhook_url IS NOT NULL AND e.id IN (SELECT value FROM json_each(",
+            $ids,
+            ")) ON CONFLICT (event_id) DO NOTHING"
+        )
+    };
+}
+
 impl SqliteStore {
     /// Open (creating if needed) the database file and run migrations.
     pub async fn open(path: &Path) -> anyhow::Result<SqliteStore> {
@@ -122,18 +147,14 @@ impl SqliteStore {
     }
     /// Events from a JSON array of `[id, request_id, client_id, kind,
     /// detail, at]`, in its order.
-    const INSERT_EVENTS: &'static str =
-        "INSERT INTO events (id, request_id, client_id, kind, detail, at) \
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
-         FROM json_each($1) ORDER BY key";
+    const INSERT_EVENTS: &'static str = insert_events!();
     /// The deliveries of the events whose ids are in the JSON array `$1`,
     /// for clients with a webhook.
-    const INSERT_DELIVERIES: &'static str = "INSERT INTO deliveries \
-         (event_id, client_id, state, attempts, next_attempt_at, locked_until, created_at) \
-         SELECT e.id, e.client_id, 'pending', 0, e.at, 0, e.at FROM events e \
-         JOIN clients c ON c.client_id = e.client_id \
-         WHERE c.webhook_url IS NOT NULL AND e.id IN (SELECT value FROM json_each($1)) \
-         ON CONFLICT (event_id) DO NOTHING";
+    const INSERT_DELIVERIES: &'static str = insert_deliveries!("$1");
+    /// Both, as one query (one hand-over to the connection's thread, not
+    /// two): the events from `$1`, then the deliveries of those in `$2`.
+    const INSERT_EVENTS_AND_DELIVERIES: Option<&'static str> =
+        Some(concat!(insert_events!(), "; ", insert_deliveries!("$2")));
     /// Up to `$2` file links expired at `$1`.
     const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \
          (SELECT token_hash FROM files WHERE expires_at <= $1 LIMIT $2)";

@@ -387,18 +387,29 @@ where
     let mut inserted: Result<Vec<String>, StoreError> = Ok(Vec::new());
     let mut finishes: Vec<Finish> = Vec::with_capacity(jobs.len());
     let conn = &mut task.conn;
+    // Creates alone need no savepoint: if they fail, the whole transaction
+    // is theirs to roll back (two statements fewer in the common batch).
+    let creates_alone = jobs.is_empty() && background.is_none();
     let outcome: Result<(), sqlx::Error> = async {
         conn.execute(task.begin).await?;
         if !requests.is_empty() {
-            conn.execute("SAVEPOINT creates").await?;
+            if !creates_alone {
+                conn.execute("SAVEPOINT creates").await?;
+            }
             match (task.insert_requests)(&mut *conn, &requests).await {
                 Ok(ids) => inserted = Ok(ids),
                 Err(e) => {
                     inserted = Err(StoreError::from(e));
+                    if creates_alone {
+                        conn.execute("ROLLBACK").await?;
+                        return Ok(());
+                    }
                     conn.execute("ROLLBACK TO SAVEPOINT creates").await?;
                 }
             }
-            conn.execute("RELEASE SAVEPOINT creates").await?;
+            if !creates_alone {
+                conn.execute("RELEASE SAVEPOINT creates").await?;
+            }
         }
         // The background job last, so the API's work is never behind it.
         for (job, is_background) in jobs
@@ -681,5 +692,102 @@ mod tests {
         now += BACKLOG_GAP + Duration::from_millis(1);
         share.observe(now, true);
         assert!(!share.behind(now));
+    }
+
+    /// Inserts each request's id into `t`; a request whose id starts with
+    /// `bad` fails after its row went in (a half-done insert to undo).
+    fn insert_ids<'c>(
+        conn: &'c mut sqlx::SqliteConnection,
+        rows: &'c [NewRequest],
+    ) -> BoxFuture<'c, Result<Vec<String>, sqlx::Error>> {
+        Box::pin(async move {
+            for r in rows {
+                sqlx::query("INSERT INTO t (x) VALUES ($1)")
+                    .bind(&r.id)
+                    .execute(&mut *conn)
+                    .await?;
+                if r.id.starts_with("bad") {
+                    sqlx::query("INSERT INTO no_such_table VALUES (1)")
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+            Ok(rows.iter().map(|r| r.id.clone()).collect())
+        })
+    }
+
+    fn request(id: &str) -> NewRequest {
+        NewRequest {
+            id: id.to_owned(),
+            client_id: "c".to_owned(),
+            redirect_url: String::new(),
+            doc_types: String::new(),
+            state_hash: Vec::new(),
+            data_key: Vec::new(),
+            journey_secrets: Vec::new(),
+            idempotency_key: None,
+            idempotency_fingerprint: None,
+            created_at: 0,
+            valid_upto: 0,
+        }
+    }
+
+    async fn test_writer() -> Writer<sqlx::SqliteConnection> {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x TEXT NOT NULL)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let connect: Connect<sqlx::SqliteConnection> =
+            Box::new(|| Box::pin(async { Err(sqlx::Error::PoolClosed) }));
+        Writer::start(conn, "BEGIN IMMEDIATE", connect, insert_ids)
+    }
+
+    async fn rows(writer: &Writer<sqlx::SqliteConnection>) -> Vec<String> {
+        writer
+            .write(Priority::Api, |conn| {
+                Box::pin(async move {
+                    let rows: Vec<(String,)> = sqlx::query_as("SELECT x FROM t ORDER BY x")
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    Ok(rows.into_iter().map(|(x,)| x).collect())
+                })
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn failed_creates_alone_leave_nothing_and_the_writer_goes_on() {
+        let writer = test_writer().await;
+        let (bad, good) = tokio::join!(
+            writer.insert_request(request("bad-1")),
+            writer.insert_request(request("good-1"))
+        );
+        // One batch: its creates fail together, and nothing of them stays.
+        assert!(bad.is_err() && good.is_err(), "{bad:?} {good:?}");
+        assert!(rows(&writer).await.is_empty());
+        assert!(writer.insert_request(request("good-2")).await.unwrap());
+        assert_eq!(rows(&writer).await, vec!["good-2".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn failed_creates_do_not_undo_a_job_of_their_batch() {
+        let writer = test_writer().await;
+        let job = writer.write(Priority::Api, |conn| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO t (x) VALUES ('job')")
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ())
+            })
+        });
+        let (created, job) = tokio::join!(writer.insert_request(request("bad-1")), job);
+        assert!(created.is_err(), "{created:?}");
+        job.unwrap();
+        assert_eq!(rows(&writer).await, vec!["job".to_owned()]);
     }
 }
