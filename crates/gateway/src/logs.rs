@@ -79,16 +79,6 @@ impl Write for &LogWriter {
     }
 }
 
-impl Write for LogWriter {
-    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
-        (&*self).write(line)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Each line borrows the one handle (no reference count touched per line).
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
     type Writer = &'a LogWriter;
@@ -172,6 +162,8 @@ pub fn start<W: Write + Send + 'static>(mut out: W) -> std::io::Result<(LogWrite
 #[cfg(test)]
 mod tests {
     use super::*;
+    // Lines are written as the fmt layer writes them: through `make_writer`.
+    use tracing_subscriber::fmt::MakeWriter;
 
     /// An output that keeps what it is given, slowly when asked.
     #[derive(Clone, Default)]
@@ -200,10 +192,11 @@ mod tests {
         let (writer, guard) = start(out.clone()).unwrap();
         let threads: Vec<_> = (0..4)
             .map(|t| {
-                let mut w = writer.clone();
+                let w = writer.clone();
                 std::thread::spawn(move || {
                     for i in 0..5_000 {
-                        w.write_all(format!("thread {t} line {i}\n").as_bytes())
+                        w.make_writer()
+                            .write_all(format!("thread {t} line {i}\n").as_bytes())
                             .unwrap();
                     }
                 })
@@ -233,8 +226,8 @@ mod tests {
     #[test]
     fn a_line_is_written_within_moments_without_a_flush_or_another_line() {
         let out = Kept::default();
-        let (mut writer, _guard) = start(out.clone()).unwrap();
-        writer.write_all(b"alone\n").unwrap();
+        let (writer, _guard) = start(out.clone()).unwrap();
+        writer.make_writer().write_all(b"alone\n").unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while out.bytes.lock().unwrap().is_empty() {
             assert!(
@@ -252,12 +245,12 @@ mod tests {
             delay: Duration::from_millis(20),
             ..Kept::default()
         };
-        let (mut writer, guard) = start(out.clone()).unwrap();
+        let (writer, guard) = start(out.clone()).unwrap();
         let line = vec![b'x'; 64 * 1024];
         // Well past the limit: the calls must wait for the slow output.
         let n = 3 * MAX_BUFFERED / line.len();
         for _ in 0..n {
-            writer.write_all(&line).unwrap();
+            writer.make_writer().write_all(&line).unwrap();
             assert!(writer.0.lock().lines.len() <= MAX_BUFFERED + line.len());
         }
         drop(guard);

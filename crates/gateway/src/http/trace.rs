@@ -33,13 +33,11 @@ fn sane(id: &[u8]) -> bool {
 /// exactly one and it is plain, otherwise a fresh UUID.
 pub fn trace_id_of(request: &Request) -> String {
     let mut ids = request.headers().get_all(&REQUEST_ID_HEADER).iter();
-    match (ids.next(), ids.next()) {
-        (Some(id), None) if sane(id.as_bytes()) => {
-            // `sane` admits ASCII only, so this is the header's text.
-            String::from_utf8_lossy(id.as_bytes()).into_owned()
-        }
-        _ => uuid::Uuid::new_v4().to_string(),
-    }
+    let caller = match (ids.next(), ids.next()) {
+        (Some(id), None) if sane(id.as_bytes()) => id.to_str().ok(),
+        _ => None,
+    };
+    caller.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
 }
 
 /// Run `call` with `id` as the current trace id.
