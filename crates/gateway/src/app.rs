@@ -245,6 +245,15 @@ async fn spawn_webhooks(state: &AppState, addr: SocketAddr, shutdown: &watch::Se
             _ = rx.wait_for(|v| *v) => {}
         }
     });
+    // DigiLocker's side of revokes whose first attempt failed.
+    let bg = state.clone();
+    let mut rx = shutdown.subscribe();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = crate::revocation::run(bg) => {}
+            _ = rx.wait_for(|v| *v) => {}
+        }
+    });
 }
 
 /// The roots trusted for e-Aadhaar signatures: the configured PEM file; else

@@ -143,8 +143,12 @@ pub enum ClientCommand {
 /// `catalogue ...`.
 #[derive(Debug, Subcommand)]
 pub enum CatalogueCommand {
-    /// Rebuild the catalogue from DigiLocker now.
+    /// Ask DigiLocker for every issuer now (failing ones keep their last
+    /// good entries).
     Refresh,
+    /// How complete the stored catalogue is: failing issuers, their last
+    /// error and when each is asked again.
+    Status,
 }
 
 /// Build the configuration from file, environment and flags.
@@ -225,16 +229,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.background_tasks = false;
             let running = app::start(config).await?;
             let result = crate::catalogue::refresh(&running.state).await;
+            let status = crate::catalogue::status(running.state.store.as_ref()).await;
             running.stop().await;
             match result? {
-                Some(meta) => println!(
-                    "catalogue rebuilt: {} documents (version {})",
-                    meta.entries, meta.version
-                ),
+                Some(report) => {
+                    println!(
+                        "asked {} issuers, {} failed (they keep their last good entries)",
+                        report.asked, report.failed
+                    );
+                    print!(
+                        "{}",
+                        catalogue_status_text(
+                            &status?,
+                            time::OffsetDateTime::now_utc().unix_timestamp()
+                        )
+                    );
+                }
                 None => {
                     println!("another instance is refreshing the catalogue right now; nothing done")
                 }
             }
+            Ok(())
+        }
+        Command::Catalogue(CatalogueCommand::Status) => {
+            let store = app::open_store(&config).await?;
+            let status = crate::catalogue::status(store.as_ref()).await?;
+            print!(
+                "{}",
+                catalogue_status_text(&status, time::OffsetDateTime::now_utc().unix_timestamp())
+            );
             Ok(())
         }
         Command::GenerateKey => {
@@ -554,4 +577,57 @@ async fn webhook_command(config: Config, command: WebhookCommand) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// `catalogue status` as text: the stored version, then every failing
+/// issuer with its last error and next attempt.
+fn catalogue_status_text(status: &crate::catalogue::CatalogueStatus, now: i64) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    match &status.meta {
+        None => out.push_str("no catalogue stored yet\n"),
+        Some(m) => {
+            let _ = writeln!(
+                out,
+                "catalogue version {}: {} documents from {} issuers; {} failing, {} not asked yet; \
+                 stored {} ({}s ago){}",
+                m.version,
+                m.entries,
+                m.issuers,
+                m.failing,
+                m.pending,
+                crate::timefmt::ist(m.built_at),
+                (now - m.built_at).max(0),
+                if m.complete() { "; complete" } else { "; partial" }
+            );
+        }
+    }
+    if status.failing.is_empty() {
+        out.push_str("no failing issuers\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<10} {:<40} {:>8} {:<26} {:<26} last error",
+        "org id", "issuer", "attempts", "failing since", "next try"
+    );
+    for s in &status.failing {
+        let org = if s.org_id.is_empty() {
+            "(list)"
+        } else {
+            s.org_id.as_str()
+        };
+        let name: String = s.org_name.chars().take(40).collect();
+        let _ = writeln!(
+            out,
+            "{:<10} {:<40} {:>8} {:<26} {:<26} {}",
+            org,
+            name,
+            s.attempts,
+            s.failing_since.map(crate::timefmt::ist).unwrap_or_default(),
+            crate::timefmt::ist(s.next_try_at),
+            s.last_error.as_deref().unwrap_or_default()
+        );
+    }
+    out
 }

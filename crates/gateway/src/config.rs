@@ -52,6 +52,12 @@ pub struct Config {
     pub audit_retention: Duration,
     pub catalogue_refresh: Duration,
     pub catalogue_parallelism: usize,
+    /// Most catalogue calls made to DigiLocker per second, whatever fails.
+    pub catalogue_calls_per_second: u32,
+    /// A failing issuer is asked again after this at first, doubling (with
+    /// jitter) up to `catalogue_retry_max`.
+    pub catalogue_retry_min: Duration,
+    pub catalogue_retry_max: Duration,
     pub upstream_timeout: Duration,
     pub sweep_interval: Duration,
     /// Where the embedded sandbox keeps its CA; default `<data_dir>/sandbox`.
@@ -65,6 +71,9 @@ pub struct Config {
     pub sandbox_quirks: bool,
     /// Latency of each of the embedded sandbox's signed catalogue calls.
     pub sandbox_catalogue_latency: Duration,
+    /// The embedded sandbox's documented handful of failing, flaky and slow
+    /// issuers (default on, as in real DigiLocker; off for a quick demo).
+    pub sandbox_failing_issuers: bool,
     /// Calls per second each client may make to `/api` on one instance
     /// (0: no limit), and the burst above that rate.
     pub rate_limit_per_second: u32,
@@ -106,6 +115,9 @@ impl Default for Config {
             audit_retention: Duration::from_secs(180 * 24 * 3600),
             catalogue_refresh: Duration::from_secs(30 * 24 * 3600),
             catalogue_parallelism: 16,
+            catalogue_calls_per_second: 50,
+            catalogue_retry_min: Duration::from_secs(60),
+            catalogue_retry_max: Duration::from_secs(6 * 3600),
             upstream_timeout: Duration::from_secs(30),
             sweep_interval: Duration::from_secs(30),
             sandbox_dir: None,
@@ -113,6 +125,7 @@ impl Default for Config {
             sandbox_eaadhaar_shape: sandbox::EAadhaarShape::default(),
             sandbox_quirks: true,
             sandbox_catalogue_latency: Duration::ZERO,
+            sandbox_failing_issuers: true,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
             max_body_bytes: 64 * 1024,
@@ -152,6 +165,10 @@ pub struct FileConfig {
     pub audit_retention_days: Option<u64>,
     pub catalogue_refresh_seconds: Option<u64>,
     pub catalogue_parallelism: Option<usize>,
+    pub catalogue_calls_per_second: Option<u32>,
+    pub catalogue_retry_min_seconds: Option<u64>,
+    pub catalogue_retry_max_seconds: Option<u64>,
+    pub sandbox_failing_issuers: Option<bool>,
     pub upstream_timeout_seconds: Option<u64>,
     pub sweep_interval_seconds: Option<u64>,
     pub rate_limit_per_second: Option<u32>,
@@ -233,6 +250,18 @@ impl Config {
         if let Some(v) = f.catalogue_parallelism {
             self.catalogue_parallelism = v.max(1);
         }
+        if let Some(v) = f.catalogue_calls_per_second {
+            self.catalogue_calls_per_second = v.max(1);
+        }
+        if let Some(v) = f.catalogue_retry_min_seconds {
+            self.catalogue_retry_min = secs(v.max(1));
+        }
+        if let Some(v) = f.catalogue_retry_max_seconds {
+            self.catalogue_retry_max = secs(v.max(1));
+        }
+        if let Some(v) = f.sandbox_failing_issuers {
+            self.sandbox_failing_issuers = v;
+        }
         if let Some(v) = f.upstream_timeout_seconds {
             self.upstream_timeout = secs(v);
         }
@@ -295,6 +324,19 @@ impl Config {
             audit_retention_days: num("GATEWAY_AUDIT_RETENTION_DAYS")?,
             catalogue_refresh_seconds: num("GATEWAY_CATALOGUE_REFRESH_SECONDS")?,
             catalogue_parallelism: num("GATEWAY_CATALOGUE_PARALLELISM")?.map(|v| v as usize),
+            catalogue_calls_per_second: num("GATEWAY_CATALOGUE_CALLS_PER_SECOND")?
+                .map(|v| v.min(u32::MAX as u64) as u32),
+            catalogue_retry_min_seconds: num("GATEWAY_CATALOGUE_RETRY_MIN_SECONDS")?,
+            catalogue_retry_max_seconds: num("GATEWAY_CATALOGUE_RETRY_MAX_SECONDS")?,
+            sandbox_failing_issuers: var("GATEWAY_SANDBOX_FAILING_ISSUERS")
+                .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "on" => Ok(true),
+                    "false" | "0" | "no" | "off" => Ok(false),
+                    _ => Err(anyhow::anyhow!(
+                        "GATEWAY_SANDBOX_FAILING_ISSUERS must be true or false"
+                    )),
+                })
+                .transpose()?,
             upstream_timeout_seconds: num("GATEWAY_UPSTREAM_TIMEOUT_SECONDS")?,
             sweep_interval_seconds: num("GATEWAY_SWEEP_INTERVAL_SECONDS")?,
             rate_limit_per_second: num("GATEWAY_RATE_LIMIT_PER_SECOND")?

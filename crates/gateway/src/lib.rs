@@ -28,6 +28,7 @@ pub mod journey;
 pub mod logs;
 pub mod metrics;
 pub mod ops;
+pub mod revocation;
 pub mod sandbox_mode;
 pub mod sealed;
 pub mod server;

@@ -11,6 +11,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -68,6 +69,35 @@ pub struct Metrics {
     upstream_latency: Family<Labels, Histogram>,
     erased: Counter,
     webhook_deliveries: Family<Labels, Counter>,
+    catalogue: CatalogueMetrics,
+    upstream_revokes_pending: Gauge,
+}
+
+/// The catalogue's completeness, read from the database at each scrape.
+#[derive(Default)]
+struct CatalogueMetrics {
+    entries: Gauge,
+    issuers: Gauge,
+    failing: Gauge,
+    pending: Gauge,
+    age: Gauge,
+    issuer_failing: Family<Labels, Gauge>,
+    issuer_next_try: Family<Labels, Gauge>,
+}
+
+/// What `/metrics` shows of the catalogue.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogueGauges {
+    /// `None`: nothing stored yet.
+    pub entries: Option<i64>,
+    pub issuers: i64,
+    pub failing: i64,
+    pub pending: i64,
+    /// Seconds since the stored version was written.
+    pub age_seconds: i64,
+    /// (org id, last error, next try as Unix seconds) of each failing issuer
+    /// (org id `list`: the issuer list itself).
+    pub failing_issuers: Vec<(String, String, i64)>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -125,7 +155,52 @@ impl Default for Metrics {
              the client is disabled or has no webhook any more)",
             webhook_deliveries.clone(),
         );
+        let catalogue = CatalogueMetrics::default();
+        registry.register(
+            "catalogue_entries",
+            "Documents (issuer, doc type) in the stored catalogue; -1 before the first is stored",
+            catalogue.entries.clone(),
+        );
+        registry.register(
+            "catalogue_issuers",
+            "Issuers DigiLocker lists",
+            catalogue.issuers.clone(),
+        );
+        registry.register(
+            "catalogue_issuers_failing",
+            "Issuers whose last catalogue call failed (their documents are from their last good \
+             answer, or missing); each is retried with backoff",
+            catalogue.failing.clone(),
+        );
+        registry.register(
+            "catalogue_issuers_pending",
+            "Issuers not asked yet (a first build still running)",
+            catalogue.pending.clone(),
+        );
+        registry.register(
+            "catalogue_age_seconds",
+            "Seconds since the stored catalogue last changed",
+            catalogue.age.clone(),
+        );
+        registry.register(
+            "catalogue_issuer_failing",
+            "1 for each failing issuer, with its last error (org_id `list`: the issuer list)",
+            catalogue.issuer_failing.clone(),
+        );
+        registry.register(
+            "catalogue_issuer_next_try_timestamp_seconds",
+            "When each failing issuer is asked again (Unix seconds)",
+            catalogue.issuer_next_try.clone(),
+        );
+        let upstream_revokes_pending = Gauge::default();
+        registry.register(
+            "upstream_revokes_pending",
+            "Revokes erased here whose DigiLocker side is still being retried",
+            upstream_revokes_pending.clone(),
+        );
         Metrics {
+            catalogue,
+            upstream_revokes_pending,
             registry,
             webhook_deliveries,
             http_requests,
@@ -203,6 +278,31 @@ impl Metrics {
         self.webhook_deliveries
             .get_or_create(&vec![("outcome", outcome.as_str().to_owned())])
             .inc();
+    }
+
+    /// Set the catalogue's gauges (at each scrape, from the database).
+    pub fn catalogue(&self, g: &CatalogueGauges) {
+        let c = &self.catalogue;
+        c.entries.set(g.entries.unwrap_or(-1));
+        c.issuers.set(g.issuers);
+        c.failing.set(g.failing);
+        c.pending.set(g.pending);
+        c.age.set(g.age_seconds);
+        c.issuer_failing.clear();
+        c.issuer_next_try.clear();
+        for (org_id, error, next_try) in &g.failing_issuers {
+            c.issuer_failing
+                .get_or_create(&vec![("org_id", org_id.clone()), ("error", error.clone())])
+                .set(1);
+            c.issuer_next_try
+                .get_or_create(&vec![("org_id", org_id.clone())])
+                .set(*next_try);
+        }
+    }
+
+    /// Set how many upstream revokes are still being retried.
+    pub fn upstream_revokes_pending(&self, n: i64) {
+        self.upstream_revokes_pending.set(n);
     }
 
     /// The text exposition.

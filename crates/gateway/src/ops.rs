@@ -36,6 +36,38 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    // Read from the database at each scrape, so every instance reports the
+    // same (the catalogue is built by whichever holds the lease).
+    match crate::catalogue::status(state.store.as_ref()).await {
+        Ok(status) => state.metrics.catalogue(&crate::metrics::CatalogueGauges {
+            entries: status.meta.map(|m| m.entries),
+            issuers: status.meta.map_or(0, |m| m.issuers),
+            failing: status.meta.map_or(0, |m| m.failing),
+            pending: status.meta.map_or(0, |m| m.pending),
+            age_seconds: status.meta.map_or(0, |m| (state.now() - m.built_at).max(0)),
+            failing_issuers: status
+                .failing
+                .iter()
+                .map(|s| {
+                    let org = if s.org_id.is_empty() {
+                        "list"
+                    } else {
+                        &s.org_id
+                    };
+                    (
+                        org.to_owned(),
+                        s.last_error.clone().unwrap_or_default(),
+                        s.next_try_at,
+                    )
+                })
+                .collect(),
+        }),
+        Err(e) => tracing::warn!(error = %e, "cannot read the catalogue's state for /metrics"),
+    }
+    match state.store.count_upstream_revokes().await {
+        Ok(n) => state.metrics.upstream_revokes_pending(n),
+        Err(e) => tracing::warn!(error = %e, "cannot count the upstream revokes for /metrics"),
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -13,7 +13,7 @@ use super::model::{
     IssuedResponse, ParameterValue,
 };
 use crate::auth::Caller;
-use crate::catalogue::Entry;
+use crate::catalogue::{Document, Entry, Snapshot};
 use crate::domain::{truncate, DocType, OrgId};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -29,11 +29,18 @@ const MAX_PARAMETERS: usize = 20;
     get, path = "/api/digilocker/documents", tag = "documents",
     params(DocumentsQuery, ("If-None-Match" = Option<String>, Header, description = "An earlier `ETag`.")),
     responses(
-        (status = 200, body = DocumentsResponse, headers(("ETag" = String))),
+        (status = 200, body = DocumentsResponse, headers(
+            ("ETag" = String),
+            ("x-catalogue-complete" = bool, description = "`true` when every issuer DigiLocker lists answered its last call."),
+            ("x-catalogue-issuers" = i64, description = "Issuers DigiLocker lists."),
+            ("x-catalogue-failing-issuers" = i64, description = "Issuers whose last call failed; their documents are from their last good answer, or missing until they answer. Retried with backoff."),
+            ("x-catalogue-pending-issuers" = i64, description = "Issuers not asked yet (a first build still running)."),
+            ("x-catalogue-updated-at" = String, description = "When this version of the catalogue was stored."),
+        )),
         (status = 304, description = "Unchanged since the `If-None-Match` ETag."),
         (status = 400, description = "`invalid_payload`: an unreadable query.", body = ErrorBody),
         (status = 401, description = "`unauthorized`.", body = ErrorBody),
-        (status = 503, description = "`catalogue_not_ready`: the first build is still running; retry after `Retry-After`.", body = ErrorBody),
+        (status = 503, description = "`catalogue_not_ready`: no issuer has answered yet (the first seconds of a first start, or DigiLocker's issuer list failing); retry after `Retry-After`.", body = ErrorBody),
     ),
     security(("client" = []))
 )]
@@ -70,14 +77,16 @@ pub async fn catalogue(
             query.doc_type.as_deref(),
             query.q.as_deref(),
         );
-        return Ok((
+        let mut response = (
             [
                 (header::CONTENT_TYPE, "application/json".to_owned()),
                 (header::ETAG, etag),
             ],
             body,
         )
-            .into_response());
+            .into_response();
+        completeness_headers(&snapshot, response.headers_mut());
+        return Ok(response);
     }
     if etag_matches(if_none_match, &snapshot.etag) {
         return Ok(not_modified(snapshot.etag.clone()));
@@ -101,7 +110,29 @@ pub async fn catalogue(
     if let Some(e) = encoding.header() {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(e));
     }
+    completeness_headers(&snapshot, h);
     Ok(response)
+}
+
+/// How complete the catalogue is, out of band (the body keeps the hosted
+/// API's shape): `x-catalogue-complete` `true` or `false`,
+/// `x-catalogue-issuers` listed, `x-catalogue-failing-issuers` whose last
+/// answer failed (their entries, if any, are from their last good answer),
+/// `x-catalogue-pending-issuers` not asked yet, `x-catalogue-updated-at`.
+fn completeness_headers(snapshot: &Snapshot, h: &mut HeaderMap) {
+    let m = &snapshot.meta;
+    let pairs = [
+        ("x-catalogue-complete", m.complete().to_string()),
+        ("x-catalogue-issuers", m.issuers.to_string()),
+        ("x-catalogue-failing-issuers", m.failing.to_string()),
+        ("x-catalogue-pending-issuers", m.pending.to_string()),
+        ("x-catalogue-updated-at", crate::timefmt::ist(m.built_at)),
+    ];
+    for (name, value) in pairs {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
 }
 
 fn not_modified(etag: String) -> Response {
@@ -164,7 +195,6 @@ fn parameters(given: Option<Vec<ParameterValue>>) -> ApiResult<Vec<(String, Stri
         (status = 403, description = "`invalid_grant`, `user_consent_not_given`.", body = ErrorBody),
         (status = 404, description = "`request_not_found`, `invalid_uri`, `record_not_found`.", body = ErrorBody),
         (status = 502, description = "`upstream_server_error`.", body = ErrorBody),
-        (status = 503, description = "`catalogue_not_ready`.", body = ErrorBody),
     ),
     security(("client" = []))
 )]
@@ -216,17 +246,31 @@ pub async fn fetch(
     let params = parameters(body.parameters)?;
     ensure_usable(&r)?;
 
-    let entry = state
+    // The catalogue helps check the call; it never gates it: a pair it does
+    // not (yet) hold, an issuer failing upstream, or a catalogue still being
+    // built, and the fetch is tried upstream with the business's parameters.
+    let known = state
         .catalogue
         .entry(state.store.as_ref(), org_id.as_str(), doc_type.as_str())
-        .await?
-        .ok_or_else(|| {
-            ApiError::InvalidPayload(format!(
-                "No document with docType {} and orgId {} in the catalogue (GET /api/digilocker/documents).",
-                doc_type.as_str(),
-                org_id.as_str()
-            ))
-        })?;
+        .await?;
+    if known.is_none() && !matches!(format.as_str(), "pdf" | "xml") {
+        return Err(ApiError::InvalidPayload(format!(
+            "format {:?} is not one DigiLocker serves; use \"pdf\" or \"xml\".",
+            truncate(&format)
+        )));
+    }
+    let checked = known.is_some();
+    let entry = known.unwrap_or_else(|| Entry {
+        document: Document {
+            available_formats: vec!["pdf".into(), "xml".into()],
+            description: String::new(),
+            doc_type: doc_type.as_str().to_owned(),
+            org_id: org_id.as_str().to_owned(),
+            org_name: String::new(),
+            parameters: Vec::new(),
+        },
+        issuer_id: String::new(),
+    });
     let doc = &entry.document;
     if !doc.available_formats.iter().any(|f| f == &format) {
         return Err(ApiError::InvalidPayload(format!(
@@ -234,6 +278,13 @@ pub async fn fetch(
             truncate(&format),
             doc.available_formats
         )));
+    }
+    if !checked {
+        tracing::info!(
+            org_id = org_id.as_str(),
+            doc_type = doc_type.as_str(),
+            "not in the catalogue (yet); asking DigiLocker directly"
+        );
     }
     for p in &doc.parameters {
         match params.iter().find(|(n, _)| n == &p.name) {
@@ -248,6 +299,7 @@ pub async fn fetch(
     }
     if let Some((unknown, _)) = params
         .iter()
+        .filter(|_| checked)
         .find(|(n, _)| !doc.parameters.iter().any(|p| &p.name == n))
     {
         return Err(ApiError::InvalidPayload(format!(

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
 use super::caller_request;
@@ -11,6 +11,7 @@ use super::model::{
     CreateRequest, DocTypes, ErrorBody, RequestView, RevokeResponse, StatusView, UserDetailsView,
 };
 use crate::auth::Caller;
+use crate::crypto;
 use crate::domain::{DocType, RedirectUrl, RequestStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{ApiJson, ApiPath};
@@ -19,7 +20,6 @@ use crate::sealed::{request_key, JourneySecrets, Sealed, StoredToken, UserDetail
 use crate::state::AppState;
 use crate::storage::{EventKind, NewEvent, NewRequest, RequestRecord};
 use crate::timefmt::ist;
-use crate::{crypto, upstream};
 
 /// Most doc types a request may ask DigiLocker to offer.
 const MAX_DOC_TYPES: usize = 20;
@@ -267,15 +267,15 @@ pub async fn status(
     }))
 }
 
-/// Revoke the user's DigiLocker token upstream, then locally.
+/// Revoke: erase locally at once, then revoke the user's DigiLocker token
+/// upstream (retried in the background while DigiLocker fails).
 #[utoipa::path(
     get, path = "/api/digilocker/{id}/revoke", tag = "requests",
     params(("id" = String, Path, description = "The request id.")),
     responses(
-        (status = 200, body = RevokeResponse),
+        (status = 200, description = "Revoked: the request's data is erased at once; DigiLocker's side follows (retried in the background while DigiLocker fails; the audit trail's `upstream_revoked` event and the `digilocker.request.revoke_confirmed` webhook say when it is done).", body = RevokeResponse),
         (status = 401, description = "`unauthorized`, `user_not_authenticated`, `token_revoked`.", body = ErrorBody),
         (status = 404, description = "`request_not_found`.", body = ErrorBody),
-        (status = 502, description = "`upstream_server_error`.", body = ErrorBody),
     ),
     security(("client" = []))
 )]
@@ -287,43 +287,32 @@ pub async fn revoke(
     let r = caller_request(&state, &caller, &id).await?;
     // Not consented (yet, or ever): the same answer a fetch gets.
     crate::token::ensure_usable(&r)?;
+    let now = state.now();
     let key = request_key(&state.keys, &r)?;
-    if let (Some(sealed), Some(key)) = (&r.token, key) {
-        let token: StoredToken = key.open_json(&Sealed::Token.aad(&r.id), sealed)?;
-        let access = SecretString::from(token.access_token);
-        match upstream::call(
-            &state,
-            "revoke",
-            state.dl.revoke(&access, digilocker::TokenHint::AccessToken),
-        )
-        .await
-        {
-            Ok(()) => {}
-            // Already invalid upstream is what we wanted.
-            Err(e) if upstream::is_already_invalid(&e) => {}
-            Err(e) => return Err(upstream::to_api_error(e)),
+    let upstream = match (&r.token, key) {
+        (Some(sealed), Some(key)) => {
+            let token: StoredToken = key.open_json(&Sealed::Token.aad(&r.id), sealed)?;
+            crate::revocation::job(&state, &r.id, &token, now)?
         }
-        if let Some(refresh) = token.refresh_token {
-            let refresh = SecretString::from(refresh);
-            if let Err(e) = upstream::call(
-                &state,
-                "revoke",
-                state
-                    .dl
-                    .revoke(&refresh, digilocker::TokenHint::RefreshToken),
-            )
-            .await
-            {
-                if !upstream::is_already_invalid(&e) {
-                    tracing::warn!(error = %e, "refresh token revoke failed; the access token is revoked");
-                }
-            }
-        }
+        _ => None,
+    };
+    // The user withdrew consent: nothing of theirs is kept, whatever
+    // DigiLocker does. The data key goes first, with the tokens, details,
+    // files and links; DigiLocker's revoke is queued in the same transaction.
+    let pending = if upstream.is_some() {
+        "pending"
+    } else {
+        "not_needed"
+    };
+    let event = NewEvent::new(
+        EventKind::Revoked,
+        serde_json::json!({"upstream": pending}),
+        now,
+    );
+    let revoked = state.store.revoke(&r.id, &event, upstream.as_ref()).await?;
+    tracing::info!(request_id = %r.id, upstream = pending, "request revoked and its data erased");
+    if revoked && upstream.is_some() {
+        tokio::spawn(crate::revocation::attempt_now(state.clone(), r.id.clone()));
     }
-    // The user withdrew consent: nothing of theirs is kept. The data key
-    // goes first, with the tokens, details, files and links.
-    let event = NewEvent::new(EventKind::Revoked, serde_json::json!({}), state.now());
-    state.store.revoke(&r.id, &event).await?;
-    tracing::info!(request_id = %r.id, "request revoked and its data erased");
     Ok(Json(RevokeResponse { success: true }))
 }

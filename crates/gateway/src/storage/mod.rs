@@ -223,8 +223,13 @@ pub enum EventKind {
     DocumentFetched,
     /// The e-Aadhaar was fetched and verified.
     AadhaarFetched,
-    /// Access was revoked and the request's data erased.
+    /// Access was revoked and the request's data erased; `upstream`
+    /// `pending` (DigiLocker's revoke is queued) or `not_needed`.
     Revoked,
+    /// DigiLocker's side of a revoke is done: `outcome` `revoked` (it
+    /// accepted the revoke) or `token_expired` (the token died by itself
+    /// before DigiLocker answered), `attempts`.
+    UpstreamRevoked,
     /// Everything of the request was erased; `reason` `expired` or
     /// `client_disabled`.
     Erased,
@@ -242,6 +247,7 @@ impl EventKind {
             EventKind::DocumentFetched => "document_fetched",
             EventKind::AadhaarFetched => "aadhaar_fetched",
             EventKind::Revoked => "revoked",
+            EventKind::UpstreamRevoked => "upstream_revoked",
             EventKind::Erased => "erased",
         }
     }
@@ -254,6 +260,7 @@ impl EventKind {
                 | EventKind::ConsentDenied
                 | EventKind::JourneyFailed
                 | EventKind::Revoked
+                | EventKind::UpstreamRevoked
                 | EventKind::Erased
         )
     }
@@ -368,12 +375,87 @@ pub struct CatalogueRow {
     pub parameters: String,
 }
 
-/// Which catalogue is current.
+/// Which catalogue is current, and how complete it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct CatalogueMeta {
     pub version: i64,
     pub built_at: i64,
     pub entries: i64,
+    /// Issuers DigiLocker listed.
+    pub issuers: i64,
+    /// Issuers whose last answer failed (their entries, if any, are from
+    /// their last good answer).
+    pub failing: i64,
+    /// Issuers not asked yet (a first build still running).
+    pub pending: i64,
+}
+
+impl CatalogueMeta {
+    /// Every listed issuer answered its last call.
+    pub fn complete(&self) -> bool {
+        self.failing == 0 && self.pending == 0
+    }
+}
+
+/// How complete a catalogue about to be stored is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CatalogueHealth {
+    pub issuers: i64,
+    pub failing: i64,
+    pub pending: i64,
+}
+
+/// One issuer's state in the catalogue (org id `''`: the issuer list).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct IssuerState {
+    pub org_id: String,
+    pub org_name: String,
+    /// As in [`CatalogueRow::issuer_id`].
+    pub issuer_id: String,
+    /// 1 when its last attempt succeeded.
+    pub ok: i64,
+    /// Failed attempts in a row.
+    pub attempts: i64,
+    pub failing_since: Option<i64>,
+    pub last_ok_at: Option<i64>,
+    /// What DigiLocker answered (status and code, no personal data).
+    pub last_error: Option<String>,
+    /// When it is asked again (its refresh when ok, its retry when failing).
+    pub next_try_at: i64,
+}
+
+/// A revoke to make upstream after the local erasure.
+#[derive(Debug, Clone)]
+pub struct NewUpstreamRevoke {
+    /// The DigiLocker token ([`crate::sealed::StoredToken`]) sealed with the
+    /// master key (the request's data key is gone with the erasure).
+    pub token_sealed: Vec<u8>,
+    /// After this the token is dead anyway: stop trying.
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+/// A queued upstream revoke.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UpstreamRevoke {
+    pub request_id: String,
+    pub client_id: String,
+    pub token_sealed: Vec<u8>,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+/// How an upstream revoke attempt went.
+#[derive(Debug, Clone)]
+pub enum UpstreamRevokeOutcome {
+    /// Done (DigiLocker accepted it, or the token is dead anyway): the row
+    /// goes and `event` is appended.
+    Done(NewEvent),
+    /// Try again at `next_attempt_at`.
+    Retry { error: String, next_attempt_at: i64 },
 }
 
 /// Everything the gateway keeps. Every write is one transaction (shared
@@ -485,9 +567,34 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn update_token(&self, id: &str, token: &[u8]) -> StoreResult<()>;
     /// Status `revoked`; the data key, tokens, details, scope, journey
-    /// secrets, files and links erased; a `revoked` event; then compacts.
+    /// secrets, files and links erased; a `revoked` event; the upstream
+    /// revoke queued when given, in the same transaction; then compacts.
     /// False when the request was not authenticated (nothing changed).
-    async fn revoke(&self, id: &str, event: &NewEvent) -> StoreResult<bool>;
+    async fn revoke(
+        &self,
+        id: &str,
+        event: &NewEvent,
+        upstream: Option<&NewUpstreamRevoke>,
+    ) -> StoreResult<bool>;
+    /// Claim up to `limit` upstream revokes due at `now` (only `request_id`'s
+    /// when given) for `lease` seconds.
+    async fn claim_upstream_revokes(
+        &self,
+        now: i64,
+        lease: i64,
+        limit: i64,
+        request_id: Option<&str>,
+    ) -> StoreResult<Vec<UpstreamRevoke>>;
+    /// Record an upstream revoke attempt (and release the claim).
+    async fn finish_upstream_revoke(
+        &self,
+        request_id: &str,
+        outcome: &UpstreamRevokeOutcome,
+    ) -> StoreResult<()>;
+    /// Upstream revokes still waiting, oldest first.
+    async fn list_upstream_revokes(&self, limit: i64) -> StoreResult<Vec<UpstreamRevoke>>;
+    /// How many upstream revokes are still waiting.
+    async fn count_upstream_revokes(&self) -> StoreResult<i64>;
 
     /// Store a file (and its `document_fetched` event).
     async fn insert_file(&self, file: &FileRecord, event: &NewEvent) -> StoreResult<()>;
@@ -552,7 +659,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         rows: &[CatalogueRow],
         built_at: i64,
+        health: CatalogueHealth,
     ) -> StoreResult<CatalogueMeta>;
+    /// Every issuer's catalogue state.
+    async fn catalogue_issuers(&self) -> StoreResult<Vec<IssuerState>>;
+    /// Insert or update these issuers' states; forget the `removed` ones.
+    async fn save_catalogue_issuers(
+        &self,
+        states: &[IssuerState],
+        removed: &[String],
+    ) -> StoreResult<()>;
     async fn load_catalogue(&self) -> StoreResult<Vec<CatalogueRow>>;
     async fn find_catalogue_entry(
         &self,

@@ -110,6 +110,8 @@ impl PgStore {
         .fetch_all(conn)
         .await
     }
+    /// What a claim's subquery adds so two instances skip each other's rows.
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     /// Events from a JSON array of `[id, request_id, client_id, kind,
     /// detail, at]`, in its order.
     const INSERT_EVENTS: &'static str =

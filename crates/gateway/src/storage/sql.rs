@@ -27,11 +27,24 @@ pub(crate) const DELIVERY_COLUMNS: &str =
 pub(crate) const CATALOGUE_COLUMNS: &str =
     "org_id, doc_type, org_name, description, formats, parameters, issuer_id";
 
-/// Make catalogue version `$1` (built at `$2`, `$3` entries) the current
-/// one, unless a newer one already is.
+pub(crate) const CATALOGUE_META_COLUMNS: &str =
+    "version, built_at, entries, issuers, failing, pending";
+
+pub(crate) const ISSUER_STATE_COLUMNS: &str =
+    "org_id, org_name, issuer_id, ok, attempts, failing_since, last_ok_at, last_error, next_try_at";
+
+pub(crate) const UPSTREAM_REVOKE_COLUMNS: &str =
+    "request_id, client_id, token_sealed, attempts, next_attempt_at, last_error, expires_at, created_at";
+
+/// Make catalogue version `$1` (built at `$2`, `$3` entries; `$4` issuers,
+/// `$5` failing, `$6` not asked yet) the current one, unless a newer one
+/// already is.
 pub(crate) const SET_CURRENT_CATALOGUE: &str =
-    "INSERT INTO catalogue_meta (id, version, built_at, entries) VALUES (1, $1, $2, $3) \
-     ON CONFLICT (id) DO UPDATE SET version = excluded.version, built_at = excluded.built_at, entries = excluded.entries \
+    "INSERT INTO catalogue_meta (id, version, built_at, entries, issuers, failing, pending) \
+     VALUES (1, $1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (id) DO UPDATE SET version = excluded.version, built_at = excluded.built_at, \
+     entries = excluded.entries, issuers = excluded.issuers, failing = excluded.failing, \
+     pending = excluded.pending \
      WHERE catalogue_meta.version < excluded.version";
 
 /// Remove catalogue versions older than the current one (a build still
@@ -480,8 +493,8 @@ macro_rules! sql_store {
                 })).await
             }
 
-            async fn revoke(&self, id: &str, event: &$crate::storage::NewEvent) -> $crate::storage::StoreResult<bool> {
-                let (id, event) = (id.to_owned(), event.clone());
+            async fn revoke(&self, id: &str, event: &$crate::storage::NewEvent, upstream: Option<&$crate::storage::NewUpstreamRevoke>) -> $crate::storage::StoreResult<bool> {
+                let (id, event, upstream) = (id.to_owned(), event.clone(), upstream.cloned());
                 let revoked = self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
                     let client: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "UPDATE requests SET status = 'revoked', {} WHERE id = $1 AND status = 'authenticated' RETURNING client_id",
@@ -498,6 +511,20 @@ macro_rules! sql_store {
                         .bind(&id)
                         .execute(&mut *conn)
                         .await?;
+                    if let Some(u) = &upstream {
+                        sqlx::query(
+                            "INSERT INTO upstream_revokes (request_id, client_id, token_sealed, attempts, \
+                             next_attempt_at, locked_until, expires_at, created_at) \
+                             VALUES ($1, $2, $3, 0, $4, 0, $5, $4) ON CONFLICT (request_id) DO NOTHING",
+                        )
+                        .bind(&id)
+                        .bind(&client_id)
+                        .bind(&u.token_sealed)
+                        .bind(u.created_at)
+                        .bind(u.expires_at)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
                     Self::append_event(conn, &id, &client_id, &event).await?;
                     Ok(true)
                 })).await?;
@@ -505,6 +532,76 @@ macro_rules! sql_store {
                     <Self as $crate::storage::Store>::compact(self).await?;
                 }
                 Ok(revoked)
+            }
+
+            async fn claim_upstream_revokes(&self, now: i64, lease: i64, limit: i64, request_id: Option<&str>) -> $crate::storage::StoreResult<Vec<$crate::storage::UpstreamRevoke>> {
+                let request_id = request_id.map(str::to_owned);
+                self.writer.write($crate::storage::writer::Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "UPDATE upstream_revokes SET locked_until = $2 WHERE request_id IN \
+                         (SELECT request_id FROM upstream_revokes WHERE next_attempt_at <= $1 AND locked_until <= $1 \
+                          AND ($4 IS NULL OR request_id = $4) ORDER BY next_attempt_at LIMIT $3{}) RETURNING {}",
+                        Self::SKIP_LOCKED,
+                        $crate::storage::sql::UPSTREAM_REVOKE_COLUMNS
+                    )))
+                    .bind(now)
+                    .bind(now.saturating_add(lease))
+                    .bind(limit)
+                    .bind(&request_id)
+                    .fetch_all(&mut *conn)
+                    .await
+                })).await
+            }
+
+            async fn finish_upstream_revoke(&self, request_id: &str, outcome: &$crate::storage::UpstreamRevokeOutcome) -> $crate::storage::StoreResult<()> {
+                use $crate::storage::UpstreamRevokeOutcome;
+                let (request_id, outcome) = (request_id.to_owned(), outcome.clone());
+                self.writer.write($crate::storage::writer::Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                    match &outcome {
+                        UpstreamRevokeOutcome::Done(event) => {
+                            let gone: Option<(String,)> = sqlx::query_as(
+                                "DELETE FROM upstream_revokes WHERE request_id = $1 RETURNING client_id",
+                            )
+                            .bind(&request_id)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                            if let Some((client_id,)) = gone {
+                                Self::append_event(conn, &request_id, &client_id, event).await?;
+                            }
+                        }
+                        UpstreamRevokeOutcome::Retry { error, next_attempt_at } => {
+                            sqlx::query(
+                                "UPDATE upstream_revokes SET attempts = attempts + 1, last_error = $1, \
+                                 next_attempt_at = $2, locked_until = 0 WHERE request_id = $3",
+                            )
+                            .bind(error)
+                            .bind(next_attempt_at)
+                            .bind(&request_id)
+                            .execute(&mut *conn)
+                            .await?;
+                        }
+                    }
+                    Ok(())
+                })).await
+            }
+
+            async fn list_upstream_revokes(&self, limit: i64) -> $crate::storage::StoreResult<Vec<$crate::storage::UpstreamRevoke>> {
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM upstream_revokes ORDER BY created_at, request_id LIMIT $1",
+                    $crate::storage::sql::UPSTREAM_REVOKE_COLUMNS
+                )))
+                .bind(limit)
+                .fetch_all(conn)
+                .await))
+            }
+
+            async fn count_upstream_revokes(&self) -> $crate::storage::StoreResult<i64> {
+                let (n,): (i64,) = $crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(
+                    "SELECT COUNT(*) FROM upstream_revokes",
+                )
+                .fetch_one(conn)
+                .await);
+                Ok(n)
             }
 
             async fn insert_file(&self, f: &$crate::storage::FileRecord, event: &$crate::storage::NewEvent) -> $crate::storage::StoreResult<()> {
@@ -741,12 +838,70 @@ macro_rules! sql_store {
             }
 
             async fn catalogue_meta(&self) -> $crate::storage::StoreResult<Option<$crate::storage::CatalogueMeta>> {
-                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as("SELECT version, built_at, entries FROM catalogue_meta WHERE id = 1")
-                    .fetch_optional(conn)
-                    .await))
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM catalogue_meta WHERE id = 1",
+                    $crate::storage::sql::CATALOGUE_META_COLUMNS
+                )))
+                .fetch_optional(conn)
+                .await))
             }
 
-            async fn replace_catalogue(&self, rows: &[$crate::storage::CatalogueRow], built_at: i64) -> $crate::storage::StoreResult<$crate::storage::CatalogueMeta> {
+            async fn catalogue_issuers(&self) -> $crate::storage::StoreResult<Vec<$crate::storage::IssuerState>> {
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM catalogue_issuers ORDER BY org_id",
+                    $crate::storage::sql::ISSUER_STATE_COLUMNS
+                )))
+                .fetch_all(conn)
+                .await))
+            }
+
+            async fn save_catalogue_issuers(&self, states: &[$crate::storage::IssuerState], removed: &[String]) -> $crate::storage::StoreResult<()> {
+                use $crate::storage::writer::Priority;
+                for chunk in states.chunks($crate::storage::sql::CATALOGUE_CHUNK) {
+                    let chunk = chunk.to_vec();
+                    self.writer.write(Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                        let mut upsert = sqlx::QueryBuilder::<$db>::new(format!(
+                            "INSERT INTO catalogue_issuers ({}) ",
+                            $crate::storage::sql::ISSUER_STATE_COLUMNS
+                        ));
+                        upsert.push_values(&chunk, |mut b, s| {
+                            b.push_bind(s.org_id.clone())
+                                .push_bind(s.org_name.clone())
+                                .push_bind(s.issuer_id.clone())
+                                .push_bind(s.ok)
+                                .push_bind(s.attempts)
+                                .push_bind(s.failing_since)
+                                .push_bind(s.last_ok_at)
+                                .push_bind(s.last_error.clone())
+                                .push_bind(s.next_try_at);
+                        });
+                        upsert.push(
+                            " ON CONFLICT (org_id) DO UPDATE SET org_name = excluded.org_name, \
+                             issuer_id = excluded.issuer_id, ok = excluded.ok, attempts = excluded.attempts, \
+                             failing_since = excluded.failing_since, last_ok_at = excluded.last_ok_at, \
+                             last_error = excluded.last_error, next_try_at = excluded.next_try_at",
+                        );
+                        upsert.build().execute(&mut *conn).await?;
+                        Ok(())
+                    })).await?;
+                }
+                for chunk in removed.chunks($crate::storage::sql::CATALOGUE_CHUNK) {
+                    let chunk = chunk.to_vec();
+                    self.writer.write(Priority::Background, move |conn: &mut $conn| Box::pin(async move {
+                        let mut delete = sqlx::QueryBuilder::<$db>::new("DELETE FROM catalogue_issuers WHERE org_id IN (");
+                        let mut each = delete.separated(", ");
+                        for org_id in &chunk {
+                            each.push_bind(org_id.clone());
+                        }
+                        delete.push(")");
+                        delete.build().execute(&mut *conn).await?;
+                        Ok(())
+                    })).await?;
+                }
+                Ok(())
+            }
+
+            async fn replace_catalogue(&self, rows: &[$crate::storage::CatalogueRow], built_at: i64, health: $crate::storage::CatalogueHealth) -> $crate::storage::StoreResult<$crate::storage::CatalogueMeta> {
                 use $crate::storage::writer::Priority;
                 // A version number of our own: the new rows stay invisible
                 // until the switch, so they go in small background batches
@@ -785,12 +940,18 @@ macro_rules! sql_store {
                     version,
                     built_at,
                     entries: rows.len() as i64,
+                    issuers: health.issuers,
+                    failing: health.failing,
+                    pending: health.pending,
                 };
                 self.writer.write(Priority::Background, move |conn: &mut $conn| Box::pin(async move {
                     sqlx::query($crate::storage::sql::SET_CURRENT_CATALOGUE)
                         .bind(meta.version)
                         .bind(meta.built_at)
                         .bind(meta.entries)
+                        .bind(meta.issuers)
+                        .bind(meta.failing)
+                        .bind(meta.pending)
                         .execute(&mut *conn)
                         .await?;
                     sqlx::query($crate::storage::sql::DROP_OLD_CATALOGUES)

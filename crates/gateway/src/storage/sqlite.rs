@@ -145,6 +145,8 @@ impl SqliteStore {
         }
         Ok(gone)
     }
+    /// What a claim's subquery adds so two instances skip each other's rows.
+    const SKIP_LOCKED: &'static str = "";
     /// Events from a JSON array of `[id, request_id, client_id, kind,
     /// detail, at]`, in its order.
     const INSERT_EVENTS: &'static str = insert_events!();

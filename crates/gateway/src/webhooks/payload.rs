@@ -16,6 +16,9 @@ pub const FAILED: &str = "digilocker.request.failed";
 pub const REVOKED: &str = "digilocker.request.revoked";
 /// The request reached `validUpto` and everything of it was erased.
 pub const EXPIRED: &str = "digilocker.request.expired";
+/// DigiLocker's side of a revoke is done (the local erasure was at the
+/// revoke itself); `upstream` says how.
+pub const REVOKE_CONFIRMED: &str = "digilocker.request.revoke_confirmed";
 
 /// The body of a delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,6 +45,10 @@ pub struct PayloadData {
     /// Failed: the contract's error code (as the redirect's `errCode`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub err_code: Option<String>,
+    /// Revoke confirmed: `revoked` (DigiLocker accepted it) or
+    /// `token_expired` (the token died before DigiLocker answered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
 }
 
 /// Looks like a doc type or an error code: short, letters, digits, `_.-`.
@@ -65,6 +72,7 @@ impl Payload {
             status,
             scope: None,
             err_code: None,
+            upstream: None,
         };
         let (kind, data) = match e.kind.as_str() {
             k if k == EventKind::ConsentGiven.as_str() => {
@@ -101,6 +109,16 @@ impl Payload {
                 )
             }
             k if k == EventKind::Revoked.as_str() => (REVOKED, data("revoked")),
+            k if k == EventKind::UpstreamRevoked.as_str() => {
+                let outcome = text("outcome").filter(|c| is_code(c)).unwrap_or("revoked");
+                (
+                    REVOKE_CONFIRMED,
+                    PayloadData {
+                        upstream: Some(outcome.to_owned()),
+                        ..data("revoked")
+                    },
+                )
+            }
             k if k == EventKind::Erased.as_str() && text("reason") == Some("expired") => {
                 (EXPIRED, data("expired"))
             }

@@ -477,9 +477,14 @@ async fn request_status_moves_only_forward(backend: Backend) {
     )
     .await
     .unwrap();
-    assert!(s.revoke("ok", &event(EventKind::Revoked)).await.unwrap());
+    assert!(s
+        .revoke("ok", &event(EventKind::Revoked), None)
+        .await
+        .unwrap());
     assert!(
-        !s.revoke("ok", &event(EventKind::Revoked)).await.unwrap(),
+        !s.revoke("ok", &event(EventKind::Revoked), None)
+            .await
+            .unwrap(),
         "revoked once"
     );
     let r = s.get_request("c1", "ok", NOW).await.unwrap().unwrap();
@@ -573,7 +578,7 @@ async fn a_callback_is_claimed_once_under_concurrency(backend: Backend) {
         .await
         .unwrap();
     assert!(a
-        .revoke("revoked", &event(EventKind::Revoked))
+        .revoke("revoked", &event(EventKind::Revoked), None)
         .await
         .unwrap());
     assert!(a
@@ -788,7 +793,10 @@ async fn catalogue_replacement_makes_a_new_version(backend: Backend) {
         catalogue_row("org1", "PANCR"),
         catalogue_row("org1", "AADHR"),
     ];
-    let meta = a.replace_catalogue(&first, NOW).await.unwrap();
+    let meta = a
+        .replace_catalogue(&first, NOW, Default::default())
+        .await
+        .unwrap();
     assert_eq!((meta.version, meta.built_at, meta.entries), (1, NOW, 3));
     assert_eq!(
         b.catalogue_meta().await.unwrap(),
@@ -815,7 +823,10 @@ async fn catalogue_replacement_makes_a_new_version(backend: Backend) {
     let second: Vec<CatalogueRow> = (0..2500)
         .map(|i| catalogue_row(&format!("org{i:04}"), "NEWDOC"))
         .collect();
-    let meta = b.replace_catalogue(&second, NOW + 5).await.unwrap();
+    let meta = b
+        .replace_catalogue(&second, NOW + 5, Default::default())
+        .await
+        .unwrap();
     assert_eq!(
         (meta.version, meta.built_at, meta.entries),
         (2, NOW + 5, 2500)
@@ -837,12 +848,20 @@ async fn catalogue_replacement_makes_a_new_version(backend: Backend) {
         {
             let a = a.clone();
             let rows = first.clone();
-            async move { a.replace_catalogue(&rows, NOW + 10).await.unwrap() }
+            async move {
+                a.replace_catalogue(&rows, NOW + 10, Default::default())
+                    .await
+                    .unwrap()
+            }
         },
         {
             let b = b.clone();
             let rows = second[..10].to_vec();
-            async move { b.replace_catalogue(&rows, NOW + 10).await.unwrap() }
+            async move {
+                b.replace_catalogue(&rows, NOW + 10, Default::default())
+                    .await
+                    .unwrap()
+            }
         },
     );
     let mut versions = [ma.version, mb.version];
