@@ -2,12 +2,14 @@
 
 /// Why an e-Aadhaar XML was refused.
 ///
-/// Every variant is a reason not to trust the document; the gateway answers all of them
-/// with `unwrap_aadhaar_failed`. The variants are distinct so that logs and metrics can say
-/// which check failed. This crate never puts values read from the document (names,
-/// numbers, dates) into a reason: reasons name elements, attributes, limits, algorithms and
-/// certificate subjects. Messages passed through from the XML parser and from bergshamra
-/// describe positions and names.
+/// Every variant but [`Error::TooOld`] is a reason not to trust the document; the gateway
+/// answers those with `unwrap_aadhaar_failed`. [`Error::TooOld`] is different: the
+/// document verified, and only the caller's freshness policy refuses it. The variants are
+/// distinct so that logs and metrics can say which check failed. This crate never puts
+/// personal values read from the document (names, numbers, dates of birth) into a reason:
+/// reasons name elements, attributes, limits, algorithms and certificate subjects, and
+/// [`Error::TooOld`] the signing time. Messages passed through from the XML parser and
+/// from bergshamra describe positions and names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -72,6 +74,23 @@ pub enum Error {
     SigningTime {
         /// What was wrong with the time.
         reason: String,
+    },
+
+    /// The document verified (signature, chain, signing time), but it was signed longer
+    /// ago than the caller's freshness policy allows
+    /// ([`VerifyOptions::max_age`](crate::VerifyOptions::max_age)). It is genuine; the
+    /// user has to perform Aadhaar eKYC again for a newer one.
+    #[error(
+        "the e-Aadhaar is too old: it was signed on {}, more than {} days ago (the most this \
+         service accepts); the user must perform Aadhaar eKYC again",
+        .signed_at.date(),
+        .max_age.whole_days()
+    )]
+    TooOld {
+        /// The signing time, `KycRes ts`.
+        signed_at: time::OffsetDateTime,
+        /// The policy's largest accepted age.
+        max_age: time::Duration,
     },
 
     /// The trust-anchor configuration itself is unusable (no certificate in the PEM bundle,

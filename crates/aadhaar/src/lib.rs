@@ -69,25 +69,35 @@
 //! - `ts` is required. A `ts` more than [`limits::MAX_FUTURE_SKEW`] after now is refused
 //!   (nothing is signed in the future), and so is one before 2010 (older than Aadhaar).
 //! - The chain is validated **at `ts`** when `ts` lies inside the validity of every
-//!   certificate in the chain. This accepts a document signed just before DigiLocker
-//!   rotated its leaf. Because a retired key could sign anything with an old `ts`, this
-//!   only holds while the document is at most [`limits::MAX_AGE_WITH_EXPIRED_CHAIN`] old
-//!   **if the chain has since expired**; past that it is refused.
+//!   certificate in the chain, whether or not the chain has expired since. This is how
+//!   `xmlsec1 --verification-gmt-time` judges DigiLocker's real files, and it accepts a
+//!   document signed before DigiLocker rotated its leaf, however long ago.
 //! - Otherwise, if the chain is valid **now**, it is validated now. This accepts
 //!   DigiLocker re-signing an older UIDAI response with its current certificate (a `ts`
 //!   before the leaf's notBefore).
 //! - Otherwise the chain is validated at `ts` and fails, naming the expired certificate.
 //!
 //! For example, with DigiLocker's leaf valid 2023-08-22 to 2026-02-11 and a document
-//! whose `ts` is 2026-01-20: verified on 2026-11-27, after the leaf expired, it is
-//! accepted and its chain validated at 2026-01-20; it stays accepted until 2029-01-19
-//! (`ts` + [`limits::MAX_AGE_WITH_EXPIRED_CHAIN`], 3 × 365 days) and is refused after
-//! that. A document from that leaf with a
-//! `ts` after 2026-02-11 is refused (the key had retired), as is one with a `ts` before
-//! 2023-08-22 once the leaf has expired.
+//! whose `ts` is 2026-01-20: verified on 2026-11-27, after the leaf expired, its chain is
+//! validated at 2026-01-20 and it verifies, today and in ten years. A document from that
+//! leaf with a `ts` after 2026-02-11 is refused (the key had retired), as is one with a
+//! `ts` before 2023-08-22 once the leaf has expired.
 //!
 //! The chosen instant is reported as [`SigningInfo::chain_validated_at`]. Tests and
 //! callers with their own clock use [`verify_and_parse_with`] and [`VerifyOptions`].
+//!
+//! # How old a document may be: a policy, not a signature check
+//!
+//! Whether an e-Aadhaar is recent enough for a purpose is the caller's decision, stated
+//! as [`VerifyOptions::max_age`] (default: no limit). It is checked last, only once the
+//! signature, the chain and the signing time have all been accepted, and a document
+//! older than it (now minus `ts`) is refused with its own error, [`Error::TooOld`],
+//! whose message says the document is too old, never that its signature failed. The
+//! user's remedy is a fresh Aadhaar eKYC in DigiLocker.
+//!
+//! Set one: besides keeping KYC data current, it bounds what a retired signing key could
+//! do if it leaked, since such a key can sign anything with a `ts` inside its old
+//! validity. The gateway's default is three years (`aadhaar_max_age_days = 1095`).
 //!
 //! Revocation is not checked: the crate does no I/O, and DigiLocker's CRL/OCSP endpoints
 //! would have to be fetched by the caller. Removing a compromised root or intermediate
@@ -107,8 +117,9 @@
 //! Error messages name fields and limits, never values. [`verhoeff`] validates numbers and
 //! computes check digits.
 //!
-//! Every [`Error`] means "do not trust this document"; the gateway answers all of them
-//! with `unwrap_aadhaar_failed`.
+//! Every [`Error`] but [`Error::TooOld`] means "do not trust this document"; the gateway
+//! answers those with `unwrap_aadhaar_failed`, and a document too old for its policy with
+//! `aadhaar_not_available` (the user must perform Aadhaar eKYC again).
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![deny(missing_docs)]

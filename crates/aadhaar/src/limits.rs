@@ -1,4 +1,6 @@
 //! The limits this crate enforces on untrusted e-Aadhaar XML, and the time rule's bounds.
+//! How old a document may be is not a limit of this crate but the caller's policy:
+//! [`VerifyOptions::max_age`](crate::VerifyOptions::max_age).
 //!
 //! A genuine DigiLocker e-Aadhaar is 15-18 KB (about half of it the photo, most of the rest
 //! the four certificates in `KeyInfo`), about 30 elements, at most 7 levels deep, with
@@ -29,10 +31,6 @@ pub const MAX_CERTIFICATES: usize = 8;
 /// How far in the future `KycRes ts` may be, to allow for clock skew between UIDAI,
 /// DigiLocker and us.
 pub const MAX_FUTURE_SKEW: Duration = Duration::minutes(10);
-
-/// How old a document may be when it is accepted only because its chain was valid at its
-/// signing time, not now (see the crate docs' time rule).
-pub const MAX_AGE_WITH_EXPIRED_CHAIN: Duration = Duration::days(3 * 365);
 
 /// No e-Aadhaar can be older than Aadhaar itself (enrolment began in September 2010); a
 /// `ts` before 2010-01-01 is refused as nonsense.

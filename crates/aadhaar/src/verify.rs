@@ -2,9 +2,7 @@
 //! time rule.
 
 use crate::error::Error;
-use crate::limits::{
-    EARLIEST_SIGNING_TIME_UNIX, MAX_AGE_WITH_EXPIRED_CHAIN, MAX_CERTIFICATES, MAX_FUTURE_SKEW,
-};
+use crate::limits::{EARLIEST_SIGNING_TIME_UNIX, MAX_CERTIFICATES, MAX_FUTURE_SKEW};
 use crate::model::EAadhaar;
 use crate::parse::{self, Layout, DSIG_NS};
 use base64::Engine as _;
@@ -111,17 +109,22 @@ fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, Error> {
     Ok(out)
 }
 
-/// The clock and bounds of the time rule. [`VerifyOptions::default`] uses the system
-/// clock and the bounds in [`limits`](crate::limits); tests set `now`.
+/// The clock and bounds of the time rule, and the freshness policy.
+/// [`VerifyOptions::default`] uses the system clock, the bounds in
+/// [`limits`](crate::limits) and no age limit; callers with their own clock set `now`,
+/// and a service that wants recent e-Aadhaar only sets `max_age`.
 #[derive(Debug, Clone, Copy)]
 pub struct VerifyOptions {
     /// The current time.
     pub now: OffsetDateTime,
     /// How far in the future `KycRes ts` may be.
     pub max_future_skew: Duration,
-    /// How old a document may be when only its signing time (not now) falls inside the
-    /// chain's validity.
-    pub max_age_with_expired_chain: Duration,
+    /// The freshness policy: the largest accepted age of the document (now minus
+    /// `KycRes ts`), or `None` for any age. Checked only after the signature and the chain
+    /// verified, so a document refused for it is genuine, and is refused with
+    /// [`Error::TooOld`], never a signature error. Default `None`; see the crate docs'
+    /// time rule for why a service should set one.
+    pub max_age: Option<Duration>,
 }
 
 impl Default for VerifyOptions {
@@ -129,7 +132,7 @@ impl Default for VerifyOptions {
         Self {
             now: OffsetDateTime::now_utc(),
             max_future_skew: MAX_FUTURE_SKEW,
-            max_age_with_expired_chain: MAX_AGE_WITH_EXPIRED_CHAIN,
+            max_age: None,
         }
     }
 }
@@ -498,7 +501,8 @@ fn chain_window(
 }
 
 /// Applies the time rule (see the crate docs) and returns the instant at which the chain
-/// is to be validated.
+/// is to be validated. Freshness is not judged here ([`check_age`] runs after the
+/// signature has verified).
 fn chain_validation_time(
     signing_time: OffsetDateTime,
     window: Option<(OffsetDateTime, OffsetDateTime)>,
@@ -526,21 +530,27 @@ fn chain_validation_time(
     };
     let inside = |t: OffsetDateTime| from <= t && t <= until;
     if inside(signing_time) {
-        if now > until && now - signing_time > options.max_age_with_expired_chain {
-            return Err(Error::SigningTime {
-                reason: format!(
-                    "the signing certificate chain expired at {until} and the document was signed \
-                     more than {} ago; it is too old to be accepted on its signing time",
-                    options.max_age_with_expired_chain
-                ),
-            });
-        }
+        // Whether the chain has expired since is not a reason to refuse: the signature
+        // was made while it was valid. How old a document may be is the caller's policy
+        // (`VerifyOptions::max_age`), checked once the signature has verified.
         Ok(signing_time)
     } else if inside(now) {
         // DigiLocker may re-sign an older UIDAI response with its current certificate.
         Ok(now)
     } else {
         Ok(signing_time)
+    }
+}
+
+/// The freshness policy: a verified document older than `options.max_age` (now minus its
+/// signing time) is [`Error::TooOld`].
+fn check_age(signing_time: OffsetDateTime, options: &VerifyOptions) -> Result<(), Error> {
+    match options.max_age {
+        Some(max_age) if options.now - signing_time > max_age => Err(Error::TooOld {
+            signed_at: signing_time,
+            max_age,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -652,8 +662,9 @@ pub fn verify_and_parse(xml: &[u8], anchors: &TrustAnchors) -> Result<Verified, 
 /// followed by C14N, SHA-256/384/512 digest, RSA-SHA1 or RSA-SHA256, certificates in
 /// `KeyInfo` in any order); the time rule (crate docs); then bergshamra checks the digest,
 /// the signature value and the chain to `anchors` (and only to them, whatever roots
-/// `KeyInfo` carries) at the chosen instant; finally the leaf certificate's purpose and
-/// key size.
+/// `KeyInfo` carries) at the chosen instant; then the leaf certificate's purpose and
+/// key size; last, once all of that holds, the freshness policy
+/// ([`VerifyOptions::max_age`], [`Error::TooOld`]).
 /// Data is read from the same parsed document, from the nodes found in the layout step.
 pub fn verify_and_parse_with(
     xml: &[u8],
@@ -728,6 +739,9 @@ pub fn verify_and_parse_with(
         reason: format!("the signing certificate cannot be read: {e}"),
     })?;
     check_leaf(&leaf)?;
+    // Only a document whose signature and chain verified gets here: being too old is a
+    // policy refusal of a genuine document, never a signature failure.
+    check_age(signing_time, options)?;
 
     let aadhaar = parse::extract(&doc, &layout)?;
     let serial: String = leaf
@@ -777,16 +791,16 @@ mod tests {
             chain_validation_time(t(BASE + DAY), window, &opts(BASE + 2 * DAY)),
             Ok(t(BASE + DAY))
         );
-        // Chain expired since, but the signature is recent enough: still the signing time.
+        // Chain expired since: still the signing time, however long ago (freshness is
+        // the caller's policy, not part of the chain check).
         assert_eq!(
             chain_validation_time(t(BASE + 799 * DAY), window, &opts(BASE + 900 * DAY)),
             Ok(t(BASE + 799 * DAY))
         );
-        // Chain expired and the document is older than the bound: refused.
-        assert!(matches!(
+        assert_eq!(
             chain_validation_time(t(BASE + DAY), window, &opts(BASE + 5000 * DAY)),
-            Err(Error::SigningTime { .. })
-        ));
+            Ok(t(BASE + DAY))
+        );
         // ts before the leaf existed but the chain is valid now: a re-signed response.
         assert_eq!(
             chain_validation_time(t(BASE - 100 * DAY), window, &opts(BASE + DAY)),
@@ -803,6 +817,24 @@ mod tests {
             chain_validation_time(t(1_000_000_000), window, &opts(BASE)),
             Err(Error::SigningTime { .. })
         ));
+    }
+
+    #[test]
+    fn the_age_policy() {
+        let signed = t(BASE);
+        let limit = |days| VerifyOptions {
+            max_age: Some(Duration::days(days)),
+            ..opts(BASE + 100 * DAY)
+        };
+        assert_eq!(check_age(signed, &opts(BASE + 5000 * DAY)), Ok(()));
+        assert_eq!(check_age(signed, &limit(100)), Ok(()));
+        assert_eq!(
+            check_age(signed, &limit(99)),
+            Err(Error::TooOld {
+                signed_at: signed,
+                max_age: Duration::days(99)
+            })
+        );
     }
 
     #[test]

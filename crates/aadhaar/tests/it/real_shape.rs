@@ -2,11 +2,13 @@
 //! enveloped-signature transform, and KeyInfo holding (subject, certificate) pairs for the
 //! leaf, the root, the CA and the sub-CA, in that order. It verifies; the anti-wrapping
 //! checks still hold; a root is trusted only when configured, never because KeyInfo
-//! carries it; and the time rule holds against a leaf that has since expired.
+//! carries it; the time rule holds against a leaf that has since expired; and the age
+//! policy is separate from the signature check.
 
 use crate::support::*;
-use aadhaar::limits::MAX_AGE_WITH_EXPIRED_CHAIN;
-use aadhaar::{verify_and_parse_with, DigestAlgorithm, Error, SignatureAlgorithm, TrustAnchors};
+use aadhaar::{
+    verify_and_parse_with, DigestAlgorithm, Error, SignatureAlgorithm, TrustAnchors, VerifyOptions,
+};
 use time::macros::datetime;
 use time::Duration;
 
@@ -285,17 +287,11 @@ fn the_time_rule_with_a_leaf_that_has_expired_since() {
     assert_eq!(v.signing.signer_valid_until, leaf_expired);
     assert!(v.signing.signer_subject.contains("DIVISION 1"));
 
-    // The bound: accepted up to MAX_AGE_WITH_EXPIRED_CHAIN after the signing time...
-    let last_day = ts + MAX_AGE_WITH_EXPIRED_CHAIN - Duration::days(1);
-    assert!(last_day > leaf_expired);
-    verify_and_parse_with(&xml, &anchors, &at(last_day)).expect("still within the bound");
-    // ...and refused beyond it.
-    let too_late = ts + MAX_AGE_WITH_EXPIRED_CHAIN + Duration::days(1);
-    let err = verify_and_parse_with(&xml, &anchors, &at(too_late)).expect_err("too old");
-    assert!(
-        matches!(&err, Error::SigningTime { reason } if reason.contains("expired")),
-        "{err:?}"
-    );
+    // With no age limit it verifies however old it gets: ten years on, still judged at
+    // its signing time.
+    let v = verify_and_parse_with(&xml, &anchors, &at(ts + Duration::days(3650)))
+        .expect("no age limit");
+    assert_eq!(v.signing.chain_validated_at, ts);
 
     // A signing time after the leaf expired: a retired key cannot sign new documents.
     let after = sign_real(
@@ -324,6 +320,71 @@ fn the_time_rule_with_a_leaf_that_has_expired_since() {
     );
     let v = verify_and_parse_with(&resigned, &anchors, &at(REAL_NOW)).expect("re-signed");
     assert_eq!(v.signing.chain_validated_at, REAL_NOW);
+}
+
+/// Freshness is a policy of its own (`VerifyOptions::max_age`), checked after the
+/// signature: an old genuine document is `TooOld` and says so; a forged one is a
+/// signature error whatever its age.
+#[test]
+fn the_age_limit_is_a_policy_apart_from_the_signature() {
+    let anchors = india_anchors();
+    // Signed by the leaf that expired on 2026-02-11, three weeks before it did: about
+    // ten months old at REAL_NOW.
+    let ts = datetime!(2026-01-20 10:15:30.123 +05:30);
+    let xml = sign_real(
+        &real_unsigned("2026-01-20T10:15:30.123+05:30"),
+        RealSigner::Expired,
+        &RealSigner::Expired.digilocker_order(),
+    );
+    let limit = |days| VerifyOptions {
+        max_age: Some(Duration::days(days)),
+        ..at(REAL_NOW)
+    };
+    let age = REAL_NOW - ts;
+    assert_eq!(age.whole_days(), 311);
+
+    // A limit longer than its age: verified, as with none.
+    let v = verify_and_parse_with(&xml, &anchors, &limit(1095)).expect("within three years");
+    assert_eq!(v.signing.chain_validated_at, ts);
+    verify_and_parse_with(&xml, &anchors, &limit(312)).expect("a day within the limit");
+
+    // A limit shorter than its age: TooOld, naming the signing time and the limit, and
+    // never saying the signature failed.
+    let err = verify_and_parse_with(&xml, &anchors, &limit(311)).expect_err("too old");
+    assert_eq!(
+        err,
+        Error::TooOld {
+            signed_at: ts,
+            max_age: Duration::days(311)
+        }
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("too old")
+            && message.contains("signed on 2026-01-20")
+            && message.contains("311 days"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("signature") && !message.contains("not trusted"),
+        "{message}"
+    );
+
+    // A forged document as old as that: a signature error, not TooOld, with or without
+    // a limit it would break.
+    let forged = replace_once(&xml, "Priya Sharma", "Priya Sharmb");
+    for options in [at(REAL_NOW), limit(30)] {
+        let err = verify_and_parse_with(&forged, &anchors, &options).expect_err("forged");
+        assert!(matches!(err, Error::SignatureInvalid { .. }), "{err:?}");
+    }
+    // So is one signed by a key nobody trusts.
+    let evil = sign_real(
+        &real_unsigned("2026-01-20T10:15:30.123+05:30"),
+        RealSigner::Evil,
+        &RealSigner::Evil.digilocker_order(),
+    );
+    let err = verify_and_parse_with(&evil, &anchors, &limit(30)).expect_err("untrusted");
+    assert!(matches!(err, Error::UntrustedChain { .. }), "{err:?}");
 }
 
 #[test]
