@@ -173,7 +173,9 @@ impl SlowIssuer {
 }
 
 /// Every fault switch; `null` / absent means off. This is also the JSON of
-/// `GET`/`PUT {base}/admin/faults`.
+/// `GET`/`PUT {base}/admin/faults`, which adds the faulty issuers as
+/// `issuers` (see [`crate::federation`]; not a switch: clearing the
+/// switches leaves them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Faults {

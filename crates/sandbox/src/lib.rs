@@ -3,6 +3,10 @@
 //! the signed catalogue calls and pull, seeded citizens and documents, an
 //! e-Aadhaar XML signed by a sandbox CA, and fault switches.
 //!
+//! Like the real federation of issuers behind DigiLocker, a few issuers are
+//! down, flaky or slow by default, and the catalogue calls take tens of
+//! milliseconds: see [`federation`].
+//!
 //! Embed it in another axum app, or run the `digilocker-sandbox` binary:
 //!
 //! ```no_run
@@ -23,6 +27,7 @@
 pub mod catalogue;
 pub mod documents;
 pub mod faults;
+pub mod federation;
 pub mod issuer_signing;
 pub mod seed;
 pub mod signing;
@@ -31,6 +36,7 @@ pub mod verhoeff;
 mod server;
 mod store;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +45,7 @@ pub use faults::{
     Endpoint, ErrorFault, FaultSwitch, Faults, HangFault, LatencyFault, PullPendingFault,
     ScopedFault, SlowIssuer,
 };
+pub use federation::IssuerFault;
 pub use signing::EAadhaarShape;
 
 /// How a sandbox instance behaves.
@@ -77,11 +84,23 @@ pub struct SandboxConfig {
     /// attempts of each document. Default: EPFO's `PRFND`, two attempts
     /// ([`SlowIssuer::epfo`]). Empty: no slow issuer.
     pub slow_issuers: Vec<SlowIssuer>,
-    /// Added to each of the three signed catalogue calls (`pull/issuers`,
-    /// `pull/doctype`, `pull/parameters`), as DigiLocker's own slowness.
-    /// Default zero; 100 ms makes a crawl of the default catalogue at 16
-    /// calls in parallel take about 75 seconds.
+    /// Issuers that fail or are slow, by org id, as some of the real
+    /// federation's always are. Default: the handful of
+    /// [`federation::default_issuer_faults`] (three down, one doc type
+    /// down, two failing half their calls, one slow). Empty: every issuer
+    /// healthy, for a quick demo. Every org id (and doc type) must be in
+    /// the catalogue. Changed at run time with
+    /// [`Sandbox::set_issuer_fault`].
+    pub issuer_faults: BTreeMap<String, IssuerFault>,
+    /// The least each of the three signed catalogue calls (`pull/issuers`,
+    /// `pull/doctype`, `pull/parameters`) waits, as DigiLocker's own
+    /// slowness. Default 20 ms ([`federation::DEFAULT_CATALOGUE_LATENCY`]).
     pub catalogue_latency: Duration,
+    /// Up to this much more is added to each catalogue call, drawn by
+    /// seeded dice. Default 40 ms ([`federation::DEFAULT_CATALOGUE_JITTER`]),
+    /// so calls take 20 to 60 ms and a crawl of the default catalogue at 16
+    /// calls in parallel about 30 seconds. Zero both for no latency.
+    pub catalogue_latency_jitter: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -98,7 +117,9 @@ impl Default for SandboxConfig {
             eaadhaar_shape: EAadhaarShape::default(),
             quirks: true,
             slow_issuers: vec![SlowIssuer::epfo()],
-            catalogue_latency: Duration::ZERO,
+            issuer_faults: federation::default_issuer_faults(),
+            catalogue_latency: federation::DEFAULT_CATALOGUE_LATENCY,
+            catalogue_latency_jitter: federation::DEFAULT_CATALOGUE_JITTER,
         }
     }
 }
@@ -171,6 +192,32 @@ impl Sandbox {
     /// The live fault switches.
     pub fn faults(&self) -> FaultSwitch {
         self.inner.faults.clone()
+    }
+
+    /// Break one issuer (`Some`) or heal it (`None`), as in
+    /// `sandbox.set_issuer_fault(federation::ORGID_INACTIVE, None)`. A fault
+    /// replaces the issuer's previous one, and its dice start over. An org id
+    /// (or a fault's doc type) the catalogue does not have, or an invalid
+    /// fault, is refused and changes nothing.
+    pub fn set_issuer_fault(&self, orgid: &str, fault: Option<IssuerFault>) -> Result<(), String> {
+        self.inner.check_issuer_fault(orgid, fault.as_ref())?;
+        self.inner.federation.set(orgid, fault);
+        Ok(())
+    }
+
+    /// Replace every issuer fault at once; empty heals every issuer. Invalid
+    /// values are refused and change nothing.
+    pub fn set_issuer_faults(&self, faults: BTreeMap<String, IssuerFault>) -> Result<(), String> {
+        for (orgid, fault) in &faults {
+            self.inner.check_issuer_fault(orgid, Some(fault))?;
+        }
+        self.inner.federation.set_all(faults);
+        Ok(())
+    }
+
+    /// The issuer faults as they are now, by org id.
+    pub fn issuer_faults(&self) -> BTreeMap<String, IssuerFault> {
+        self.inner.federation.get()
     }
 
     /// The base path routes live under, normalised (`""` or `/something`).

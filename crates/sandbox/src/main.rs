@@ -1,5 +1,6 @@
 //! `digilocker-sandbox`: the DigiLocker look-alike as a standalone server.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,11 +47,20 @@ struct Args {
     /// real DigiLocker sends (see the README's "Quirks").
     #[arg(long, env = "SANDBOX_NO_QUIRKS")]
     no_quirks: bool,
-    /// Latency added to each signed catalogue call (pull/issuers, doctype,
-    /// parameters), in milliseconds. 100 makes a crawl of the default
-    /// catalogue at 16 calls in parallel take over a minute.
-    #[arg(long, default_value_t = 0, env = "SANDBOX_CATALOGUE_LATENCY_MS")]
+    /// The least latency of each signed catalogue call (pull/issuers,
+    /// doctype, parameters), in milliseconds; 0 with a jitter of 0 for none.
+    #[arg(long, default_value_t = 20, env = "SANDBOX_CATALOGUE_LATENCY_MS")]
     catalogue_latency_ms: u64,
+    /// Up to this many milliseconds more on each catalogue call, drawn by
+    /// seeded dice (by default calls take 20 to 60 ms: a crawl of the
+    /// default catalogue at 16 calls in parallel takes about 30 s).
+    #[arg(long, default_value_t = 40, env = "SANDBOX_CATALOGUE_JITTER_MS")]
+    catalogue_jitter_ms: u64,
+    /// Every issuer healthy: no issuer down, flaky or slow (by default a
+    /// handful are, like the real federation; see the README's "A
+    /// federation that partly fails").
+    #[arg(long, env = "SANDBOX_HEALTHY")]
+    healthy: bool,
     /// Pull attempts of each document the slow issuer (EPFO, PRFND) answers
     /// with pull_response_pending before one succeeds; 0 turns it off.
     #[arg(long, default_value_t = 2)]
@@ -117,6 +127,12 @@ async fn main() -> anyhow::Result<()> {
             }]
         },
         catalogue_latency: Duration::from_millis(args.catalogue_latency_ms),
+        catalogue_latency_jitter: Duration::from_millis(args.catalogue_jitter_ms),
+        issuer_faults: if args.healthy {
+            BTreeMap::new()
+        } else {
+            sandbox::federation::default_issuer_faults()
+        },
         ..SandboxConfig::default()
     })?;
     let mut apps = vec![demo_app()];
@@ -144,6 +160,16 @@ async fn main() -> anyhow::Result<()> {
             .display()
     );
     println!("  faults:      {base}/admin/faults");
+    let issuers = sandbox.issuer_faults();
+    if issuers.is_empty() {
+        println!("  issuers:     all healthy (--healthy)");
+    } else {
+        println!(
+            "  issuers:     {} faulty by design (org ids {}); --healthy for none",
+            issuers.len(),
+            issuers.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
     println!("  e-Aadhaar:   {} shape", args.eaadhaar_shape);
     println!("Registered apps (client_id / client_secret / redirect_uri):");
     for app in &apps {

@@ -1,7 +1,8 @@
 //! DigiLocker's error body, `{"error": "...", "error_description": "..."}`,
-//! with the statuses DigiLocker's partner API spec lists.
+//! with the statuses DigiLocker's partner API spec lists; and the HTML page
+//! a broken proxy answers instead.
 
-use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,6 +14,8 @@ pub(crate) struct ApiError {
     pub status: StatusCode,
     pub error: String,
     pub description: String,
+    /// Answer a proxy's HTML error page instead of the JSON body.
+    pub html_page: bool,
 }
 
 impl ApiError {
@@ -21,6 +24,18 @@ impl ApiError {
             status,
             error: error.to_owned(),
             description: description.into(),
+            html_page: false,
+        }
+    }
+
+    /// An HTML error page (`text/html`) with `status`, as nginx in front of
+    /// a broken back-end answers, e.g. `502 Bad Gateway`: what a client
+    /// expecting JSON must survive. `description` goes in an HTML comment
+    /// at the end, where nginx pads its pages.
+    pub fn proxy_page(status: StatusCode, description: impl Into<String>) -> ApiError {
+        ApiError {
+            html_page: true,
+            ..ApiError::new(status, "proxy_error_page", description)
         }
     }
 
@@ -71,6 +86,20 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if self.html_page {
+            let title = format!(
+                "{} {}",
+                self.status.as_u16(),
+                self.status.canonical_reason().unwrap_or("Error")
+            );
+            let page = format!(
+                "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n\
+                 <center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n\
+                 </body>\r\n</html>\r\n<!-- {} -->\r\n",
+                self.description.replace("--", "- -")
+            );
+            return (self.status, [(CONTENT_TYPE, "text/html")], page).into_response();
+        }
         let mut response = (
             self.status,
             Json(json!({"error": self.error, "error_description": self.description})),

@@ -25,6 +25,7 @@ use subtle::ConstantTimeEq;
 
 use crate::catalogue::Catalogue;
 use crate::faults::{Endpoint, FaultSwitch};
+use crate::federation::{Federation, IssuerFault};
 use crate::issuer_signing::IssuerSigner;
 use crate::seed::{self, IssuedDoc};
 use crate::signing::SigningAuthority;
@@ -42,6 +43,8 @@ pub(crate) struct Shared {
     pub issuer_signing: IssuerSigner,
     pub catalogue: Catalogue,
     pub faults: FaultSwitch,
+    /// The faulty issuers and the catalogue calls' latency.
+    pub federation: Federation,
     store: Mutex<Store>,
 }
 
@@ -63,6 +66,16 @@ impl Shared {
         let catalogue = Catalogue::generate(config.catalogue_issuers, config.catalogue_pairs);
         let faults = FaultSwitch::new(config.faults.clone())
             .map_err(|e| anyhow::anyhow!("invalid fault switches in the configuration: {e}"))?;
+        for (orgid, fault) in &config.issuer_faults {
+            fault
+                .validate(orgid, &catalogue)
+                .map_err(|e| anyhow::anyhow!("invalid issuer fault in the configuration: {e}"))?;
+        }
+        let federation = Federation::new(
+            config.issuer_faults.clone(),
+            config.catalogue_latency,
+            config.catalogue_latency_jitter,
+        );
         let accounts = seed::citizens()
             .into_iter()
             .map(|mut citizen| {
@@ -84,8 +97,24 @@ impl Shared {
             issuer_signing,
             catalogue,
             faults,
+            federation,
             store: Mutex::new(store),
         })
+    }
+
+    /// Refuse an org id the catalogue does not have, and an invalid fault.
+    pub fn check_issuer_fault(
+        &self,
+        orgid: &str,
+        fault: Option<&IssuerFault>,
+    ) -> Result<(), String> {
+        match fault {
+            Some(fault) => fault.validate(orgid, &self.catalogue),
+            None if self.catalogue.issuer(orgid).is_none() => Err(format!(
+                "no issuer has org id {orgid:?} in this catalogue; pick one from pull/issuers"
+            )),
+            None => Ok(()),
+        }
     }
 
     /// The state, locked. A handler that panicked while holding the lock
@@ -275,6 +304,12 @@ pub(crate) fn router(shared: SharedState) -> Router {
         .route(
             "/admin/faults",
             get(admin::get_faults).put(admin::put_faults),
+        )
+        .route(
+            "/admin/faults/issuers/{orgid}",
+            get(admin::get_issuer_fault)
+                .put(admin::put_issuer_fault)
+                .delete(admin::delete_issuer_fault),
         )
         .fallback(admin::not_found)
         .with_state(shared.clone());

@@ -99,12 +99,61 @@ fn verify_signed(
 }
 
 /// DigiLocker's own slowness on the catalogue calls
-/// ([`crate::SandboxConfig::catalogue_latency`]).
+/// ([`crate::SandboxConfig::catalogue_latency`] and its jitter).
 async fn catalogue_latency(shared: &Shared) {
-    let latency = shared.config.catalogue_latency;
+    let latency = shared.federation.catalogue_delay();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+}
+
+/// What DigiLocker says when an issuer's repository fails with `code`.
+fn repository_text(code: &str) -> &'static str {
+    match code {
+        "repository_service_unresponsive" => {
+            "The issuer's repository service is not responding. Please try again later."
+        }
+        "repository_service_inactive" => "The issuer's repository service is inactive.",
+        "repository_service_unpublished" => "The issuer's repository service is not published yet.",
+        "repository_service_configerror" => {
+            "The issuer's repository service is not configured correctly."
+        }
+        "repository_service_resperror" => {
+            "The issuer's repository service sent an invalid response."
+        }
+        "repository_service_exception" => {
+            "The issuer's repository service failed with an exception."
+        }
+        _ => "The issuer's repository service failed.",
+    }
+}
+
+/// A call that reaches the issuer's back-end (after DigiLocker's own
+/// checks): wait and fail as its fault says ([`crate::federation`]).
+/// `doctype` is `None` for `pull/doctype`.
+async fn reach_issuer(
+    shared: &Shared,
+    issuer: &Issuer,
+    doctype: Option<&str>,
+) -> Result<(), ApiError> {
+    let plan = shared.federation.plan(&issuer.orgid, doctype);
+    if !plan.delay.is_zero() {
+        tokio::time::sleep(plan.delay).await;
+    }
+    let Some(fault) = plan.fail else {
+        return Ok(());
+    };
+    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let description = format!(
+        "{} ({}, org id {})",
+        repository_text(&fault.error),
+        issuer.name,
+        issuer.orgid
+    );
+    if fault.html {
+        return Err(ApiError::proxy_page(status, description));
+    }
+    Err(ApiError::new(status, &fault.error, description))
 }
 
 fn issuer<'a>(shared: &'a Shared, form: &[(String, String)]) -> Result<&'a Issuer, ApiError> {
@@ -148,6 +197,7 @@ pub(crate) async fn doctypes(
     let orgid = field(&form, "orgid").unwrap_or_default().to_owned();
     verify_signed(&shared, &form, &[&orgid])?;
     let issuer = issuer(&shared, &form)?;
+    reach_issuer(&shared, issuer, None).await?;
     let documents: Vec<Value> = issuer
         .doctypes
         .iter()
@@ -176,6 +226,7 @@ pub(crate) async fn parameters(
     verify_signed(&shared, &form, &[&orgid, &format!("{orgid}{doctype_name}")])?;
     let issuer = issuer(&shared, &form)?;
     let doctype = doctype(issuer, &form)?;
+    reach_issuer(&shared, issuer, Some(&doctype.doctype)).await?;
     let params: Vec<Value> = doctype
         .params
         .iter()
@@ -266,7 +317,8 @@ fn pending() -> ApiError {
 /// `500 invalid_doctype` when the consent covers neither pulling this doc
 /// type (`file.partners/<DOCTYPE>`) nor an issued document of it;
 /// `500 aadhaar_not_linked` for an identity document and an account without
-/// Aadhaar; `400 invalid_parameter` (an issuer parameter missing) or
+/// Aadhaar; the issuer's fault, if it has one ([`crate::federation`]);
+/// `400 invalid_parameter` (an issuer parameter missing) or
 /// `404 record_not_found` from the issuer; the `pull_pending` fault;
 /// `500 uri_exists` when the locker already has a document of that URI
 /// (seeded, or pulled by any consent, this one included); a slow issuer's
@@ -327,6 +379,7 @@ pub(crate) async fn pull_document(
             "To access issued documents, please link your Aadhaar number to your DigiLocker account.",
         ));
     }
+    reach_issuer(&shared, issuer, Some(&doctype.doctype)).await?;
     let params: Vec<(String, String)> = form
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "orgid" | "doctype" | "consent"))

@@ -5,6 +5,7 @@
 mod documents;
 mod eaadhaar;
 mod faults;
+mod federation;
 mod journey;
 mod oauth;
 mod pull;
