@@ -204,6 +204,15 @@ pub struct Faults {
     /// first attempts of each document).
     #[serde(default)]
     pub pull_pending: Option<PullPendingFault>,
+    /// Serve the e-Aadhaar only at the specification's `oauth2/2/xml/eaadhaar`:
+    /// `oauth2/3/xml/eaadhaar` answers a plain `404` HTML page (no DigiLocker
+    /// error code), as a path the server does not have.
+    #[serde(default)]
+    pub eaadhaar_v2_only: bool,
+    /// Answer the e-Aadhaar (both paths) with `200` and an HTML page instead
+    /// of the XML, as a portal or proxy in front of DigiLocker may.
+    #[serde(default)]
+    pub eaadhaar_html: bool,
 }
 
 impl Faults {

@@ -87,6 +87,22 @@ pub struct IssuedDoc {
     pub fields: Vec<(String, String)>,
 }
 
+/// Which certificate signs a citizen's e-Aadhaar (see [`crate::signing`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum EAadhaarSigner {
+    /// The sandbox's document signer, valid now; the eKYC (`KycRes ts`) was
+    /// 3 to 180 days before the download.
+    #[default]
+    Current,
+    /// A document signer that has expired since: valid from about 30 to 12
+    /// months before the sandbox started, and the eKYC was
+    /// [`crate::signing::EXPIRED_SIGNER_EKYC_AGE_DAYS`] days before the
+    /// download, inside that validity. Like a genuine e-Aadhaar downloaded
+    /// after DigiLocker rotated its signing certificate: it verifies at its
+    /// signing time, and is older than a strict freshness policy allows.
+    Expired,
+}
+
 /// A seeded citizen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Citizen {
@@ -111,6 +127,8 @@ pub struct Citizen {
     pub email: String,
     /// Whether an e-Aadhaar can be produced for this citizen.
     pub eaadhaar_available: bool,
+    /// Which certificate signs the e-Aadhaar, and so how old it is.
+    pub eaadhaar_signer: EAadhaarSigner,
     /// Address as on the Aadhaar (empty fields are absent).
     pub address: Address,
     /// Name and address in a local language, when the Aadhaar has them.
@@ -451,6 +469,7 @@ fn build() -> Vec<Citizen> {
         gender: s("M"),
         email: s("ramesh.sharma@example.com"),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("hi"),
             name: s("रमेश कुमार शर्मा"),
@@ -538,6 +557,7 @@ fn build() -> Vec<Citizen> {
         gender: s("F"),
         email: s("priya.v@example.com"),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("ta"),
             name: s("பிரியா வெங்கடராமன்"),
@@ -626,6 +646,7 @@ fn build() -> Vec<Citizen> {
         gender: s("F"),
         email: s("ananya.c@example.com"),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("bn"),
             name: s("অনন্যা চট্টোপাধ্যায়"),
@@ -699,6 +720,7 @@ fn build() -> Vec<Citizen> {
         gender: s("M"),
         email: s("irfan.khan@example.com"),
         eaadhaar_available: false,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: None,
         documents: vec![
             pan(Pan {
@@ -749,6 +771,7 @@ fn build() -> Vec<Citizen> {
         gender: s("F"),
         email: String::new(),
         eaadhaar_available: false,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("hi"),
             name: s("सुनीता देवी"),
@@ -803,6 +826,7 @@ fn build() -> Vec<Citizen> {
         gender: s("M"),
         email: s("arjun.reddy@example.com"),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("te"),
             name: s("అర్జున్ రెడ్డి"),
@@ -854,6 +878,7 @@ fn build() -> Vec<Citizen> {
         gender: s("F"),
         email: s("gurpreet.sandhu@example.com"),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("pa"),
             name: s("ਗੁਰਪ੍ਰੀਤ ਕੌਰ ਸੰਧੂ"),
@@ -920,6 +945,7 @@ fn build() -> Vec<Citizen> {
         gender: s("F"),
         email: String::new(),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("kn"),
             name: s("ಲಕ್ಷ್ಮಿ"),
@@ -970,6 +996,7 @@ fn build() -> Vec<Citizen> {
         gender: s("F"),
         email: s("kavya.nair@example.com"),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("ml"),
             name: s("കാവ്യ നായർ"),
@@ -1015,6 +1042,7 @@ fn build() -> Vec<Citizen> {
         gender: s("M"),
         email: String::new(),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("as"),
             name: s("ভূপেন বৰা"),
@@ -1061,6 +1089,7 @@ fn build() -> Vec<Citizen> {
         gender: s("T"),
         email: s("aruna.kamble@example.com"),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("mr"),
             name: s("अरुणा कांबळे"),
@@ -1116,6 +1145,7 @@ fn build() -> Vec<Citizen> {
         gender: s("M"),
         email: s("rajesh.patel@example.com"),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("gu"),
             name: s("રાજેશ મનુભાઈ પટેલ"),
@@ -1240,6 +1270,7 @@ fn build() -> Vec<Citizen> {
         gender: s("F"),
         email: s("maria.dsouza@example.com"),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("kok"),
             name: s("मारिया डिसोझा"),
@@ -1294,6 +1325,7 @@ fn build() -> Vec<Citizen> {
         gender: s("M"),
         email: s("debashish.debbarma@example.com"),
         eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Current,
         local: Some(LocalData {
             lang: s("bn"),
             name: s("দেবাশিস দেববর্মা"),
@@ -1330,6 +1362,55 @@ fn build() -> Vec<Citizen> {
             }),
         ],
         purpose: s("Government employee: GPF passbook (PRFND) from Accountants General, Tripura (org id 002317), AC_NO 98432234234; PAN"),
+        address,
+    });
+
+    // 15. An e-Aadhaar signed by a certificate that has expired since.
+    let address = india(Address {
+        co: s("S/O Govind Ballabh Joshi"),
+        house: s("House No. 7"),
+        street: s("Mall Road"),
+        loc: s("Tallital"),
+        vtc: s("Nainital"),
+        subdist: s("Nainital"),
+        dist: s("Nainital"),
+        state: s("Uttarakhand"),
+        pc: s("263002"),
+        po: s("Tallital"),
+        ..Address::default()
+    });
+    out.push(Citizen {
+        aadhaar: aadhaar("99990000014"),
+        mobile: Some(s("9000000015")),
+        has_account: true,
+        pin: s(PIN),
+        digilocker_id: dl_id(15),
+        name: s("Harish Chandra Joshi"),
+        dob: s("23-03-1971"),
+        gender: s("M"),
+        email: s("harish.joshi@example.com"),
+        eaadhaar_available: true,
+        eaadhaar_signer: EAadhaarSigner::Expired,
+        local: Some(LocalData {
+            lang: s("hi"),
+            name: s("हरीश चन्द्र जोशी"),
+            address: india(Address {
+                co: s("पुत्र: गोविन्द बल्लभ जोशी"),
+                house: s("मकान नं. 7"),
+                street: s("माल रोड"),
+                loc: s("तल्लीताल"),
+                vtc: s("नैनीताल"),
+                subdist: s("नैनीताल"),
+                dist: s("नैनीताल"),
+                state: s("उत्तराखण्ड"),
+                pc: s("263002"),
+                po: s("तल्लीताल"),
+                country: s("भारत"),
+                ..Address::default()
+            }),
+        }),
+        documents: Vec::new(),
+        purpose: s("e-Aadhaar signed about 700 days ago by a signing certificate that has expired since (EAadhaarSigner::Expired): verifies at its signing time; refused by an age limit under 700 days"),
         address,
     });
 
@@ -1380,6 +1461,18 @@ mod tests {
         assert_eq!(types, ["PANCR", "DRVLC", "SSCER"]);
         assert_eq!(happy.documents[0].uri, "in.gov.pan-PANCR-ABCDE1234F");
         assert!(happy.eaadhaar_available);
+    }
+
+    #[test]
+    fn one_citizen_has_an_e_aadhaar_from_a_signer_that_has_expired() {
+        let expired: Vec<&Citizen> = all()
+            .iter()
+            .filter(|c| c.eaadhaar_signer == EAadhaarSigner::Expired)
+            .collect();
+        assert_eq!(expired.len(), 1);
+        let c = expired[0];
+        assert!(c.has_account && c.aadhaar.is_some() && c.eaadhaar_available);
+        assert_eq!(all()[0].eaadhaar_signer, EAadhaarSigner::Current);
     }
 
     #[test]

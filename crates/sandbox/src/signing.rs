@@ -10,6 +10,15 @@
 //! ([`SigningAuthority::root_pem`]) instead of CCA India's, and validates the
 //! chain exactly as it would in production.
 //!
+//! One seeded citizen ([`EAadhaarSigner::Expired`]) has an e-Aadhaar signed by
+//! a second signer certificate that has expired since ([`EXPIRED_SIGNER_CN`]):
+//! valid from [`EXPIRED_SIGNER_FROM_DAYS`] to [`EXPIRED_SIGNER_UNTIL_DAYS`]
+//! days before the sandbox started, with the eKYC time
+//! [`EXPIRED_SIGNER_EKYC_AGE_DAYS`] days before the download, inside that
+//! validity. It is a renewal of the current signer without re-keying (same
+//! key, issued by the same sub-CA), made afresh at every start and never
+//! written to the data directory, so any existing directory serves it.
+//!
 //! Two document shapes ([`EAadhaarShape`]):
 //!
 //! - **Real** (the default): byte for byte the layout of genuine DigiLocker
@@ -53,7 +62,7 @@ use x509_cert::ext::pkix::certpolicy::PolicyInformation;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax, CertificatePolicies};
 
-use crate::seed::{Address, Citizen};
+use crate::seed::{Address, Citizen, EAadhaarSigner};
 
 /// Names of the files kept in the CA directory. Keys are owner-only (0600).
 const ROOT_CERT: &str = "root.pem";
@@ -104,6 +113,19 @@ pub const SUB_CA_CN: &str = "Sandbox SafeScrypt sub-CA for Document Signer";
 /// Common name of the signing leaf, in the role of
 /// `DS NATIONAL E-GOVERNANCE DIVISION 1`.
 pub const SIGNER_CN: &str = "DS SANDBOX NATIONAL E-GOVERNANCE DIVISION";
+/// Common name of the signing leaf that has expired since, in the role of the
+/// real `DS NATIONAL E-GOVERNANCE DIVISION 1` seen valid 2023-08-22 to
+/// 2026-02-11 (see the module docs).
+pub const EXPIRED_SIGNER_CN: &str = "DS SANDBOX NATIONAL E-GOVERNANCE DIVISION (EXPIRED)";
+/// The expired signer's validity starts this many days before the sandbox
+/// starts (or at the sub-CA's notBefore, if later).
+pub const EXPIRED_SIGNER_FROM_DAYS: i64 = 900;
+/// The expired signer's validity ended this many days before the sandbox started.
+pub const EXPIRED_SIGNER_UNTIL_DAYS: i64 = 365;
+/// How long before the download the eKYC of an e-Aadhaar signed by the
+/// expired signer happened (`KycRes ts`, give or take a day): inside that
+/// signer's validity, under the gateway's default age limit of 1,095 days.
+pub const EXPIRED_SIGNER_EKYC_AGE_DAYS: i64 = 700;
 const ROOT_ORGANISATION: &str = "India PKI Sandbox - NOT A REAL CERTIFICATION AUTHORITY";
 const CA_ORGANISATION: &str = "SafeScrypt Sandbox - NOT A REAL CERTIFICATION AUTHORITY";
 const SIGNER_ORGANISATION: &str = "NATIONAL E-GOVERNANCE DIVISION SANDBOX - NOT A REAL CERTIFICATE";
@@ -197,6 +219,8 @@ pub struct SigningAuthority {
     ca: LoadedCert,
     sub_ca: LoadedCert,
     signer: LoadedCert,
+    /// The same key's certificate that has expired since (module docs).
+    expired_signer: LoadedCert,
     /// The signing key (no chain attached; each shape writes its own `KeyInfo`).
     key: bergshamra::Key,
     /// The shape [`SigningAuthority::sign_eaadhaar`] produces.
@@ -333,6 +357,13 @@ impl SigningAuthority {
         self.signer.pem.clone()
     }
 
+    /// The signing certificate that has expired since (made at start, see the
+    /// module docs), in PEM: it signs the e-Aadhaar of citizens whose
+    /// [`Citizen::eaadhaar_signer`] is [`EAadhaarSigner::Expired`].
+    pub fn expired_signer_pem(&self) -> String {
+        self.expired_signer.pem.clone()
+    }
+
     /// The directory the CA lives in.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -387,20 +418,28 @@ impl SigningAuthority {
         now: OffsetDateTime,
     ) -> anyhow::Result<String> {
         let mut key = self.key.clone();
+        // The expired signer is the same key's older certificate: only the
+        // certificate in KeyInfo (and the eKYC time) differ.
+        let (signer, legacy_ts) = match citizen.eaadhaar_signer {
+            EAadhaarSigner::Current => (&self.signer, now),
+            EAadhaarSigner::Expired => (&self.expired_signer, ekyc_time(citizen, now)),
+        };
         let template = match shape {
             EAadhaarShape::Real => {
                 // DigiLocker's order: leaf, root, CA, sub-CA.
-                let pairs = [&self.signer, &self.root, &self.ca, &self.sub_ca];
+                let pairs = [signer, &self.root, &self.ca, &self.sub_ca];
                 real_xml(citizen, aadhaar, now, &pairs)?
             }
             EAadhaarShape::Legacy => {
                 // bergshamra fills the empty X509Data with this chain.
                 key.x509_chain = vec![
-                    self.signer.der.clone(),
+                    signer.der.clone(),
                     self.sub_ca.der.clone(),
                     self.ca.der.clone(),
                 ];
-                let unsigned = eaadhaar_xml(citizen, aadhaar, now)?;
+                // `ts` is the download time in this shape, except that an
+                // expired signer could not have signed now.
+                let unsigned = eaadhaar_xml(citizen, aadhaar, legacy_ts)?;
                 let body = unsigned.strip_suffix("</Certificate>").ok_or_else(|| {
                     anyhow!("internal error: the e-Aadhaar XML does not end with </Certificate>")
                 })?;
@@ -619,7 +658,11 @@ fn create(dir: &Path) -> anyhow::Result<()> {
     // Backdated so that every citizen's eKYC time (up to six months before a
     // download) falls inside the signer's validity, as with DigiLocker's real
     // signer; this also absorbs clock skew between the sandbox and a gateway.
-    let ca_start = now - Duration::days(2 * 365);
+    // The CAs go back further than the expired signer's validity (which
+    // starts EXPIRED_SIGNER_FROM_DAYS before a start); a directory made by an
+    // older sandbox has CAs from two years before it was made, which still
+    // covers that signer's eKYC time (EXPIRED_SIGNER_EKYC_AGE_DAYS).
+    let ca_start = now - Duration::days(3 * 365);
     let signer_start = now - Duration::days(365);
     let ca_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
 
@@ -672,8 +715,33 @@ fn create(dir: &Path) -> anyhow::Result<()> {
         .context("creating the sandbox sub-CA certificate")?;
 
     let (signer_key_pem, signer_key) = rsa_key()?;
+    let mut signer = signer_params(SIGNER_CN)?;
+    signer.not_before = signer_start;
+    signer.not_after = now + Duration::days(3 * 365);
+    signer.serial_number = Some(serial());
+    let signer_cert = signer
+        .signed_by(&signer_key, &Issuer::from_params(&sub_ca, &sub_ca_key))
+        .context("creating the sandbox signing certificate")?;
+
+    // Certificates last: `load_or_create` treats a directory with every file
+    // present as complete, and keys are useless without them anyway.
+    write_private(&dir.join(ROOT_KEY), &root_key_pem)?;
+    write_private(&dir.join(CA_KEY), &ca_key_pem)?;
+    write_private(&dir.join(SUB_CA_KEY), &sub_ca_key_pem)?;
+    write_private(&dir.join(SIGNER_KEY), &signer_key_pem)?;
+    write_public(&dir.join(ROOT_CERT), &root_cert.pem())?;
+    write_public(&dir.join(CA_CERT), &ca_cert.pem())?;
+    write_public(&dir.join(SUB_CA_CERT), &sub_ca_cert.pem())?;
+    write_public(&dir.join(SIGNER_CERT), &signer_cert.pem())?;
+    Ok(())
+}
+
+/// A document signer's certificate parameters (all but validity and serial),
+/// like DigiLocker's leaf: not a CA, signing key usages, e-mail protection
+/// and document signing, India PKI policies, AIA and CRL.
+fn signer_params(cn: &str) -> anyhow::Result<CertificateParams> {
     let mut signer = CertificateParams::default();
-    signer.distinguished_name = subject(SIGNER_ORGANISATION, Some("DigiLocker"), SIGNER_CN);
+    signer.distinguished_name = subject(SIGNER_ORGANISATION, Some("DigiLocker"), cn);
     signer.is_ca = IsCa::ExplicitNoCa;
     signer.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
@@ -696,24 +764,66 @@ fn create(dir: &Path) -> anyhow::Result<()> {
             "{PKI_URL}/sandbox-safescrypt-sub-ca-document-signer.crl"
         )],
     }];
-    signer.not_before = signer_start;
-    signer.not_after = now + Duration::days(3 * 365);
-    signer.serial_number = Some(serial());
-    let signer_cert = signer
-        .signed_by(&signer_key, &Issuer::from_params(&sub_ca, &sub_ca_key))
-        .context("creating the sandbox signing certificate")?;
+    Ok(signer)
+}
 
-    // Certificates last: `load_or_create` treats a directory with every file
-    // present as complete, and keys are useless without them anyway.
-    write_private(&dir.join(ROOT_KEY), &root_key_pem)?;
-    write_private(&dir.join(CA_KEY), &ca_key_pem)?;
-    write_private(&dir.join(SUB_CA_KEY), &sub_ca_key_pem)?;
-    write_private(&dir.join(SIGNER_KEY), &signer_key_pem)?;
-    write_public(&dir.join(ROOT_CERT), &root_cert.pem())?;
-    write_public(&dir.join(CA_CERT), &ca_cert.pem())?;
-    write_public(&dir.join(SUB_CA_CERT), &sub_ca_cert.pem())?;
-    write_public(&dir.join(SIGNER_CERT), &signer_cert.pem())?;
-    Ok(())
+fn unix_time(t: &x509_cert::time::Time) -> OffsetDateTime {
+    let secs = i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// The signer certificate that has expired since (see the module docs): the
+/// current signer's key certified again by the sub-CA, valid from
+/// [`EXPIRED_SIGNER_FROM_DAYS`] (or the sub-CA's own start, if later) to
+/// [`EXPIRED_SIGNER_UNTIL_DAYS`] days before `now`.
+fn make_expired_signer(
+    dir: &Path,
+    sub_ca: &LoadedCert,
+    signer_key_pem: &str,
+    now: OffsetDateTime,
+) -> anyhow::Result<LoadedCert> {
+    let sub_ca_key_path = dir.join(SUB_CA_KEY);
+    let sub_ca_key =
+        KeyPair::from_pkcs8_pem_and_sign_algo(&read(&sub_ca_key_path)?, &PKCS_RSA_SHA256)
+            .with_context(|| format!("{} is not a readable RSA key", sub_ca_key_path.display()))?;
+    let signer_key = KeyPair::from_pkcs8_pem_and_sign_algo(signer_key_pem, &PKCS_RSA_SHA256)
+        .with_context(|| {
+            format!(
+                "{} is not a readable RSA key",
+                dir.join(SIGNER_KEY).display()
+            )
+        })?;
+    let sub_ca_cert = x509_cert::Certificate::from_der(&sub_ca.der)
+        .map_err(|e| anyhow!("the sub-CA certificate is not readable: {e}"))?;
+    // The sub-CA as an issuer: its name and key (rcgen derives the authority
+    // key identifier from the key, as it did the sub-CA's own).
+    let mut issuer = CertificateParams::default();
+    issuer.distinguished_name = subject(CA_ORGANISATION, Some("Sub-CA"), SUB_CA_CN);
+    issuer.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let mut params = signer_params(EXPIRED_SIGNER_CN)?;
+    let day = now.replace_time(time::Time::MIDNIGHT);
+    params.not_before = (day - Duration::days(EXPIRED_SIGNER_FROM_DAYS))
+        .max(unix_time(&sub_ca_cert.tbs_certificate.validity.not_before));
+    params.not_after = day - Duration::days(EXPIRED_SIGNER_UNTIL_DAYS);
+    params.serial_number = Some(serial());
+    let cert = params
+        .signed_by(&signer_key, &Issuer::from_params(&issuer, &sub_ca_key))
+        .context("creating the expired sandbox signing certificate")?;
+    let parsed = x509_cert::Certificate::from_der(cert.der())
+        .map_err(|e| anyhow!("the expired signing certificate is not readable: {e}"))?;
+    if parsed.tbs_certificate.issuer != sub_ca_cert.tbs_certificate.subject {
+        bail!(
+            "the sub-CA in {} is not named as this sandbox names it ({}); delete the directory \
+             to create a new CA",
+            dir.display(),
+            sub_ca.subject
+        );
+    }
+    Ok(LoadedCert {
+        subject: parsed.tbs_certificate.subject.to_string(),
+        pem: cert.pem(),
+        der: cert.der().to_vec(),
+    })
 }
 
 /// Write `contents` to `path` through a temporary file and a rename, so a
@@ -809,12 +919,15 @@ fn load(dir: &Path) -> anyhow::Result<SigningAuthority> {
                 dir.join(SIGNER_KEY).display()
             )
         })?;
+    let expired_signer =
+        make_expired_signer(dir, &sub_ca, &signer_key_pem, OffsetDateTime::now_utc())?;
     Ok(SigningAuthority {
         dir: dir.to_path_buf(),
         root,
         ca,
         sub_ca,
         signer,
+        expired_signer,
         key,
         shape: EAadhaarShape::default(),
         cache: Mutex::new(HashMap::new()),
@@ -1022,15 +1135,23 @@ fn ist() -> UtcOffset {
 }
 
 /// When the citizen's eKYC happened, as DigiLocker's `KycRes ts` records it:
-/// between 3 and 180 days before `download`, by an offset (with
-/// milliseconds) that is fixed per citizen, so each citizen's e-Aadhaar looks
-/// the same age whenever it is fetched.
+/// between 3 and 180 days before `download` (for the expired signer's
+/// citizens, [`EXPIRED_SIGNER_EKYC_AGE_DAYS`] days and up to one more), by an
+/// offset (with milliseconds) that is fixed per citizen, so each citizen's
+/// e-Aadhaar looks the same age whenever it is fetched.
 fn ekyc_time(citizen: &Citizen, download: OffsetDateTime) -> OffsetDateTime {
-    const MIN_AGE: u64 = 3 * 86_400;
-    const SPAN: u64 = 177 * 86_400;
+    // Current signer: 3 to 180 days. Expired signer: EXPIRED_SIGNER_EKYC_AGE_DAYS
+    // and up to a day more, inside that signer's validity.
+    let (min_age, span) = match citizen.eaadhaar_signer {
+        EAadhaarSigner::Current => (3 * 86_400, 177 * 86_400),
+        EAadhaarSigner::Expired => (
+            u64::try_from(EXPIRED_SIGNER_EKYC_AGE_DAYS).unwrap_or(0) * 86_400,
+            86_400,
+        ),
+    };
     let d = Sha256::digest(format!("ekyc|{}", citizen.digilocker_id).as_bytes());
     let n = u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
-    let age = i64::try_from(MIN_AGE + n % SPAN).unwrap_or(0);
+    let age = i64::try_from(min_age + n % span).unwrap_or(0);
     let millis = i64::from(u16::from_be_bytes([d[8], d[9]]) % 1000);
     let whole_second = download.replace_nanosecond(0).unwrap_or(download);
     whole_second - Duration::seconds(age) + Duration::milliseconds(millis)
@@ -1530,7 +1651,10 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let ist = UtcOffset::from_hms(5, 30, 0).unwrap();
         let mut ages = std::collections::BTreeSet::new();
-        for c in seed::all().iter().filter(|c| c.eaadhaar_available) {
+        for c in seed::all()
+            .iter()
+            .filter(|c| c.eaadhaar_available && c.eaadhaar_signer == EAadhaarSigner::Current)
+        {
             let xml = ca.sign_eaadhaar_as(c, EAadhaarShape::Real).unwrap();
             // ts: 2023-09-15T12:05:11.310+05:30, days to months before now.
             let ts = &attribute(&xml, "KycRes", "ts");
@@ -1610,6 +1734,126 @@ mod tests {
             ekyc_time(&arjun, first),
             ekyc_time(&citizen("Lakshmi"), first)
         );
+    }
+
+    /// xmlsec1 with the chain judged at `at` (`--verification-gmt-time`).
+    fn xmlsec_verify_at(ca: &SigningAuthority, xml: &str, at: OffsetDateTime) -> bool {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root.pem");
+        let doc = dir.path().join("eaadhaar.xml");
+        fs::write(&root, ca.root_pem()).unwrap();
+        fs::write(&doc, xml).unwrap();
+        let at = at.to_offset(UtcOffset::UTC);
+        Command::new("/usr/bin/xmlsec1")
+            .arg("--verify")
+            .arg("--trusted-pem")
+            .arg(&root)
+            .arg("--verification-gmt-time")
+            .arg(format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                at.year(),
+                u8::from(at.month()),
+                at.day(),
+                at.hour(),
+                at.minute(),
+                at.second()
+            ))
+            .arg(&doc)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    }
+
+    fn validity(pem: &str) -> (OffsetDateTime, OffsetDateTime) {
+        let der = certificate_der(pem, Path::new("test")).unwrap();
+        let cert = x509_cert::Certificate::from_der(&der).unwrap();
+        let v = &cert.tbs_certificate.validity;
+        (unix_time(&v.not_before), unix_time(&v.not_after))
+    }
+
+    #[test]
+    fn the_expired_signer_signs_its_citizen_at_a_time_inside_its_validity() {
+        let (_dir, ca) = shared();
+        let harish = seed::all()
+            .iter()
+            .find(|c| c.eaadhaar_signer == EAadhaarSigner::Expired)
+            .cloned()
+            .expect("a citizen signed by the expired signer");
+        let now = OffsetDateTime::now_utc();
+        let (from, until) = validity(&ca.expired_signer_pem());
+        assert!(
+            until < now - Duration::days(300),
+            "expired about a year ago"
+        );
+        assert!(now - from > Duration::days(700), "{from}");
+        // The whole chain was valid from before the signer's start.
+        for pem in [ca.root_pem(), ca.ca_pem(), ca.sub_ca_pem()] {
+            assert!(validity(&pem).0 <= from);
+        }
+        for shape in SHAPES {
+            let xml = ca.sign_eaadhaar_as(&harish, shape).unwrap();
+            assert!(
+                xml.contains(&pem_base64(&ca.expired_signer_pem())),
+                "{shape}"
+            );
+            assert!(!xml.contains(&pem_base64(&ca.signer_pem())), "{shape}");
+            let ts = OffsetDateTime::parse(
+                &attribute(&xml, "KycRes", "ts"),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap();
+            let age = now - ts;
+            assert!(
+                age >= Duration::days(EXPIRED_SIGNER_EKYC_AGE_DAYS)
+                    && age <= Duration::days(EXPIRED_SIGNER_EKYC_AGE_DAYS + 1),
+                "{shape}: {age}"
+            );
+            assert!(from < ts && ts < until, "{shape}");
+            // xmlsec1 accepts it judged at its signing time, not today.
+            assert!(xmlsec_verify_at(ca, &xml, ts), "{shape}");
+            assert!(!xmlsec_verify_at(ca, &xml, now), "{shape}");
+            // The gateway's verifier: genuine, judged at ts; too old for a year's limit.
+            let v = aadhaar_verify(ca, &xml).unwrap_or_else(|e| panic!("{shape}: {e}"));
+            assert!(v.signing.signer_subject.contains(EXPIRED_SIGNER_CN));
+            assert_eq!(v.signing.chain_validated_at, ts);
+            let anchors = aadhaar::TrustAnchors::from_pem(&ca.root_pem()).unwrap();
+            let strict = aadhaar::VerifyOptions {
+                max_age: Some(Duration::days(365)),
+                ..aadhaar::VerifyOptions::default()
+            };
+            assert!(matches!(
+                aadhaar::verify_and_parse_with(xml.as_bytes(), &anchors, &strict),
+                Err(aadhaar::Error::TooOld { .. })
+            ));
+        }
+        // Everyone else is signed by the current signer.
+        let xml = ca
+            .sign_eaadhaar_as(&citizen("Ramesh Kumar Sharma"), EAadhaarShape::Real)
+            .unwrap();
+        assert!(!xml.contains(EXPIRED_SIGNER_CN));
+    }
+
+    #[test]
+    fn the_expired_signer_is_made_at_every_start_from_the_files_there() {
+        let (dir, ca) = shared();
+        let again = SigningAuthority::load_or_create(dir.path()).unwrap();
+        // A new certificate (serial), the same key, name and issuer.
+        assert_ne!(again.expired_signer_pem(), ca.expired_signer_pem());
+        assert_eq!(again.expired_signer.subject, ca.expired_signer.subject);
+        let a = openssl_text(&ca.expired_signer_pem());
+        let b = openssl_text(&again.expired_signer_pem());
+        let issuer = |t: &str| {
+            t.lines()
+                .find(|l| l.trim_start().starts_with("Issuer:"))
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(issuer(&a), issuer(&openssl_text(&ca.signer_pem())));
+        assert_eq!(issuer(&a), issuer(&b));
+        let modulus = |t: &str| between(t, "Modulus:", "Exponent").to_owned();
+        assert_eq!(modulus(&a), modulus(&openssl_text(&ca.signer_pem())));
+        assert!(a.contains("CA:FALSE") && a.contains("Digital Signature, Non Repudiation"));
     }
 
     #[test]

@@ -280,7 +280,7 @@ pub(crate) fn router(shared: SharedState) -> Router {
         )
         .route(
             "/oauth2/3/xml/eaadhaar",
-            faulty(s, E::Eaadhaar, get(resources::eaadhaar)),
+            faulty(s, E::Eaadhaar, get(resources::eaadhaar_v3)),
         )
         // Pull.
         .route(

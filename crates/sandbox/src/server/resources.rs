@@ -186,11 +186,41 @@ pub(crate) async fn xml(
     Ok(([(CONTENT_TYPE, "application/xml")], xml).into_response())
 }
 
-/// `GET oauth2/{2,3}/xml/eaadhaar`: the signed e-Aadhaar.
+/// `GET oauth2/3/xml/eaadhaar`: [`eaadhaar`], unless the `eaadhaar_v2_only`
+/// switch makes this a path the server does not have: a plain `404` page, as
+/// a web server answers one, before any token is looked at.
+pub(crate) async fn eaadhaar_v3(
+    State(shared): State<SharedState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if shared.faults.get().eaadhaar_v2_only {
+        return Ok((
+            StatusCode::NOT_FOUND,
+            [(CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>\
+             <h1>Not Found</h1><p>The requested URL was not found on this server.</p>\
+             </body></html>\n",
+        )
+            .into_response());
+    }
+    eaadhaar(State(shared), headers).await
+}
+
+/// `GET oauth2/{2,3}/xml/eaadhaar`: the signed e-Aadhaar (with the
+/// `eaadhaar_html` switch, a `200` HTML page instead).
 pub(crate) async fn eaadhaar(
     State(shared): State<SharedState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if shared.faults.get().eaadhaar_html {
+        return Ok((
+            [(CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!DOCTYPE html>\n<html><head><title>DigiLocker</title></head><body>\
+             <h1>DigiLocker</h1><p>We are upgrading our services. Please try again after \
+             some time.</p></body></html>\n",
+        )
+            .into_response());
+    }
     let auth = authorize_bearer(&shared, &headers)?;
     let citizen = &auth.account.citizen;
     if citizen.aadhaar.is_none() {

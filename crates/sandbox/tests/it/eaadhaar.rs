@@ -54,3 +54,35 @@ async fn the_legacy_shape_is_served_when_configured_and_verifies() {
     let v = verify(&sb, &xml).await;
     assert_eq!(v.aadhaar.name, happy_citizen().name);
 }
+
+/// The citizen whose e-Aadhaar was signed by a certificate that has expired
+/// since: served like any other, verified at its signing time, and older
+/// than a year.
+#[tokio::test]
+async fn the_citizen_signed_by_an_expired_certificate() {
+    let sb = spawn().await;
+    let harish = citizen(|c| c.eaadhaar_signer == sandbox::seed::EAadhaarSigner::Expired);
+    assert!(harish.has_account && harish.eaadhaar_available);
+    let token = sb.token_for(&harish).await;
+    assert_eq!(token["eaadhar"], "Y", "{token}");
+    let access = token["access_token"].as_str().unwrap();
+    let response = sb.get_bearer("oauth2/3/xml/eaadhaar", access).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let xml = response.text().await.unwrap();
+    let v = verify(&sb, &xml).await;
+    assert_eq!(v.aadhaar.name, harish.name);
+    assert!(v
+        .signing
+        .signer_subject
+        .contains(sandbox::signing::EXPIRED_SIGNER_CN));
+    let now = time::OffsetDateTime::now_utc();
+    assert!(v.signing.signer_valid_until < now, "the signer has expired");
+    assert!(v.signing.signing_time < v.signing.signer_valid_until);
+    assert_eq!(v.signing.chain_validated_at, v.signing.signing_time);
+    let age = now - v.signing.signing_time;
+    assert_eq!(
+        age.whole_days(),
+        sandbox::signing::EXPIRED_SIGNER_EKYC_AGE_DAYS,
+        "{age}"
+    );
+}

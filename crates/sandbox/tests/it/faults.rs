@@ -305,3 +305,84 @@ async fn all_scope_spares_the_journey_pages_unless_authorize_is_named() {
     // The admin endpoint itself is never faulty.
     assert_eq!(put_faults(&sb, json!({})).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn eaadhaar_v2_only_hides_the_v3_path_behind_a_plain_404() {
+    // Set at start...
+    let sb = spawn_with(|c| c.faults.eaadhaar_v2_only = true).await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let v3 = sb.get_bearer("oauth2/3/xml/eaadhaar", access).await;
+    assert_eq!(v3.status(), StatusCode::NOT_FOUND);
+    assert!(v3.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = v3.text().await.unwrap();
+    assert!(page.contains("Not Found"), "{page}");
+    assert!(
+        serde_json::from_str::<Value>(&page).is_err(),
+        "no DigiLocker error code"
+    );
+    // ...before any token is looked at, as a path the server does not have.
+    let bogus = sb
+        .get_bearer("oauth2/3/xml/eaadhaar", "no-such-token")
+        .await;
+    assert_eq!(bogus.status(), StatusCode::NOT_FOUND);
+    // The specification's path still serves the e-Aadhaar.
+    let v2 = sb.get_bearer("oauth2/2/xml/eaadhaar", access).await;
+    assert_eq!(v2.status(), StatusCode::OK);
+    assert!(v2.text().await.unwrap().contains("<KycRes"));
+
+    // ...and through the admin endpoint, off and on.
+    assert_eq!(put_faults(&sb, json!({})).await.status(), StatusCode::OK);
+    let v3 = sb.get_bearer("oauth2/3/xml/eaadhaar", access).await;
+    assert_eq!(v3.status(), StatusCode::OK);
+    let response = put_faults(&sb, json!({"eaadhaar_v2_only": true})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let now: Value = response.json().await.unwrap();
+    assert_eq!(now["eaadhaar_v2_only"], true);
+    assert!(sb.sandbox.faults().get().eaadhaar_v2_only);
+    let v3 = sb.get_bearer("oauth2/3/xml/eaadhaar", access).await;
+    assert_eq!(v3.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn eaadhaar_html_answers_200_with_a_page_on_both_paths() {
+    let sb = spawn().await;
+    let token = sb.token_for(&happy_citizen()).await;
+    let access = token["access_token"].as_str().unwrap();
+    let response = put_faults(&sb, json!({"eaadhaar_html": true})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    for path in ["oauth2/3/xml/eaadhaar", "oauth2/2/xml/eaadhaar"] {
+        let answer = sb.get_bearer(path, access).await;
+        assert_eq!(answer.status(), StatusCode::OK, "{path}");
+        assert!(answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let page = answer.text().await.unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>") && !page.contains("<KycRes"));
+    }
+    // Only the e-Aadhaar: other endpoints answer as ever.
+    let user = sb.get_bearer("oauth2/1/user", access).await;
+    assert_eq!(user.status(), StatusCode::OK);
+    put_faults(&sb, json!({})).await;
+    let answer = sb.get_bearer("oauth2/3/xml/eaadhaar", access).await;
+    assert!(answer.text().await.unwrap().contains("<KycRes"));
+}
+
+#[tokio::test]
+async fn an_error_fault_can_answer_with_a_proxys_html_page() {
+    let sb = spawn().await;
+    put_faults(
+        &sb,
+        json!({"error": {"rate": 1.0, "status": 502, "html": true, "endpoint": "pull"}}),
+    )
+    .await;
+    let response = issuers(&sb).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(response.headers()["content-type"], "text/html");
+    let page = response.text().await.unwrap();
+    assert!(page.starts_with("<html>"), "{page}");
+}
