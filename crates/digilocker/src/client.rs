@@ -1,6 +1,7 @@
 //! The HTTP client: one method per DigiLocker endpoint, with a timeout on every
 //! call, no redirects followed, bounded bodies, and every failure typed.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,6 +25,11 @@ use crate::types::{
 /// Error bodies are a line of JSON; anything longer is not worth reading.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
+/// Where the signed e-Aadhaar is: the path DigiLocker serves today, then the
+/// one its published specification lists (v2). [`Client::eaadhaar`] tries
+/// them in this order until one is known to work.
+const EAADHAAR_PATHS: [&str; 2] = ["oauth2/3/xml/eaadhaar", "oauth2/2/xml/eaadhaar"];
+
 /// The client. Cheap to clone (the connection pool and configuration are shared).
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -35,6 +41,10 @@ pub struct Client {
     /// Unix seconds now: read afresh for every signed call (a `ts` older
     /// than 30 minutes is refused). A field only so tests can move time.
     clock: fn() -> u64,
+    /// The index in [`EAADHAAR_PATHS`] of the e-Aadhaar path to try first:
+    /// the one that last answered as DigiLocker. Shared by clones, so one
+    /// discovery serves every caller.
+    eaadhaar_path: Arc<AtomicU8>,
 }
 
 /// Seconds since the Unix epoch (0 if the system clock is before it).
@@ -53,11 +63,13 @@ struct Answer {
 }
 
 impl Client {
-    /// Build a client: timeout on every call, no redirects followed.
+    /// Build a client: timeout on every call, no redirects followed, the
+    /// bundled public roots trusted for TLS, and [`Config::extra_ca_pem`]'s
+    /// certificates besides them.
     ///
     /// Fails with [`Error::InvalidArgument`] when `base_url` is not an
-    /// `http(s)` URL, and with [`Error::Transport`] when the TLS backend cannot
-    /// be set up.
+    /// `http(s)` URL or the extra CA bundle holds no readable certificate,
+    /// and with [`Error::Transport`] when the TLS backend cannot be set up.
     pub fn new(config: Config) -> Result<Client, Error> {
         if !matches!(config.base_url.scheme(), "http" | "https")
             || config.base_url.cannot_be_a_base()
@@ -75,6 +87,10 @@ impl Client {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
+        let mut roots = bundled_roots();
+        if let Some(pem) = &config.extra_ca_pem {
+            roots.extend(extra_roots(pem)?);
+        }
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
@@ -82,7 +98,7 @@ impl Client {
             // something to follow with a bearer token attached.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("digilocker-rs/", env!("CARGO_PKG_VERSION")))
-            .tls_certs_only(bundled_roots())
+            .tls_certs_only(roots)
             .build()
             .map_err(|e| {
                 Error::Transport(format!("could not build the HTTP client: {}", chain(&e)))
@@ -92,6 +108,7 @@ impl Client {
             config: Arc::new(config),
             base,
             clock: unix_now,
+            eaadhaar_path: Arc::new(AtomicU8::new(0)),
         })
     }
 
@@ -273,12 +290,71 @@ impl Client {
             .await
     }
 
-    /// `oauth2/3/xml/eaadhaar`: the signed e-Aadhaar XML (verify it with the
-    /// `aadhaar` crate before trusting a byte of it).
+    /// The signed e-Aadhaar XML (verify it with the `aadhaar` crate before
+    /// trusting a byte of it).
+    ///
+    /// DigiLocker serves it at `oauth2/3/xml/eaadhaar`; its published v2
+    /// specification lists `oauth2/2/xml/eaadhaar`. The first call tries
+    /// `/3/`, and when that answers a plain "no such path" 404 (an HTML page,
+    /// an empty body, or a JSON error that is not one of DigiLocker's codes
+    /// about the user or the token) tries `/2/`. Whichever path answers as
+    /// DigiLocker (the XML, or one of its own errors such as
+    /// `aadhaar_not_linked` or `invalid_token`) is remembered, by this client
+    /// and its clones, and tried first from then on; if it later answers a
+    /// plain 404 the other is tried again. When both answer a plain 404 the
+    /// error is that 404, described as such.
+    ///
+    /// A success status whose body is not an e-Aadhaar (an HTML page, JSON,
+    /// an empty or cut-off body, XML whose root is not `<Certificate>`) is
+    /// [`Error::Malformed`]; a JSON `error` object is [`Error::Upstream`].
+    /// Each attempt is reported to the observer as an [`Endpoint::Eaadhaar`]
+    /// call.
     pub async fn eaadhaar(&self, access_token: &SecretString) -> Result<Bytes, Error> {
-        let request = self.bearer_get(self.url("oauth2/3/xml/eaadhaar"), access_token);
-        self.execute(Endpoint::Eaadhaar, request, self.config.max_file_bytes, xml)
-            .await
+        let first = usize::from(self.eaadhaar_path.load(Ordering::Relaxed)) % EAADHAAR_PATHS.len();
+        for index in [first, 1 - first] {
+            let request = self.bearer_get(self.url(EAADHAAR_PATHS[index]), access_token);
+            let result = self
+                .execute(
+                    Endpoint::Eaadhaar,
+                    request,
+                    self.config.max_file_bytes,
+                    eaadhaar_xml,
+                )
+                .await;
+            match &result {
+                Err(e) if is_no_such_path(e) => continue,
+                Ok(_) | Err(Error::Upstream { .. }) => {
+                    // The path exists: DigiLocker answered on it (a 5xx or a
+                    // JSON error about the user still proves that). Kept as
+                    // an index below 2, so the cast cannot truncate.
+                    if index != first {
+                        self.eaadhaar_path.store(index as u8, Ordering::Relaxed);
+                        tracing::info!(
+                            path = EAADHAAR_PATHS[index],
+                            "DigiLocker serves the e-Aadhaar at this path; using it from now on"
+                        );
+                    }
+                }
+                // A timeout or a broken body proves nothing either way.
+                Err(_) => {}
+            }
+            return result;
+        }
+        Err(Error::Upstream {
+            status: StatusCode::NOT_FOUND.as_u16(),
+            code: ErrorCode::Other("Not Found".into()),
+            description: Some(format!(
+                "neither {} nor {} exists under the DigiLocker base URL {}: check the base URL",
+                EAADHAAR_PATHS[0], EAADHAAR_PATHS[1], self.config.base_url
+            )),
+        })
+    }
+
+    /// The e-Aadhaar path [`Client::eaadhaar`] tries first: `oauth2/3/xml/eaadhaar`
+    /// until `/2/` has been found to be the one that works.
+    pub fn eaadhaar_path(&self) -> &'static str {
+        EAADHAAR_PATHS
+            [usize::from(self.eaadhaar_path.load(Ordering::Relaxed)) % EAADHAAR_PATHS.len()]
     }
 
     /// `oauth2/1/pull/issuers` (signed).
@@ -641,6 +717,51 @@ pub fn bundled_roots() -> Vec<reqwest::Certificate> {
         .clone()
 }
 
+/// The certificates of an extra CA bundle ([`Config::extra_ca_pem`]),
+/// each checked to be a usable trust anchor before the client is built, so
+/// a wrong file is reported as such rather than as a TLS backend failure.
+fn extra_roots(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, Error> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "the extra CA bundle is not valid PEM: {}",
+            chain(&e)
+        ))
+    })?;
+    if certs.is_empty() {
+        return Err(Error::InvalidArgument(
+            "the extra CA bundle holds no certificate (no -----BEGIN CERTIFICATE----- block)"
+                .into(),
+        ));
+    }
+    reqwest::Client::builder()
+        .tls_certs_only(certs.clone())
+        .build()
+        .map_err(|e| {
+            Error::InvalidArgument(format!(
+                "the extra CA bundle holds a certificate that cannot be trusted as a CA: {}",
+                chain(&e)
+            ))
+        })?;
+    Ok(certs)
+}
+
+/// Whether an error is a plain "no such path" 404: a bare or HTML 404, or a
+/// JSON one whose code is not one of DigiLocker's (an API gateway's
+/// `not_found`), or the generic `invalid_request` a server gives for an
+/// endpoint it does not have. A 404 carrying DigiLocker's own codes
+/// (`aadhaar_not_linked`, `aadhaar_not_available`, `invalid_token`, ...) is
+/// DigiLocker answering on that path.
+fn is_no_such_path(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Upstream {
+            status: 404,
+            code: ErrorCode::Other(_) | ErrorCode::InvalidRequest,
+            ..
+        }
+    )
+}
+
 fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
@@ -775,19 +896,21 @@ fn decode_file(answer: Answer, client_secret: &SecretString) -> Result<FileDownl
     })
 }
 
-/// An XML success answer: refuse a JSON error object, an empty body, and a body
-/// that does not even start with `<` and end with `>` (cut off in transit).
+/// An XML success answer: refuse a JSON error object, an empty body, a body
+/// that does not even start with `<` and end with `>` (cut off in transit),
+/// and an HTML page (a proxy's or a portal's, served with `200`).
 fn xml(answer: Answer) -> Result<Bytes, Error> {
-    if is_json(content_type(&answer.headers)) {
-        if let Some(error) = json_error_in(&answer) {
-            return Err(error);
-        }
-    }
     let text = answer
         .body
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(&answer.body)
         .trim_ascii();
+    // A JSON error, whatever the content type says.
+    if is_json(content_type(&answer.headers)) || text.starts_with(b"{") {
+        if let Some(error) = json_error_in(&answer) {
+            return Err(error);
+        }
+    }
     if text.is_empty() {
         return Err(Error::Malformed("the XML answer is empty".into()));
     }
@@ -796,19 +919,41 @@ fn xml(answer: Answer) -> Result<Bytes, Error> {
             "the XML answer is cut off or is not XML".into(),
         ));
     }
+    if root_element_name(text).is_some_and(|name| name.eq_ignore_ascii_case(b"html")) {
+        return Err(Error::Malformed(
+            "the answer is an HTML page, not XML".into(),
+        ));
+    }
     Ok(answer.body)
 }
 
-/// A cheap truncation check, not a parser: after the prolog (declaration,
-/// comments, doctype) comes a root element, and the text ends by closing it
-/// (`</Root>`), or the root is a single self-closing tag. A body cut off
-/// anywhere loses that closing tag.
-fn root_element_closed(text: &[u8]) -> bool {
+/// [`xml`], and the root element must be DigiLocker's e-Aadhaar root,
+/// `<Certificate>`: any other XML (an error document of a proxy, say) is not
+/// an e-Aadhaar, and is malformed rather than a document to verify.
+fn eaadhaar_xml(answer: Answer) -> Result<Bytes, Error> {
+    let body = xml(answer)?;
+    let text = body
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(&body)
+        .trim_ascii();
+    let root = root_element_name(text).unwrap_or_default();
+    // The local name: a namespace prefix (`ns:Certificate`) is allowed.
+    let local = root.rsplit(|&b| b == b':').next().unwrap_or_default();
+    if local != b"Certificate" {
+        return Err(Error::Malformed(format!(
+            "the e-Aadhaar answer is XML whose root is <{}>, not DigiLocker's <Certificate>",
+            String::from_utf8_lossy(&root[..root.len().min(64)])
+        )));
+    }
+    Ok(body)
+}
+
+/// The text from the root element's `<` on, after the prolog (declaration,
+/// comments, doctype); `None` when the prolog never ends or no element follows.
+fn after_prolog(text: &[u8]) -> Option<&[u8]> {
     let mut rest = text;
     loop {
-        let Some(start) = rest.iter().position(|&b| b == b'<') else {
-            return false;
-        };
+        let start = rest.iter().position(|&b| b == b'<')?;
         rest = &rest[start..];
         let skip_to = |end: &[u8]| {
             rest.windows(end.len())
@@ -822,18 +967,30 @@ fn root_element_closed(text: &[u8]) -> bool {
         } else if rest.starts_with(b"<!") {
             skip_to(b">")
         } else {
-            break;
+            return Some(rest);
         };
-        match skipped {
-            Some(n) => rest = &rest[n..],
-            None => return false,
-        }
+        rest = &rest[skipped?..];
     }
+}
+
+/// The root element's name (empty when `<` is followed by no name).
+fn root_element_name(text: &[u8]) -> Option<&[u8]> {
+    let rest = after_prolog(text)?;
     let name_len = rest[1..]
         .iter()
         .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
         .unwrap_or(rest.len() - 1);
-    let name = &rest[1..1 + name_len];
+    Some(&rest[1..1 + name_len])
+}
+
+/// A cheap truncation check, not a parser: after the prolog (declaration,
+/// comments, doctype) comes a root element, and the text ends by closing it
+/// (`</Root>`), or the root is a single self-closing tag. A body cut off
+/// anywhere loses that closing tag.
+fn root_element_closed(text: &[u8]) -> bool {
+    let (Some(rest), Some(name)) = (after_prolog(text), root_element_name(text)) else {
+        return false;
+    };
     if name.is_empty() {
         return false;
     }
@@ -1219,6 +1376,111 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(e.code(), Some(&ErrorCode::AadhaarNotLinked));
+        // A JSON error is read whatever the content type claims.
+        let e = xml(answer(
+            200,
+            Some("application/xml"),
+            b" {\"error\":\"aadhaar_not_available\"}",
+        ))
+        .unwrap_err();
+        assert_eq!(e.code(), Some(&ErrorCode::AadhaarNotAvailable));
+        // HTML is not XML, however well closed.
+        for page in [
+            &b"<!DOCTYPE html>\n<html><body>Service unavailable</body></html>\n"[..],
+            b"<HTML><HEAD><TITLE>Portal</TITLE></HEAD></HTML>",
+            b"<?xml version=\"1.0\"?><html xmlns=\"http://www.w3.org/1999/xhtml\"></html>",
+        ] {
+            let page: &'static [u8] = Box::leak(page.to_vec().into_boxed_slice());
+            let e = xml(answer(200, Some("text/html"), page)).unwrap_err();
+            assert!(
+                matches!(&e, Error::Malformed(m) if m.contains("HTML")),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_eaadhaar_answer_must_be_a_certificate_document() {
+        for good in [
+            &b"<?xml version=\"1.0\"?>\n<Certificate><CertificateData/></Certificate>"[..],
+            b"<dl:Certificate xmlns:dl=\"urn:x\"></dl:Certificate>",
+        ] {
+            let good: &'static [u8] = Box::leak(good.to_vec().into_boxed_slice());
+            assert!(eaadhaar_xml(answer(200, None, good)).is_ok());
+        }
+        for bad in [
+            &b"<Error><Code>NoSuchKey</Code></Error>"[..],
+            b"<html><body>Not here</body></html>",
+            b"{}",
+            br#"{"items":[]}"#,
+            b"",
+            b"Certificate",
+        ] {
+            let bad: &'static [u8] = Box::leak(bad.to_vec().into_boxed_slice());
+            let e = eaadhaar_xml(answer(200, Some("application/xml"), bad)).unwrap_err();
+            assert!(matches!(e, Error::Malformed(_)), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_plain_404_means_no_such_path() {
+        let upstream = |status, code: &str| Error::Upstream {
+            status,
+            code: ErrorCode::parse(code),
+            description: None,
+        };
+        assert!(is_no_such_path(&upstream(404, "Not Found")));
+        assert!(is_no_such_path(&upstream(404, "not_found")));
+        assert!(is_no_such_path(&upstream(404, "invalid_request")));
+        for code in [
+            "aadhaar_not_linked",
+            "aadhaar_not_available",
+            "invalid_token",
+            "invalid_uri",
+        ] {
+            assert!(!is_no_such_path(&upstream(404, code)), "{code}");
+        }
+        assert!(!is_no_such_path(&upstream(500, "Internal Server Error")));
+        assert!(!is_no_such_path(&Error::Timeout));
+    }
+
+    #[test]
+    fn an_extra_ca_bundle_must_hold_a_readable_certificate() {
+        let config = |pem: &[u8]| Config {
+            extra_ca_pem: Some(pem.to_vec()),
+            ..Config::new(
+                "https://betaapi.digitallocker.gov.in/public"
+                    .parse()
+                    .unwrap(),
+                "id",
+                SecretString::from("s"),
+                "https://x.example/cb".parse().unwrap(),
+            )
+        };
+        for bad in [
+            &b""[..],
+            b"not a certificate",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        ] {
+            let e = Client::new(config(bad)).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidArgument(m) if m.contains("extra CA bundle")),
+                "{e:?}"
+            );
+        }
+        // The bundled roots are themselves a valid bundle.
+        let pem = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .take(2)
+            .map(|der| {
+                use base64::Engine as _;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+                format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n")
+            })
+            .collect::<String>();
+        let c = Client::new(config(pem.as_bytes())).unwrap();
+        assert!(!format!("{:?}", c.config()).contains("BEGIN CERTIFICATE"));
     }
 
     #[test]

@@ -56,6 +56,13 @@ pub struct Config {
     /// Called once after every call with its endpoint, outcome and duration
     /// (for metrics). Runs on the caller's task: keep it quick.
     pub observer: Option<Observer>,
+    /// Certificate authorities (a PEM bundle: one or more `CERTIFICATE`
+    /// blocks) trusted for DigiLocker's TLS certificate in addition to the
+    /// bundled public roots ([`crate::bundled_roots`]): for a DigiLocker, or
+    /// a proxy in front of it, whose certificate comes from a private CA.
+    /// [`crate::Client::new`] refuses a bundle without a certificate or with
+    /// one that cannot be read. Default none.
+    pub extra_ca_pem: Option<Vec<u8>>,
 }
 
 impl Config {
@@ -78,6 +85,7 @@ impl Config {
             max_json_bytes: DEFAULT_MAX_JSON_BYTES,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             observer: None,
+            extra_ca_pem: None,
         }
     }
 }
@@ -95,6 +103,13 @@ impl fmt::Debug for Config {
             .field("max_json_bytes", &self.max_json_bytes)
             .field("max_file_bytes", &self.max_file_bytes)
             .field("observer", &self.observer.as_ref().map(|_| "<fn>"))
+            .field(
+                "extra_ca_pem",
+                &self
+                    .extra_ca_pem
+                    .as_ref()
+                    .map(|pem| format!("{} bytes", pem.len())),
+            )
             .finish()
     }
 }
@@ -119,7 +134,8 @@ pub enum Endpoint {
     File,
     /// `oauth2/1/xml/{uri}`.
     Xml,
-    /// `oauth2/3/xml/eaadhaar`.
+    /// `oauth2/3/xml/eaadhaar`, or `oauth2/2/xml/eaadhaar` where only that
+    /// one exists (see [`crate::Client::eaadhaar`]).
     Eaadhaar,
     /// `oauth2/1/pull/issuers`.
     PullIssuers,

@@ -24,7 +24,14 @@
 //! document already in the locker (`uri_exists`) is resolved from the issued
 //! files by [`Client::pull_document_or_existing`]; a slow issuer's
 //! `pull_response_pending` is [`Error::is_pull_pending`]. Every signed
-//! catalogue call carries the time it is made.
+//! catalogue call carries the time it is made. The e-Aadhaar is fetched from
+//! `oauth2/3/xml/eaadhaar`, or from the specification's
+//! `oauth2/2/xml/eaadhaar` where `/3/` does not exist (found once, then
+//! remembered: [`Client::eaadhaar`]).
+//!
+//! TLS trusts the Mozilla roots compiled in ([`bundled_roots`]) and, for a
+//! DigiLocker or proxy behind a private CA, the certificates of
+//! [`Config::extra_ca_pem`] besides them.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), digilocker::Error> {

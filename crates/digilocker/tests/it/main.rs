@@ -5,7 +5,9 @@ mod journey;
 mod support;
 
 mod catalogue;
+mod eaadhaar_path;
 mod faults;
 mod oauth;
+mod private_ca;
 mod resources;
 mod transport;
