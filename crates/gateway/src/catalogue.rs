@@ -839,8 +839,10 @@ async fn flush(
     changed: &[String],
     removed: &[String],
 ) -> anyhow::Result<Option<CatalogueMeta>> {
+    // Each once: PostgreSQL refuses an upsert that touches a row twice.
+    let changed: std::collections::BTreeSet<&String> = changed.iter().collect();
     let changed_states: Vec<IssuerState> = changed
-        .iter()
+        .into_iter()
         .filter_map(|k| states.get(k).cloned())
         .collect();
     state

@@ -96,6 +96,10 @@ pub struct ErrorFault {
     /// The `error_description`; a generic one when absent.
     #[serde(default)]
     pub error_description: Option<String>,
+    /// Answer with an HTML error page (`text/html`) instead of DigiLocker's
+    /// JSON error, as a proxy in front of a broken DigiLocker does.
+    #[serde(default)]
+    pub html: bool,
     /// Where it applies; default `all`.
     #[serde(default)]
     pub endpoint: Endpoint,
@@ -387,6 +391,7 @@ mod tests {
     fn seeded_error_rate_is_repeatable() {
         let faults = Faults {
             error: Some(ErrorFault {
+                html: false,
                 rate: 0.5,
                 status: 500,
                 error: "repository_service_unresponsive".into(),

@@ -260,6 +260,7 @@ async fn injected_errors_are_typed() {
     for (status, error, expected) in documented {
         sb.set_faults(Faults {
             error: Some(ErrorFault {
+                html: false,
                 rate: 1.0,
                 status,
                 error: error.into(),
@@ -291,6 +292,7 @@ async fn an_injected_error_on_a_file_download_is_typed() {
     let token = sb.token_for(&citizen, Decision::AllowAsOffered).await;
     sb.set_faults(Faults {
         error: Some(ErrorFault {
+            html: false,
             rate: 1.0,
             status: 503,
             error: "repository_service_inactive".into(),

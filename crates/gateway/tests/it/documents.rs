@@ -204,10 +204,12 @@ async fn document_requests_are_validated_against_the_catalogue() {
             .contains("MemberName"),
         "{b}"
     );
+    // An issuer the catalogue does not know is still asked (the catalogue
+    // never gates a fetch): DigiLocker refuses the org id.
     let mut body = fetch_body(&prfnd, params_for(&prfnd, "1"));
     body["orgId"] = json!("999999999");
     let (s, b) = t.post(&path, &t.creds, body).await;
-    assert_error(s, &b, 400, "invalid_payload");
+    assert_error(s, &b, 400, "bad_request");
     let mut body = fetch_body(&prfnd, params_for(&prfnd, "1"));
     body["format"] = json!("docx");
     let (s, b) = t.post(&path, &t.creds, body).await;

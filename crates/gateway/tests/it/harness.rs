@@ -68,6 +68,8 @@ impl TestApp {
             sandbox_dir: Some(shared_sandbox_dir()),
             sandbox_catalogue: (60, 240),
             sweep_interval: Duration::from_millis(300),
+            // Quick builds here; the pacing itself has its own test.
+            catalogue_calls_per_second: 2000,
             upstream_timeout: Duration::from_secs(5),
             instance_name: "test".into(),
             ..Config::default()
@@ -182,12 +184,25 @@ impl TestApp {
     }
 
     /// Wait until the catalogue is built.
+    /// Wait until every issuer of the catalogue has answered once (the
+    /// sandbox's failing issuers with their error).
     pub async fn wait_catalogue(&self) {
         for _ in 0..300 {
-            let (status, _) = self
-                .get("/api/digilocker/documents?docType=NONE", &self.creds)
-                .await;
-            if status == 200 {
+            let resp = self
+                .req(
+                    Method::GET,
+                    "/api/digilocker/documents?docType=NONE",
+                    &self.creds,
+                )
+                .send()
+                .await
+                .unwrap();
+            let pending = resp
+                .headers()
+                .get("x-catalogue-pending-issuers")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if resp.status() == 200 && pending.as_deref() == Some("0") {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

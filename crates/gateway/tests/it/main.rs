@@ -9,6 +9,7 @@ mod contract;
 mod documents;
 mod durability;
 mod erasure;
+mod federation;
 mod fidelity;
 mod harness;
 mod hostile;

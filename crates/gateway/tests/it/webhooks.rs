@@ -309,6 +309,14 @@ async fn every_event_of_a_journey_arrives_signed_and_verifies_with_the_standard_
         got.verified(&secret)["data"],
         json!({"id": id, "status": "revoked"})
     );
+    // DigiLocker's side of the revoke, done right after.
+    let got = receiver
+        .wait_event("digilocker.request.revoke_confirmed", &id)
+        .await;
+    assert_eq!(
+        got.verified(&secret)["data"],
+        json!({"id": id, "status": "revoked", "upstream": "revoked"})
+    );
 
     // Consent denied.
     let id = denied(&t).await;
@@ -335,10 +343,11 @@ async fn every_event_of_a_journey_arrives_signed_and_verifies_with_the_standard_
         [
             "digilocker.request.authenticated",
             "digilocker.request.revoked",
+            "digilocker.request.revoke_confirmed",
             "digilocker.request.failed"
         ]
     );
-    wait_metric(&t, "delivered", 3).await;
+    wait_metric(&t, "delivered", 4).await;
 }
 
 /// Wait until the counter reaches `n` (it is counted as the answer comes).

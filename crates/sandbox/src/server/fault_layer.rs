@@ -30,6 +30,9 @@ pub(crate) async fn apply(
                 error.error
             )
         });
+        if error.html {
+            return ApiError::proxy_page(status, description).into_response();
+        }
         return ApiError::new(status, &error.error, description).into_response();
     }
     let response = next.run(request).await;

@@ -157,6 +157,7 @@ async fn seeded_error_rate_fails_some_and_repeats() {
     let sb = spawn().await;
     let faults = Faults {
         error: Some(ErrorFault {
+            html: false,
             rate: 0.5,
             status: 503,
             error: "repository_service_inactive".into(),
