@@ -132,6 +132,11 @@ async fn attempt(state: &AppState, job: UpstreamRevoke) {
         .await
     {
         tracing::warn!(request_id = %job.request_id, error = %e, "cannot record an upstream revoke attempt; it will be tried again");
+    } else if matches!(outcome, UpstreamRevokeOutcome::Done(_)) {
+        // The token's row is gone: leave no copy of it in the WAL.
+        if let Err(e) = state.store.compact().await {
+            tracing::warn!(error = %e, "cannot compact after an upstream revoke");
+        }
     }
 }
 

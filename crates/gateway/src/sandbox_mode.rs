@@ -194,6 +194,13 @@ pub async fn embed(
         quirks: config.sandbox_quirks,
         catalogue_latency: config.sandbox_catalogue_latency,
         admin_token: Some(admin_token.clone()),
+        // DigiLocker's federation partly fails every day, and so does the
+        // sandbox's unless the operator asks for a healthy one.
+        issuer_faults: if config.sandbox_failing_issuers {
+            sandbox::federation::default_issuer_faults()
+        } else {
+            Default::default()
+        },
         ..Default::default()
     })?;
     // The sandbox writes its certificates world-readable; in our data

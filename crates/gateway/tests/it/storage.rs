@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use gateway::storage::{
-    CatalogueRow, ClientRecord, EventKind, FileRecord, NewEvent, NewRequest, PgStore, SqliteStore,
-    Store,
+    CatalogueHealth, CatalogueRow, ClientRecord, EventKind, FileRecord, IssuerState, NewEvent,
+    NewRequest, NewUpstreamRevoke, PgStore, SqliteStore, Store, UpstreamRevokeOutcome,
 };
 
 use crate::harness::PgSchema;
@@ -73,6 +73,8 @@ on_both!(
     files_die_with_their_link_or_their_request,
     concurrent_sweepers_erase_each_request_once,
     catalogue_replacement_makes_a_new_version,
+    issuer_states_are_upserted_and_forgotten,
+    an_upstream_revoke_is_queued_with_the_erasure_and_claimed_once,
     a_lease_has_one_holder_at_a_time,
 );
 
@@ -988,4 +990,167 @@ async fn postgres_connections_can_require_tls() {
             .await
             .unwrap();
     assert!(ssl, "sslmode=require gave a plain connection");
+}
+
+fn issuer_state(org: &str, ok: bool, next_try_at: i64) -> IssuerState {
+    IssuerState {
+        org_id: org.into(),
+        org_name: format!("Issuer {org}"),
+        issuer_id: format!("in.gov.{org}"),
+        ok: i64::from(ok),
+        attempts: i64::from(!ok),
+        failing_since: (!ok).then_some(NOW),
+        last_ok_at: ok.then_some(NOW),
+        last_error: (!ok).then(|| "doc types: 500 repository_service_unresponsive".into()),
+        next_try_at,
+    }
+}
+
+async fn issuer_states_are_upserted_and_forgotten(backend: Backend) {
+    let db = Db::new(backend).await;
+    let (a, b) = (db.open().await, db.open().await);
+    assert!(a.catalogue_issuers().await.unwrap().is_empty());
+    let first = vec![
+        issuer_state("org1", true, NOW + 100),
+        issuer_state("org2", false, NOW + 10),
+        issuer_state("org3", true, NOW + 100),
+    ];
+    a.save_catalogue_issuers(&first, &[]).await.unwrap();
+    assert_eq!(b.catalogue_issuers().await.unwrap(), first);
+    // org2 recovers, org3 is no longer listed, org4 is new.
+    let second = vec![
+        issuer_state("org2", true, NOW + 200),
+        issuer_state("org4", false, NOW + 20),
+    ];
+    b.save_catalogue_issuers(&second, &["org3".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        a.catalogue_issuers().await.unwrap(),
+        vec![first[0].clone(), second[0].clone(), second[1].clone()]
+    );
+    // The current version says how complete it is.
+    let meta = a
+        .replace_catalogue(
+            &[catalogue_row("org1", "PANCR")],
+            NOW,
+            CatalogueHealth {
+                issuers: 3,
+                failing: 1,
+                pending: 1,
+            },
+        )
+        .await
+        .unwrap();
+    let read = b.catalogue_meta().await.unwrap().unwrap();
+    assert_eq!(read, meta);
+    assert_eq!((read.issuers, read.failing, read.pending), (3, 1, 1));
+    assert!(!read.complete());
+}
+
+async fn an_upstream_revoke_is_queued_with_the_erasure_and_claimed_once(backend: Backend) {
+    let db = Db::new(backend).await;
+    let (a, b) = (db.open().await, db.open().await);
+    a.insert_client(&client("c1", 10)).await.unwrap();
+    a.insert_request(&request("r1", "c1", NOW + 600))
+        .await
+        .unwrap();
+    a.set_authenticated(
+        "r1",
+        b"token",
+        b"details",
+        b"scope",
+        &event(EventKind::ConsentGiven),
+    )
+    .await
+    .unwrap();
+    let job = NewUpstreamRevoke {
+        token_sealed: b"sealed token".to_vec(),
+        expires_at: NOW + 3600,
+        created_at: NOW,
+    };
+    assert!(a
+        .revoke("r1", &event(EventKind::Revoked), Some(&job))
+        .await
+        .unwrap());
+    let r = b.get_request("c1", "r1", NOW).await.unwrap().unwrap();
+    assert!(r.token.is_none() && r.data_key.is_none(), "erased at once");
+    assert_eq!(b.count_upstream_revokes().await.unwrap(), 1);
+    // Claimed by one instance at a time, for the lease.
+    let (x, y) = tokio::join!(
+        a.claim_upstream_revokes(NOW, 60, 10, None),
+        b.claim_upstream_revokes(NOW, 60, 10, None)
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x.len() + y.len(), 1, "claimed twice: {x:?} {y:?}");
+    let claimed = x.into_iter().chain(y).next().unwrap();
+    assert_eq!(
+        (claimed.request_id.as_str(), claimed.client_id.as_str()),
+        ("r1", "c1")
+    );
+    assert_eq!(claimed.token_sealed, b"sealed token");
+    assert!(a
+        .claim_upstream_revokes(NOW + 30, 60, 10, None)
+        .await
+        .unwrap()
+        .is_empty());
+    // A failed attempt: retried at its time, not before.
+    a.finish_upstream_revoke(
+        "r1",
+        &UpstreamRevokeOutcome::Retry {
+            error: "timeout".into(),
+            next_attempt_at: NOW + 100,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(b
+        .claim_upstream_revokes(NOW + 99, 60, 10, None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(b
+        .claim_upstream_revokes(NOW + 100, 60, 10, Some("other"))
+        .await
+        .unwrap()
+        .is_empty());
+    let again = b
+        .claim_upstream_revokes(NOW + 100, 60, 10, Some("r1"))
+        .await
+        .unwrap();
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].last_error.as_deref(), Some("timeout"));
+    // Done: the row goes, with its event in the trail.
+    b.finish_upstream_revoke(
+        "r1",
+        &UpstreamRevokeOutcome::Done(NewEvent::new(
+            EventKind::UpstreamRevoked,
+            serde_json::json!({"outcome": "revoked", "attempts": 2}),
+            NOW + 100,
+        )),
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.count_upstream_revokes().await.unwrap(), 0);
+    let kinds: Vec<String> = a
+        .request_events("r1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("upstream_revoked"),
+        "{kinds:?}"
+    );
+    // A request that was never authenticated queues nothing.
+    a.insert_request(&request("r2", "c1", NOW + 600))
+        .await
+        .unwrap();
+    assert!(!a
+        .revoke("r2", &event(EventKind::Revoked), Some(&job))
+        .await
+        .unwrap());
+    assert_eq!(a.count_upstream_revokes().await.unwrap(), 0);
 }
