@@ -234,6 +234,14 @@ impl Snapshot {
         }
     }
 
+    /// Every issuer's entry of `doc_type`.
+    pub fn with_doc_type(&self, doc_type: &str) -> Vec<&Entry> {
+        self.by_doc_type
+            .get(doc_type)
+            .map(|ix| ix.iter().map(|&i| &self.entries[i]).collect())
+            .unwrap_or_default()
+    }
+
     /// One (issuer, doc type).
     pub fn entry(&self, org_id: &str, doc_type: &str) -> Option<&Entry> {
         self.by_key

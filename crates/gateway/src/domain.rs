@@ -49,9 +49,23 @@ impl RedirectUrl {
         Ok(RedirectUrl(url))
     }
 
-    /// The URL with query parameters appended, keeping the business's own.
+    /// The URL with query parameters appended, keeping the business's own;
+    /// a parameter of the business's with the name of one of ours is
+    /// dropped, so each of ours is there exactly once and says what we mean.
     pub fn with_params(&self, params: &[(&str, &str)]) -> Url {
         let mut url = self.0.clone();
+        let ours = |k: &str| params.iter().any(|(name, _)| *name == k);
+        if url.query_pairs().any(|(k, _)| ours(&k)) {
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| !ours(k))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            url.set_query(None);
+            if !kept.is_empty() {
+                url.query_pairs_mut().extend_pairs(kept);
+            }
+        }
         {
             let mut q = url.query_pairs_mut();
             for (k, v) in params {
@@ -277,6 +291,19 @@ mod tests {
         assert_eq!(
             u.with_params(&[("success", "True"), ("id", "1")]).as_str(),
             "https://example.com/kyc?sessionId=XYZ&success=True&id=1"
+        );
+        // The business's own `id`, `success`, `scope` give way to ours:
+        // each of ours exactly once, the rest of theirs kept in order.
+        let u = RedirectUrl::parse(
+            "https://example.com/kyc?id=mine&sessionId=XYZ&scope=a&success=yes&x=1",
+            false,
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            u.with_params(&[("success", "True"), ("id", "1"), ("scope", "PANCR")])
+                .as_str(),
+            "https://example.com/kyc?sessionId=XYZ&x=1&success=True&id=1&scope=PANCR"
         );
     }
 

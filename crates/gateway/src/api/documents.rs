@@ -240,11 +240,20 @@ pub async fn fetch(
     }
     let doc_type =
         DocType::parse(required(&body.doc_type, "docType")?).map_err(ApiError::InvalidPayload)?;
-    let org_id =
-        OrgId::parse(required(&body.org_id, "orgId")?).map_err(ApiError::InvalidPayload)?;
+    let org_id = body
+        .org_id
+        .as_deref()
+        .filter(|o| !o.is_empty())
+        .map(|o| OrgId::parse(o).map_err(ApiError::InvalidPayload))
+        .transpose()?;
     let format = required(&body.format, "format")?.to_ascii_lowercase();
     let params = parameters(body.parameters)?;
     ensure_usable(&r)?;
+    // The hosted schema requires only docType, format and consent.
+    let org_id = match org_id {
+        Some(o) => o,
+        None => resolve_org_id(&state, &r, doc_type.as_str()).await?,
+    };
 
     // The catalogue helps check the call; it never gates it: a pair it does
     // not (yet) hold, an issuer failing upstream, or a catalogue still being
@@ -339,6 +348,74 @@ pub async fn fetch(
     files::store_and_link(&state, &r, &content_type, &name, &bytes, fetched)
         .await
         .map(Json)
+}
+
+/// The issuer of `doc_type` when the business sent no `orgId`: the one whose
+/// document of that type the user already holds, else the catalogue's only
+/// issuer of it; several candidates are named in the error.
+async fn resolve_org_id(
+    state: &AppState,
+    r: &crate::storage::RequestRecord,
+    doc_type: &str,
+) -> ApiResult<OrgId> {
+    let snapshot = state.catalogue.snapshot(state.store.as_ref()).await?;
+    let candidates: Vec<Entry> = snapshot
+        .as_ref()
+        .map(|s| s.with_doc_type(doc_type).into_iter().cloned().collect())
+        .unwrap_or_default();
+    let pick = |e: &Entry| OrgId::parse(&e.document.org_id).map_err(ApiError::InvalidPayload);
+    if candidates.len() > 1 {
+        // The user's own document of this type names its issuer.
+        let issued = with_token(state, r, |t| {
+            let state = state.clone();
+            async move { upstream::call(&state, "files_issued", state.dl.issued_files(&t)).await }
+        })
+        .await;
+        match issued {
+            Ok(items) => {
+                let held: std::collections::HashSet<String> = items
+                    .into_iter()
+                    .filter(|f| f.doctype.as_deref() == Some(doc_type))
+                    .filter_map(|f| f.issuerid)
+                    .collect();
+                let mine: Vec<&Entry> = candidates
+                    .iter()
+                    .filter(|e| !e.issuer_id.is_empty() && held.contains(&e.issuer_id))
+                    .collect();
+                if let [one] = mine.as_slice() {
+                    return pick(one);
+                }
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "issued documents unavailable; orgId from the catalogue only")
+            }
+        }
+    }
+    match candidates.as_slice() {
+        [one] => pick(one),
+        [] => Err(ApiError::InvalidPayload(format!(
+            "orgId is required: no issuer of docType {doc_type} is in the catalogue \
+             (GET /api/digilocker/documents?docType={doc_type})."
+        ))),
+        many => {
+            const SHOWN: usize = 10;
+            let mut names: Vec<String> = many
+                .iter()
+                .take(SHOWN)
+                .map(|e| format!("{} ({})", e.document.org_id, e.document.org_name))
+                .collect();
+            if many.len() > SHOWN {
+                names.push(format!("and {} more", many.len() - SHOWN));
+            }
+            Err(ApiError::InvalidPayload(format!(
+                "orgId is required: docType {doc_type} has {} issuers and the user holds none \
+                 of their documents: {}. Send the orgId to fetch from \
+                 (GET /api/digilocker/documents?docType={doc_type}).",
+                many.len(),
+                names.join(", ")
+            )))
+        }
+    }
 }
 
 /// Pull the document into the user's locker, or find it there when it

@@ -118,7 +118,10 @@ pub struct DocumentsResponse {
 pub struct FetchDocumentRequest {
     #[schema(example = "PRFND", pattern = "^[A-Za-z0-9]{2,16}$")]
     pub doc_type: Option<String>,
-    /// The issuer's `orgId` from the catalogue.
+    /// The issuer's `orgId` from the catalogue. Optional, as in the hosted
+    /// API: without it the gateway takes the issuer of the user's own
+    /// document of this `docType`, else the catalogue's only issuer of it;
+    /// when several could be meant, `400 invalid_payload` names them.
     #[schema(example = "002317", pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub org_id: Option<String>,
     /// `pdf`, or `xml` where the catalogue's `availableFormats` has it.

@@ -135,12 +135,19 @@ pub async fn create(
             return replay(&state, &existing, print);
         }
     }
+    // A missing or wrongly typed field is a malformed body (the hosted
+    // API's `invalid_payload`); a URL that is there but unsafe or malformed
+    // is `invalid_redirect_url`.
     let redirect = match &body.redirect_url {
         None | Some(serde_json::Value::Null) => {
-            return Err(ApiError::InvalidRedirectUrl("it is missing".into()))
+            return Err(ApiError::InvalidPayload("redirectUrl is required.".into()))
         }
         Some(serde_json::Value::String(s)) => s.as_str(),
-        Some(_) => return Err(ApiError::InvalidRedirectUrl("it must be a string".into())),
+        Some(_) => {
+            return Err(ApiError::InvalidPayload(
+                "redirectUrl must be a string (an absolute https URL).".into(),
+            ))
+        }
     };
     let redirect = RedirectUrl::parse(
         redirect,

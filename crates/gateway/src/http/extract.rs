@@ -45,8 +45,11 @@ pub async fn read_body(
     }
 }
 
-/// Parse JSON into `T`, the error speaking to the integrating developer.
+/// Parse JSON into `T`, the error speaking to the integrating developer. A
+/// UTF-8 byte-order mark before the JSON is skipped (some clients' writers
+/// add one; RFC 8259 lets a parser ignore it).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {

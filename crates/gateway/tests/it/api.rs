@@ -198,8 +198,10 @@ async fn create_rejects_bad_input_with_contract_codes() {
     let t = TestApp::spawn().await;
     let c = &t.creds;
     for (body, code) in [
-        (json!({}), "invalid_redirect_url"),
-        (json!({"redirectUrl": 5}), "invalid_redirect_url"),
+        // Missing or of the wrong type: a malformed body, as the hosted API says.
+        (json!({}), "invalid_payload"),
+        (json!({"redirectUrl": null}), "invalid_payload"),
+        (json!({"redirectUrl": 5}), "invalid_payload"),
         (json!({"redirectUrl": "not a url"}), "invalid_redirect_url"),
         (
             json!({"redirectUrl": "/relative/path"}),
