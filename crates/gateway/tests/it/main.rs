@@ -7,6 +7,7 @@ mod api;
 mod browser;
 mod contract;
 mod documents;
+mod dropin;
 mod durability;
 mod erasure;
 mod federation;
