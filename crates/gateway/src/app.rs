@@ -98,6 +98,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
 
 /// [`start`] with a clock of the caller's (tests move time with it).
 pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<RunningApp> {
+    // How DigiLocker is reached is checked before anything starts: an http
+    // base URL in production, an unreadable or unusable CA file.
+    config.check_digilocker_base_url()?;
+    let digilocker_ca_pem = config.digilocker_extra_ca_pem()?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -164,6 +168,10 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
         }
     };
     let trust_anchors = Arc::new(trust_anchors(&config, embedded_root)?);
+    let dl_config = digilocker::Config {
+        extra_ca_pem: digilocker_ca_pem,
+        ..dl_config
+    };
     let dl = digilocker::Client::new(dl_config).context("cannot build the DigiLocker client")?;
     let metrics = Arc::new(Metrics::default());
     let limiter = std::num::NonZeroU32::new(config.rate_limit_per_second).map(|rate| {

@@ -20,6 +20,61 @@ pub struct DigilockerSettings {
     pub client_secret: String,
 }
 
+/// The `[digilocker]` table of the TOML file: the partner settings (all
+/// three or none) and how the client reaches DigiLocker.
+#[derive(Debug, Default, Deserialize)]
+#[serde(try_from = "DigilockerTableKeys")]
+pub struct DigilockerTable {
+    /// `base_url`, `client_id` and `client_secret`, when given.
+    pub settings: Option<DigilockerSettings>,
+    /// `ca_file`: a PEM bundle of CA certificates trusted for DigiLocker's
+    /// TLS certificate besides the public roots.
+    pub ca_file: Option<PathBuf>,
+    /// `allow_http`: accept an `http://` base URL in production.
+    pub allow_http: Option<bool>,
+}
+
+/// The keys of `[digilocker]`, as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DigilockerTableKeys {
+    base_url: Option<Url>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    ca_file: Option<PathBuf>,
+    allow_http: Option<bool>,
+}
+
+impl TryFrom<DigilockerTableKeys> for DigilockerTable {
+    type Error = String;
+
+    fn try_from(k: DigilockerTableKeys) -> Result<Self, String> {
+        let settings = match (k.base_url, k.client_id, k.client_secret) {
+            (Some(base_url), Some(client_id), Some(client_secret)) => Some(DigilockerSettings {
+                base_url,
+                client_id,
+                client_secret,
+            }),
+            (None, None, None) => None,
+            _ => {
+                return Err(
+                    "[digilocker] needs base_url, client_id and client_secret together \
+                     (none of them: sandbox mode)"
+                        .into(),
+                )
+            }
+        };
+        Ok(DigilockerTable {
+            settings,
+            ca_file: k.ca_file,
+            allow_http: k.allow_http,
+        })
+    }
+}
+
+/// The default of `aadhaar_max_age_days`: three years.
+pub const DEFAULT_AADHAAR_MAX_AGE_DAYS: u64 = 1095;
+
 /// Everything the gateway needs to run.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -45,6 +100,18 @@ pub struct Config {
     /// when an e-Aadhaar's KeyInfo carries only the signing certificate.
     /// They are not trusted by themselves.
     pub trust_intermediates: Option<PathBuf>,
+    /// The largest accepted age of an e-Aadhaar, in days: now minus its
+    /// signing time (`KycRes ts`). An older one verifies but is answered
+    /// `aadhaar_not_available` (the user must perform Aadhaar KYC again).
+    /// 0: no limit. Default [`DEFAULT_AADHAAR_MAX_AGE_DAYS`] (three years).
+    pub aadhaar_max_age_days: u64,
+    /// `[digilocker] ca_file`: a PEM bundle of CA certificates the DigiLocker
+    /// client trusts besides the public roots (DigiLocker, or a proxy in front
+    /// of it, behind a private CA).
+    pub digilocker_ca_file: Option<PathBuf>,
+    /// `[digilocker] allow_http`: accept an `http://` DigiLocker base URL in
+    /// production, where tokens then travel in clear text. Default false.
+    pub digilocker_allow_http: bool,
     pub request_ttl: Duration,
     pub file_link_ttl: Duration,
     /// How long the consent audit trail (events) is kept after it was
@@ -110,6 +177,9 @@ impl Default for Config {
             webhooks: WebhookConfig::default(),
             trust_anchors: None,
             trust_intermediates: None,
+            aadhaar_max_age_days: DEFAULT_AADHAAR_MAX_AGE_DAYS,
+            digilocker_ca_file: None,
+            digilocker_allow_http: false,
             request_ttl: Duration::from_secs(3600),
             file_link_ttl: Duration::from_secs(600),
             audit_retention: Duration::from_secs(180 * 24 * 3600),
@@ -156,10 +226,11 @@ pub struct FileConfig {
     pub master_key: Option<String>,
     #[serde(default)]
     pub old_master_keys: Vec<String>,
-    pub digilocker: Option<DigilockerSettings>,
+    pub digilocker: Option<DigilockerTable>,
     pub webhooks: Option<WebhookFileConfig>,
     pub trust_anchors: Option<PathBuf>,
     pub trust_intermediates: Option<PathBuf>,
+    pub aadhaar_max_age_days: Option<u64>,
     pub request_ttl_seconds: Option<u64>,
     pub file_link_ttl_seconds: Option<u64>,
     pub audit_retention_days: Option<u64>,
@@ -217,8 +288,19 @@ impl Config {
         if !f.old_master_keys.is_empty() {
             self.old_master_keys = f.old_master_keys;
         }
-        if f.digilocker.is_some() {
-            self.digilocker = f.digilocker;
+        if let Some(table) = f.digilocker {
+            if table.settings.is_some() {
+                self.digilocker = table.settings;
+            }
+            if table.ca_file.is_some() {
+                self.digilocker_ca_file = table.ca_file;
+            }
+            if let Some(v) = table.allow_http {
+                self.digilocker_allow_http = v;
+            }
+        }
+        if let Some(v) = f.aadhaar_max_age_days {
+            self.aadhaar_max_age_days = v;
         }
         if let Some(w) = f.webhooks {
             self.webhooks.apply(w);
@@ -319,6 +401,7 @@ impl Config {
             webhooks: WebhookFileConfig::from_env()?,
             trust_anchors: var("GATEWAY_TRUST_ANCHORS").map(PathBuf::from),
             trust_intermediates: var("GATEWAY_TRUST_INTERMEDIATES").map(PathBuf::from),
+            aadhaar_max_age_days: num("GATEWAY_AADHAAR_MAX_AGE_DAYS")?,
             request_ttl_seconds: num("GATEWAY_REQUEST_TTL_SECONDS")?,
             file_link_ttl_seconds: num("GATEWAY_FILE_LINK_TTL_SECONDS")?,
             audit_retention_days: num("GATEWAY_AUDIT_RETENTION_DAYS")?,
@@ -355,12 +438,28 @@ impl Config {
             var("GATEWAY_DIGILOCKER_CLIENT_ID"),
             var("GATEWAY_DIGILOCKER_CLIENT_SECRET"),
         ) {
-            f.digilocker = Some(DigilockerSettings {
-                base_url: Url::parse(&base)
-                    .context("GATEWAY_DIGILOCKER_BASE_URL must be an absolute URL")?,
-                client_id: id,
-                client_secret: secret,
+            f.digilocker = Some(DigilockerTable {
+                settings: Some(DigilockerSettings {
+                    base_url: Url::parse(&base)
+                        .context("GATEWAY_DIGILOCKER_BASE_URL must be an absolute URL")?,
+                    client_id: id,
+                    client_secret: secret,
+                }),
+                ..DigilockerTable::default()
             });
+        }
+        let ca_file = var("GATEWAY_DIGILOCKER_CA_FILE").map(PathBuf::from);
+        let allow_http = var("GATEWAY_DIGILOCKER_ALLOW_HTTP")
+            .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => anyhow::bail!("GATEWAY_DIGILOCKER_ALLOW_HTTP must be true or false"),
+            })
+            .transpose()?;
+        if ca_file.is_some() || allow_http.is_some() {
+            let table = f.digilocker.get_or_insert_with(DigilockerTable::default);
+            table.ca_file = ca_file.or(table.ca_file.take());
+            table.allow_http = allow_http.or(table.allow_http);
         }
         self.apply(f);
         Ok(())
@@ -369,6 +468,74 @@ impl Config {
     /// The SQLite file used when no database URL is set.
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("gateway.sqlite")
+    }
+
+    /// The e-Aadhaar age policy (`aadhaar_max_age_days`; 0: none).
+    pub fn aadhaar_max_age(&self) -> Option<time::Duration> {
+        let days = i64::try_from(self.aadhaar_max_age_days).unwrap_or(i64::MAX);
+        (days > 0).then(|| time::Duration::days(days.min(365 * 10_000)))
+    }
+
+    /// Refuse, in production, an `http://` DigiLocker base URL unless
+    /// `[digilocker] allow_http` says so; when it does, say loudly what that
+    /// means. Sandbox mode (the embedded sandbox) is not concerned.
+    pub fn check_digilocker_base_url(&self) -> anyhow::Result<()> {
+        let Some(settings) = &self.digilocker else {
+            return Ok(());
+        };
+        if settings.base_url.scheme() != "http" {
+            return Ok(());
+        }
+        if !self.digilocker_allow_http {
+            anyhow::bail!(
+                "the DigiLocker base URL {} (GATEWAY_DIGILOCKER_BASE_URL, or [digilocker] base_url) \
+                 is plain http: access and refresh tokens, the client secret and every document \
+                 would cross the network in clear text. Use DigiLocker's https URL. Only for a \
+                 DigiLocker reached through a network you trust end to end, set \
+                 GATEWAY_DIGILOCKER_ALLOW_HTTP=true (or [digilocker] allow_http = true).",
+                settings.base_url
+            );
+        }
+        tracing::error!(
+            base_url = %settings.base_url,
+            "the DigiLocker base URL is plain http (allowed by GATEWAY_DIGILOCKER_ALLOW_HTTP / \
+             [digilocker] allow_http): access and refresh tokens, the client secret and every \
+             document travel in clear text"
+        );
+        Ok(())
+    }
+
+    /// The PEM bundle of `[digilocker] ca_file` (`GATEWAY_DIGILOCKER_CA_FILE`),
+    /// read and checked: an unreadable file, or one without a usable CA
+    /// certificate, is an error naming the setting.
+    pub fn digilocker_extra_ca_pem(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        let Some(path) = &self.digilocker_ca_file else {
+            return Ok(None);
+        };
+        let setting = "[digilocker] ca_file / GATEWAY_DIGILOCKER_CA_FILE";
+        let pem = std::fs::read(path).with_context(|| {
+            format!(
+                "cannot read the DigiLocker CA file {} ({setting})",
+                path.display()
+            )
+        })?;
+        // The client checks the bundle when it is built: build one to check it now.
+        let probe = digilocker::Config {
+            extra_ca_pem: Some(pem.clone()),
+            ..digilocker::Config::new(
+                Url::parse("https://digilocker.invalid/public")?,
+                "probe",
+                secrecy::SecretString::from("probe".to_owned()),
+                Url::parse("https://gateway.invalid/digilocker/callback")?,
+            )
+        };
+        digilocker::Client::new(probe).with_context(|| {
+            format!(
+                "the DigiLocker CA file {} ({setting}) is not a PEM bundle of usable CA certificates",
+                path.display()
+            )
+        })?;
+        Ok(Some(pem))
     }
 }
 
@@ -544,5 +711,103 @@ client_secret = "s3cret"
         // A typo is an error, not silently ignored.
         std::fs::write(&path, "lisen = \"0.0.0.0:1\"\n").unwrap();
         assert!(Config::default().apply_file(&path).is_err());
+    }
+
+    #[test]
+    fn the_upstream_and_e_aadhaar_age_settings_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        let c = Config::default();
+        assert_eq!(c.aadhaar_max_age_days, 1095);
+        assert_eq!(c.aadhaar_max_age(), Some(time::Duration::days(1095)));
+        assert_eq!(
+            (c.digilocker_ca_file.clone(), c.digilocker_allow_http),
+            (None, false)
+        );
+        std::fs::write(
+            &path,
+            r#"
+aadhaar_max_age_days = 365
+[digilocker]
+base_url = "http://digilocker.internal/public"
+client_id = "ABC123"
+client_secret = "s3cret"
+ca_file = "/etc/kyc/digilocker-ca.pem"
+allow_http = true
+"#,
+        )
+        .unwrap();
+        let mut c = Config::default();
+        c.apply_file(&path).unwrap();
+        assert_eq!(c.aadhaar_max_age(), Some(time::Duration::days(365)));
+        assert_eq!(
+            c.digilocker_ca_file.as_deref(),
+            Some(Path::new("/etc/kyc/digilocker-ca.pem"))
+        );
+        assert!(c.digilocker_allow_http && !c.sandbox_mode());
+        c.check_digilocker_base_url().unwrap();
+        c.digilocker_allow_http = false;
+        let err = c.check_digilocker_base_url().unwrap_err().to_string();
+        assert!(
+            err.contains("GATEWAY_DIGILOCKER_BASE_URL") && err.contains("allow_http = true"),
+            "{err}"
+        );
+        // 0: no age limit.
+        std::fs::write(&path, "aadhaar_max_age_days = 0\n").unwrap();
+        let mut c = Config::default();
+        c.apply_file(&path).unwrap();
+        assert_eq!(c.aadhaar_max_age(), None);
+        // The CA file alone (sandbox mode) is fine; credentials come all three or none.
+        std::fs::write(&path, "[digilocker]\nca_file = \"/ca.pem\"\n").unwrap();
+        let mut c = Config::default();
+        c.apply_file(&path).unwrap();
+        assert!(c.sandbox_mode() && c.digilocker_ca_file.is_some());
+        std::fs::write(&path, "[digilocker]\nclient_id = \"ABC\"\n").unwrap();
+        let err = format!("{:#}", Config::default().apply_file(&path).unwrap_err());
+        assert!(
+            err.contains("base_url, client_id and client_secret together"),
+            "{err}"
+        );
+        std::fs::write(&path, "[digilocker]\nca_fil = \"/ca.pem\"\n").unwrap();
+        assert!(Config::default().apply_file(&path).is_err());
+    }
+
+    #[test]
+    fn an_allowed_http_digilocker_is_logged_as_an_error() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let config = Config {
+            digilocker: Some(DigilockerSettings {
+                base_url: Url::parse("http://digilocker.internal/public").unwrap(),
+                client_id: "ABC123".into(),
+                client_secret: "s3cret".into(),
+            }),
+            digilocker_allow_http: true,
+            ..Config::default()
+        };
+        tracing::subscriber::with_default(subscriber, || {
+            config.check_digilocker_base_url().unwrap()
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            text.contains("ERROR") && text.contains("clear text") && !text.contains("s3cret"),
+            "{text}"
+        );
     }
 }

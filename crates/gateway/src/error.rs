@@ -46,6 +46,15 @@ pub enum ApiError {
     RecordNotFound,
     #[error("aadhaar not available")]
     AadhaarNotAvailable,
+    /// The e-Aadhaar verified but is older than `aadhaar_max_age_days`:
+    /// answered as `aadhaar_not_available`, the user must redo Aadhaar KYC.
+    #[error("aadhaar too old: signed on {signed_on}, limit {max_age_days} days")]
+    AadhaarTooOld {
+        /// The signing date (`KycRes ts`), `YYYY-MM-DD`.
+        signed_on: String,
+        /// The configured limit.
+        max_age_days: u64,
+    },
     #[error("get xml failed")]
     GetXmlFailed,
     #[error("unwrap aadhaar failed: {0}")]
@@ -153,6 +162,18 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 "aadhaar_not_available",
                 "No e-Aadhaar is available for this user.".into(),
+            ),
+            AadhaarTooOld {
+                signed_on,
+                max_age_days,
+            } => (
+                StatusCode::NOT_FOUND,
+                "aadhaar_not_available",
+                format!(
+                    "Aadhaar data is not available for this user: their e-Aadhaar was signed on \
+                     {signed_on}, more than {max_age_days} days ago, which is older than this \
+                     service accepts. Please perform Aadhaar KYC again."
+                ),
             ),
             GetXmlFailed => (
                 StatusCode::BAD_GATEWAY,

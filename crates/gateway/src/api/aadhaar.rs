@@ -1,6 +1,8 @@
 //! `GET /api/digilocker/{id}/aadhaar`: the e-Aadhaar XML from DigiLocker,
-//! its signature verified against the configured trust anchors, answered in
-//! the OKYC shape, the original XML kept encrypted behind a file link.
+//! its signature verified against the configured trust anchors (the chain
+//! judged at its signing time), then the age policy
+//! (`aadhaar_max_age_days`) applied by the app's clock, answered in the OKYC
+//! shape, the original XML kept encrypted behind a file link.
 
 use axum::extract::State;
 use axum::Json;
@@ -23,7 +25,7 @@ use crate::{files, upstream};
         (status = 400, description = "`aadhaar_not_linked`.", body = ErrorBody),
         (status = 401, description = "`unauthorized`, `user_not_authenticated`, `token_revoked`, `invalid_token`.", body = ErrorBody),
         (status = 403, description = "`invalid_grant`, `user_consent_not_given`.", body = ErrorBody),
-        (status = 404, description = "`request_not_found`, `aadhaar_not_available`.", body = ErrorBody),
+        (status = 404, description = "`request_not_found`, `aadhaar_not_available` (also when the e-Aadhaar is older than the gateway's age limit, aadhaar_max_age_days).", body = ErrorBody),
         (status = 502, description = "`get_xml_failed`, `unwrap_aadhaar_failed`.", body = ErrorBody),
     ),
     security(("client" = []))
@@ -41,19 +43,50 @@ pub async fn aadhaar(
     .await
     .map_err(upstream::to_aadhaar_error)?;
     let anchors = state.trust_anchors.clone();
+    // The app's clock (tests move it), and the configured age policy.
+    let options = aadhaar::VerifyOptions {
+        now: time::OffsetDateTime::from_unix_timestamp(state.now())
+            .map_err(|e| ApiError::Internal(e.into()))?,
+        max_age: state.config.aadhaar_max_age(),
+        ..aadhaar::VerifyOptions::default()
+    };
     // Verification is CPU work: keep it off the async workers.
     let bytes = xml.clone();
-    let verified = tokio::task::spawn_blocking(move || aadhaar::verify_and_parse(&bytes, &anchors))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|e| {
+    let verified = tokio::task::spawn_blocking(move || {
+        aadhaar::verify_and_parse_with(&bytes, &anchors, &options)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(|e| match e {
+        // Genuine, but older than the policy: the user must redo Aadhaar KYC.
+        aadhaar::Error::TooOld { signed_at, max_age } => {
+            let signed_on = signed_at.date().to_string();
+            let max_age_days = u64::try_from(max_age.whole_days()).unwrap_or_default();
+            tracing::warn!(
+                request_id = %r.id,
+                %signed_on,
+                max_age_days,
+                "e-Aadhaar verified but refused: older than aadhaar_max_age_days"
+            );
+            ApiError::AadhaarTooOld {
+                signed_on,
+                max_age_days,
+            }
+        }
+        e => {
             // The error names what failed, never the data.
-            tracing::warn!(request_id = %r.id, error = %e, "e-Aadhaar rejected");
+            tracing::warn!(request_id = %r.id, error = %e, "e-Aadhaar rejected: it did not verify");
             ApiError::UnwrapAadhaarFailed(
                 "its digital signature did not verify or it is malformed.".into(),
             )
-        })?;
-    tracing::info!(request_id = %r.id, signer = %verified.signing.signer_subject, "e-Aadhaar verified");
+        }
+    })?;
+    tracing::info!(
+        request_id = %r.id,
+        signer = %verified.signing.signer_subject,
+        chain_validated_at = %verified.signing.chain_validated_at,
+        "e-Aadhaar verified"
+    );
     let link = files::store_and_link(
         &state,
         &r,

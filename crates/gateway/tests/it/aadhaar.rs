@@ -168,3 +168,105 @@ async fn an_e_aadhaar_signed_by_an_untrusted_root_is_refused() {
         .await;
     assert_error(s, &b, 502, "unwrap_aadhaar_failed");
 }
+
+/// The seeded citizen whose e-Aadhaar was signed about 700 days ago by a
+/// signing certificate that has expired since.
+fn signed_by_an_expired_certificate() -> sandbox::seed::Citizen {
+    citizen(|c| c.eaadhaar_signer == sandbox::seed::EAadhaarSigner::Expired)
+}
+
+#[tokio::test]
+async fn an_e_aadhaar_whose_signer_expired_since_is_verified_at_its_signing_time() {
+    // The default policy: up to 1,095 days old.
+    let t = TestApp::spawn().await;
+    assert_eq!(t.app.state.config.aadhaar_max_age_days, 1095);
+    let c = signed_by_an_expired_certificate();
+    let id = authenticated_as(&t, &c).await;
+    let (s, v) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["aadhaar"]["name"], c.name.as_str());
+    assert_eq!(v["aadhaar"]["verified"]["signature"], true);
+}
+
+#[tokio::test]
+async fn an_e_aadhaar_older_than_the_age_limit_is_not_available() {
+    let t = TestApp::spawn_with(|c| c.aadhaar_max_age_days = 365).await;
+    let id = authenticated_as(&t, &signed_by_an_expired_certificate()).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
+    assert_error(s, &b, 404, "aadhaar_not_available");
+    let detail = b["error"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("signed on 20")
+            && detail.contains("more than 365 days ago")
+            && detail.contains("Please perform Aadhaar KYC again"),
+        "{detail}"
+    );
+    assert!(!detail.contains("signature"), "{detail}");
+    // A recent e-Aadhaar is within the same limit.
+    let id = authenticated_as(&t, &happy_citizen()).await;
+    let (s, v) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
+    assert_eq!(s, 200, "{v}");
+}
+
+#[tokio::test]
+async fn the_age_is_judged_by_the_apps_clock() {
+    // 400 days back, the 700-day-old e-Aadhaar was 300 days old: within a year.
+    let t = TestApp::spawn_with(|c| c.aadhaar_max_age_days = 365).await;
+    t.clock.advance(-400 * 86_400);
+    let id = authenticated_as(&t, &signed_by_an_expired_certificate()).await;
+    let (s, v) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
+    assert_eq!(s, 200, "{v}");
+}
+
+#[tokio::test]
+async fn an_old_e_aadhaar_that_does_not_verify_is_a_signature_failure_not_too_old() {
+    let other = tempfile::tempdir().unwrap();
+    let authority = sandbox::signing::SigningAuthority::load_or_create(other.path()).unwrap();
+    let pem = other.path().join("other-root.pem");
+    std::fs::write(&pem, authority.root_pem()).unwrap();
+    let t = TestApp::spawn_with(|c| {
+        c.trust_anchors = Some(pem.clone());
+        c.aadhaar_max_age_days = 30;
+    })
+    .await;
+    let id = authenticated_as(&t, &signed_by_an_expired_certificate()).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
+    assert_error(s, &b, 502, "unwrap_aadhaar_failed");
+}
+
+#[tokio::test]
+async fn the_e_aadhaar_is_fetched_from_v2_where_v3_does_not_exist() {
+    let t = TestApp::spawn().await;
+    t.faults(json!({"eaadhaar_v2_only": true})).await;
+    let c = happy_citizen();
+    let id = authenticated_as(&t, &c).await;
+    let path = format!("/api/digilocker/{id}/aadhaar");
+    let (s, v) = t.get(&path, &t.creds).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["aadhaar"]["name"], c.name.as_str());
+    assert_eq!(t.app.state.dl.eaadhaar_path(), "oauth2/2/xml/eaadhaar");
+    // Remembered: the next call goes straight there.
+    let (s, _) = t.get(&path, &t.creds).await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn an_html_page_instead_of_the_e_aadhaar_is_get_xml_failed() {
+    let t = TestApp::spawn().await;
+    let id = authenticated_as(&t, &happy_citizen()).await;
+    t.faults(json!({"eaadhaar_html": true})).await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
+    assert_error(s, &b, 502, "get_xml_failed");
+}

@@ -18,4 +18,5 @@ mod journey;
 mod lifecycle;
 mod multi;
 mod storage;
+mod upstream;
 mod webhooks;
