@@ -566,10 +566,13 @@ pub trait Store: Send + Sync + 'static {
         event: &NewEvent,
     ) -> StoreResult<()>;
     async fn update_token(&self, id: &str, token: &[u8]) -> StoreResult<()>;
-    /// Status `revoked`; the data key, tokens, details, scope, journey
-    /// secrets, files and links erased; a `revoked` event; the upstream
-    /// revoke queued when given, in the same transaction; then compacts.
-    /// False when the request was not authenticated (nothing changed).
+    /// Status `revoked`; tokens, details, scope and journey secrets erased;
+    /// file links still live at `event.at` kept until their own expiry (the
+    /// data key with them: [`Store::sweep_links`] erases it with the last
+    /// one), the rest erased with the data key at once; a `revoked` event;
+    /// the upstream revoke queued when given, in the same transaction; then
+    /// compacts. False when the request was not authenticated (nothing
+    /// changed).
     async fn revoke(
         &self,
         id: &str,
@@ -606,7 +609,8 @@ pub trait Store: Send + Sync + 'static {
     /// details, files, with an `erased` event each). Safe to run on several
     /// instances at once: each request is erased, and logged, once.
     async fn sweep_step(&self, now: i64, limit: i64) -> StoreResult<SweepStep>;
-    /// Delete up to `limit` expired file links; how many.
+    /// Delete up to `limit` expired file links, and the data keys of
+    /// revoked requests whose last link is gone; how many of both.
     async fn sweep_links(&self, now: i64, limit: i64) -> StoreResult<u64>;
     /// Delete up to `limit` events (and their deliveries) older than `before`.
     async fn purge_events(&self, before: i64, limit: i64) -> StoreResult<u64>;

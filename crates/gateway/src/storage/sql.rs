@@ -58,6 +58,17 @@ pub(crate) const DROP_OLD_CATALOGUES: &str =
 pub(crate) const ERASE_REQUEST_DATA: &str = "data_key = NULL, token = NULL, user_details = NULL, \
      scope_sealed = NULL, journey_secrets = $2, callback_used = 1";
 
+/// [`ERASE_REQUEST_DATA`] but the data key, which a revoke keeps while a
+/// file link handed out earlier lives.
+pub(crate) const ERASE_REQUEST_SECRETS: &str = "token = NULL, user_details = NULL, \
+     scope_sealed = NULL, journey_secrets = $2, callback_used = 1";
+
+/// The data keys of revoked requests whose last file link is gone (the
+/// partial index `requests_revoked_keys` finds them).
+pub(crate) const ERASE_REVOKED_KEYS: &str = "UPDATE requests SET data_key = NULL \
+     WHERE status = 'revoked' AND data_key IS NOT NULL \
+     AND NOT EXISTS (SELECT 1 FROM files f WHERE f.request_id = requests.id)";
+
 /// Rows of catalogue inserted per statement.
 pub(crate) const CATALOGUE_CHUNK: usize = 500;
 
@@ -496,19 +507,28 @@ macro_rules! sql_store {
             async fn revoke(&self, id: &str, event: &$crate::storage::NewEvent, upstream: Option<&$crate::storage::NewUpstreamRevoke>) -> $crate::storage::StoreResult<bool> {
                 let (id, event, upstream) = (id.to_owned(), event.clone(), upstream.cloned());
                 let revoked = self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    // File links already handed out keep working until their
+                    // own expiry (the hosted API's fileUrl is valid until its
+                    // validUpto): the data key stays while one lives, and the
+                    // sweeper erases it with the last link.
                     let client: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                        "UPDATE requests SET status = 'revoked', {} WHERE id = $1 AND status = 'authenticated' RETURNING client_id",
-                        $crate::storage::sql::ERASE_REQUEST_DATA
+                        "UPDATE requests SET status = 'revoked', {}, \
+                         data_key = CASE WHEN EXISTS (SELECT 1 FROM files f WHERE f.request_id = $1 AND f.expires_at > $3) \
+                         THEN data_key ELSE NULL END \
+                         WHERE id = $1 AND status = 'authenticated' RETURNING client_id",
+                        $crate::storage::sql::ERASE_REQUEST_SECRETS
                     )))
                     .bind(&id)
                     .bind(Vec::<u8>::new())
+                    .bind(event.at)
                     .fetch_optional(&mut *conn)
                     .await?;
                     let Some((client_id,)) = client else {
                         return Ok(false);
                     };
-                    sqlx::query("DELETE FROM files WHERE request_id = $1")
+                    sqlx::query("DELETE FROM files WHERE request_id = $1 AND expires_at <= $2")
                         .bind(&id)
+                        .bind(event.at)
                         .execute(&mut *conn)
                         .await?;
                     if let Some(u) = &upstream {
@@ -663,12 +683,18 @@ macro_rules! sql_store {
 
             async fn sweep_links(&self, now: i64, limit: i64) -> $crate::storage::StoreResult<u64> {
                 self.erase(move |conn: &mut $conn| Box::pin(async move {
-                    Ok(sqlx::query(Self::SWEEP_LINKS)
+                    let links = sqlx::query(Self::SWEEP_LINKS)
                         .bind(now)
                         .bind(limit)
                         .execute(&mut *conn)
                         .await?
-                        .rows_affected())
+                        .rows_affected();
+                    // A revoked request's key goes with its last link.
+                    let keys = sqlx::query($crate::storage::sql::ERASE_REVOKED_KEYS)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                    Ok(links + keys)
                 })).await
             }
 

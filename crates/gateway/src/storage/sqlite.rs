@@ -178,10 +178,23 @@ sql_store!(SqliteStore, sqlx::Sqlite, SqliteConnection, {
 
     async fn compact(&self) -> StoreResult<()> {
         // Move every committed page into the main file and cut the WAL to
-        // nothing, so no earlier version of an erased row stays in it.
-        on_reader!(self, |conn| sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(conn)
+        // nothing, so no earlier version of an erased row stays in it. A
+        // checkpoint that a reader or writer got in the way of says so
+        // (busy = 1) and leaves the WAL as it was: try again shortly.
+        for attempt in 0..20 {
+            let (busy, _, _): (i64, i64, i64) = on_reader!(self, |conn| sqlx::query_as(
+                "PRAGMA wal_checkpoint(TRUNCATE)"
+            )
+            .fetch_one(conn)
             .await);
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt + 1))).await;
+        }
+        tracing::warn!(
+            "the WAL could not be truncated after an erasure; the next erasure tries again"
+        );
         Ok(())
     }
 });

@@ -301,15 +301,25 @@ async fn revoke_revokes_upstream_and_locally() {
         .get(&format!("/api/digilocker/{id}/revoke"), &t.creds)
         .await;
     assert_error(s, &b, 401, "token_revoked");
-    // Upstream too: the sandbox no longer accepts the token.
-    let resp = t
-        .http
-        .get(t.url("/sandbox/oauth2/1/user"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
+    // Upstream too, right after the answer: the sandbox no longer accepts
+    // the token.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = t
+            .http
+            .get(t.url("/sandbox/oauth2/1/user"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 401);
     // And our copy is gone.
     let r = t
         .app

@@ -88,9 +88,11 @@ async fn revoke_erases_everything_at_once() {
         .get(&format!("/api/digilocker/{id}/revoke"), &t.creds)
         .await;
     assert_eq!((s, v), (200, json!({"success": true})));
+    // Links handed out before the revoke work until their own validUpto
+    // (the hosted API says to revoke once the documents are fetched).
     for link in &links {
         let r = t.http.get(link).send().await.unwrap();
-        assert_eq!(r.status(), 404, "a file link outlived the revoke");
+        assert_eq!(r.status(), 200, "a file link handed out died at the revoke");
     }
     let (s, st) = t
         .get(&format!("/api/digilocker/{id}/status"), &t.creds)
@@ -100,9 +102,28 @@ async fn revoke_erases_everything_at_once() {
     assert_eq!(st["digilockerUserDetails"], json!({}), "{st}");
     let raw = t.raw_storage().await;
     assert_no_plaintext(&raw, "after revoke");
+    // The last link expires: the key, and so everything sealed with it, goes.
+    t.clock
+        .advance(t.app.state.config.file_link_ttl.as_secs() as i64 + 1);
+    gateway::sweeper::sweep_once(&t.app.state).await.unwrap();
+    for link in &links {
+        let r = t.http.get(link).send().await.unwrap();
+        assert_eq!(r.status(), 404, "a file link outlived its validUpto");
+    }
+    let r = t
+        .app
+        .state
+        .store
+        .get_request(&t.creds.id, &id, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.data_key.is_none(), "the key outlived the last link");
+    let raw = t.raw_storage().await;
+    assert_no_plaintext(&raw, "after the last link");
     assert!(
         !t.holds_data_key(&raw, &id),
-        "after revoke the master key still opens the request's data key somewhere in the database files"
+        "after the last link the master key still opens the request's data key somewhere in the database files"
     );
     let r = t
         .app

@@ -370,8 +370,10 @@ async fn revoke_while_digilocker_fails(fault: Value, timeout: Option<Duration>) 
         .await;
     assert_eq!(st["status"], "revoked");
     assert_eq!(st["digilockerUserDetails"], json!({}));
+    // As after a revoke DigiLocker accepted: the link handed out works until
+    // its own validUpto, then the key goes with it.
     let r = t.http.get(&link).send().await.unwrap();
-    assert_eq!(r.status(), 404, "a file link outlived the revoke");
+    assert_eq!(r.status(), 200, "a file link handed out died at the revoke");
     let raw = t.raw_storage().await;
     for needle in ["ABCDE1234F", happy_citizen().name.as_str(), "%PDF"] {
         assert!(
@@ -379,6 +381,12 @@ async fn revoke_while_digilocker_fails(fault: Value, timeout: Option<Duration>) 
             "{needle} is still in the database files after the revoke"
         );
     }
+    t.clock
+        .advance(t.app.state.config.file_link_ttl.as_secs() as i64 + 1);
+    gateway::sweeper::sweep_once(&t.app.state).await.unwrap();
+    let r = t.http.get(&link).send().await.unwrap();
+    assert_eq!(r.status(), 404, "a file link outlived its validUpto");
+    let raw = t.raw_storage().await;
     assert!(
         !t.holds_data_key(&raw, &id),
         "the master key still opens the revoked request's data key"
@@ -403,7 +411,9 @@ async fn revoke_while_digilocker_fails(fault: Value, timeout: Option<Duration>) 
         let events = audit_kinds(&t, &id).await;
         if let Some(e) = events.iter().find(|e| e["kind"] == "upstream_revoked") {
             assert_eq!(e["detail"]["outcome"], "revoked", "{e}");
-            assert!(e["detail"]["attempts"].as_i64().unwrap() >= 2, "{e}");
+            // (A hung first attempt may still be in flight when the test's
+            // clock jump ends its claim; then a second claim succeeds.)
+            assert!(e["detail"]["attempts"].as_i64().unwrap() >= 1, "{e}");
             break;
         }
         assert!(

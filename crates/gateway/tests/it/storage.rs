@@ -496,19 +496,32 @@ async fn request_status_moves_only_forward(backend: Backend) {
             r.token,
             r.user_details,
             r.scope_sealed,
-            r.data_key,
             r.journey_secrets.len()
         ),
-        ("revoked", None, None, None, None, 0),
-        "revoking erases the data key and everything sealed with it"
+        ("revoked", None, None, None, 0),
+        "revoking erases the tokens, details and scope"
     );
-    assert!(
-        s.get_file(&gateway::crypto::hash_secret("t-ok"), NOW)
-            .await
-            .unwrap()
-            .is_none(),
-        "its files go too"
+    // A link handed out before the revoke lives until its own expiry, and
+    // the data key with it.
+    assert!(r.data_key.is_some());
+    assert!(s
+        .get_file(&gateway::crypto::hash_secret("t-ok"), NOW)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(s.sweep_links(NOW + 49, 100).await.unwrap(), 0);
+    assert_eq!(
+        s.sweep_links(NOW + 50, 100).await.unwrap(),
+        2,
+        "the link, then the key"
     );
+    let r = s.get_request("c1", "ok", NOW).await.unwrap().unwrap();
+    assert_eq!(r.data_key, None, "the key goes with the last link");
+    assert!(s
+        .get_file(&gateway::crypto::hash_secret("t-ok"), NOW)
+        .await
+        .unwrap()
+        .is_none());
     let kinds: Vec<String> = s
         .request_events("ok")
         .await
