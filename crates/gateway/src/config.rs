@@ -194,7 +194,7 @@ impl Default for Config {
             sandbox_catalogue: (2000, 10_000),
             sandbox_eaadhaar_shape: sandbox::EAadhaarShape::default(),
             sandbox_quirks: true,
-            sandbox_catalogue_latency: Duration::ZERO,
+            sandbox_catalogue_latency: sandbox::federation::DEFAULT_CATALOGUE_LATENCY,
             sandbox_failing_issuers: true,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
