@@ -153,6 +153,8 @@ impl Cluster {
                         client_id: upstream.client_id.clone(),
                         client_secret: upstream.client_secret.clone(),
                     }),
+                    // The standalone sandbox is plain http on loopback.
+                    digilocker_allow_http: true,
                     trust_anchors: Some(upstream.trust_anchors.clone()),
                     sweep_interval: Duration::from_millis(100),
                     upstream_timeout: Duration::from_secs(5),
@@ -205,6 +207,7 @@ impl Cluster {
                     .env("GATEWAY_DIGILOCKER_BASE_URL", &upstream.base)
                     .env("GATEWAY_DIGILOCKER_CLIENT_ID", &upstream.client_id)
                     .env("GATEWAY_DIGILOCKER_CLIENT_SECRET", &upstream.client_secret)
+                    .env("GATEWAY_DIGILOCKER_ALLOW_HTTP", "true")
                     .env("GATEWAY_TRUST_ANCHORS", &upstream.trust_anchors)
                     .env("GATEWAY_INSTANCE_NAME", format!("process-{i}"))
                     .env("GATEWAY_UPSTREAM_TIMEOUT_SECONDS", "5")
