@@ -114,7 +114,9 @@ impl FromRequestParts<AppState> for Caller {
             header(parts, "x-client-secret"),
             header(parts, "x-product-instance-id"),
         ) else {
-            return Err(ApiError::Unauthorized);
+            // As the hosted API documents it: a missing header is its own
+            // code; a wrong value says nothing about which one was wrong.
+            return Err(ApiError::VaultSecretError);
         };
         let client = state.clients.get(state.store.as_ref(), id).await?;
         let stored = client

@@ -196,8 +196,11 @@ impl Default for Config {
             sandbox_quirks: true,
             sandbox_catalogue_latency: sandbox::federation::DEFAULT_CATALOGUE_LATENCY,
             sandbox_failing_issuers: true,
-            rate_limit_per_second: 50,
-            rate_limit_burst: 100,
+            // Generous: the businesses are the operator's own, and a normal
+            // integration (the hosted API has no such limit) must never meet
+            // it; it is there against a runaway loop starving the others.
+            rate_limit_per_second: 500,
+            rate_limit_burst: 1000,
             max_body_bytes: 64 * 1024,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(15),

@@ -14,6 +14,10 @@ use crate::storage::StoreError;
 pub enum ApiError {
     #[error("unauthorized")]
     Unauthorized,
+    /// One of the three credential headers is missing (the hosted API's
+    /// "Missing request headers for secrets").
+    #[error("missing credential headers")]
+    VaultSecretError,
     #[error("invalid redirect url: {0}")]
     InvalidRedirectUrl(String),
     #[error("invalid payload: {0}")]
@@ -93,7 +97,12 @@ impl ApiError {
             Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "Missing or invalid credentials: send x-client-id, x-client-secret and x-product-instance-id.".into(),
+                "Invalid credentials: check x-client-id, x-client-secret and x-product-instance-id.".into(),
+            ),
+            VaultSecretError => (
+                StatusCode::UNAUTHORIZED,
+                "vault_secret_error",
+                "Missing request headers for secrets: send x-client-id, x-client-secret and x-product-instance-id.".into(),
             ),
             InvalidRedirectUrl(why) => (
                 StatusCode::BAD_REQUEST,
@@ -134,12 +143,14 @@ impl ApiError {
             ),
             NotShared(why) => (StatusCode::FORBIDDEN, "invalid_grant", why.clone()),
             IssuerPending => (
-                StatusCode::BAD_GATEWAY,
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "upstream_server_error",
                 "The issuer has not answered DigiLocker yet; retry this call after the Retry-After seconds.".into(),
             ),
+            // The request stays `unauthenticated`, for which the hosted API
+            // documents 401; the code says why more precisely.
             UserConsentNotGiven(why) => (
-                StatusCode::FORBIDDEN,
+                StatusCode::UNAUTHORIZED,
                 "user_consent_not_given",
                 format!("The user did not give consent: {why}"),
             ),
@@ -176,17 +187,17 @@ impl ApiError {
                 ),
             ),
             GetXmlFailed => (
-                StatusCode::BAD_GATEWAY,
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "get_xml_failed",
                 "DigiLocker failed to return the e-Aadhaar XML; retry later.".into(),
             ),
             UnwrapAadhaarFailed(why) => (
-                StatusCode::BAD_GATEWAY,
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "unwrap_aadhaar_failed",
                 format!("The e-Aadhaar XML could not be verified: {why}"),
             ),
             UpstreamServerError(why) => (
-                StatusCode::BAD_GATEWAY,
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "upstream_server_error",
                 format!("DigiLocker or the issuer failed: {why}"),
             ),

@@ -96,6 +96,24 @@ pub async fn store_and_link(
 
 /// `GET /files/{token}`. The link itself is the credential; if the caller
 /// also presents a client id, it must be the owner's.
+#[utoipa::path(
+    get, path = "/files/{token}", tag = "documents",
+    params(
+        ("token" = String, Path, description = "The random part of a `fileUrl` (43 characters)."),
+        ("x-client-id" = Option<String>, Header, description = "Optional; when sent, it must be the client the link was made for."),
+    ),
+    responses(
+        (status = 200, description = "The document's bytes, as DigiLocker or the issuer sent them: `application/pdf`, `application/xml` (an issuer's signed XML or the e-Aadhaar), `image/jpeg` or `image/png`. `Content-Disposition: attachment` names the file.",
+            content(
+                (Vec<u8> = "application/pdf"),
+                (Vec<u8> = "application/xml"),
+                (Vec<u8> = "image/jpeg"),
+                (Vec<u8> = "image/png"),
+            )),
+        (status = 404, description = "`file_not_found`: an unknown link, one past its `validUpto`, or presented with another client's `x-client-id`.", body = crate::api::model::ErrorBody),
+    ),
+    security(())
+)]
 pub async fn download(
     State(state): State<AppState>,
     ApiPath(token): ApiPath<String>,

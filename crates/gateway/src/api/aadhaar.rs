@@ -23,10 +23,10 @@ use crate::{files, upstream};
     responses(
         (status = 200, body = AadhaarResponse),
         (status = 400, description = "`aadhaar_not_linked`.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`, `user_not_authenticated`, `token_revoked`, `invalid_token`.", body = ErrorBody),
-        (status = 403, description = "`invalid_grant`, `user_consent_not_given`.", body = ErrorBody),
+        (status = 401, description = "`vault_secret_error` (a credential header missing), `unauthorized`, `user_not_authenticated`, `user_consent_not_given`, `token_revoked`, `invalid_token`.", body = ErrorBody),
+        (status = 403, description = "`invalid_grant`.", body = ErrorBody),
         (status = 404, description = "`request_not_found`, `aadhaar_not_available` (also when the e-Aadhaar is older than the gateway's age limit, aadhaar_max_age_days).", body = ErrorBody),
-        (status = 502, description = "`get_xml_failed`, `unwrap_aadhaar_failed`.", body = ErrorBody),
+        (status = 500, description = "`get_xml_failed`, `unwrap_aadhaar_failed`.", body = ErrorBody),
     ),
     security(("client" = []))
 )]

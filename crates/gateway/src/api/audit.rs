@@ -66,7 +66,7 @@ pub struct AuditTrail {
     params(("id" = String, Path, description = "The request id.")),
     responses(
         (status = 200, body = AuditTrail),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
+        (status = 401, description = "`vault_secret_error` (a credential header missing), `unauthorized`.", body = ErrorBody),
         (status = 404, description = "`request_not_found`.", body = ErrorBody),
     ),
     security(("client" = []))

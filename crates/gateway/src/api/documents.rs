@@ -31,7 +31,7 @@ const MAX_PARAMETERS: usize = 20;
     responses(
         (status = 200, body = DocumentsResponse, headers(
             ("ETag" = String),
-            ("x-catalogue-complete" = bool, description = "`true` when every issuer DigiLocker lists answered its last call."),
+            ("x-catalogue-complete" = bool, description = "true when every issuer DigiLocker lists answered its last call, else false."),
             ("x-catalogue-issuers" = i64, description = "Issuers DigiLocker lists."),
             ("x-catalogue-failing-issuers" = i64, description = "Issuers whose last call failed; their documents are from their last good answer, or missing until they answer. Retried with backoff."),
             ("x-catalogue-pending-issuers" = i64, description = "Issuers not asked yet (a first build still running)."),
@@ -39,7 +39,7 @@ const MAX_PARAMETERS: usize = 20;
         )),
         (status = 304, description = "Unchanged since the `If-None-Match` ETag."),
         (status = 400, description = "`invalid_payload`: an unreadable query.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
+        (status = 401, description = "`vault_secret_error` (a credential header missing), `unauthorized`.", body = ErrorBody),
         (status = 503, description = "`catalogue_not_ready`: no issuer has answered yet (the first seconds of a first start, or DigiLocker's issuer list failing); retry after `Retry-After`.", body = ErrorBody),
     ),
     security(("client" = []))
@@ -191,10 +191,10 @@ fn parameters(given: Option<Vec<ParameterValue>>) -> ApiResult<Vec<(String, Stri
     responses(
         (status = 200, body = FileLink),
         (status = 400, description = "`invalid_payload`, `consent_not_given`, `bad_request`, `aadhaar_not_linked`.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`, `user_not_authenticated`, `token_revoked`, `invalid_token`.", body = ErrorBody),
-        (status = 403, description = "`invalid_grant`, `user_consent_not_given`.", body = ErrorBody),
+        (status = 401, description = "`vault_secret_error` (a credential header missing), `unauthorized`, `user_not_authenticated`, `user_consent_not_given`, `token_revoked`, `invalid_token`.", body = ErrorBody),
+        (status = 403, description = "`invalid_grant`.", body = ErrorBody),
         (status = 404, description = "`request_not_found`, `invalid_uri`, `record_not_found`.", body = ErrorBody),
-        (status = 502, description = "`upstream_server_error`.", body = ErrorBody),
+        (status = 500, description = "`upstream_server_error`.", body = ErrorBody),
     ),
     security(("client" = []))
 )]
@@ -502,10 +502,9 @@ fn extension(content_type: &str) -> &'static str {
     params(("id" = String, Path, description = "The request id.")),
     responses(
         (status = 200, body = IssuedResponse),
-        (status = 401, description = "`unauthorized`, `user_not_authenticated`, `token_revoked`, `invalid_token`.", body = ErrorBody),
-        (status = 403, description = "`user_consent_not_given`.", body = ErrorBody),
+        (status = 401, description = "`vault_secret_error` (a credential header missing), `unauthorized`, `user_not_authenticated`, `user_consent_not_given`, `token_revoked`, `invalid_token`.", body = ErrorBody),
         (status = 404, description = "`request_not_found`.", body = ErrorBody),
-        (status = 502, description = "`upstream_server_error`.", body = ErrorBody),
+        (status = 500, description = "`upstream_server_error`.", body = ErrorBody),
     ),
     security(("client" = []))
 )]

@@ -108,7 +108,7 @@ fn replay(
     responses(
         (status = 201, description = "Created; send the user to `url`.", body = RequestView),
         (status = 400, description = "`invalid_redirect_url`, `invalid_payload`.", body = ErrorBody),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
+        (status = 401, description = "`vault_secret_error` (a credential header missing), `unauthorized`.", body = ErrorBody),
         (status = 422, description = "`idempotency_key_mismatch`.", body = ErrorBody),
     ),
     security(("client" = []))
@@ -231,7 +231,7 @@ pub async fn create(
     params(("id" = String, Path, description = "The request id.")),
     responses(
         (status = 200, body = StatusView),
-        (status = 401, description = "`unauthorized`.", body = ErrorBody),
+        (status = 401, description = "`vault_secret_error` (a credential header missing), `unauthorized`.", body = ErrorBody),
         (status = 404, description = "`request_not_found`: unknown, another client's, or expired.", body = ErrorBody),
     ),
     security(("client" = []))
@@ -281,7 +281,7 @@ pub async fn status(
     params(("id" = String, Path, description = "The request id.")),
     responses(
         (status = 200, description = "Revoked: the request's data is erased at once; DigiLocker's side follows (retried in the background while DigiLocker fails; the audit trail's `upstream_revoked` event and the `digilocker.request.revoke_confirmed` webhook say when it is done).", body = RevokeResponse),
-        (status = 401, description = "`unauthorized`, `user_not_authenticated`, `token_revoked`.", body = ErrorBody),
+        (status = 401, description = "`vault_secret_error` (a credential header missing), `unauthorized`, `user_not_authenticated`, `user_consent_not_given`, `token_revoked`.", body = ErrorBody),
         (status = 404, description = "`request_not_found`.", body = ErrorBody),
     ),
     security(("client" = []))

@@ -21,9 +21,12 @@ pub const EXPIRED: &str = "digilocker.request.expired";
 pub const REVOKE_CONFIRMED: &str = "digilocker.request.revoke_confirmed";
 
 /// The body of a delivery.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Payload {
+    /// `digilocker.request.authenticated`, `.failed`, `.revoked`,
+    /// `.revoke_confirmed` or `.expired`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: &'static str,
     /// When it happened: ISO 8601 in +05:30, as the API writes times.
     pub timestamp: String,
@@ -31,13 +34,14 @@ pub struct Payload {
 }
 
 /// `data` of a delivery.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PayloadData {
     /// The request's id.
     pub id: String,
     /// `authenticated`, `unauthenticated` (failed: the request never got
     /// consent, as `/status` says), `revoked` or `expired`.
+    #[schema(value_type = String)]
     pub status: &'static str,
     /// Authenticated: the doc types shared, joined by `+` (as the redirect's `scope`).
     #[serde(skip_serializing_if = "Option::is_none")]

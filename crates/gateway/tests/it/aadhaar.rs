@@ -125,17 +125,17 @@ async fn upstream_failures_on_the_e_aadhaar_map_to_contract_codes() {
     let cases: [(Value, u16, &str); 4] = [
         (
             json!({"error": {"endpoint": "eaadhaar", "rate": 1.0, "status": 500, "error": "repository_service_unresponsive"}}),
-            502,
+            500,
             "get_xml_failed",
         ),
         (
             json!({"hang": {"endpoint": "eaadhaar", "secs": 30}}),
-            502,
+            500,
             "get_xml_failed",
         ),
         (
             json!({"malformed": {"endpoint": "eaadhaar"}}),
-            502,
+            500,
             "get_xml_failed",
         ),
         (
@@ -166,7 +166,7 @@ async fn an_e_aadhaar_signed_by_an_untrusted_root_is_refused() {
     let (s, b) = t
         .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
         .await;
-    assert_error(s, &b, 502, "unwrap_aadhaar_failed");
+    assert_error(s, &b, 500, "unwrap_aadhaar_failed");
 }
 
 /// The seeded citizen whose e-Aadhaar was signed about 700 days ago by a
@@ -241,7 +241,7 @@ async fn an_old_e_aadhaar_that_does_not_verify_is_a_signature_failure_not_too_ol
     let (s, b) = t
         .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
         .await;
-    assert_error(s, &b, 502, "unwrap_aadhaar_failed");
+    assert_error(s, &b, 500, "unwrap_aadhaar_failed");
 }
 
 #[tokio::test]
@@ -268,5 +268,5 @@ async fn an_html_page_instead_of_the_e_aadhaar_is_get_xml_failed() {
     let (s, b) = t
         .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
         .await;
-    assert_error(s, &b, 502, "get_xml_failed");
+    assert_error(s, &b, 500, "get_xml_failed");
 }

@@ -34,8 +34,17 @@ async fn every_api_call_needs_the_three_headers() {
             let (s, b) = t.get(&path, creds).await;
             assert_error(s, &b, 401, "unauthorized");
         }
+        // A missing header is the hosted API's own code.
         let (s, b) = TestApp::send(t.http.get(t.url(&path))).await;
-        assert_error(s, &b, 401, "unauthorized");
+        assert_error(s, &b, 401, "vault_secret_error");
+        let (s, b) = TestApp::send(
+            t.http
+                .get(t.url(&path))
+                .header("x-client-id", &good.id)
+                .header("x-client-secret", &good.secret),
+        )
+        .await;
+        assert_error(s, &b, 401, "vault_secret_error");
     }
     let (s, b) = t
         .post(

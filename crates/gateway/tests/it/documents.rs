@@ -343,12 +343,12 @@ async fn upstream_failures_map_to_contract_codes() {
     let cases = [
         (
             json!({"error": {"endpoint": "pulldocument", "rate": 1.0, "status": 500, "error": "repository_service_unresponsive"}}),
-            502,
+            500,
             "upstream_server_error",
         ),
         (
             json!({"error": {"endpoint": "pulldocument", "rate": 1.0, "status": 503, "error": "repository_service_inactive"}}),
-            502,
+            500,
             "upstream_server_error",
         ),
         (
@@ -363,12 +363,12 @@ async fn upstream_failures_map_to_contract_codes() {
         ),
         (
             json!({"hang": {"endpoint": "pulldocument", "secs": 30}}),
-            502,
+            500,
             "upstream_server_error",
         ),
         (
             json!({"malformed": {"endpoint": "pulldocument"}}),
-            502,
+            500,
             "upstream_server_error",
         ),
     ];

@@ -164,3 +164,59 @@ async fn org_id_is_optional_as_in_the_hosted_schema() {
         .await;
     assert_error(s, &b, 400, "invalid_payload");
 }
+
+#[tokio::test]
+async fn a_normal_integration_never_meets_the_rate_limit() {
+    let t = TestApp::spawn().await;
+    let created = t.create().await;
+    let id = created["id"].as_str().unwrap();
+    // 150 status calls back to back, as a polling client might.
+    let path = format!("/api/digilocker/{id}/status");
+    let calls = (0..150).map(|_| t.get(&path, &t.creds));
+    let answers = futures::future::join_all(calls).await;
+    let limited = answers.iter().filter(|(s, _)| *s == 429).count();
+    assert_eq!(limited, 0, "{limited} of 150 got 429");
+}
+
+#[tokio::test]
+async fn after_a_denied_journey_calls_answer_401_as_the_hosted_api_documents() {
+    let t = TestApp::spawn().await;
+    let created = t.create().await;
+    let id = created["id"].as_str().unwrap();
+    let browser = Browser::new();
+    let c = happy_citizen();
+    let consent = t
+        .sign_in(
+            &browser,
+            created["url"].as_str().unwrap(),
+            c.aadhaar.as_deref().unwrap(),
+            &c.pin,
+        )
+        .await;
+    let back = t.decide(&browser, &consent, false, None).await;
+    assert_eq!(param(&back, "success").as_deref(), Some("False"));
+    for path in ["aadhaar", "revoke", "issued"] {
+        let (s, b) = t
+            .get(&format!("/api/digilocker/{id}/{path}"), &t.creds)
+            .await;
+        assert_error(s, &b, 401, "user_consent_not_given");
+    }
+}
+
+#[tokio::test]
+async fn upstream_failures_answer_500_as_the_hosted_api_documents() {
+    let t = TestApp::spawn().await;
+    let (id, _) = t.authenticated().await;
+    t.faults(json!({"error": {"rate": 1.0, "status": 500, "error": "repository_service_unresponsive", "endpoint": "files"}}))
+        .await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/issued"), &t.creds)
+        .await;
+    assert_error(s, &b, 500, "upstream_server_error");
+    t.faults(json!({"error": {"rate": 1.0, "status": 503, "error": "repository_service_inactive", "endpoint": "eaadhaar"}}))
+        .await;
+    let (s, b) = t
+        .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+        .await;
+    assert_error(s, &b, 500, "get_xml_failed");
+}

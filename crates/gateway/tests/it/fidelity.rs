@@ -107,7 +107,7 @@ async fn a_slow_issuer_is_asked_again_until_it_answers() {
         json!([{"name": "AC_NO", "value": "5550001"}, {"name": "MemberName", "value": "R"}]),
     )
     .await;
-    assert_error(s, &b, 502, "upstream_server_error");
+    assert_error(s, &b, 500, "upstream_server_error");
     assert!(b["error"]["detail"]
         .as_str()
         .unwrap()

@@ -113,7 +113,7 @@ async fn deny_sends_the_user_back_with_user_consent_not_given() {
     let (s, b) = t
         .post(&format!("/api/digilocker/{id}/document"), &t.creds, json!({"docType": "PANCR", "orgId": "x", "format": "pdf", "consent": "Y", "parameters": []}))
         .await;
-    crate::harness::assert_error(s, &b, 403, "user_consent_not_given");
+    crate::harness::assert_error(s, &b, 401, "user_consent_not_given");
 }
 
 #[tokio::test]
