@@ -134,7 +134,7 @@ impl PgStore {
          (SELECT token_hash FROM files WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
     const CLAIM_DELIVERIES: &'static str = "UPDATE deliveries SET locked_until = $2 WHERE event_id IN \
          (SELECT event_id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
-          AND locked_until <= $1 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING event_id";
+          AND locked_until <= $1 ORDER BY next_attempt_at, event_id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING event_id";
 }
 
 sql_store!(PgStore, sqlx::Postgres, PgConnection, {

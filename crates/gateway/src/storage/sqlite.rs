@@ -164,7 +164,7 @@ impl SqliteStore {
     const CLAIM_DELIVERIES: &'static str =
         "UPDATE deliveries SET locked_until = $2 WHERE event_id IN \
          (SELECT event_id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
-          AND locked_until <= $1 ORDER BY next_attempt_at LIMIT $3) RETURNING event_id";
+          AND locked_until <= $1 ORDER BY next_attempt_at, event_id LIMIT $3) RETURNING event_id";
 }
 
 sql_store!(SqliteStore, sqlx::Sqlite, SqliteConnection, {
