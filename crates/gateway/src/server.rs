@@ -7,7 +7,8 @@
 //! `cut_off` field: `header_read_timeout` (a request had begun, but its
 //! headers did not all arrive in time), `idle_timeout` (a connection sent
 //! nothing of a first or next request in time), `shutdown_deadline`
-//! (connections still open when the shutdown grace period ended). The request-level cut-offs
+//! (connections still open when the shutdown grace period ended),
+//! `h2c_refused` (a cleartext HTTP/2 connection: HTTP/1.1 only). The request-level cut-offs
 //! (`body_read_timeout`, `content_length_over_limit`, `headers_too_large`)
 //! are logged by `http::guard`.
 
@@ -67,6 +68,8 @@ pub async fn serve(
     let service = app
         .map_request(crate::http::trim_api_slash)
         .map_request(|r: Request<Incoming>| r.map(Body::new));
+    // HTTP/1.1 only: a connection that opens with the HTTP/2 preface is
+    // closed at once (see `first_bytes`).
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -74,11 +77,6 @@ pub async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .max_headers(HYPER_MAX_HEADERS)
         .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(limits.header_read_timeout))
-        .keep_alive_timeout(limits.header_read_timeout);
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let max_connections = limits.max_connections.max(1);
@@ -148,8 +146,17 @@ pub async fn serve(
                     return;
                 }
                 // The client closed, or the connection broke, before a byte.
-                Ok(Ok(false) | Err(_)) => return,
-                Ok(Ok(true)) => {}
+                Ok(Ok(Opening::Closed) | Err(_)) => return,
+                // Cleartext HTTP/2 (h2c) is needed by no caller (the gateway
+                // sits behind a TLS-terminating proxy, or is called by
+                // HTTP/1.1 clients), and an h2c connection that only answers
+                // the server's pings was never idle to hyper: it kept its
+                // slot, and held up a shutdown, for ever.
+                Ok(Ok(Opening::Http2)) => {
+                    tracing::info!(cut_off = "h2c_refused", served = 0, "connection closed: cleartext HTTP/2 is not served; use HTTP/1.1");
+                    return;
+                }
+                Ok(Ok(Opening::Http1)) => {}
             }
             let stats = Arc::new(ConnStats::default());
             let on_request = stats.clone();
@@ -190,19 +197,31 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
+/// How a connection opened.
+enum Opening {
+    /// Closed before a byte.
+    Closed,
+    Http1,
+    /// The whole HTTP/2 preface.
+    Http2,
+}
+
 /// Wait until the client has sent enough to tell HTTP/1 from HTTP/2: any
-/// byte that leaves the HTTP/2 preface, or the whole preface. `false` when
-/// the client closes before sending anything. `seen`: how many bytes came.
-async fn first_bytes(stream: &TcpStream, seen: &mut usize) -> io::Result<bool> {
+/// byte that leaves the HTTP/2 preface, or the whole preface. `seen`: how
+/// many bytes came.
+async fn first_bytes(stream: &TcpStream, seen: &mut usize) -> io::Result<Opening> {
     let mut buf = [0u8; H2_PREFACE.len()];
     loop {
         let n = stream.peek(&mut buf).await?;
         *seen = n;
         if n == 0 {
-            return Ok(false);
+            return Ok(Opening::Closed);
         }
-        if n == H2_PREFACE.len() || buf.get(..n) != H2_PREFACE.get(..n) {
-            return Ok(true);
+        if buf.get(..n) != H2_PREFACE.get(..n) {
+            return Ok(Opening::Http1);
+        }
+        if n == H2_PREFACE.len() {
+            return Ok(Opening::Http2);
         }
         // A strict prefix of the preface, sent piecemeal: real HTTP/2
         // clients send it in one go, so this wait is only ever a trickler's.

@@ -222,6 +222,35 @@ async fn connections_that_send_nothing_or_a_trickled_http2_preface_are_cut_off_t
 }
 
 #[tokio::test]
+async fn cleartext_http2_is_refused_and_holds_no_slot() {
+    // Every slot but one would go to clients that only answer pings, were
+    // h2c served: the gateway speaks HTTP/1.1 only, and closes at once.
+    let t = TestApp::spawn_with(|c| {
+        c.header_read_timeout = HEADER_TIMEOUT;
+        c.max_connections = 3;
+    })
+    .await;
+    // The preface, then an empty SETTINGS frame, as an h2c client opens.
+    let mut opening = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    opening.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    let mut held = Vec::new();
+    for i in 0..6 {
+        let mut stream = TcpStream::connect(t.app.addr).await.unwrap();
+        stream.write_all(&opening).await.unwrap();
+        let closed = closed_within(&mut stream, MARGIN)
+            .await
+            .unwrap_or_else(|| panic!("h2c connection {i} stayed open"));
+        assert!(closed < HEADER_TIMEOUT, "refused only after {closed:?}");
+        held.push(stream);
+    }
+    // HTTP/1.1 still answers at once: no slot was kept.
+    let started = Instant::now();
+    let health = fresh_http().get(t.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(started.elapsed() < MARGIN);
+}
+
+#[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     let t = TestApp::spawn_with(|c| c.header_read_timeout = HEADER_TIMEOUT).await;
     let mut stream = TcpStream::connect(t.app.addr).await.unwrap();
