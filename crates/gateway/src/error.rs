@@ -42,6 +42,10 @@ pub enum ApiError {
     IssuerPending,
     #[error("user consent not given")]
     UserConsentNotGiven(String),
+    /// The journey of this request failed on DigiLocker's side (or ours)
+    /// before consent: `code` is the redirect's `errCode`.
+    #[error("journey failed: {code}")]
+    JourneyFailed { code: &'static str },
     #[error("request not found")]
     RequestNotFound,
     #[error("invalid uri")]
@@ -153,6 +157,13 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 "user_consent_not_given",
                 format!("The user did not give consent: {why}"),
+            ),
+            JourneyFailed { code } => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code,
+                "The user's sign-in failed on DigiLocker's side before consent (not a refusal by \
+                 the user); this request cannot be used: create a new one."
+                    .into(),
             ),
             RequestNotFound => (
                 StatusCode::NOT_FOUND,

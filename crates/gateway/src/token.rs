@@ -16,7 +16,18 @@ pub fn ensure_usable(r: &RequestRecord) -> ApiResult<()> {
     match r.status {
         RequestStatus::Authenticated => Ok(()),
         RequestStatus::Revoked => Err(ApiError::TokenRevoked),
-        RequestStatus::Unauthenticated => match &r.consent_error_code {
+        RequestStatus::Unauthenticated => match r.consent_error_code.as_deref() {
+            // The journey failed on DigiLocker's side or ours, not by the
+            // user's refusal: say so, not that consent was not given.
+            Some(code @ ("upstream_server_error" | "internal_server_error")) => {
+                Err(ApiError::JourneyFailed {
+                    code: if code == "upstream_server_error" {
+                        "upstream_server_error"
+                    } else {
+                        "internal_server_error"
+                    },
+                })
+            }
             Some(_) => Err(ApiError::UserConsentNotGiven(
                 r.consent_error_message.clone().unwrap_or_default(),
             )),

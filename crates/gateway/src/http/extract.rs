@@ -79,8 +79,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
-/// Path parameters; a path that is not valid UTF-8 once decoded is
-/// `400 invalid_payload`.
+/// Path parameters. One that cannot be read (not valid UTF-8 once
+/// decoded, say) names nothing that exists: a request id is `404
+/// request_not_found`, a file link `404 file_not_found`, as any unknown one.
 #[derive(Debug)]
 pub struct ApiPath<T>(pub T);
 
@@ -95,7 +96,15 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|_| ApiError::InvalidPayload("The path is not valid.".into()))
+            .map_err(|_| {
+                if parts.uri.path().starts_with("/files/") {
+                    ApiError::FileNotFound
+                } else if parts.uri.path().starts_with("/api/digilocker/") {
+                    ApiError::RequestNotFound
+                } else {
+                    ApiError::InvalidPayload("The path is not valid.".into())
+                }
+            })
     }
 }
 

@@ -146,9 +146,12 @@ async fn every_kind_of_rejection_answers_the_contract_body() {
             .await;
         assert_error(s, &b, 400, "invalid_payload");
     }
-    // A path that is not UTF-8 once decoded.
+    // An id that is not UTF-8 once decoded names no request: as any
+    // unknown id, 404; a file link likewise.
     let (s, b) = t.get("/api/digilocker/%FF%FE/status", &t.creds).await;
-    assert_error(s, &b, 400, "invalid_payload");
+    assert_error(s, &b, 404, "request_not_found");
+    let (s, b) = TestApp::send(t.http.get(t.url("/files/%FF%FE"))).await;
+    assert_error(s, &b, 404, "file_not_found");
     // Wrong JSON types.
     let (s, b) = t
         .post(
@@ -274,6 +277,20 @@ async fn a_digilocker_failure_during_the_token_exchange_is_not_the_users_fault()
         param(&back, "errCode").as_deref(),
         Some("upstream_server_error")
     );
+    // The request reads as an upstream failure too, never as the user's
+    // refusal.
+    let id = created["id"].as_str().unwrap();
+    t.faults(json!({})).await;
+    for path in ["aadhaar", "revoke"] {
+        let (s, b) = t
+            .get(&format!("/api/digilocker/{id}/{path}"), &t.creds)
+            .await;
+        assert_error(s, &b, 500, "upstream_server_error");
+    }
+    let (_, st) = t
+        .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+        .await;
+    assert_eq!(st["status"], "unauthenticated");
 }
 
 #[tokio::test]
