@@ -173,6 +173,7 @@ pub async fn serve(
             let io = TokioIo::new(Counted {
                 inner: stream,
                 stats: stats.clone(),
+                replacing: None,
             });
             let conn =
                 builder.serve_connection_with_upgrades(io, TowerToHyperService::new(service));
@@ -258,10 +259,117 @@ impl ConnStats {
     }
 }
 
-/// The client's stream, counting the bytes read from it.
+/// The client's stream, counting the bytes read from it, and answering
+/// hyper's own error responses with the contract's body.
 struct Counted {
     inner: TcpStream,
     stats: Arc<ConnStats>,
+    /// A contract answer being written in place of one of hyper's automatic
+    /// error responses: its bytes, how many are written, and the length of
+    /// hyper's response (what the write reports once ours is out).
+    replacing: Option<(Vec<u8>, usize, usize)>,
+}
+
+/// hyper answers a request it cannot parse itself, before any handler sees
+/// it, with an empty body: `400` (a malformed method, URI, header or
+/// version), `414` (a URI over its limit) and `431` (headers over its
+/// limits: more than 512, or over its buffer). The contract answers every
+/// error with its body, so such a response is rewritten here: it is the
+/// only response that starts a write with `HTTP/1.1 4..` and no body.
+fn contract_answer_for(hyper_response: &[u8]) -> Option<Vec<u8>> {
+    let head = std::str::from_utf8(hyper_response).ok()?;
+    if !head.ends_with("\r\n\r\n")
+        || !head
+            .to_ascii_lowercase()
+            .contains("\r\ncontent-length: 0\r\n")
+    {
+        return None;
+    }
+    let (status, code, detail, cut_off) = match head.get(..13)? {
+        "HTTP/1.1 431 " => (
+            "431 Request Header Fields Too Large",
+            "headers_too_large",
+            "The request's headers are too many or too large.",
+            Some("headers_too_large"),
+        ),
+        "HTTP/1.1 414 " => (
+            "414 URI Too Long",
+            "invalid_payload",
+            "The URL is too long.",
+            None,
+        ),
+        "HTTP/1.1 400 " => (
+            "400 Bad Request",
+            "invalid_payload",
+            "The request could not be read as HTTP/1.1.",
+            None,
+        ),
+        _ => return None,
+    };
+    let trace_id = uuid::Uuid::new_v4().to_string();
+    match cut_off {
+        Some(cut_off) => {
+            tracing::info!(cut_off, trace_id = %trace_id, status, "request refused before it was read")
+        }
+        None => tracing::info!(trace_id = %trace_id, status, "request refused before it was read"),
+    }
+    let body = serde_json::json!({"error": {"code": code, "detail": detail, "traceId": trace_id}})
+        .to_string();
+    Some(
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             x-request-id: {trace_id}\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n\
+             connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+impl Counted {
+    /// Go on writing a replacement; `Ready(Ok(n))` with hyper's length once
+    /// all of it is out.
+    fn poll_replacing(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        while let Some((bytes, written, reported)) = self.replacing.as_mut() {
+            if *written == bytes.len() {
+                let reported = *reported;
+                self.replacing = None;
+                return Poll::Ready(Ok(reported));
+            }
+            match Pin::new(&mut self.inner).poll_write(cx, &bytes[*written..]) {
+                Poll::Ready(Ok(0)) => {
+                    self.replacing = None;
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => *written += n,
+                Poll::Ready(Err(e)) => {
+                    self.replacing = None;
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(0))
+    }
+
+    /// Whether this write is one of hyper's automatic error responses: no
+    /// request of this connection is waiting for its answer, and the bytes
+    /// look like one.
+    fn take_over(&mut self, first: &[u8], total: usize) -> bool {
+        if self.stats.answered.load(Ordering::Relaxed) != self.stats.started.load(Ordering::Relaxed)
+            || !first.starts_with(b"HTTP/1.1 4")
+            || first.len() != total
+        {
+            return false;
+        }
+        match contract_answer_for(first) {
+            Some(ours) => {
+                self.replacing = Some((ours, 0, total));
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl AsyncRead for Counted {
@@ -286,6 +394,9 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if self.replacing.is_some() || self.take_over(buf, buf.len()) {
+            return self.poll_replacing(cx);
+        }
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -294,6 +405,15 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map(|b| &b[..])
+            .unwrap_or(&[]);
+        if self.replacing.is_some() || self.take_over(first, total) {
+            return self.poll_replacing(cx);
+        }
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 

@@ -903,3 +903,48 @@ async fn the_gateway_process_logs_its_cut_offs_and_exits_on_sigterm_within_its_g
     drop(stalled);
     drop(pg);
 }
+
+/// Send raw `request` bytes and read the one answer.
+async fn raw_answer(addr: std::net::SocketAddr, request: &[u8]) -> (u16, String, Value) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    // The server may answer (and close) before it has read all of it.
+    let _ = stream.write_all(request).await;
+    let (status, head, body) = read_answer(&mut stream).await;
+    let body: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| panic!("not JSON: {head} {:?}", String::from_utf8_lossy(&body)));
+    (status, head, body)
+}
+
+#[tokio::test]
+async fn requests_hyper_refuses_before_any_handler_get_the_contract_body_too() {
+    let t = TestApp::spawn().await;
+    let addr = t.app.addr;
+    // 600 headers: over hyper's own ceiling, not only ours.
+    let mut many = b"GET /healthz HTTP/1.1\r\nhost: x\r\n".to_vec();
+    for i in 0..600 {
+        many.extend_from_slice(format!("x-h{i}: v\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    // One header of a megabyte: over hyper's read buffer.
+    let mut large = b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ".to_vec();
+    large.extend(std::iter::repeat_n(b'a', 1024 * 1024));
+    large.extend_from_slice(b"\r\n\r\n");
+    for (what, request) in [("600 headers", many), ("a 1 MB header", large)] {
+        let (status, head, body) = raw_answer(addr, &request).await;
+        assert_eq!(status, 431, "{what}: {head}");
+        assert_eq!(body["error"]["code"], "headers_too_large", "{what}");
+        let trace = body["error"]["traceId"].as_str().unwrap();
+        assert!(
+            head.to_ascii_lowercase()
+                .contains(&format!("x-request-id: {trace}")),
+            "{head}"
+        );
+    }
+    // A request line hyper cannot read at all.
+    let (status, _, body) = raw_answer(addr, b"G@T / HTTP/1.1\r\nhost: x\r\n\r\n").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_payload");
+    // And the ordinary answers are untouched.
+    let health = fresh_http().get(t.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
