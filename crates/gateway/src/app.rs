@@ -220,6 +220,22 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
         }
     });
     spawn_webhooks(&state, addr, &shutdown).await;
+    // Client changes announced by the command line (PostgreSQL).
+    if let Some(url) = state
+        .config
+        .database_url
+        .clone()
+        .filter(|u| u.starts_with("postgres"))
+    {
+        let cache = state.clients.clone();
+        let mut rx = shutdown.subscribe();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = crate::auth::listen_for_changes(url, cache) => {}
+                _ = rx.wait_for(|v| *v) => {}
+            }
+        });
+    }
     let bg = state.clone();
     let mut rx2 = shutdown.subscribe();
     tokio::spawn(async move {

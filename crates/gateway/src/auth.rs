@@ -4,7 +4,65 @@
 //! database at most once a second whether any client changed (a generation
 //! number every client change bumps), so `rotate-secret` and `disable` take
 //! effect on every instance within a second without a database round trip
-//! per call. The comparison stays constant-time.
+//! per call. On PostgreSQL the command line also announces each change
+//! (`NOTIFY gateway_clients`), which every instance hears within
+//! milliseconds and drops its cache for ([`listen_for_changes`]). The
+//! comparison stays constant-time, and a refusal costs the same whether the
+//! id is unknown or its secret wrong.
+
+/// The PostgreSQL channel client changes are announced on.
+pub const CLIENTS_CHANNEL: &str = "gateway_clients";
+
+/// Drop `cache` whenever a client change is announced on PostgreSQL, for
+/// as long as the app runs; reconnects (dropping the cache, as a notice may
+/// have been missed) after a lost connection.
+pub async fn listen_for_changes(url: String, cache: Arc<ClientCache>) {
+    loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(CLIENTS_CHANNEL).await {
+                    tracing::warn!(error = %e, "cannot listen for client changes; the cache checks every second");
+                } else {
+                    cache.invalidate();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(_)) => cache.invalidate(),
+                            // The connection was lost (and is made again by
+                            // the next call): a notice may have been missed.
+                            Ok(None) => cache.invalidate(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "client change notices interrupted");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for client changes; the cache checks every second")
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+/// Announce a client change to every instance (PostgreSQL only; each
+/// instance's cache also finds it within a second without it).
+pub async fn announce_change(url: &str) {
+    use sqlx::Connection as _;
+    let sent = async {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CLIENTS_CHANNEL)
+            .execute(&mut conn)
+            .await?;
+        conn.close().await
+    }
+    .await;
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "could not announce the client change; instances see it within a second");
+    }
+}
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -49,14 +107,23 @@ impl ClientCache {
         store: &dyn Store,
         client_id: &str,
     ) -> StoreResult<Option<Arc<ClientRecord>>> {
+        Ok(self.lookup(store, client_id).await?.0)
+    }
+
+    /// [`ClientCache::get`], and whether the database was asked.
+    pub async fn lookup(
+        &self,
+        store: &dyn Store,
+        client_id: &str,
+    ) -> StoreResult<(Option<Arc<ClientRecord>>, bool)> {
         self.refresh(store).await?;
         if let Ok(cached) = self.inner.read() {
             if let Some(c) = cached.clients.get(client_id) {
-                return Ok(Some(c.clone()));
+                return Ok((Some(c.clone()), false));
             }
         }
         let Some(client) = store.get_client(client_id).await? else {
-            return Ok(None);
+            return Ok((None, true));
         };
         let client = Arc::new(client);
         if let Ok(mut cached) = self.inner.write() {
@@ -65,7 +132,16 @@ impl ClientCache {
             }
             cached.clients.insert(client_id.to_owned(), client.clone());
         }
-        Ok(Some(client))
+        Ok((Some(client), true))
+    }
+
+    /// Forget every client now (a change was announced): the next call
+    /// asks the database.
+    pub fn invalidate(&self) {
+        if let Ok(mut cached) = self.inner.write() {
+            cached.clients.clear();
+            cached.checked = None;
+        }
     }
 
     /// Drop everything when the generation moved; ask at most once a second.
@@ -118,12 +194,21 @@ impl FromRequestParts<AppState> for Caller {
             // code; a wrong value says nothing about which one was wrong.
             return Err(ApiError::VaultSecretError);
         };
-        let client = state.clients.get(state.store.as_ref(), id).await?;
+        let (client, looked_up) = state.clients.lookup(state.store.as_ref(), id).await?;
         let stored = client
             .as_ref()
             .map(|c| c.secret_hash.as_slice())
             .unwrap_or(&NO_CLIENT);
         let secret_ok = crypto::secret_matches(secret, stored);
+        let known = client
+            .as_ref()
+            .is_some_and(|c| c.product_instance_id == instance);
+        if !(secret_ok && known) && !looked_up {
+            // An unknown id costs a database read (it is in no cache): a
+            // known one with a wrong secret or instance pays the same read,
+            // so the time of a refusal says nothing about which it was.
+            let _ = state.store.get_client(id).await;
+        }
         match client {
             Some(c) if secret_ok && c.disabled == 0 && c.product_instance_id == instance => {
                 tracing::Span::current().record("client_id", c.client_id.as_str());

@@ -223,7 +223,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve(config).await
         }
-        Command::Client(c) => client_command(config, c).await,
+        Command::Client(c) => {
+            let url = config.database_url.clone();
+            let result = client_command(config, c).await;
+            // Every instance drops its client cache now, not within a
+            // second (PostgreSQL: the instances listen for it).
+            if let Some(url) = url.filter(|u| u.starts_with("postgres")) {
+                crate::auth::announce_change(&url).await;
+            }
+            result
+        }
         Command::Catalogue(CatalogueCommand::Refresh) => {
             config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             config.background_tasks = false;

@@ -948,3 +948,73 @@ async fn requests_hyper_refuses_before_any_handler_get_the_contract_body_too() {
     let health = fresh_http().get(t.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 }
+
+/// Run the gateway's command line against this app's database.
+async fn gateway_cli(t: &TestApp, args: &[&str]) {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_digilocker-gateway"));
+    cmd.env_clear()
+        .env("GATEWAY_LOG", "warn")
+        .arg("--data-dir")
+        .arg(t.dir.path());
+    if let Some(pg) = &t.pg {
+        cmd.arg("--database-url").arg(&pg.url);
+    }
+    let out = cmd.args(args).output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn disabling_a_client_or_rotating_its_secret_takes_effect_within_its_stated_bound() {
+    let t = TestApp::spawn().await;
+    // On PostgreSQL every instance hears the command line's notice at once;
+    // on SQLite (one instance) the cache looks again within a second.
+    let bound = if on_postgres() {
+        Duration::from_millis(500)
+    } else {
+        Duration::from_millis(1500)
+    };
+    let c = t.new_client("").await;
+    let create = || t.post("/api/digilocker", &c, json!({"redirectUrl": BUSINESS}));
+    // Used (so cached) first.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(create().await.0, 201);
+    gateway_cli(&t, &["client", "disable", &c.id]).await;
+    let done = Instant::now();
+    loop {
+        let (s, b) = create().await;
+        if s == 401 {
+            assert_error(s, &b, 401, "unauthorized");
+            break;
+        }
+        assert!(
+            done.elapsed() < bound,
+            "still served {:?} after the disable",
+            done.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    gateway_cli(&t, &["client", "enable", &c.id]).await;
+    let done = Instant::now();
+    while create().await.0 != 201 {
+        assert!(
+            done.elapsed() < bound,
+            "not served again {:?} after the enable",
+            done.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    gateway_cli(&t, &["client", "rotate-secret", &c.id]).await;
+    let done = Instant::now();
+    while create().await.0 != 401 {
+        assert!(
+            done.elapsed() < bound,
+            "the old secret still worked {:?} after the rotation",
+            done.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
