@@ -118,6 +118,16 @@ impl DataKey {
     }
 }
 
+fn link_token(key: &[u8; 32], request_id: &str) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = <hmac::Hmac<Sha256> as Mac>::new_from_slice(key) else {
+        return String::new();
+    };
+    mac.update(request_id.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    URL_SAFE_NO_PAD.encode(&tag[..16])
+}
+
 fn data_key_aad(request_id: &str) -> String {
     format!("requests/{request_id}/data_key")
 }
@@ -127,6 +137,8 @@ fn data_key_aad(request_id: &str) -> String {
 pub struct MasterKey {
     id: [u8; 4],
     cipher: XChaCha20Poly1305,
+    /// Keys the journey links' tokens ([`Keyring::journey_link_token`]).
+    link_key: [u8; 32],
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -149,7 +161,13 @@ impl MasterKey {
         id.copy_from_slice(&digest[..4]);
         let cipher =
             XChaCha20Poly1305::new_from_slice(bytes).map_err(|_| anyhow!("bad key length"))?;
-        Ok(MasterKey { id, cipher })
+        let link_key: [u8; 32] =
+            Sha256::digest([b"journey-link-key:".as_slice(), bytes].concat()).into();
+        Ok(MasterKey {
+            id,
+            cipher,
+            link_key,
+        })
     }
 
     /// From its base64 text form (standard alphabet, as `generate` prints).
@@ -201,6 +219,22 @@ impl Keyring {
             XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| anyhow!("bad key length"))?;
         bytes.fill(0);
         Ok(DataKey { cipher })
+    }
+
+    /// The secret part of a request's journey link: 128 bits of
+    /// HMAC-SHA256 of the request id under a key derived from the master
+    /// key. The id alone (a time-ordered UUID) does not open the journey.
+    pub fn journey_link_token(&self, request_id: &str) -> String {
+        link_token(&self.keys[0].link_key, request_id)
+    }
+
+    /// Whether `token` is `request_id`'s journey link token under any key
+    /// of the ring (a link made before a key rotation still works).
+    pub fn journey_link_matches(&self, request_id: &str, token: &str) -> bool {
+        self.keys.iter().fold(false, |found, k| {
+            let expected = link_token(&k.link_key, request_id);
+            found | bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
+        })
     }
 
     /// Encrypt `plain` with the master key, bound to `aad`.

@@ -63,13 +63,22 @@ fn failure_event(code: &str, now: i64) -> NewEvent {
     NewEvent::new(kind, serde_json::json!({"errCode": code}), now)
 }
 
-/// `GET /digilocker/{id}/start`: send the user to DigiLocker.
+/// The secret part of a journey link.
+#[derive(Debug, serde::Deserialize)]
+pub struct StartQuery {
+    t: Option<String>,
+}
+
+/// `GET /digilocker/{id}/start?t=…`: send the user to DigiLocker.
 pub async fn start(
     State(state): State<AppState>,
     id: Result<ApiPath<String>, crate::error::ApiError>,
+    query: Result<axum::extract::Query<StartQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let id = id.map(|p| p.0).unwrap_or_default();
-    let Some(id) = parse_request_id(&id) else {
+    let token = query.ok().and_then(|q| q.0.t).unwrap_or_default();
+    let Some(id) = parse_request_id(&id).filter(|id| state.keys.journey_link_matches(id, &token))
+    else {
         return page(
             StatusCode::NOT_FOUND,
             "Link not valid",

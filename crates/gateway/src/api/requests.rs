@@ -24,9 +24,13 @@ use crate::timefmt::ist;
 /// Most doc types a request may ask DigiLocker to offer.
 const MAX_DOC_TYPES: usize = 20;
 
-/// Where the business sends its user: the journey's start.
+/// Where the business sends its user: the journey's start. The id is
+/// time-ordered (a few dozen random bits per millisecond), so the link
+/// also carries 128 secret bits (`t`) that only this gateway's master key
+/// makes.
 fn start_url(state: &AppState, id: &str) -> String {
-    state.public_url(&format!("/digilocker/{id}/start"))
+    let token = state.keys.journey_link_token(id);
+    state.public_url(&format!("/digilocker/{id}/start?t={token}"))
 }
 
 fn view(state: &AppState, r: &RequestRecord) -> RequestView {

@@ -165,7 +165,18 @@ async fn create_answers_the_contract_shape_and_status_follows() {
     let id = v["id"].as_str().unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok());
     assert_eq!(v["status"], "unauthenticated");
-    assert_eq!(v["url"], t.url(&format!("/digilocker/{id}/start")));
+    let url = v["url"].as_str().unwrap();
+    let prefix = t.url(&format!("/digilocker/{id}/start?t="));
+    let token = url.strip_prefix(&prefix).unwrap_or_else(|| panic!("{url}"));
+    // 128 secret bits: the time-ordered id alone does not open the journey.
+    assert_eq!(token.len(), 22, "{url}");
+    for wrong in [
+        t.url(&format!("/digilocker/{id}/start")),
+        format!("{prefix}{}", "A".repeat(22)),
+    ] {
+        let resp = t.http.get(&wrong).send().await.unwrap();
+        assert_eq!(resp.status(), 404, "{wrong}");
+    }
     let valid = v["validUpto"].as_str().unwrap();
     assert!(valid.ends_with("+05:30"), "{valid}");
     let valid_t =

@@ -113,6 +113,12 @@ async fn fetch_a_document_from_the_catalogue_and_download_it() {
         .to_str()
         .unwrap()
         .starts_with("attachment; filename=\"PANCR-"));
+    // A document is never a page: nothing in it runs or loads.
+    assert_eq!(
+        resp.headers()["content-security-policy"],
+        "default-src 'none'; sandbox; frame-ancestors 'none'"
+    );
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     let bytes = resp.bytes().await.unwrap();
     assert!(bytes.starts_with(b"%PDF"), "a real PDF");
     // Another client presenting its id can't use the link; a made-up link is 404.

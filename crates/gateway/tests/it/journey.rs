@@ -370,7 +370,10 @@ async fn a_journey_begun_before_states_carried_the_request_id_still_finishes() {
     let consent = t
         .sign_in(
             &browser,
-            &t.url(&format!("/digilocker/{id}/start")),
+            &t.url(&format!(
+                "/digilocker/{id}/start?t={}",
+                t.app.state.keys.journey_link_token(&id)
+            )),
             c.aadhaar.as_deref().unwrap(),
             &c.pin,
         )
