@@ -127,6 +127,12 @@ pub struct Config {
     pub catalogue_retry_max: Duration,
     pub upstream_timeout: Duration,
     pub sweep_interval: Duration,
+    /// On PostgreSQL, the shortest time between two rewrites (`VACUUM
+    /// FULL requests`) that take erased rows' old versions, data keys and
+    /// all, out of the table's files; zero: never (the operator rewrites).
+    /// The bound on how long an erased data key stays in the table files is
+    /// this plus `sweep_interval` plus the rewrite itself.
+    pub erasure_rewrite_interval: Duration,
     /// Where the embedded sandbox keeps its CA; default `<data_dir>/sandbox`.
     pub sandbox_dir: Option<PathBuf>,
     /// Sandbox catalogue size (issuers, pairs); sandbox mode only.
@@ -190,6 +196,7 @@ impl Default for Config {
             catalogue_retry_max: Duration::from_secs(6 * 3600),
             upstream_timeout: Duration::from_secs(30),
             sweep_interval: Duration::from_secs(30),
+            erasure_rewrite_interval: Duration::from_secs(300),
             sandbox_dir: None,
             sandbox_catalogue: (2000, 10_000),
             sandbox_eaadhaar_shape: sandbox::EAadhaarShape::default(),
@@ -245,6 +252,7 @@ pub struct FileConfig {
     pub sandbox_failing_issuers: Option<bool>,
     pub upstream_timeout_seconds: Option<u64>,
     pub sweep_interval_seconds: Option<u64>,
+    pub erasure_rewrite_interval_seconds: Option<u64>,
     pub rate_limit_per_second: Option<u32>,
     pub rate_limit_burst: Option<u32>,
     pub instance_name: Option<String>,
@@ -353,6 +361,9 @@ impl Config {
         if let Some(v) = f.sweep_interval_seconds {
             self.sweep_interval = secs(v.max(1));
         }
+        if let Some(v) = f.erasure_rewrite_interval_seconds {
+            self.erasure_rewrite_interval = secs(v);
+        }
         if let Some(v) = f.instance_name {
             self.instance_name = v;
         }
@@ -425,6 +436,7 @@ impl Config {
                 .transpose()?,
             upstream_timeout_seconds: num("GATEWAY_UPSTREAM_TIMEOUT_SECONDS")?,
             sweep_interval_seconds: num("GATEWAY_SWEEP_INTERVAL_SECONDS")?,
+            erasure_rewrite_interval_seconds: num("GATEWAY_ERASURE_REWRITE_INTERVAL_SECONDS")?,
             rate_limit_per_second: num("GATEWAY_RATE_LIMIT_PER_SECOND")?
                 .map(|v| v.min(u32::MAX as u64) as u32),
             rate_limit_burst: num("GATEWAY_RATE_LIMIT_BURST")?

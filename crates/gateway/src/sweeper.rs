@@ -8,6 +8,10 @@
 //! API's writes (one writer); on PostgreSQL each is its own transaction
 //! beside the writer. One summary line per sweep; the record of each
 //! erasure is its `erased` event.
+//!
+//! Beside the sweeps, on PostgreSQL, it rewrites `requests` after erasures
+//! (at most once per `erasure_rewrite_interval`), so no erased data key
+//! stays in the old row versions PostgreSQL keeps in the table's files.
 
 use std::time::{Duration, Instant};
 
@@ -120,8 +124,13 @@ where
     }
 }
 
-/// Background loop.
+/// Background loops: sweeps, and rewrites after erasures.
 pub async fn run(state: AppState) {
+    tokio::join!(sweeps(state.clone()), rewrites(state));
+}
+
+/// Sweep every `sweep_interval`.
+async fn sweeps(state: AppState) {
     loop {
         if let Err(e) = sweep_once(&state).await {
             tracing::warn!(error = %e, "sweep failed; will retry");
@@ -131,5 +140,24 @@ pub async fn run(state: AppState) {
             limiter.retain_recent();
         }
         tokio::time::sleep(interval(state.config.sweep_interval)).await;
+    }
+}
+
+/// Every `sweep_interval`, rewrite what erasures (on any instance) marked,
+/// unless a rewrite ran within `erasure_rewrite_interval` (PostgreSQL; on
+/// SQLite there is nothing to rewrite). A rewrite of `requests` locks it
+/// while it copies the live rows: the interval bounds how often the API
+/// waits for that, and how long an erased data key stays in the files.
+async fn rewrites(state: AppState) {
+    let every = state.config.erasure_rewrite_interval.as_secs();
+    if every == 0 {
+        return;
+    }
+    let every = i64::try_from(every).unwrap_or(i64::MAX);
+    loop {
+        tokio::time::sleep(interval(state.config.sweep_interval)).await;
+        if let Err(e) = state.store.rewrite_erased(state.now(), every).await {
+            tracing::warn!(error = %e, "the rewrite after erasures failed; will retry");
+        }
     }
 }

@@ -615,8 +615,15 @@ pub trait Store: Send + Sync + 'static {
     /// Delete up to `limit` events (and their deliveries) older than `before`.
     async fn purge_events(&self, before: i64, limit: i64) -> StoreResult<u64>;
     /// After erasing: make the database files hold no copy of what was
-    /// erased (SQLite: truncate the WAL). Best effort.
+    /// erased (SQLite: truncate the WAL; PostgreSQL: mark `requests` for
+    /// [`Store::rewrite_erased`]). Best effort.
     async fn compact(&self) -> StoreResult<()>;
+    /// Where the database keeps old row versions in its table files
+    /// (PostgreSQL), rewrite the tables marked since an erasure or an
+    /// upgrade (`rewrites_due`), so no erased data key stays in their
+    /// pages; at most once per `every` seconds across instances. The
+    /// tables rewritten (none on SQLite, where erasure overwrites at once).
+    async fn rewrite_erased(&self, now: i64, every: i64) -> StoreResult<Vec<String>>;
     /// How many times this request was erased (0 or 1), from the events.
     async fn erasure_count(&self, request_id: &str) -> StoreResult<i64>;
     /// A request's events, oldest first.
@@ -631,12 +638,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<EventRecord>>;
 
     /// Claim up to `limit` deliveries due at `now` for `lease` seconds, so
-    /// no other instance sends them meanwhile.
+    /// no other instance sends them meanwhile: clients in turn (each
+    /// client's first due delivery, then each one's second, …), at most
+    /// `per_client` for a client less what it has `in_flight` already.
     async fn claim_deliveries(
         &self,
         now: i64,
         lease: i64,
         limit: i64,
+        per_client: i64,
+        in_flight: &std::collections::HashMap<String, i64>,
     ) -> StoreResult<Vec<DueDelivery>>;
     /// Record an attempt's outcome (and release the claim).
     async fn finish_delivery(

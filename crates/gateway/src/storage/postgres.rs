@@ -4,7 +4,8 @@
 //! Reads go through a pool; each instance's writes go through its one
 //! writer connection (group commit).
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::future::BoxFuture;
@@ -22,6 +23,159 @@ use super::StoreResult;
 pub struct PgStore {
     read: ReadPool<PgConnection>,
     writer: Writer<PgConnection>,
+    rewrites: Arc<Rewrites>,
+}
+
+/// What rewriting tables needs: its own connection for each rewrite (VACUUM
+/// runs outside any transaction, with settings of its own), and this
+/// store's name in the `leases` table.
+struct Rewrites {
+    options: PgConnectOptions,
+    holder: String,
+}
+
+impl std::fmt::Debug for Rewrites {
+    // The options hold the database password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rewrites")
+            .field("holder", &self.holder)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The tables a rewrite may name: only these ever go into SQL text.
+const REWRITABLE: [&str; 2] = ["requests", "files"];
+/// How long a rewrite waits for the transactions that began before it
+/// took its marks to end (they may still see an erased row's old version,
+/// which a rewrite then has to keep) before it gives up until next time.
+const HORIZON_WAIT: Duration = Duration::from_secs(5);
+/// How long a rewrite waits for its table's lock before it gives up until
+/// next time: while it waits, the API's statements on the table queue
+/// behind it.
+const REWRITE_LOCK_TIMEOUT: &str = "SET lock_timeout = '1s'";
+/// The lease that spaces rewrites after erasures across instances. Nobody
+/// renews it: it is taken only once expired.
+const REWRITE_LEASE: &str = "erasure-rewrite";
+
+/// Mark `requests` for a rewrite: its pages hold the old versions of the
+/// rows just erased, with their data keys. A mark already there stays as
+/// it is, without a lock.
+const MARK_ERASED: &str = "INSERT INTO rewrites_due (table_name, reason, since) \
+     VALUES ('requests', 'erased', EXTRACT(EPOCH FROM now())::BIGINT) \
+     ON CONFLICT (table_name) DO NOTHING";
+
+/// Sessions, prepared transactions and replication slots that may still
+/// see a row version deleted before transaction `$1` (an xid as text): a
+/// rewrite must keep such versions. (Autovacuum's workers don't count;
+/// sessions of other roles are seen only with `pg_read_all_stats`.)
+const OLDER_SNAPSHOTS: &str = "SELECT \
+     (SELECT COUNT(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+       AND (datname = current_database() OR datname IS NULL) \
+       AND backend_type <> 'autovacuum worker' \
+       AND ((backend_xmin IS NOT NULL AND age(backend_xmin) > age($1::xid)) \
+         OR (backend_xid IS NOT NULL AND age(backend_xid) > age($1::xid)))) \
+     + (SELECT COUNT(*) FROM pg_prepared_xacts WHERE database = current_database() \
+       AND age(transaction) > age($1::xid)) \
+     + (SELECT COUNT(*) FROM pg_replication_slots WHERE xmin IS NOT NULL AND age(xmin) > age($1::xid))";
+
+/// Rewrite (VACUUM FULL) the tables `rewrites_due` names (`upgrade_only`:
+/// those an upgrade named), on `conn`, and remove their marks. A plain
+/// VACUUM is not enough: it frees a dead row's space without overwriting
+/// it. VACUUM FULL writes the live rows (without the values of dropped
+/// columns) into new files and truncates the old ones at commit; it keeps
+/// dead versions some transaction may still see, so it waits first until
+/// every transaction older than the marks has ended. A table that cannot be
+/// rewritten now (an old transaction, its lock not had within a second)
+/// keeps its mark for next time. The tables rewritten.
+async fn rewrite_marked(
+    conn: &mut PgConnection,
+    upgrade_only: bool,
+) -> Result<Vec<String>, sqlx::Error> {
+    // The marks go in a transaction of our own. An erasure committed
+    // before it is covered by this rewrite (its transaction is older than
+    // ours); one committed after it marks again.
+    let mut tx = conn.begin().await?;
+    let taken: Vec<(String, String, i64)> = sqlx::query_as(
+        "DELETE FROM rewrites_due WHERE (NOT $1 OR reason = 'upgrade') \
+         RETURNING table_name, reason, since",
+    )
+    .bind(upgrade_only)
+    .fetch_all(&mut *tx)
+    .await?;
+    let (xid,): (String,) =
+        sqlx::query_as("SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text")
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let taken: Vec<(String, String, i64)> = taken
+        .into_iter()
+        .filter(|(table, ..)| REWRITABLE.contains(&table.as_str()))
+        .collect();
+    if taken.is_empty() {
+        return Ok(Vec::new());
+    }
+    let waited = Instant::now();
+    loop {
+        let (older,): (i64,) = sqlx::query_as(OLDER_SNAPSHOTS)
+            .bind(&xid)
+            .fetch_one(&mut *conn)
+            .await?;
+        if older == 0 {
+            break;
+        }
+        if waited.elapsed() >= HORIZON_WAIT {
+            tracing::info!(
+                transactions = older,
+                "a transaction older than the last erasures is still open; their rows are rewritten once it ends"
+            );
+            mark_again(conn, &taken).await?;
+            return Ok(Vec::new());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sqlx::query(REWRITE_LOCK_TIMEOUT)
+        .execute(&mut *conn)
+        .await?;
+    let mut done = Vec::new();
+    for (i, (table, reason, _)) in taken.iter().enumerate() {
+        let started = Instant::now();
+        // `table` is one of REWRITABLE.
+        let rewrite = sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM FULL {table}")))
+            .execute(&mut *conn)
+            .await;
+        if let Err(e) = rewrite {
+            tracing::warn!(table = %table, error = %e, "cannot rewrite the table now; will retry");
+            mark_again(conn, &taken[i..]).await?;
+            return Ok(done);
+        }
+        tracing::info!(
+            table = %table,
+            reason = %reason,
+            ms = started.elapsed().as_millis() as u64,
+            "rewrote the table: no erased or dropped data stays in its files"
+        );
+        done.push(table.clone());
+    }
+    Ok(done)
+}
+
+/// Put back marks taken by a rewrite that did not happen.
+async fn mark_again(
+    conn: &mut PgConnection,
+    marks: &[(String, String, i64)],
+) -> Result<(), sqlx::Error> {
+    for (table, reason, since) in marks {
+        sqlx::query(
+            "INSERT INTO rewrites_due (table_name, reason, since) VALUES ($1, $2, $3) \
+             ON CONFLICT (table_name) DO UPDATE SET since = LEAST(rewrites_due.since, excluded.since)",
+        )
+        .bind(table)
+        .bind(reason)
+        .bind(since)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Apply our migrations that the database lacks. Several instances starting
@@ -61,14 +215,42 @@ impl PgStore {
             .connect()
             .await
             .context("cannot connect to PostgreSQL")?;
+        let rewrites = Arc::new(Rewrites {
+            options: options.clone(),
+            holder: uuid::Uuid::new_v4().to_string(),
+        });
         let connect: Connect<PgConnection> = Box::new(move || {
             let options = options.clone();
             Box::pin(async move { options.connect().await })
         });
-        Ok(PgStore {
+        let store = PgStore {
             read,
             writer: Writer::start(conn, "BEGIN", connect, Self::insert_requests),
-        })
+            rewrites,
+        };
+        // What an upgrade left in the tables' pages goes before the first
+        // call is served. Not fatal: the sweeper's rewrites retry.
+        if let Err(e) = store.rewrite(true).await {
+            tracing::warn!(error = %e, "cannot rewrite the tables an upgrade left old data in; will retry");
+        }
+        Ok(store)
+    }
+
+    /// [`rewrite_marked`] on a connection of its own, if anything is marked.
+    async fn rewrite(&self, upgrade_only: bool) -> StoreResult<Vec<String>> {
+        let (marked,): (bool,) = on_reader!(self, |conn| sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM rewrites_due WHERE (NOT $1 OR reason = 'upgrade'))"
+        )
+        .bind(upgrade_only)
+        .fetch_one(conn)
+        .await);
+        if !marked {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.rewrites.options.connect().await?;
+        let done = rewrite_marked(&mut conn, upgrade_only).await;
+        let _ = conn.close().await;
+        Ok(done?)
     }
 
     /// Erasure runs beside the writer, not through it: in its own
@@ -132,9 +314,27 @@ impl PgStore {
     // for them while holding our own could deadlock two sweepers.
     const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \
          (SELECT token_hash FROM files WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
-    const CLAIM_DELIVERIES: &'static str = "UPDATE deliveries SET locked_until = $2 WHERE event_id IN \
-         (SELECT event_id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
-          AND locked_until <= $1 ORDER BY next_attempt_at, event_id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING event_id";
+    /// Claim up to `$3` deliveries due at `$1` until `$2`: clients in turn
+    /// (every client's first, then every client's second, …), at most `$4`
+    /// a client less its count in the JSON object `$5` (already in flight).
+    /// Each due client's first few through `deliveries_pending_client`
+    /// (row locks can't be taken under a window function, so they are
+    /// taken per client, then ranked).
+    const CLAIM_DELIVERIES: &'static str =
+        "UPDATE deliveries SET locked_until = $2 WHERE event_id IN \
+         (SELECT event_id FROM \
+           (SELECT d.event_id, d.next_attempt_at, ROW_NUMBER() OVER \
+             (PARTITION BY c.client_id ORDER BY d.next_attempt_at, d.event_id) AS n \
+            FROM (SELECT DISTINCT client_id FROM deliveries \
+                  WHERE state = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1) c \
+            CROSS JOIN LATERAL \
+             (SELECT x.event_id, x.next_attempt_at FROM deliveries x \
+              WHERE x.client_id = c.client_id AND x.state = 'pending' \
+              AND x.next_attempt_at <= $1 AND x.locked_until <= $1 \
+              ORDER BY x.next_attempt_at, x.event_id \
+              LIMIT GREATEST($4 - COALESCE(($5::jsonb ->> c.client_id)::bigint, 0), 0) \
+              FOR UPDATE SKIP LOCKED) d) due \
+          ORDER BY n, next_attempt_at, event_id LIMIT $3) RETURNING event_id";
 }
 
 sql_store!(PgStore, sqlx::Postgres, PgConnection, {
@@ -147,8 +347,51 @@ sql_store!(PgStore, sqlx::Postgres, PgConnection, {
     }
 
     async fn compact(&self) -> StoreResult<()> {
-        // Dead row versions are reclaimed by (auto)vacuum; what they hold
-        // was sealed with data keys that are gone (see docs/production.md).
+        // The erased rows' old versions, data keys and all, stay in the
+        // table's pages (vacuum frees their space without overwriting it)
+        // until `rewrite_erased` rewrites the table.
+        on_reader!(self, |conn| sqlx::query(MARK_ERASED).execute(conn).await);
         Ok(())
+    }
+
+    async fn rewrite_erased(&self, now: i64, every: i64) -> StoreResult<Vec<String>> {
+        let (marked,): (bool,) = on_reader!(self, |conn| sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM rewrites_due)"
+        )
+        .fetch_one(conn)
+        .await);
+        if !marked {
+            return Ok(Vec::new());
+        }
+        // At most one rewrite per `every` seconds across instances: a
+        // rewrite locks its table while it copies the live rows.
+        let leased = on_reader!(self, |conn| sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.expires_at <= $4"
+        )
+        .bind(REWRITE_LEASE)
+        .bind(&self.rewrites.holder)
+        .bind(now.saturating_add(every))
+        .bind(now)
+        .execute(conn)
+        .await)
+        .rows_affected()
+            == 1;
+        if !leased {
+            return Ok(Vec::new());
+        }
+        let done = self.rewrite(false).await;
+        if !matches!(&done, Ok(tables) if !tables.is_empty()) {
+            // Nothing was rewritten: the next tick may try again.
+            on_reader!(self, |conn| sqlx::query(
+                "DELETE FROM leases WHERE name = $1 AND holder = $2"
+            )
+            .bind(REWRITE_LEASE)
+            .bind(&self.rewrites.holder)
+            .execute(conn)
+            .await);
+        }
+        done
     }
 });

@@ -755,12 +755,22 @@ macro_rules! sql_store {
                 .await))
             }
 
-            async fn claim_deliveries(&self, now: i64, lease: i64, limit: i64) -> $crate::storage::StoreResult<Vec<$crate::storage::DueDelivery>> {
+            async fn claim_deliveries(
+                &self,
+                now: i64,
+                lease: i64,
+                limit: i64,
+                per_client: i64,
+                in_flight: &std::collections::HashMap<String, i64>,
+            ) -> $crate::storage::StoreResult<Vec<$crate::storage::DueDelivery>> {
+                let in_flight = serde_json::to_string(in_flight).map_err(|e| $crate::storage::StoreError::Failed(sqlx::Error::Encode(Box::new(e))))?;
                 self.writer.write($crate::storage::writer::Priority::Background, move |conn: &mut $conn| Box::pin(async move {
                     let claimed: Vec<(String,)> = sqlx::query_as(Self::CLAIM_DELIVERIES)
                         .bind(now)
                         .bind(now.saturating_add(lease))
                         .bind(limit)
+                        .bind(per_client)
+                        .bind(&in_flight)
                         .fetch_all(&mut *conn)
                         .await?;
                     let mut due = Vec::with_capacity(claimed.len());

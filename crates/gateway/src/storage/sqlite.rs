@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::ConnectOptions;
 
-use super::read_pool::{on_reader, ReadPool, ReadPoolSize};
+use super::read_pool::{ReadPool, ReadPoolSize};
 use super::sql::sql_store;
 use super::writer::{Connect, Priority, Writer};
 use super::StoreResult;
@@ -86,7 +86,18 @@ impl SqliteStore {
         // be rolled back (every migration must stay backward compatible).
         let mut migrator = sqlx::migrate!("./migrations/sqlite");
         migrator.set_ignore_missing(true);
-        migrator.run(read.get().await?.conn()).await?;
+        {
+            let mut conn = read.get().await?;
+            let applied = || sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM _sqlx_migrations");
+            let before = match applied().fetch_one(conn.conn()).await {
+                Ok((n,)) => n,
+                // A new database: no migration table yet.
+                Err(_) => 0,
+            };
+            migrator.run(conn.conn()).await?;
+            let (after,) = applied().fetch_one(conn.conn()).await?;
+            Self::after_migrating(conn.conn(), after != before).await?;
+        }
         // The writer touches every table's newest pages and the indexes'
         // inner pages on every batch: a larger page cache (2 MiB) keeps them.
         // Every index is now keyed in time order (ids, expiry, state keys),
@@ -102,6 +113,45 @@ impl SqliteStore {
             read,
             writer: Writer::start(conn, "BEGIN IMMEDIATE", connect, Self::insert_requests),
         })
+    }
+
+    /// What migrating leaves to do. A database from before `secure_delete`
+    /// (release 0.1) may hold, in pages and cells it freed, what it kept in
+    /// clear or sealed with the master key alone: migration 0010 names it
+    /// in `rewrites_due`, and the file is rebuilt (VACUUM: every page
+    /// written afresh from the live rows, the free ones cut off). Then, if
+    /// anything changed, the WAL (which holds the earlier versions of the
+    /// pages the migrations changed) is checkpointed and cut to nothing.
+    async fn after_migrating(conn: &mut SqliteConnection, migrated: bool) -> anyhow::Result<()> {
+        let due: Vec<(String,)> = sqlx::query_as("SELECT table_name FROM rewrites_due")
+            .fetch_all(&mut *conn)
+            .await?;
+        if !due.is_empty() {
+            let started = std::time::Instant::now();
+            // VACUUM copies the database into a temporary one first: a
+            // file, not memory (the whole database would be in memory).
+            sqlx::query("PRAGMA temp_store = FILE")
+                .execute(&mut *conn)
+                .await?;
+            let vacuumed = sqlx::query("VACUUM").execute(&mut *conn).await;
+            sqlx::query("PRAGMA temp_store = MEMORY")
+                .execute(&mut *conn)
+                .await?;
+            vacuumed?;
+            sqlx::query("DELETE FROM rewrites_due")
+                .execute(&mut *conn)
+                .await?;
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "rebuilt the database file: nothing an earlier release freed stays in it"
+            );
+        }
+        if (migrated || !due.is_empty()) && !truncate_wal(conn).await? {
+            tracing::warn!(
+                "the WAL could not be truncated after migrating; the first erasure does it"
+            );
+        }
+        Ok(())
     }
 
     /// Erasure goes through the one writer at background priority: SQLite
@@ -160,11 +210,17 @@ impl SqliteStore {
     /// Up to `$2` file links expired at `$1`.
     const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \
          (SELECT token_hash FROM files WHERE expires_at <= $1 LIMIT $2)";
-    /// Claim up to `$3` deliveries due at `$1` until `$2`.
+    /// Claim up to `$3` deliveries due at `$1` until `$2`: clients in turn
+    /// (every client's first, then every client's second, …), at most `$4`
+    /// a client less its count in the JSON object `$5` (already in flight).
     const CLAIM_DELIVERIES: &'static str =
         "UPDATE deliveries SET locked_until = $2 WHERE event_id IN \
-         (SELECT event_id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
-          AND locked_until <= $1 ORDER BY next_attempt_at, event_id LIMIT $3) RETURNING event_id";
+         (SELECT event_id FROM \
+           (SELECT event_id, client_id, next_attempt_at, ROW_NUMBER() OVER \
+             (PARTITION BY client_id ORDER BY next_attempt_at, event_id) AS n \
+            FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1) due \
+          WHERE n <= $4 - COALESCE((SELECT value FROM json_each($5) WHERE key = due.client_id), 0) \
+          ORDER BY n, next_attempt_at, event_id LIMIT $3) RETURNING event_id";
 }
 
 sql_store!(SqliteStore, sqlx::Sqlite, SqliteConnection, {
@@ -177,24 +233,36 @@ sql_store!(SqliteStore, sqlx::Sqlite, SqliteConnection, {
     }
 
     async fn compact(&self) -> StoreResult<()> {
-        // Move every committed page into the main file and cut the WAL to
-        // nothing, so no earlier version of an erased row stays in it. A
-        // checkpoint that a reader or writer got in the way of says so
-        // (busy = 1) and leaves the WAL as it was: try again shortly.
-        for attempt in 0..20 {
-            let (busy, _, _): (i64, i64, i64) = on_reader!(self, |conn| sqlx::query_as(
-                "PRAGMA wal_checkpoint(TRUNCATE)"
-            )
-            .fetch_one(conn)
-            .await);
-            if busy == 0 {
-                return Ok(());
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt + 1))).await;
+        let mut reader = self.read.get().await?;
+        let cut = truncate_wal(reader.conn()).await;
+        if !reader.check(cut)? {
+            tracing::warn!(
+                "the WAL could not be truncated after an erasure; the next erasure tries again"
+            );
         }
-        tracing::warn!(
-            "the WAL could not be truncated after an erasure; the next erasure tries again"
-        );
         Ok(())
     }
+
+    async fn rewrite_erased(&self, _now: i64, _every: i64) -> StoreResult<Vec<String>> {
+        // `secure_delete` overwrites erased rows in place and `compact`
+        // truncates the WAL at once: nothing waits for a rewrite.
+        Ok(Vec::new())
+    }
 });
+
+/// Move every committed page into the main file and cut the WAL to
+/// nothing, so no earlier version of a changed or erased row stays in it.
+/// A checkpoint that a reader or writer got in the way of says so (busy =
+/// 1) and leaves the WAL as it was: try again shortly. Whether it was cut.
+async fn truncate_wal(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    for attempt in 0..20 {
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
+            .await?;
+        if busy == 0 {
+            return Ok(true);
+        }
+        tokio::time::sleep(Duration::from_millis(5 * (attempt + 1))).await;
+    }
+    Ok(false)
+}

@@ -1,18 +1,28 @@
-//! The delivery worker, one on every instance. It claims a batch of due
-//! deliveries (a lease in the database: on PostgreSQL rows are taken with
-//! `FOR UPDATE SKIP LOCKED`, so each event is taken by one instance), sends
-//! them in parallel (bounded), and records each outcome: delivered (any
-//! 2xx), retried later with exponential backoff and jitter, or failed when
-//! the schedule is spent. An instance that dies mid-attempt leaves its
-//! claim to expire; another instance then sends the event again (at least
-//! once, with the same `webhook-id`, so receivers can drop duplicates).
+//! The delivery worker, one on every instance. It claims due deliveries (a
+//! lease in the database: on PostgreSQL rows are taken with `FOR UPDATE
+//! SKIP LOCKED`, so each event is taken by one instance), sends each as
+//! soon as it is claimed, and records each outcome: delivered (any 2xx),
+//! retried later with exponential backoff and jitter, or failed when the
+//! schedule is spent. An instance that dies mid-attempt leaves its claim to
+//! expire; another instance then sends the event again (at least once, with
+//! the same `webhook-id`, so receivers can drop duplicates).
+//!
+//! One client's receiver never holds up another's events: at most
+//! [`PER_ENDPOINT`] of a client's deliveries are in flight at once (each
+//! given up after the configured timeout), at most [`IN_FLIGHT`] in all,
+//! and claims take clients in turn (every due client's first delivery
+//! before anyone's second). A slot is refilled as soon as it frees: a
+//! receiver that hangs holds its own few slots until they time out, never
+//! a batch that others wait behind.
 //!
 //! Logs carry the event id, client id, attempt and status; never the body,
 //! the secret, the signature or the URL (a URL can hold a token).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use futures::StreamExt;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::guard::{GuardedResolver, Targets};
 use super::payload::Payload;
@@ -23,12 +33,12 @@ use crate::metrics::WebhookOutcome;
 use crate::state::AppState;
 use crate::storage::{AttemptOutcome, DueDelivery};
 
-/// Deliveries claimed at once.
-const BATCH: i64 = 64;
-/// Sent at the same time by one instance.
-const PARALLEL: usize = 16;
-/// A claim outlives the longest the batch can take by this much, so no
-/// other instance takes a delivery that is still waiting or being sent.
+/// Deliveries in flight at once on one instance, all clients together.
+pub const IN_FLIGHT: usize = 32;
+/// Deliveries in flight at once to one client's endpoint, on one instance.
+pub const PER_ENDPOINT: usize = 4;
+/// A claim outlives the attempt's timeout by this much, so no other
+/// instance takes a delivery that is still being sent.
 const LEASE_MARGIN_SECONDS: i64 = 60;
 /// Most characters of an error kept with a delivery.
 const MAX_ERROR_LEN: usize = 300;
@@ -109,7 +119,10 @@ impl Deliverer {
     }
 }
 
-/// Background loop: deliver what is due, then wait a little.
+/// Background loop: keep up to [`IN_FLIGHT`] deliveries in flight, claiming
+/// more when a slot frees and more may be due, else every poll interval.
+/// Dropped (at shutdown), it drops the attempts in flight: their claims
+/// expire and they are sent again.
 pub async fn run(state: AppState) {
     let deliverer = match Deliverer::new(&state.config) {
         Ok(d) => d,
@@ -118,39 +131,85 @@ pub async fn run(state: AppState) {
             return;
         }
     };
+    let poll = interval(state.config.webhooks.poll_interval);
+    let mut sending: JoinSet<()> = JoinSet::new();
+    // Whose delivery each task sends, and how many each client has in flight.
+    let mut owner: HashMap<tokio::task::Id, String> = HashMap::new();
+    let mut busy: HashMap<String, i64> = HashMap::new();
+    let mut next_poll = Instant::now();
+    // Whether more may be due now: the last claim took all it could, or a
+    // slot of a client at its limit freed.
+    let mut more = false;
     loop {
-        match deliver_due(&state, &deliverer).await {
-            // A full batch: more may be waiting.
-            Ok(n) if n as i64 >= BATCH => {
-                tokio::task::yield_now().await;
-                continue;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook deliveries could not be claimed; will retry")
-            }
+        let free = IN_FLIGHT.saturating_sub(sending.len());
+        if free > 0 && (more || Instant::now() >= next_poll) {
+            next_poll = Instant::now() + poll;
+            more = match claim(&state, &deliverer, &busy, free).await {
+                Ok(due) => {
+                    let full = due.len() >= free;
+                    for d in due {
+                        let client = d.delivery.client_id.clone();
+                        *busy.entry(client.clone()).or_insert(0) += 1;
+                        let (state, deliverer) = (state.clone(), deliverer.clone());
+                        let task = sending.spawn(async move {
+                            deliver_one(&state, &deliverer, d).await;
+                        });
+                        owner.insert(task.id(), client);
+                    }
+                    full
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook deliveries could not be claimed; will retry");
+                    false
+                }
+            };
+            continue;
         }
-        tokio::time::sleep(interval(state.config.webhooks.poll_interval)).await;
+        tokio::select! {
+            Some(done) = sending.join_next_with_id() => {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    Err(e) => e.id(),
+                };
+                if let Some(client) = owner.remove(&id) {
+                    if let Some(n) = busy.get_mut(&client) {
+                        // A client that had all it may have in flight may
+                        // have more due.
+                        more |= *n >= PER_ENDPOINT as i64;
+                        *n -= 1;
+                        if *n <= 0 {
+                            busy.remove(&client);
+                        }
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(next_poll), if !more || free == 0 => {}
+        }
     }
 }
 
-/// Claim the deliveries due now and send them; returns how many were claimed.
-pub async fn deliver_due(state: &AppState, deliverer: &Deliverer) -> anyhow::Result<usize> {
-    // The last of a batch is sent after the others ahead of it: the claim
-    // covers every round of attempts the batch can take.
-    let rounds = (BATCH as u64).div_ceil(PARALLEL as u64);
-    let lease = i64::try_from(deliverer.timeout.as_secs().saturating_mul(rounds))
+/// Claim up to `free` due deliveries, clients in turn, none for a client
+/// beyond [`PER_ENDPOINT`] in flight counting `busy`.
+async fn claim(
+    state: &AppState,
+    deliverer: &Deliverer,
+    busy: &HashMap<String, i64>,
+    free: usize,
+) -> anyhow::Result<Vec<DueDelivery>> {
+    // Each is sent as soon as it is claimed: the claim covers one attempt.
+    let lease = i64::try_from(deliverer.timeout.as_secs())
         .unwrap_or(i64::MAX)
         .saturating_add(LEASE_MARGIN_SECONDS);
-    let due = state
+    Ok(state
         .store
-        .claim_deliveries(state.now(), lease, BATCH)
-        .await?;
-    let claimed = due.len();
-    futures::stream::iter(due)
-        .for_each_concurrent(PARALLEL, |d| deliver_one(state, deliverer, d))
-        .await;
-    Ok(claimed)
+        .claim_deliveries(
+            state.now(),
+            lease,
+            i64::try_from(free).unwrap_or(i64::MAX),
+            PER_ENDPOINT as i64,
+            busy,
+        )
+        .await?)
 }
 
 async fn deliver_one(state: &AppState, deliverer: &Deliverer, due: DueDelivery) {

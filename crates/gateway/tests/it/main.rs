@@ -12,6 +12,7 @@ mod durability;
 mod erasure;
 mod federation;
 mod fidelity;
+mod hardening;
 mod harness;
 mod hostile;
 mod journey;

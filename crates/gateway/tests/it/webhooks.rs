@@ -5,7 +5,8 @@
 //! commands set, rotate and disable a webhook, list deliveries and send
 //! again; outside sandbox mode internal targets are refused, also when a
 //! name resolves to one; two instances on one PostgreSQL deliver each event
-//! once; the demo page shows the events its request produced.
+//! once; the demo page shows the events its request produced; a receiver
+//! that never answers holds up no other client's events.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -963,4 +964,131 @@ async fn two_instances_on_one_postgresql_deliver_each_event_once() {
     for app in apps {
         app.stop().await;
     }
+}
+
+/// A webhook endpoint that accepts connections, reads what is sent and
+/// never answers; it counts the connections open at once.
+struct Hanging {
+    addr: SocketAddr,
+    open: Arc<std::sync::atomic::AtomicUsize>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Hanging {
+    async fn start() -> Hanging {
+        use std::sync::atomic::Ordering::SeqCst;
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (o, m, a) = (open.clone(), most.clone(), accepted.clone());
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((mut conn, _)) = listener.accept().await else {
+                    return;
+                };
+                a.fetch_add(1, SeqCst);
+                let now = o.fetch_add(1, SeqCst) + 1;
+                m.fetch_max(now, SeqCst);
+                let o = o.clone();
+                tokio::spawn(async move {
+                    // Read until the sender gives up and closes.
+                    let mut buf = [0u8; 4096];
+                    while matches!(conn.read(&mut buf).await, Ok(n) if n > 0) {}
+                    o.fetch_sub(1, SeqCst);
+                });
+            }
+        });
+        Hanging {
+            addr,
+            open,
+            most,
+            accepted,
+            server,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hooks/kyc", self.addr.port())
+    }
+}
+
+impl Drop for Hanging {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Twenty deliveries stuck at one client's receiver, which never answers,
+/// beside another client's receiver that does: the other client's event
+/// arrives at once (it used to wait behind the stuck batch for ~30 s), and
+/// the stuck receiver never has more than a few of the instance's slots.
+#[tokio::test]
+async fn a_receiver_that_never_answers_holds_up_no_other_clients_events() {
+    use gateway::state::Clock;
+    use std::sync::atomic::Ordering::SeqCst;
+    let t = TestApp::spawn_with(|c| {
+        quick(c);
+        c.webhooks.timeout = Duration::from_secs(20);
+    })
+    .await;
+    let hanging = Hanging::start().await;
+    let good = Receiver::start().await;
+    let stuck = t.new_client("").await;
+    client_webhook(&t, &stuck.id, &["--url", &hanging.url()]).await;
+    client_webhook(&t, &t.creds.id, &["--url", &good.url()]).await;
+    let store = t.app.state.store.clone();
+    let failed = |at: i64| {
+        NewEvent::new(
+            EventKind::ConsentDenied,
+            json!({"errCode": "user_consent_not_given"}),
+            at,
+        )
+    };
+    for i in 0..20 {
+        store
+            .record_event(&format!("req_stuck_{i}"), &stuck.id, &failed(t.clock.now()))
+            .await
+            .unwrap();
+    }
+    // The stuck receiver holds what it may before the other event is made.
+    for _ in 0..100 {
+        if hanging.open.load(SeqCst) >= gateway::webhooks::worker::PER_ENDPOINT {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        hanging.open.load(SeqCst),
+        gateway::webhooks::worker::PER_ENDPOINT,
+        "the stuck receiver's deliveries did not start"
+    );
+    for round in 0..2 {
+        let id = format!("req_good_{round}");
+        let made = std::time::Instant::now();
+        store
+            .record_event(&id, &t.creds.id, &failed(t.clock.now()))
+            .await
+            .unwrap();
+        good.wait_event("digilocker.request.failed", &id).await;
+        let took = made.elapsed();
+        assert!(
+            took < Duration::from_secs(3),
+            "the other client's event took {took:?} beside a receiver that hangs"
+        );
+    }
+    assert_eq!(
+        hanging.most.load(SeqCst),
+        gateway::webhooks::worker::PER_ENDPOINT,
+        "more of the stuck client's deliveries were in flight at once than its limit"
+    );
+    assert_eq!(
+        hanging.accepted.load(SeqCst),
+        gateway::webhooks::worker::PER_ENDPOINT,
+        "the stuck client's other deliveries should wait for its slots"
+    );
 }
