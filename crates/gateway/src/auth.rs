@@ -203,7 +203,8 @@ impl FromRequestParts<AppState> for Caller {
         let known = client
             .as_ref()
             .is_some_and(|c| c.product_instance_id == instance);
-        if !(secret_ok && known) && !looked_up {
+        let refused = !(secret_ok && known);
+        if refused && !looked_up {
             // An unknown id costs a database read (it is in no cache): a
             // known one with a wrong secret or instance pays the same read,
             // so the time of a refusal says nothing about which it was.

@@ -20,6 +20,64 @@ use std::sync::Arc;
 /// How long the done page waits for its request's first webhook event.
 const EVENT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// The cookie binding a demo request to the browser that started it.
+const SESSION_COOKIE: &str = "demo_session";
+/// Demo sessions remembered (the oldest go first).
+const MAX_SESSIONS: usize = 10_000;
+
+/// Which browser started which demo request: the demo's pages show a
+/// request's details (the user's Aadhaar, e-mail, phone) only to the
+/// browser session that started it, not to whoever has its id.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    inner: std::sync::Mutex<(
+        std::collections::HashMap<String, String>,
+        std::collections::VecDeque<String>,
+    )>,
+}
+
+impl Sessions {
+    fn remember(&self, request_id: &str, session: &str) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        let (owners, order) = &mut *inner;
+        if owners.len() >= MAX_SESSIONS {
+            if let Some(oldest) = order.pop_front() {
+                owners.remove(&oldest);
+            }
+        }
+        owners.insert(request_id.to_owned(), session.to_owned());
+        order.push_back(request_id.to_owned());
+    }
+
+    /// Whether `headers` carry the session that started `request_id`.
+    fn owns(&self, request_id: &str, headers: &axum::http::HeaderMap) -> bool {
+        let Some(session) = session_of(headers) else {
+            return false;
+        };
+        self.inner.lock().is_ok_and(|inner| {
+            inner.0.get(request_id).is_some_and(|owner| {
+                use subtle::ConstantTimeEq;
+                bool::from(owner.as_bytes().ct_eq(session.as_bytes()))
+            })
+        })
+    }
+}
+
+/// The demo session cookie's value, if the browser sent one.
+fn session_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
+        })
+}
+
 /// Routes under `/demo`.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,6 +90,7 @@ pub fn router() -> Router<AppState> {
         .route(inbox::PATH, post(inbox::receive))
         .route("/demo/events", get(events))
         .layer(Extension(Arc::new(Inbox::default())))
+        .layer(Extension(Arc::new(Sessions::default())))
 }
 
 #[derive(Template)]
@@ -80,9 +139,19 @@ fn events_url(id: &str) -> String {
     format!("/demo/events?id={}", urlencode(id))
 }
 
-async fn events(Extension(inbox): Extension<Arc<Inbox>>, Query(q): Query<EventsQuery>) -> Response {
+async fn events(
+    Extension(inbox): Extension<Arc<Inbox>>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> Response {
+    let events = if sessions.owns(&q.id, &headers) {
+        inbox.events(&q.id)
+    } else {
+        Vec::new()
+    };
     html(EventsPage {
-        events: inbox.events(&q.id),
+        events,
         events_url: events_url(&q.id),
         id: q.id,
     })
@@ -174,16 +243,38 @@ struct StartForm {
     doc_type: String,
 }
 
-async fn start(State(state): State<AppState>, Form(form): Form<StartForm>) -> Response {
+async fn start(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<StartForm>,
+) -> Response {
+    // The browser's demo session (a new one when it has none).
+    let session = session_of(&headers).unwrap_or_else(crate::crypto::random_token);
     let mut body =
         serde_json::json!({"redirectUrl": state.public_url("/demo/done?demoSession=browser")});
     if !form.doc_type.trim().is_empty() {
         body["docType"] = Value::String(form.doc_type.trim().to_owned());
     }
     match api(&state, reqwest::Method::POST, "/api/digilocker", Some(body)).await {
-        Ok(v) => match v["url"].as_str() {
-            Some(url) => Redirect::to(url).into_response(),
-            None => (StatusCode::BAD_GATEWAY, "no url in the answer").into_response(),
+        Ok(v) => match (v["url"].as_str(), v["id"].as_str()) {
+            (Some(url), Some(id)) => {
+                sessions.remember(id, &session);
+                let secure = if state.public_base.scheme() == "https" {
+                    "; Secure"
+                } else {
+                    ""
+                };
+                (
+                    [(
+                        axum::http::header::SET_COOKIE,
+                        format!("{SESSION_COOKIE}={session}; Path=/demo; HttpOnly; SameSite=Lax{secure}"),
+                    )],
+                    Redirect::to(url),
+                )
+                    .into_response()
+            }
+            _ => (StatusCode::BAD_GATEWAY, "no url in the answer").into_response(),
         },
         Err(e) => (StatusCode::BAD_GATEWAY, e).into_response(),
     }
@@ -235,16 +326,22 @@ async fn demo_documents(state: &AppState) -> Vec<DemoDoc> {
 async fn done(
     State(state): State<AppState>,
     Extension(inbox): Extension<Arc<Inbox>>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: axum::http::HeaderMap,
     Query(q): Query<DoneQuery>,
 ) -> Response {
     let asked = q.id.unwrap_or_default();
-    let answer = api(
-        &state,
-        reqwest::Method::GET,
-        &format!("/api/digilocker/{}/status", urlencode(&asked)),
-        None,
-    )
-    .await;
+    let answer = if sessions.owns(&asked, &headers) {
+        api(
+            &state,
+            reqwest::Method::GET,
+            &format!("/api/digilocker/{}/status", urlencode(&asked)),
+            None,
+        )
+        .await
+    } else {
+        Err("no such request in this browser's demo".to_owned())
+    };
     let page = match answer {
         Ok(v) => {
             let status = v["status"].as_str().unwrap_or("").to_owned();
@@ -291,11 +388,27 @@ async fn done(
     html(page)
 }
 
+/// A demo page for a request this browser did not start: nothing of it.
+fn not_this_browsers(_id: &str) -> Response {
+    html(ResultPage {
+        title: "No such request".into(),
+        file_url: String::new(),
+        valid_upto: String::new(),
+        json: String::new(),
+        error: "no such request in this browser's demo: start one from the demo page".into(),
+    })
+}
+
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn fetch(State(state): State<AppState>, Form(form): Form<Vec<(String, String)>>) -> Response {
+async fn fetch(
+    State(state): State<AppState>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
     let get = |k: &str| {
         form.iter()
             .find(|(n, _)| n == k)
@@ -303,6 +416,9 @@ async fn fetch(State(state): State<AppState>, Form(form): Form<Vec<(String, Stri
             .unwrap_or_default()
     };
     let id = get("id");
+    if !sessions.owns(&id, &headers) {
+        return not_this_browsers(&id);
+    }
     let params: Vec<Value> = form
         .iter()
         .filter_map(|(k, v)| {
@@ -339,6 +455,8 @@ async fn fetch(State(state): State<AppState>, Form(form): Form<Vec<(String, Stri
 
 async fn aadhaar(
     State(state): State<AppState>,
+    Extension(sessions): Extension<Arc<Sessions>>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let id = form
@@ -346,6 +464,9 @@ async fn aadhaar(
         .find(|(n, _)| n == "id")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
+    if !sessions.owns(&id, &headers) {
+        return not_this_browsers(&id);
+    }
     let result = api(
         &state,
         reqwest::Method::GET,

@@ -423,8 +423,45 @@ fn demo_creds(t: &TestApp) -> Creds {
     }
 }
 
+/// Walk the demo in `browser` from its home page to its done page; the
+/// request id and the done page.
+async fn demo_journey(t: &TestApp, browser: &Browser) -> (String, String) {
+    let home = browser.get(&t.url("/demo")).await;
+    let signin = browser
+        .submit(&home, Some("/demo/start"), &[], &t.base)
+        .await;
+    let c = crate::harness::happy_citizen();
+    let page = browser
+        .submit(
+            &signin,
+            None,
+            &[("username", c.aadhaar.as_deref().unwrap())],
+            &t.base,
+        )
+        .await;
+    let page = browser
+        .submit(&page, None, &[("otp", sandbox::seed::OTP)], &t.base)
+        .await;
+    let consent = browser
+        .submit(&page, None, &[("pin", &c.pin)], &t.base)
+        .await;
+    let done = browser
+        .submit(&consent, None, &[("decision", "allow")], &t.base)
+        .await;
+    assert!(done.url.contains("/demo/done"), "{}", done.url);
+    let doc = scraper::Html::parse_document(&done.body);
+    let sel = scraper::Selector::parse("#request-id").unwrap();
+    let id = doc
+        .select(&sel)
+        .next()
+        .map(|e| e.text().collect::<String>().trim().to_owned())
+        .unwrap_or_default();
+    assert!(!id.is_empty(), "{}", done.body);
+    (id, done.body)
+}
+
 #[tokio::test]
-async fn the_demo_shows_nothing_of_another_clients_request() {
+async fn the_demo_shows_a_request_only_to_the_browser_that_started_it() {
     let t = TestApp::spawn().await;
     // Another client's request, consented: the demo must show nothing of it.
     let (theirs, _) = t.authenticated().await;
@@ -435,69 +472,79 @@ async fn the_demo_shows_nothing_of_another_clients_request() {
         .as_str()
         .unwrap()
         .to_owned();
-    // The demo's own request, consented by the same citizen: shown.
-    let demo = demo_creds(&t);
-    let created = t.create_for(&demo, json!({"redirectUrl": BUSINESS})).await;
+    // The demo's own request, started in this browser: shown to it.
     let browser = Browser::new();
-    let consent = t.happy_consent(&created, &browser).await;
-    t.decide(&browser, &consent, true, None).await;
-    let ours = created["id"].as_str().unwrap();
-
-    let http = &t.http;
-    let page = |id: &str| {
-        let url = t.url(&format!(
-            "/demo/done?success=True&id={id}&scope=ADHAR+PANCR"
-        ));
-        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
-    };
-    let own = page(ours).await;
+    let (ours, own) = demo_journey(&t, &browser).await;
     assert!(own.contains("Consent given"), "{own}");
     assert!(
         own.contains(&their_details),
         "the demo's own request shows its details"
     );
-
-    let other = page(&theirs).await;
-    assert!(other.contains("No such request"), "{other}");
-    for leaked in [
-        theirs.as_str(),
-        their_details.as_str(),
-        "authenticated",
-        "ADHAR",
-        "fetch-aadhaar",
+    let done = |b: &Browser, id: &str| {
+        let url = t.url(&format!(
+            "/demo/done?success=True&id={id}&scope=ADHAR+PANCR"
+        ));
+        let b = b.http.clone();
+        async move { b.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    // Another client's request, in this browser; the demo's own request, in
+    // another browser (or a link passed on): nothing of either.
+    let stranger = Browser::new();
+    for (who, page) in [
+        ("another client's request", done(&browser, &theirs).await),
+        ("another browser", done(&stranger, &ours).await),
+        ("no session at all", done(&Browser::new(), &ours).await),
     ] {
-        assert!(
-            !other.contains(leaked),
-            "the demo page shows {leaked:?}: {other}"
-        );
-    }
-    for path in ["/demo/aadhaar", "/demo/fetch"] {
-        let form = [
-            ("id", theirs.as_str()),
-            ("docType", "PANCR"),
-            ("orgId", "004885"),
-            ("param_panno", "ABCDE1234F"),
-        ];
-        let other = t
-            .http
-            .post(t.url(path))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(other.contains("request_not_found"), "{path}: {other}");
-        for leaked in [their_details.as_str(), "/files/", "\"verified\""] {
-            assert!(!other.contains(leaked), "{path} shows {leaked:?}: {other}");
+        assert!(page.contains("No such request"), "{who}: {page}");
+        for leaked in [
+            theirs.as_str(),
+            their_details.as_str(),
+            "authenticated",
+            "ADHAR",
+            "fetch-aadhaar",
+        ] {
+            assert!(
+                !page.contains(leaked),
+                "{who}: the demo page shows {leaked:?}: {page}"
+            );
         }
     }
-    // The same form for the demo's own request does show the Aadhaar data.
-    let own = t
+    for path in ["/demo/aadhaar", "/demo/fetch", "/demo/events"] {
+        for (who, b, id) in [
+            ("another client's request", &browser, theirs.as_str()),
+            ("another browser", &stranger, ours.as_str()),
+        ] {
+            let form = [
+                ("id", id),
+                ("docType", "PANCR"),
+                ("orgId", "004885"),
+                ("param_panno", "ABCDE1234F"),
+            ];
+            let req = if path == "/demo/events" {
+                b.http.get(t.url(&format!("{path}?id={id}")))
+            } else {
+                b.http.post(t.url(path)).form(&form)
+            };
+            let page = req.send().await.unwrap().text().await.unwrap();
+            for leaked in [
+                their_details.as_str(),
+                "/files/",
+                "\"verified\"",
+                "digilocker.request",
+            ] {
+                assert!(
+                    !page.contains(leaked),
+                    "{who} {path} shows {leaked:?}: {page}"
+                );
+            }
+        }
+    }
+    // The same form for the demo's own request, in its browser, does show
+    // the Aadhaar data.
+    let own = browser
         .http
         .post(t.url("/demo/aadhaar"))
-        .form(&[("id", ours)])
+        .form(&[("id", ours.as_str())])
         .send()
         .await
         .unwrap()
