@@ -501,3 +501,34 @@ async fn a_revoke_makes_one_call_to_digilocker() {
         "a revoke call failed: {text}"
     );
 }
+
+#[tokio::test]
+async fn catalogue_status_lists_the_failing_issuers_and_their_next_try() {
+    let t = TestApp::spawn().await;
+    t.wait_catalogue().await;
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_digilocker-gateway"));
+    cmd.env_clear()
+        .env("GATEWAY_LOG", "warn")
+        .arg("--data-dir")
+        .arg(t.dir.path());
+    if let Some(pg) = &t.pg {
+        cmd.arg("--database-url").arg(&pg.url);
+    }
+    let out = cmd.args(["catalogue", "status"]).output().await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("; partial"), "{text}");
+    for down in DOWN_ORGIDS {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(down))
+            .unwrap_or_else(|| panic!("{down} not listed: {text}"));
+        assert!(line.contains("doc types: "), "{line}");
+        assert!(line.contains("+05:30"), "no next try in {line}");
+    }
+    assert!(text.contains("503 repository_service_inactive"), "{text}");
+}
