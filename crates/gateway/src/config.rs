@@ -670,6 +670,7 @@ database_url = "postgres://db/kyc"
 public_base_url = "https://kyc.example.com"
 master_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 request_ttl_seconds = 120
+erasure_rewrite_interval_seconds = 60
 trust_anchors = "/etc/kyc/cca-root.pem"
 trust_intermediates = "/etc/kyc/negd-subca.pem"
 rate_limit_per_second = 7
@@ -690,6 +691,7 @@ client_secret = "s3cret"
             "https://kyc.example.com/"
         );
         assert_eq!(c.request_ttl, Duration::from_secs(120));
+        assert_eq!(c.erasure_rewrite_interval, Duration::from_secs(60));
         assert_eq!(
             c.trust_anchors.as_deref(),
             Some(Path::new("/etc/kyc/cca-root.pem"))
