@@ -1466,6 +1466,41 @@ mod tests {
     }
 
     #[test]
+    fn scanned_documents_render_as_small_images_of_their_mime() {
+        let mut seen = Vec::new();
+        for c in seed::all() {
+            for d in c
+                .documents
+                .iter()
+                .filter(|d| d.mime[0].starts_with("image/"))
+            {
+                let (mime, bytes) = render_file(c, d);
+                assert_eq!(mime, d.mime[0]);
+                match ImageFormat::of_mime(&mime).unwrap() {
+                    ImageFormat::Png => assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n")),
+                    ImageFormat::Jpeg => assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF, 0xE0])),
+                }
+                assert!(
+                    (10_000..=120_000).contains(&bytes.len()),
+                    "{}: {} bytes",
+                    d.uri,
+                    bytes.len()
+                );
+                // The same document, the same bytes.
+                assert_eq!(render_file(c, d).1, bytes);
+                seen.push(mime);
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, ["image/jpeg", "image/jpg", "image/png"]);
+        // Everything else is a PDF.
+        let ramesh = citizen("Ramesh Kumar Sharma");
+        let (mime, bytes) = render_file(&ramesh, &ramesh.documents[0]);
+        assert_eq!(mime, "application/pdf");
+        assert!(bytes.starts_with(b"%PDF-"));
+    }
+
+    #[test]
     fn every_record_is_found_by_its_own_parameters_for_its_own_citizen_only() {
         let cat = Catalogue::generate(0, 0);
         let all = seed::all();

@@ -994,15 +994,16 @@ fn current_signer_key(dir: &Path) -> anyhow::Result<String> {
             rand::random::<u64>()
         ));
         write_private(&tmp, &pem)?;
-        let linked = fs::hard_link(&tmp, &path);
-        let _ = fs::remove_file(&tmp);
-        match linked {
+        match fs::hard_link(&tmp, &path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(e).with_context(|| format!("saving {}", path.display()));
+            // A file system without hard links: a rename still never leaves
+            // half a key, only the last of racing starts wins.
+            Err(_) => {
+                fs::rename(&tmp, &path).with_context(|| format!("saving {}", path.display()))?
             }
         }
+        let _ = fs::remove_file(&tmp);
     }
     read(&path)
 }

@@ -465,7 +465,10 @@ async fn a_pull_with_another_citizens_numbers_finds_nothing() {
     // Another citizen's PAN, with its holder's own name: not this citizen's.
     let other = sandbox::seed::citizens()
         .into_iter()
-        .find(|c| c.digilocker_id != citizen.digilocker_id && c.documents.iter().any(|d| d.doctype == "PANCR"))
+        .find(|c| {
+            c.digilocker_id != citizen.digilocker_id
+                && c.documents.iter().any(|d| d.doctype == "PANCR")
+        })
         .unwrap_or_else(|| panic!("a second PAN holder"));
     let pan = other
         .documents
@@ -473,7 +476,13 @@ async fn a_pull_with_another_citizens_numbers_finds_nothing() {
         .find(|d| d.doctype == "PANCR")
         .unwrap_or_else(|| panic!("no PAN"));
     let result = client
-        .pull_document_or_existing(&access, &pan.orgid, Some(&pan.issuerid), "PANCR", &pan.params)
+        .pull_document_or_existing(
+            &access,
+            &pan.orgid,
+            Some(&pan.issuerid),
+            "PANCR",
+            &pan.params,
+        )
         .await;
     assert_eq!(upstream_code(result), (404, ErrorCode::RecordNotFound));
 }
