@@ -402,7 +402,7 @@ async fn a_pull_finds_only_the_citizens_own_record() {
             ("PANFullName", name),
         ];
         assert_eq!(
-            error_of(pull(&sb, &access, &form).await).await,
+            error_of(pull(&sb, access, &form).await).await,
             (StatusCode::NOT_FOUND, "record_not_found".into()),
             "{number} {name}"
         );
@@ -416,7 +416,7 @@ async fn a_pull_finds_only_the_citizens_own_record() {
         ("PANFullName", "ramesh kumar  sharma"),
     ];
     assert_eq!(
-        error_of(pull(&sb, &access, &form).await).await,
+        error_of(pull(&sb, access, &form).await).await,
         (StatusCode::INTERNAL_SERVER_ERROR, "uri_exists".into())
     );
     // Nothing was added to Priya's locker.
