@@ -369,10 +369,10 @@ pub struct PullDocType {
     #[serde(default, deserialize_with = "lenient::string_or_empty")]
     pub description: String,
     /// The formats this doc type comes in, spelt like [`IssuedFile::mime`]
-    /// (`application/pdf`, `application/xml`). DigiLocker's `pull/doctype`
-    /// does not send formats, so this is `None` against DigiLocker; the
-    /// sandbox sends it as a hint. `None` means "not said", never "no
-    /// formats": see [`PullDocType::offers_xml`].
+    /// (`application/pdf`, `application/xml`), where an answer lists them.
+    /// DigiLocker's `pull/doctype` (and the sandbox's, which answers alike)
+    /// does not send formats, so this is `None` against it. `None` means
+    /// "not said", never "no formats": see [`PullDocType::offers_xml`].
     #[serde(
         default,
         deserialize_with = "lenient::opt_string_list",

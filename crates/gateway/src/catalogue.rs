@@ -543,7 +543,7 @@ impl Crawl<'_> {
                         doc_type: doc.doctype.clone(),
                         org_name: issuer.name.clone(),
                         description: doc.description.clone(),
-                        formats: formats_json(doc.offers_xml()),
+                        formats: formats_json(doc.offers_xml(), &doc.doctype),
                         parameters: serde_json::to_string(&parameters).unwrap_or_default(),
                     });
                 }
@@ -560,12 +560,23 @@ impl Crawl<'_> {
     }
 }
 
+/// Doc types whose issuers send XML certificate data besides the PDF, by
+/// DigiLocker's XML certificate formats: PAN, driving licences, board
+/// results and certificates, e-District certificates, civil registration,
+/// university and technical education results.
+const XML_DOC_TYPES: &[&str] = &[
+    "PANCR", "DRVLC", "SSCER", "HSCER", "SSCPC", "HSCPC", "MIGCR", "INCER", "CASCT", "DOMCR",
+    "OBCER", "EWSCR", "BRTCR", "DTHCR", "DGCER", "PVCER", "CMKST", "DPCER", "DPMRK", "NTCCR",
+];
+
 /// `availableFormats` of a doc type. Every pulled document comes as PDF.
-/// DigiLocker's published catalogue calls say nothing about XML; where the
-/// answer carries a `mime` hint (the sandbox does) and it lists XML, the
-/// issuer's signed XML is offered too.
-fn formats_json(offers_xml: Option<bool>) -> String {
-    if offers_xml == Some(true) {
+/// DigiLocker's catalogue calls say nothing about formats (a document's
+/// `mime` shows only once it is issued): the issuer's signed XML is offered
+/// for the doc types DigiLocker publishes XML formats for
+/// ([`XML_DOC_TYPES`]). An answer that does say (a `mime` list in
+/// `pull/doctype`) is taken at its word instead.
+fn formats_json(offers_xml: Option<bool>, doctype: &str) -> String {
+    if offers_xml.unwrap_or_else(|| XML_DOC_TYPES.contains(&doctype)) {
         r#"["pdf","xml"]"#.to_owned()
     } else {
         r#"["pdf"]"#.to_owned()

@@ -31,6 +31,7 @@ pub mod federation;
 pub mod issuer_signing;
 pub mod seed;
 pub mod signing;
+pub mod spelling;
 pub mod verhoeff;
 
 mod server;
@@ -71,14 +72,15 @@ pub struct SandboxConfig {
     /// The layout of the e-Aadhaar XML: [`EAadhaarShape::Real`] (default,
     /// exactly as DigiLocker sends it) or [`EAadhaarShape::Legacy`].
     pub eaadhaar_shape: EAadhaarShape,
-    /// Answer with the variants real DigiLocker sends (default on): the token
-    /// answer spells `digilocker_id` and `eaadhar`, sends `dob` as a JSON
-    /// number and `consent_valid_till` as a string; the user answer spells
-    /// `eaadhar`; refresh tokens rotate; issued-file dates come in several
+    /// Answer with the variants DigiLocker's spec and service show (default
+    /// on): the token and user answers take turns through every spelling of
+    /// `digilockerid`/`digilocker_id`, `eaadhaar`/`eaadhar`, `dob` (string or
+    /// number) and `consent_valid_till` (number or string), by the rule of
+    /// [`spelling`]; refresh tokens rotate; issued-file dates come in several
     /// formats; files without XML data come without the `hmac` header.
-    /// Off: one spelling everywhere (`digilockerid`, `eaadhaar`, string `dob`,
-    /// number `consent_valid_till`), refresh tokens that do not rotate,
-    /// `DD-MM-YYYY` dates and an `hmac` header on every file.
+    /// Off: the service's spelling everywhere ([`spelling::Spelling::SERVICE`]),
+    /// refresh tokens that do not rotate, `DD-MM-YYYY` dates and an `hmac`
+    /// header on every file.
     pub quirks: bool,
     /// Issuers whose pulls answer `500 pull_response_pending` for the first
     /// attempts of each document. Default: EPFO's `PRFND`, two attempts

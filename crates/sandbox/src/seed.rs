@@ -85,15 +85,29 @@ pub struct IssuedDoc {
     pub mime: Vec<String>,
     /// The document's data (label, value), printed on the PDF and in the XML.
     pub fields: Vec<(String, String)>,
+    /// What finds this document at its issuer: each parameter of its doc
+    /// type in the catalogue (`paramname`, value), e.g. `panno` and
+    /// `PANFullName`. A pull matches these, whatever their case, spacing
+    /// and punctuation (`15/08/1985` is `15-08-1985`); empty for documents
+    /// no pull reaches (the Aadhaar card).
+    pub params: Vec<(String, String)>,
 }
 
-/// Which certificate signs a citizen's e-Aadhaar (see [`crate::signing`]).
+/// Which certificate signs a citizen's e-Aadhaar (see [`crate::signing`]):
+/// DigiLocker keeps an e-Aadhaar as signed at its eKYC, so older ones carry
+/// a leaf that has been rotated out, or that has expired since.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum EAadhaarSigner {
-    /// The sandbox's document signer, valid now; the eKYC (`KycRes ts`) was
-    /// 3 to 180 days before the download.
+    /// The sandbox's document signer since the latest rotation
+    /// ([`crate::signing::SIGNER_CN`]); the eKYC (`KycRes ts`) was 3 days to
+    /// [`crate::signing::ROTATED_DAYS_AGO`] days before the download.
     #[default]
     Current,
+    /// The signer before the latest rotation
+    /// ([`crate::signing::PREVIOUS_SIGNER_CN`], another key), still valid;
+    /// the eKYC was between [`crate::signing::ROTATED_DAYS_AGO`] and 180 days
+    /// before the download, before the current signer's validity began.
+    Previous,
     /// A document signer that has expired since: valid from about 30 to 12
     /// months before the sandbox started, and the eKYC was
     /// [`crate::signing::EXPIRED_SIGNER_EKYC_AGE_DAYS`] days before the
@@ -135,6 +149,11 @@ pub struct Citizen {
     pub local: Option<LocalData>,
     /// Documents already issued into the citizen's DigiLocker.
     pub documents: Vec<IssuedDoc>,
+    /// Records the issuers hold for the citizen that are not in the locker
+    /// yet: a pull with one's [`IssuedDoc::params`] brings it in. A pull
+    /// finds only the citizen's own records (these and `documents`), so no
+    /// two citizens can hold the same document.
+    pub pullable: Vec<IssuedDoc>,
     /// One line saying what this citizen is for, shown in the README.
     pub purpose: String,
 }
@@ -241,6 +260,7 @@ fn pan(p: Pan<'_>) -> IssuedDoc {
             ("Date of Birth", p.dob),
             ("Status", "Active"),
         ]),
+        params: fields(&[("panno", p.number), ("PANFullName", p.name)]),
     }
 }
 
@@ -280,6 +300,7 @@ fn driving_licence(l: Licence<'_>) -> IssuedDoc {
             ("Issuing Authority", l.authority),
             ("Address", &one_line(l.address)),
         ]),
+        params: fields(&[("dlno", l.number), ("DOB", l.dob)]),
     }
 }
 
@@ -319,6 +340,15 @@ fn vehicle_registration(v: Vehicle<'_>) -> IssuedDoc {
             ("Engine Number", v.engine),
             ("Registering Authority", v.authority),
         ]),
+        params: fields(&[
+            ("regno", v.number),
+            (
+                "chasisno",
+                v.chassis
+                    .get(v.chassis.len().saturating_sub(5)..)
+                    .unwrap_or(v.chassis),
+            ),
+        ]),
     }
 }
 
@@ -353,10 +383,10 @@ fn marksheet(m: Marksheet<'_>) -> IssuedDoc {
             .map(|(o, i, n)| (o, i, s(n)))
             .unwrap_or_default(),
     };
-    let title = if m.doctype == "HSCER" {
-        "Class XII Marksheet"
-    } else {
-        "Class X Marksheet"
+    let title = match m.doctype {
+        "HSCER" => "Class XII Marksheet",
+        "MIGCR" => "Migration Certificate",
+        _ => "Class X Marksheet",
     };
     let mut f = fields(&[
         ("Roll Number", m.roll),
@@ -379,6 +409,55 @@ fn marksheet(m: Marksheet<'_>) -> IssuedDoc {
         date: s(m.date),
         mime: vec![s(PDF), s(XML)],
         fields: f,
+        params: fields(&[("rroll", m.roll), ("year", m.year)]),
+    }
+}
+
+/// A CBSE certificate an older year's records hold only as a scan: served
+/// as an image, under `mime` (`image/jpeg`, `image/jpg` or `image/png`).
+struct Scan<'a> {
+    /// `SSCPC`, `HSCPC` or `MIGCR`.
+    doctype: &'a str,
+    roll: &'a str,
+    year: &'a str,
+    name: &'a str,
+    father: &'a str,
+    school: &'a str,
+    date: &'a str,
+    mime: &'a str,
+}
+
+fn scanned_certificate(c: Scan<'_>) -> IssuedDoc {
+    let title = match c.doctype {
+        "SSCPC" => "Class X Passing Certificate",
+        "HSCPC" => "Class XII Passing Certificate",
+        _ => "Migration Certificate",
+    };
+    IssuedDoc {
+        uri: format!(
+            "{}-{}-{}{}",
+            catalogue::ISSUERID_CBSE,
+            c.doctype,
+            c.year,
+            c.roll
+        ),
+        doctype: s(c.doctype),
+        issuerid: s(catalogue::ISSUERID_CBSE),
+        orgid: s(catalogue::ORGID_CBSE),
+        issuer: s("Central Board of Secondary Education"),
+        name: s(title),
+        description: s(title),
+        date: s(c.date),
+        mime: vec![s(c.mime)],
+        fields: fields(&[
+            ("Roll Number", c.roll),
+            ("Year of Passing", c.year),
+            ("Candidate Name", c.name),
+            ("Father's Name", c.father),
+            ("School", c.school),
+            ("Result", "PASS"),
+        ]),
+        params: fields(&[("rroll", c.roll), ("year", c.year)]),
     }
 }
 
@@ -422,6 +501,7 @@ fn pf_passbook(p: Passbook<'_>) -> IssuedDoc {
             ("Establishment", p.establishment),
             ("Closing Balance (INR) as on 31-03-2025", p.closing),
         ]),
+        params: fields(&[("AC_NO", p.account), ("MemberName", p.member)]),
     }
 }
 
@@ -527,6 +607,42 @@ fn build() -> Vec<Citizen> {
                 ],
             }),
         ],
+        pullable: vec![
+            marksheet(Marksheet {
+                board: Board::Cbse,
+                doctype: "HSCER",
+                roll: "4123456",
+                year: "2003",
+                name: "RAMESH KUMAR SHARMA",
+                mother: "KAMALA SHARMA",
+                father: "SURESH KUMAR SHARMA",
+                school: "Kendriya Vidyalaya No. 1, Bengaluru",
+                date: "26-05-2003",
+                marks: &[
+                    ("English Core", "074"),
+                    ("Physics", "081"),
+                    ("Chemistry", "077"),
+                    ("Mathematics", "089"),
+                    ("Computer Science", "091"),
+                ],
+            }),
+            pf_passbook(Passbook {
+                ag_tripura: false,
+                account: "KABNG00456780000054321",
+                member: "RAMESH KUMAR SHARMA",
+                establishment: "Vidhana Soft Systems Pvt. Ltd.",
+                closing: "6,54,210.00",
+                date: "03-04-2025",
+            }),
+            pf_passbook(Passbook {
+                ag_tripura: false,
+                account: "KABNG00123450000012345",
+                member: "RAMESH KUMAR SHARMA",
+                establishment: "Nandi Engineering Works",
+                closing: "1,12,480.00",
+                date: "03-04-2025",
+            }),
+        ],
         purpose: s("Happy path: PAN, driving licence and class X mark sheet; e-Aadhaar available; Hindi local data"),
         address,
     });
@@ -557,7 +673,7 @@ fn build() -> Vec<Citizen> {
         gender: s("F"),
         email: s("priya.v@example.com"),
         eaadhaar_available: true,
-        eaadhaar_signer: EAadhaarSigner::Current,
+        eaadhaar_signer: EAadhaarSigner::Previous,
         local: Some(LocalData {
             lang: s("ta"),
             name: s("பிரியா வெங்கடராமன்"),
@@ -616,6 +732,7 @@ fn build() -> Vec<Citizen> {
                 ],
             }),
         ],
+        pullable: Vec::new(),
         purpose: s(
             "Tamil local data; PAN, driving licence, class XII mark sheet from a state board",
         ),
@@ -693,6 +810,18 @@ fn build() -> Vec<Citizen> {
                 ],
             }),
         ],
+        pullable: vec![driving_licence(Licence {
+            state: "WB",
+            number: "WB0120190012345",
+            name: "ANANYA CHATTERJEE",
+            relation: "SUBRATA CHATTERJEE",
+            dob: "05-11-1998",
+            issued: "14-02-2019",
+            valid_till: "04-11-2038",
+            classes: "LMV",
+            authority: "RTO Kolkata (Beltala), WB01",
+            address: &address,
+        })],
         purpose: s("Bengali local data; PAN and class X mark sheet from a state board"),
         address,
     });
@@ -743,6 +872,18 @@ fn build() -> Vec<Citizen> {
                 address: &address,
             }),
         ],
+        pullable: vec![marksheet(Marksheet {
+            board: Board::Cbse,
+            doctype: "MIGCR",
+            roll: "9712345",
+            year: "1996",
+            name: "MOHAMMED IRFAN KHAN",
+            mother: "SHAHEEN KHAN",
+            father: "ABDUL RASHID KHAN",
+            school: "Colvin Taluqdars' College, Lucknow",
+            date: "12-06-1996",
+            marks: &[],
+        })],
         purpose: s("No Aadhaar linked: signs in by mobile; e-Aadhaar answers aadhaar_not_linked"),
         address,
     });
@@ -797,6 +938,7 @@ fn build() -> Vec<Citizen> {
             closing: "1,84,302.00",
             date: "02-04-2025",
         })],
+        pullable: Vec::new(),
         purpose: s("Aadhaar linked but no e-Aadhaar: answers aadhaar_not_available; EPFO passbook; no email"),
         address,
     });
@@ -846,6 +988,27 @@ fn build() -> Vec<Citizen> {
             }),
         }),
         documents: Vec::new(),
+        pullable: vec![
+            pan(Pan {
+                number: "FGHPR2345J",
+                name: "ARJUN REDDY",
+                father: "VENKAT REDDY",
+                dob: "12-06-2000",
+                date: "30-09-2019",
+            }),
+            driving_licence(Licence {
+                state: "TS",
+                number: "TS0920180034567",
+                name: "ARJUN REDDY",
+                relation: "VENKAT REDDY",
+                dob: "12-06-2000",
+                issued: "20-07-2018",
+                valid_till: "11-06-2040",
+                classes: "LMV, MCWG",
+                authority: "RTA Hyderabad (Khairatabad), TS09",
+                address: &address,
+            }),
+        ],
         purpose: s(
             "No issued documents (empty files/issued); e-Aadhaar available; Telugu local data",
         ),
@@ -878,7 +1041,7 @@ fn build() -> Vec<Citizen> {
         gender: s("F"),
         email: s("gurpreet.sandhu@example.com"),
         eaadhaar_available: true,
-        eaadhaar_signer: EAadhaarSigner::Current,
+        eaadhaar_signer: EAadhaarSigner::Previous,
         local: Some(LocalData {
             lang: s("pa"),
             name: s("ਗੁਰਪ੍ਰੀਤ ਕੌਰ ਸੰਧੂ"),
@@ -922,6 +1085,7 @@ fn build() -> Vec<Citizen> {
                 authority: "RTO Ludhiana, PB10",
             }),
         ],
+        pullable: Vec::new(),
         purpose: s("Very long address lines; Punjabi (Gurmukhi) local data; driving licence and vehicle RC (PDF only)"),
         address,
     });
@@ -945,7 +1109,7 @@ fn build() -> Vec<Citizen> {
         gender: s("F"),
         email: String::new(),
         eaadhaar_available: true,
-        eaadhaar_signer: EAadhaarSigner::Current,
+        eaadhaar_signer: EAadhaarSigner::Previous,
         local: Some(LocalData {
             lang: s("kn"),
             name: s("ಲಕ್ಷ್ಮಿ"),
@@ -967,6 +1131,7 @@ fn build() -> Vec<Citizen> {
             dob: "01-01-1960",
             date: "30-06-2016",
         })],
+        pullable: Vec::new(),
         purpose: s("Single-word name, partly missing address (only town, district, state, PIN code); Kannada local data"),
         address,
     });
@@ -1016,6 +1181,13 @@ fn build() -> Vec<Citizen> {
             }),
         }),
         documents: Vec::new(),
+        pullable: vec![pan(Pan {
+            number: "KLMPN6789C",
+            name: "KAVYA NAIR",
+            father: "GOPALAKRISHNAN NAIR",
+            dob: "14-02-1996",
+            date: "16-01-2021",
+        })],
         purpose: s("No DigiLocker account: signs up with Aadhaar + OTP (dl_flow=signup), then has only e-Aadhaar"),
         address,
     });
@@ -1059,6 +1231,7 @@ fn build() -> Vec<Citizen> {
             }),
         }),
         documents: Vec::new(),
+        pullable: Vec::new(),
         purpose: s("No account and no mobile linked to the Aadhaar: sign-up is refused (no OTP can be sent)"),
         address,
     });
@@ -1089,7 +1262,7 @@ fn build() -> Vec<Citizen> {
         gender: s("T"),
         email: s("aruna.kamble@example.com"),
         eaadhaar_available: true,
-        eaadhaar_signer: EAadhaarSigner::Current,
+        eaadhaar_signer: EAadhaarSigner::Previous,
         local: Some(LocalData {
             lang: s("mr"),
             name: s("अरुणा कांबळे"),
@@ -1108,14 +1281,29 @@ fn build() -> Vec<Citizen> {
                 country: s("भारत"),
             }),
         }),
-        documents: vec![pan(Pan {
-            number: "FGHPK1357T",
-            name: "ARUNA KAMBLE",
-            father: "RAMDAS KAMBLE",
-            dob: "17-07-1990",
-            date: "05-03-2020",
-        })],
-        purpose: s("Gender T; Marathi local data; PAN"),
+        documents: vec![
+            pan(Pan {
+                number: "FGHPK1357T",
+                name: "ARUNA KAMBLE",
+                father: "RAMDAS KAMBLE",
+                dob: "17-07-1990",
+                date: "05-03-2020",
+            }),
+            scanned_certificate(Scan {
+                doctype: "SSCPC",
+                roll: "1187654",
+                year: "2006",
+                name: "ARUNA KAMBLE",
+                father: "RAMDAS KAMBLE",
+                school: "Kendriya Vidyalaya, Ganeshkhind, Pune",
+                date: "29-05-2006",
+                mime: "image/jpeg",
+            }),
+        ],
+        pullable: Vec::new(),
+        purpose: s(
+            "Gender T; Marathi local data; PAN; class X passing certificate as a scan (image/jpeg)",
+        ),
         address,
     });
 
@@ -1240,6 +1428,7 @@ fn build() -> Vec<Citizen> {
                 date: "01-04-2025",
             }),
         ],
+        pullable: Vec::new(),
         purpose: s("Many documents: PAN, driving licence, vehicle RC, class X and XII mark sheets, EPFO passbook; Gujarati local data"),
         address,
     });
@@ -1296,6 +1485,7 @@ fn build() -> Vec<Citizen> {
             dob: "03-12-1987",
             date: "21-07-2011",
         })],
+        pullable: Vec::new(),
         purpose: s("Apostrophe, ampersand, quotes and angle brackets in name and address (escaping); Konkani local data"),
         address,
     });
@@ -1325,7 +1515,7 @@ fn build() -> Vec<Citizen> {
         gender: s("M"),
         email: s("debashish.debbarma@example.com"),
         eaadhaar_available: true,
-        eaadhaar_signer: EAadhaarSigner::Current,
+        eaadhaar_signer: EAadhaarSigner::Previous,
         local: Some(LocalData {
             lang: s("bn"),
             name: s("দেবাশিস দেববর্মা"),
@@ -1361,6 +1551,7 @@ fn build() -> Vec<Citizen> {
                 date: "09-01-2006",
             }),
         ],
+        pullable: Vec::new(),
         purpose: s("Government employee: GPF passbook (PRFND) from Accountants General, Tripura (org id 002317), AC_NO 98432234234; PAN"),
         address,
     });
@@ -1409,8 +1600,30 @@ fn build() -> Vec<Citizen> {
                 ..Address::default()
             }),
         }),
-        documents: Vec::new(),
-        purpose: s("e-Aadhaar signed about 700 days ago by a signing certificate that has expired since (EAadhaarSigner::Expired): verifies at its signing time; refused by an age limit under 700 days"),
+        documents: vec![
+            scanned_certificate(Scan {
+                doctype: "HSCPC",
+                roll: "2145678",
+                year: "1989",
+                name: "HARISH CHANDRA JOSHI",
+                father: "GOVIND BALLABH JOSHI",
+                school: "Birla Vidya Mandir, Nainital",
+                date: "30-06-1989",
+                mime: "image/png",
+            }),
+            scanned_certificate(Scan {
+                doctype: "MIGCR",
+                roll: "2145678",
+                year: "1989",
+                name: "HARISH CHANDRA JOSHI",
+                father: "GOVIND BALLABH JOSHI",
+                school: "Birla Vidya Mandir, Nainital",
+                date: "30-06-1989",
+                mime: "image/jpg",
+            }),
+        ],
+        pullable: Vec::new(),
+        purpose: s("e-Aadhaar signed about 700 days ago by a signing certificate that has expired since (EAadhaarSigner::Expired): verifies at its signing time; refused by an age limit under 700 days; class XII passing and migration certificates as scans (image/png, image/jpg)"),
         address,
     });
 
@@ -1484,7 +1697,21 @@ mod tests {
         let unique: HashSet<&&str> = mobiles.iter().collect();
         assert_eq!(unique.len(), mobiles.len());
         let mut uris = HashSet::new();
+        let mut numbers = HashSet::new();
         for c in cs {
+            // No two citizens hold the same document, pulled or not.
+            for d in c.documents.iter().chain(&c.pullable) {
+                if let Some((_, number)) = d.params.first() {
+                    assert!(
+                        numbers.insert((d.doctype.clone(), number.clone())),
+                        "{} {number} held twice",
+                        d.doctype
+                    );
+                }
+            }
+            for d in &c.pullable {
+                assert!(uris.insert(d.uri.clone()), "{} repeated", d.uri);
+            }
             assert_eq!(c.pin.len(), 6);
             assert!(!c.purpose.is_empty());
             assert!(["M", "F", "T"].contains(&c.gender.as_str()));
@@ -1494,7 +1721,13 @@ mod tests {
             for d in &c.documents {
                 assert!(uris.insert(d.uri.clone()), "{} repeated", d.uri);
                 assert!(d.uri.starts_with(&format!("{}-{}-", d.issuerid, d.doctype)));
-                assert!(d.mime.iter().any(|m| m == "application/pdf"));
+                assert!(
+                    d.mime.iter().any(|m| m == "application/pdf")
+                        || d.mime.len() == 1 && d.mime[0].starts_with("image/"),
+                    "{}: {:?}",
+                    d.uri,
+                    d.mime
+                );
                 assert!(!d.orgid.is_empty() && !d.issuer.is_empty(), "{}", d.uri);
             }
         }
@@ -1504,14 +1737,20 @@ mod tests {
     fn seeded_documents_point_at_catalogue_entries() {
         let cat = catalogue::Catalogue::default_size();
         for c in all() {
-            for d in &c.documents {
+            for d in c.documents.iter().chain(&c.pullable) {
                 let issuer = cat.issuer(&d.orgid);
                 assert_eq!(
                     issuer.map(|i| i.issuerid.as_str()),
                     Some(d.issuerid.as_str())
                 );
                 assert_eq!(issuer.map(|i| i.name.as_str()), Some(d.issuer.as_str()));
-                assert!(cat.doctype(&d.orgid, &d.doctype).is_some(), "{}", d.uri);
+                let doctype = cat.doctype(&d.orgid, &d.doctype);
+                assert!(doctype.is_some(), "{}", d.uri);
+                // In the doc type's formats, but for scanned certificates.
+                if !d.mime[0].starts_with("image/") {
+                    let formats: Vec<&str> = doctype.map(|t| t.mime.to_vec()).unwrap_or_default();
+                    assert_eq!(d.mime, formats, "{}", d.uri);
+                }
             }
         }
     }

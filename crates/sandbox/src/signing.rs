@@ -4,27 +4,48 @@
 //! document-signer certificate four levels deep in India's PKI: CCA India
 //! (root) → SafeScrypt CA → SafeScrypt sub-CA for Document Signer → the
 //! signer. The sandbox cannot, so it makes its own PKI of the same depth and
-//! roles on first start ([`ROOT_CN`] → [`CA_CN`] → [`SUB_CA_CN`] →
-//! [`SIGNER_CN`]), every name marked as sandbox, with the real certificates'
-//! kinds of extension. A gateway in sandbox mode trusts this root
-//! ([`SigningAuthority::root_pem`]) instead of CCA India's, and validates the
-//! chain exactly as it would in production.
+//! roles on first start ([`ROOT_CN`] → [`CA_CN`] → [`SUB_CA_CN`] → the
+//! signers), every name marked as sandbox, with the real certificates' kinds
+//! of extension: an RSA-4096 root like CCA India 2022, RSA-2048 below it, and
+//! subject names holding commas inside their values (SafeScrypt CA 2022's
+//! `street=No.4, Rajiv Gandhi Salai`), which `X509SubjectName` carries
+//! unescaped, as DigiLocker writes it. A gateway in sandbox mode trusts this
+//! root ([`SigningAuthority::root_pem`]) instead of CCA India's, and validates
+//! the chain exactly as it would in production.
 //!
-//! One seeded citizen ([`EAadhaarSigner::Expired`]) has an e-Aadhaar signed by
-//! a second signer certificate that has expired since ([`EXPIRED_SIGNER_CN`]):
-//! valid from [`EXPIRED_SIGNER_FROM_DAYS`] to [`EXPIRED_SIGNER_UNTIL_DAYS`]
-//! days before the sandbox started, with the eKYC time
-//! [`EXPIRED_SIGNER_EKYC_AGE_DAYS`] days before the download, inside that
-//! validity. It is a renewal of the current signer without re-keying (same
-//! key, issued by the same sub-CA), made afresh at every start and never
-//! written to the data directory, so any existing directory serves it.
+//! # Signers: rotated, and one expired
+//!
+//! DigiLocker's signing certificate is renewed every couple of years (one
+//! was valid 2023-08-22 to 2026-02-11), and an e-Aadhaar keeps the signature
+//! it was given at its eKYC. The sandbox has three signers, chosen per
+//! citizen by [`Citizen::eaadhaar_signer`]:
+//!
+//! - **current** ([`SIGNER_CN`]): its own key (`signer-2.key`, made on the
+//!   first start that needs it), certified at every start, valid from
+//!   [`ROTATED_DAYS_AGO`] days before the start: the leaf after the latest
+//!   rotation. Signs e-Aadhaars whose eKYC came after it.
+//! - **previous** ([`PREVIOUS_SIGNER_CN`], `signer.pem` and `signer.key`, as
+//!   made with the CA): still valid, but rotated out; signs the e-Aadhaars of
+//!   [`EAadhaarSigner::Previous`] citizens, whose eKYC was more than
+//!   [`ROTATED_DAYS_AGO`] days ago.
+//! - **expired** ([`EXPIRED_SIGNER_CN`]): the previous signer's key certified
+//!   again at every start, valid from [`EXPIRED_SIGNER_FROM_DAYS`] to
+//!   [`EXPIRED_SIGNER_UNTIL_DAYS`] days before the start (a renewal without
+//!   re-keying); signs the e-Aadhaar of [`EAadhaarSigner::Expired`] citizens,
+//!   with the eKYC [`EXPIRED_SIGNER_EKYC_AGE_DAYS`] days before the download,
+//!   inside that validity. Never written to the data directory.
 //!
 //! Two document shapes ([`EAadhaarShape`]):
 //!
 //! - **Real** (the default): byte for byte the layout of genuine DigiLocker
-//!   files. Pretty-printed (a newline after the XML declaration, indented
-//!   elements, whitespace also inside the signed `SignedInfo`);
-//!   `SignedInfo` canonicalized with exclusive C14N and signed with RSA-SHA1;
+//!   files, which are signed with PHP's xmlseclibs: six lines (the XML
+//!   declaration, then everything else with **no whitespace** in the signed
+//!   data, then a newline at the end), and inside `<Signature>` exactly the
+//!   four whitespace text nodes xmlseclibs' template leaves: `\n  ` before
+//!   `SignedInfo`, `\n    ` before `SignatureMethod`, `\n  ` before
+//!   `Reference` (these two are inside the signed `SignedInfo`) and `\n`
+//!   before `KeyInfo` ([`REAL_SIGNATURE_WHITESPACE`]). `SignedInfo`
+//!   canonicalized with exclusive C14N and signed with RSA-SHA1;
 //!   `Reference URI=""` with only the enveloped-signature transform (so the
 //!   digest is over inclusive C14N 1.0) and SHA-256; `KeyInfo/X509Data` with
 //!   four (`X509SubjectName`, `X509Certificate`) pairs in DigiLocker's order:
@@ -32,7 +53,8 @@
 //!   months before the download.
 //! - **Legacy**: what older sandboxes sent. One line, transforms
 //!   enveloped-signature + exclusive C14N, `KeyInfo` with the chain below the
-//!   root in chain order (leaf, sub-CA, CA), `ts` the download time.
+//!   root in chain order (leaf, sub-CA, CA), `ts` the download time (the
+//!   eKYC time for a citizen whose signer is not the current one).
 //!
 //! Canonicalization and signing are bergshamra's.
 
@@ -49,10 +71,9 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 use rcgen::{
     BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
-    PKCS_RSA_SHA256,
+    DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, RsaKeySize,
+    SerialNumber, PKCS_RSA_SHA256,
 };
-use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
 use sha2::{Digest as _, Sha256, Sha512};
 use time::{Duration, OffsetDateTime, UtcOffset};
 use x509_cert::der::asn1::Ia5String;
@@ -73,6 +94,10 @@ const SUB_CA_CERT: &str = "sub-ca.pem";
 const SUB_CA_KEY: &str = "sub-ca.key";
 const SIGNER_CERT: &str = "signer.pem";
 const SIGNER_KEY: &str = "signer.key";
+/// The current signer's key, made on the first start that finds it missing
+/// (so a directory made by an older sandbox keeps its root); its certificate
+/// is made at every start.
+const CURRENT_SIGNER_KEY: &str = "signer-2.key";
 const ALL_FILES: [&str; 8] = [
     ROOT_CERT,
     ROOT_KEY,
@@ -110,9 +135,16 @@ pub const CA_CN: &str = "Sandbox SafeScrypt CA";
 /// Common name of the sub-CA that issues the signer, in the role of
 /// `SafeScrypt sub-CA for Document Signer 2022`.
 pub const SUB_CA_CN: &str = "Sandbox SafeScrypt sub-CA for Document Signer";
-/// Common name of the signing leaf, in the role of
-/// `DS NATIONAL E-GOVERNANCE DIVISION 1`.
-pub const SIGNER_CN: &str = "DS SANDBOX NATIONAL E-GOVERNANCE DIVISION";
+/// Common name of the current signing leaf (after the latest rotation), in
+/// the role of `DS NATIONAL E-GOVERNANCE DIVISION 1`.
+pub const SIGNER_CN: &str = "DS SANDBOX NATIONAL E-GOVERNANCE DIVISION 2";
+/// Common name of the signing leaf before the latest rotation (`signer.pem`):
+/// still valid, no longer signing new e-Aadhaars.
+pub const PREVIOUS_SIGNER_CN: &str = "DS SANDBOX NATIONAL E-GOVERNANCE DIVISION";
+/// The current signer's validity starts this many days before the sandbox
+/// starts: e-Aadhaars whose eKYC is older were signed by the previous signer
+/// ([`EAadhaarSigner::Previous`]), newer ones by the current one.
+pub const ROTATED_DAYS_AGO: i64 = 90;
 /// Common name of the signing leaf that has expired since, in the role of the
 /// real `DS NATIONAL E-GOVERNANCE DIVISION 1` seen valid 2023-08-22 to
 /// 2026-02-11 (see the module docs).
@@ -129,6 +161,28 @@ pub const EXPIRED_SIGNER_EKYC_AGE_DAYS: i64 = 700;
 const ROOT_ORGANISATION: &str = "India PKI Sandbox - NOT A REAL CERTIFICATION AUTHORITY";
 const CA_ORGANISATION: &str = "SafeScrypt Sandbox - NOT A REAL CERTIFICATION AUTHORITY";
 const SIGNER_ORGANISATION: &str = "NATIONAL E-GOVERNANCE DIVISION SANDBOX - NOT A REAL CERTIFICATE";
+/// The CA's postal address, in the attributes SafeScrypt CA 2022's subject
+/// has (`postalCode`, `ST`, `street`, `houseIdentifier`), commas included.
+const CA_ADDRESS: PostalAddress<'static> = PostalAddress {
+    postal_code: "600113",
+    state: "Tamil Nadu",
+    street: "No.4, Sandbox Salai",
+    house: Some("II Floor, Sandbox Park"),
+};
+/// The signers' postal address (no house identifier).
+const SIGNER_ADDRESS: PostalAddress<'static> = PostalAddress {
+    postal_code: "110003",
+    state: "Delhi",
+    street: "Sandbox Niketan, 6 CGO Complex, Lodhi Road",
+    house: None,
+};
+/// Bits of the root's RSA key, as CCA India 2022's; the CAs and signers
+/// below it have 2048, as SafeScrypt's and DigiLocker's do.
+const ROOT_KEY_BITS: RsaKeySize = RsaKeySize::_4096;
+/// The certificate subject attributes rcgen has no name for.
+const OID_STREET: &[u64] = &[2, 5, 4, 9];
+const OID_POSTAL_CODE: &[u64] = &[2, 5, 4, 17];
+const OID_HOUSE_IDENTIFIER: &[u64] = &[2, 5, 4, 51];
 
 /// India PKI's certificate-policy arc, which the real CA certificates carry
 /// (`2.16.356.100.2`); the leaf gets two policies under the same arc, as a
@@ -207,22 +261,30 @@ pub enum EAadhaarUnavailable {
 struct LoadedCert {
     pem: String,
     der: Vec<u8>,
-    /// The subject in RFC 4514 form, for `X509SubjectName`.
+    /// The subject as DigiLocker's `X509SubjectName` writes it
+    /// ([`xmlseclibs_subject`]): most specific first, commas in values
+    /// unescaped.
     subject: String,
 }
 
-/// A four-level sandbox PKI (root, CA, sub-CA, signing leaf), created on
+/// A four-level sandbox PKI (root, CA, sub-CA, signing leaves), created on
 /// first start and kept in a directory, and the e-Aadhaar it signs.
 pub struct SigningAuthority {
     dir: PathBuf,
     root: LoadedCert,
     ca: LoadedCert,
     sub_ca: LoadedCert,
+    /// The leaf after the latest rotation (module docs), made at start.
     signer: LoadedCert,
-    /// The same key's certificate that has expired since (module docs).
+    /// The leaf before it: `signer.pem`.
+    previous_signer: LoadedCert,
+    /// The previous signer's key certified again, expired since (module docs).
     expired_signer: LoadedCert,
-    /// The signing key (no chain attached; each shape writes its own `KeyInfo`).
+    /// The current signer's key (no chain attached; each shape writes its
+    /// own `KeyInfo`).
     key: bergshamra::Key,
+    /// The previous (and expired) signer's key.
+    previous_key: bergshamra::Key,
     /// The shape [`SigningAuthority::sign_eaadhaar`] produces.
     shape: EAadhaarShape,
     /// Signed XML per shape and citizen content: signing costs an RSA
@@ -352,9 +414,17 @@ impl SigningAuthority {
         format!("{}{}", self.ca.pem, self.sub_ca.pem)
     }
 
-    /// The signing (leaf) certificate in PEM.
+    /// The current signing (leaf) certificate in PEM: the one after the
+    /// latest rotation, made at start (module docs).
     pub fn signer_pem(&self) -> String {
         self.signer.pem.clone()
+    }
+
+    /// The signing certificate before the latest rotation (`signer.pem`), in
+    /// PEM: it signs the e-Aadhaar of citizens whose
+    /// [`Citizen::eaadhaar_signer`] is [`EAadhaarSigner::Previous`].
+    pub fn previous_signer_pem(&self) -> String {
+        self.previous_signer.pem.clone()
     }
 
     /// The signing certificate that has expired since (made at start, see the
@@ -417,12 +487,12 @@ impl SigningAuthority {
         shape: EAadhaarShape,
         now: OffsetDateTime,
     ) -> anyhow::Result<String> {
-        let mut key = self.key.clone();
-        // The expired signer is the same key's older certificate: only the
-        // certificate in KeyInfo (and the eKYC time) differ.
-        let (signer, legacy_ts) = match citizen.eaadhaar_signer {
-            EAadhaarSigner::Current => (&self.signer, now),
-            EAadhaarSigner::Expired => (&self.expired_signer, ekyc_time(citizen, now)),
+        // The signer of the citizen's e-Aadhaar, and its key: the previous
+        // and the expired signer share one.
+        let (signer, mut key) = match citizen.eaadhaar_signer {
+            EAadhaarSigner::Current => (&self.signer, self.key.clone()),
+            EAadhaarSigner::Previous => (&self.previous_signer, self.previous_key.clone()),
+            EAadhaarSigner::Expired => (&self.expired_signer, self.previous_key.clone()),
         };
         let template = match shape {
             EAadhaarShape::Real => {
@@ -437,9 +507,13 @@ impl SigningAuthority {
                     self.sub_ca.der.clone(),
                     self.ca.der.clone(),
                 ];
-                // `ts` is the download time in this shape, except that an
-                // expired signer could not have signed now.
-                let unsigned = eaadhaar_xml(citizen, aadhaar, legacy_ts)?;
+                // `ts` is the download time in this shape, except that a
+                // signer rotated out (or expired) signed before the rotation.
+                let ts = match citizen.eaadhaar_signer {
+                    EAadhaarSigner::Current => now,
+                    EAadhaarSigner::Previous | EAadhaarSigner::Expired => ekyc_time(citizen, now),
+                };
+                let unsigned = eaadhaar_xml(citizen, aadhaar, ts)?;
                 let body = unsigned.strip_suffix("</Certificate>").ok_or_else(|| {
                     anyhow!("internal error: the e-Aadhaar XML does not end with </Certificate>")
                 })?;
@@ -556,30 +630,91 @@ fn serial() -> SerialNumber {
     SerialNumber::from_slice(&bytes)
 }
 
-fn subject(organisation: &str, unit: Option<&str>, cn: &str) -> DistinguishedName {
+/// A postal address in a certificate subject, as India PKI's CAs carry one.
+struct PostalAddress<'a> {
+    postal_code: &'a str,
+    state: &'a str,
+    street: &'a str,
+    /// `houseIdentifier` (2.5.4.51), e.g. `II Floor, Tidel Park`.
+    house: Option<&'a str>,
+}
+
+fn subject(
+    organisation: &str,
+    unit: Option<&str>,
+    address: Option<&PostalAddress<'_>>,
+    cn: &str,
+) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CountryName, "IN");
     dn.push(DnType::OrganizationName, organisation);
     if let Some(unit) = unit {
         dn.push(DnType::OrganizationalUnitName, unit);
     }
+    if let Some(a) = address {
+        let utf8 = |v: &str| DnValue::Utf8String(v.to_owned());
+        dn.push(
+            DnType::CustomDnType(OID_POSTAL_CODE.to_vec()),
+            utf8(a.postal_code),
+        );
+        dn.push(DnType::StateOrProvinceName, a.state);
+        dn.push(DnType::CustomDnType(OID_STREET.to_vec()), utf8(a.street));
+        if let Some(house) = a.house {
+            dn.push(
+                DnType::CustomDnType(OID_HOUSE_IDENTIFIER.to_vec()),
+                utf8(house),
+            );
+        }
+    }
     dn.push(DnType::CommonName, cn);
     dn
 }
 
-/// A new RSA-2048 key: PKCS#8 PEM (to save) and an rcgen key pair (to sign
-/// certificates with). rcgen's ring backend cannot generate RSA keys, so the
-/// `rsa` crate does.
-fn rsa_key() -> anyhow::Result<(String, KeyPair)> {
-    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
-        .context("generating an RSA-2048 key")?;
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .context("encoding an RSA key as PKCS#8")?
-        .to_string();
-    let pair = KeyPair::from_pkcs8_pem_and_sign_algo(&pem, &PKCS_RSA_SHA256)
-        .context("loading the RSA key into rcgen")?;
-    Ok((pem, pair))
+/// A subject name as DigiLocker's `X509SubjectName` holds it: PHP's
+/// xmlseclibs joins `openssl_x509_parse`'s subject with `,`, most specific
+/// attribute first, under OpenSSL's short names, and escapes nothing, so a
+/// value's own comma reads like a separator (`CN=SafeScrypt CA 2022,
+/// houseIdentifier=II Floor, Tidel Park,street=No.4, Rajiv Gandhi Salai,...`).
+fn xmlseclibs_subject(name: &x509_cert::name::Name) -> String {
+    let mut parts = Vec::new();
+    for rdn in name.0.iter() {
+        for atv in rdn.0.iter() {
+            let oid = atv.oid.to_string();
+            let key = match oid.as_str() {
+                "2.5.4.3" => "CN",
+                "2.5.4.5" => "serialNumber",
+                "2.5.4.6" => "C",
+                "2.5.4.7" => "L",
+                "2.5.4.8" => "ST",
+                "2.5.4.9" => "street",
+                "2.5.4.10" => "O",
+                "2.5.4.11" => "OU",
+                "2.5.4.12" => "title",
+                "2.5.4.17" => "postalCode",
+                "2.5.4.51" => "houseIdentifier",
+                "2.5.4.65" => "pseudonym",
+                "1.2.840.113549.1.9.1" => "emailAddress",
+                other => other,
+            }
+            .to_owned();
+            // The string types of a name (UTF8String, PrintableString,
+            // IA5String) are all UTF-8 as they stand.
+            let value = String::from_utf8_lossy(atv.value.value()).into_owned();
+            parts.push(format!("{key}={value}"));
+        }
+    }
+    parts.reverse();
+    parts.join(",")
+}
+
+/// A new RSA key of `bits`: PKCS#8 PEM (to save) and an rcgen key pair (to
+/// sign certificates with). aws-lc makes it: an RSA-4096 root takes well
+/// under a second, where the pure-Rust `rsa` crate takes many in a debug
+/// build.
+fn rsa_key(bits: RsaKeySize) -> anyhow::Result<(String, KeyPair)> {
+    let pair =
+        KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, bits).context("generating an RSA key")?;
+    Ok((pair.serialize_pem(), pair))
 }
 
 /// Authority Information Access (OCSP responder and issuer certificate), which
@@ -656,19 +791,20 @@ fn intermediate_extensions(
 fn create(dir: &Path) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     // Backdated so that every citizen's eKYC time (up to six months before a
-    // download) falls inside the signer's validity, as with DigiLocker's real
-    // signer; this also absorbs clock skew between the sandbox and a gateway.
-    // The CAs go back further than the expired signer's validity (which
-    // starts EXPIRED_SIGNER_FROM_DAYS before a start); a directory made by an
-    // older sandbox has CAs from two years before it was made, which still
-    // covers that signer's eKYC time (EXPIRED_SIGNER_EKYC_AGE_DAYS).
+    // download) falls inside the previous signer's validity, as with
+    // DigiLocker's real signers; this also absorbs clock skew between the
+    // sandbox and a gateway. The CAs go back further than the expired
+    // signer's validity (which starts EXPIRED_SIGNER_FROM_DAYS before a
+    // start); a directory made by an older sandbox has CAs from two years
+    // before it was made, which still covers that signer's eKYC time
+    // (EXPIRED_SIGNER_EKYC_AGE_DAYS).
     let ca_start = now - Duration::days(3 * 365);
     let signer_start = now - Duration::days(365);
     let ca_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
 
-    let (root_key_pem, root_key) = rsa_key()?;
+    let (root_key_pem, root_key) = rsa_key(ROOT_KEY_BITS)?;
     let mut root = CertificateParams::default();
-    root.distinguished_name = subject(ROOT_ORGANISATION, None, ROOT_CN);
+    root.distinguished_name = subject(ROOT_ORGANISATION, None, None, ROOT_CN);
     root.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     root.key_usages = ca_usages.clone();
     root.not_before = ca_start;
@@ -678,9 +814,14 @@ fn create(dir: &Path) -> anyhow::Result<()> {
         .self_signed(&root_key)
         .context("creating the sandbox root certificate")?;
 
-    let (ca_key_pem, ca_key) = rsa_key()?;
+    let (ca_key_pem, ca_key) = rsa_key(RsaKeySize::_2048)?;
     let mut ca = CertificateParams::default();
-    ca.distinguished_name = subject(CA_ORGANISATION, Some("Certifying Authority"), CA_CN);
+    ca.distinguished_name = subject(
+        CA_ORGANISATION,
+        Some("Certifying Authority"),
+        Some(&CA_ADDRESS),
+        CA_CN,
+    );
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
     ca.key_usages = ca_usages.clone();
     ca.use_authority_key_identifier_extension = true;
@@ -696,9 +837,9 @@ fn create(dir: &Path) -> anyhow::Result<()> {
         .signed_by(&ca_key, &Issuer::from_params(&root, &root_key))
         .context("creating the sandbox CA certificate")?;
 
-    let (sub_ca_key_pem, sub_ca_key) = rsa_key()?;
+    let (sub_ca_key_pem, sub_ca_key) = rsa_key(RsaKeySize::_2048)?;
     let mut sub_ca = CertificateParams::default();
-    sub_ca.distinguished_name = subject(CA_ORGANISATION, Some("Sub-CA"), SUB_CA_CN);
+    sub_ca.distinguished_name = sub_ca_subject();
     sub_ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     sub_ca.key_usages = ca_usages;
     sub_ca.use_authority_key_identifier_extension = true;
@@ -714,8 +855,8 @@ fn create(dir: &Path) -> anyhow::Result<()> {
         .signed_by(&sub_ca_key, &Issuer::from_params(&ca, &ca_key))
         .context("creating the sandbox sub-CA certificate")?;
 
-    let (signer_key_pem, signer_key) = rsa_key()?;
-    let mut signer = signer_params(SIGNER_CN)?;
+    let (signer_key_pem, signer_key) = rsa_key(RsaKeySize::_2048)?;
+    let mut signer = signer_params(PREVIOUS_SIGNER_CN)?;
     signer.not_before = signer_start;
     signer.not_after = now + Duration::days(3 * 365);
     signer.serial_number = Some(serial());
@@ -736,12 +877,23 @@ fn create(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The sub-CA's subject, in the role of `C=IN, O=Sify Technologies Limited,
+/// OU=Sub-CA, CN=SafeScrypt sub-CA for Document Signer 2022`.
+fn sub_ca_subject() -> DistinguishedName {
+    subject(CA_ORGANISATION, Some("Sub-CA"), None, SUB_CA_CN)
+}
+
 /// A document signer's certificate parameters (all but validity and serial),
 /// like DigiLocker's leaf: not a CA, signing key usages, e-mail protection
 /// and document signing, India PKI policies, AIA and CRL.
 fn signer_params(cn: &str) -> anyhow::Result<CertificateParams> {
     let mut signer = CertificateParams::default();
-    signer.distinguished_name = subject(SIGNER_ORGANISATION, Some("DigiLocker"), cn);
+    signer.distinguished_name = subject(
+        SIGNER_ORGANISATION,
+        Some("DigiLocker"),
+        Some(&SIGNER_ADDRESS),
+        cn,
+    );
     signer.is_ca = IsCa::ExplicitNoCa;
     signer.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
@@ -772,15 +924,17 @@ fn unix_time(t: &x509_cert::time::Time) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// The signer certificate that has expired since (see the module docs): the
-/// current signer's key certified again by the sub-CA, valid from
-/// [`EXPIRED_SIGNER_FROM_DAYS`] (or the sub-CA's own start, if later) to
-/// [`EXPIRED_SIGNER_UNTIL_DAYS`] days before `now`.
-fn make_expired_signer(
+/// A signer certificate made at start (see the module docs): `signer_key_pem`
+/// certified by the sub-CA in `dir` as `cn`, valid from `from_days` (or the
+/// sub-CA's own start, if later) to `until_days` days before `now`'s day
+/// (negative: after it).
+fn make_signer(
     dir: &Path,
     sub_ca: &LoadedCert,
     signer_key_pem: &str,
+    cn: &str,
     now: OffsetDateTime,
+    (from_days, until_days): (i64, i64),
 ) -> anyhow::Result<LoadedCert> {
     let sub_ca_key_path = dir.join(SUB_CA_KEY);
     let sub_ca_key =
@@ -789,8 +943,8 @@ fn make_expired_signer(
     let signer_key = KeyPair::from_pkcs8_pem_and_sign_algo(signer_key_pem, &PKCS_RSA_SHA256)
         .with_context(|| {
             format!(
-                "{} is not a readable RSA key",
-                dir.join(SIGNER_KEY).display()
+                "a signing key in {} is not a readable RSA key",
+                dir.display()
             )
         })?;
     let sub_ca_cert = x509_cert::Certificate::from_der(&sub_ca.der)
@@ -798,19 +952,19 @@ fn make_expired_signer(
     // The sub-CA as an issuer: its name and key (rcgen derives the authority
     // key identifier from the key, as it did the sub-CA's own).
     let mut issuer = CertificateParams::default();
-    issuer.distinguished_name = subject(CA_ORGANISATION, Some("Sub-CA"), SUB_CA_CN);
+    issuer.distinguished_name = sub_ca_subject();
     issuer.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let mut params = signer_params(EXPIRED_SIGNER_CN)?;
+    let mut params = signer_params(cn)?;
     let day = now.replace_time(time::Time::MIDNIGHT);
-    params.not_before = (day - Duration::days(EXPIRED_SIGNER_FROM_DAYS))
+    params.not_before = (day - Duration::days(from_days))
         .max(unix_time(&sub_ca_cert.tbs_certificate.validity.not_before));
-    params.not_after = day - Duration::days(EXPIRED_SIGNER_UNTIL_DAYS);
+    params.not_after = day - Duration::days(until_days);
     params.serial_number = Some(serial());
     let cert = params
         .signed_by(&signer_key, &Issuer::from_params(&issuer, &sub_ca_key))
-        .context("creating the expired sandbox signing certificate")?;
+        .with_context(|| format!("creating the sandbox signing certificate {cn}"))?;
     let parsed = x509_cert::Certificate::from_der(cert.der())
-        .map_err(|e| anyhow!("the expired signing certificate is not readable: {e}"))?;
+        .map_err(|e| anyhow!("the signing certificate {cn} is not readable: {e}"))?;
     if parsed.tbs_certificate.issuer != sub_ca_cert.tbs_certificate.subject {
         bail!(
             "the sub-CA in {} is not named as this sandbox names it ({}); delete the directory \
@@ -820,10 +974,38 @@ fn make_expired_signer(
         );
     }
     Ok(LoadedCert {
-        subject: parsed.tbs_certificate.subject.to_string(),
+        subject: xmlseclibs_subject(&parsed.tbs_certificate.subject),
         pem: cert.pem(),
         der: cert.der().to_vec(),
     })
+}
+
+/// The current signer's key (PKCS#8 PEM) from `dir`, made first if missing.
+/// Several sandboxes may start on one directory at once: each writes a
+/// whole key to its own temporary file and links it into place, so the
+/// first link wins and every process reads that one complete key.
+fn current_signer_key(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join(CURRENT_SIGNER_KEY);
+    if !path.exists() {
+        let (pem, _) = rsa_key(RsaKeySize::_2048)?;
+        let tmp = dir.join(format!(
+            "{CURRENT_SIGNER_KEY}.{}.{:016x}.tmp",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        write_private(&tmp, &pem)?;
+        match fs::hard_link(&tmp, &path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // A file system without hard links: a rename still never leaves
+            // half a key, only the last of racing starts wins.
+            Err(_) => {
+                fs::rename(&tmp, &path).with_context(|| format!("saving {}", path.display()))?
+            }
+        }
+        let _ = fs::remove_file(&tmp);
+    }
+    read(&path)
 }
 
 /// Write `contents` to `path` through a temporary file and a rename, so a
@@ -900,35 +1082,54 @@ fn load_cert(dir: &Path, name: &str) -> anyhow::Result<LoadedCert> {
         )
     })?;
     Ok(LoadedCert {
-        subject: cert.tbs_certificate.subject.to_string(),
+        subject: xmlseclibs_subject(&cert.tbs_certificate.subject),
         pem,
         der,
     })
+}
+
+/// A signing key as bergshamra signs with it.
+fn signing_key(pem: &str, path: &Path) -> anyhow::Result<bergshamra::Key> {
+    bergshamra::keys::loader::load_rsa_private_pem(pem.as_bytes())
+        .map_err(|e| anyhow!("{} is not a readable RSA key: {e}", path.display()))
 }
 
 fn load(dir: &Path) -> anyhow::Result<SigningAuthority> {
     let root = load_cert(dir, ROOT_CERT)?;
     let ca = load_cert(dir, CA_CERT)?;
     let sub_ca = load_cert(dir, SUB_CA_CERT)?;
-    let signer = load_cert(dir, SIGNER_CERT)?;
-    let signer_key_pem = read(&dir.join(SIGNER_KEY))?;
-    let key =
-        bergshamra::keys::loader::load_rsa_private_pem(signer_key_pem.as_bytes()).map_err(|e| {
-            anyhow!(
-                "{} is not a readable RSA key: {e}",
-                dir.join(SIGNER_KEY).display()
-            )
-        })?;
-    let expired_signer =
-        make_expired_signer(dir, &sub_ca, &signer_key_pem, OffsetDateTime::now_utc())?;
+    let previous_signer = load_cert(dir, SIGNER_CERT)?;
+    let previous_key_pem = read(&dir.join(SIGNER_KEY))?;
+    let previous_key = signing_key(&previous_key_pem, &dir.join(SIGNER_KEY))?;
+    let current_key_pem = current_signer_key(dir)?;
+    let key = signing_key(&current_key_pem, &dir.join(CURRENT_SIGNER_KEY))?;
+    let now = OffsetDateTime::now_utc();
+    let signer = make_signer(
+        dir,
+        &sub_ca,
+        &current_key_pem,
+        SIGNER_CN,
+        now,
+        (ROTATED_DAYS_AGO, -3 * 365),
+    )?;
+    let expired_signer = make_signer(
+        dir,
+        &sub_ca,
+        &previous_key_pem,
+        EXPIRED_SIGNER_CN,
+        now,
+        (EXPIRED_SIGNER_FROM_DAYS, EXPIRED_SIGNER_UNTIL_DAYS),
+    )?;
     Ok(SigningAuthority {
         dir: dir.to_path_buf(),
         root,
         ca,
         sub_ca,
         signer,
+        previous_signer,
         expired_signer,
         key,
+        previous_key,
         shape: EAadhaarShape::default(),
         cache: Mutex::new(HashMap::new()),
     })
@@ -1129,24 +1330,41 @@ fn eaadhaar_xml(citizen: &Citizen, aadhaar: &str, now: OffsetDateTime) -> anyhow
 /// The XML-DSig namespace.
 const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 
+/// Every whitespace text node of a real-shaped e-Aadhaar inside its root
+/// element, in document order, as (parent element, text): what PHP's
+/// xmlseclibs leaves of its signature template once it has inserted
+/// `CanonicalizationMethod` first in `SignedInfo`, appended the `Reference`,
+/// put `SignatureValue` before the template's last newline and appended
+/// `KeyInfo`. None is in the signed data; the two inside `SignedInfo` are
+/// covered by the signature value.
+pub const REAL_SIGNATURE_WHITESPACE: [(&str, &str); 4] = [
+    ("Signature", "\n  "),
+    ("SignedInfo", "\n    "),
+    ("SignedInfo", "\n  "),
+    ("Signature", "\n"),
+];
+
 /// India Standard Time.
 fn ist() -> UtcOffset {
     UtcOffset::from_hms(5, 30, 0).unwrap_or(UtcOffset::UTC)
 }
 
-/// When the citizen's eKYC happened, as DigiLocker's `KycRes ts` records it:
-/// between 3 and 180 days before `download` (for the expired signer's
-/// citizens, [`EXPIRED_SIGNER_EKYC_AGE_DAYS`] days and up to one more), by an
-/// offset (with milliseconds) that is fixed per citizen, so each citizen's
-/// e-Aadhaar looks the same age whenever it is fetched.
+/// When the citizen's eKYC happened, as DigiLocker's `KycRes ts` records it,
+/// by an offset (with milliseconds) before `download` that is fixed per
+/// citizen, so each citizen's e-Aadhaar looks the same age whenever it is
+/// fetched: 3 days to [`ROTATED_DAYS_AGO`] for the current signer's citizens
+/// (after the rotation), from [`ROTATED_DAYS_AGO`] to 180 days for the
+/// previous signer's (before it), [`EXPIRED_SIGNER_EKYC_AGE_DAYS`] days and
+/// up to one more for the expired signer's (inside its validity).
 fn ekyc_time(citizen: &Citizen, download: OffsetDateTime) -> OffsetDateTime {
-    // Current signer: 3 to 180 days. Expired signer: EXPIRED_SIGNER_EKYC_AGE_DAYS
-    // and up to a day more, inside that signer's validity.
+    const DAY: u64 = 86_400;
+    let rotated = u64::try_from(ROTATED_DAYS_AGO).unwrap_or(90);
     let (min_age, span) = match citizen.eaadhaar_signer {
-        EAadhaarSigner::Current => (3 * 86_400, 177 * 86_400),
+        EAadhaarSigner::Current => (3 * DAY, (rotated - 4) * DAY),
+        EAadhaarSigner::Previous => ((rotated + 1) * DAY, (180 - rotated - 1) * DAY),
         EAadhaarSigner::Expired => (
-            u64::try_from(EXPIRED_SIGNER_EKYC_AGE_DAYS).unwrap_or(0) * 86_400,
-            86_400,
+            u64::try_from(EXPIRED_SIGNER_EKYC_AGE_DAYS).unwrap_or(0) * DAY,
+            DAY,
         ),
     };
     let d = Sha256::digest(format!("ekyc|{}", citizen.digilocker_id).as_bytes());
@@ -1245,12 +1463,18 @@ fn real_xml(
     let b64 = base64::engine::general_purpose::STANDARD;
     let photo = b64.encode(photo_jpeg(&citizen.digilocker_id)?);
 
-    let mut w = Writer::new_with_indent(Vec::new(), b' ', 4);
+    // No indentation anywhere: the only whitespace is what xmlseclibs'
+    // signature template leaves (REAL_SIGNATURE_WHITESPACE), written below.
+    let mut w = Writer::new(Vec::new());
+    let ws = |w: &mut Writer<Vec<u8>>, text: &str| {
+        w.write_event(Event::Text(BytesText::from_escaped(text)))
+    };
     w.write_event(Event::Decl(BytesDecl::new(
         "1.0",
         Some("UTF-8"),
         Some("yes"),
     )))?;
+    ws(&mut w, "\n")?;
     w.create_element("Certificate").write_inner_content(|w| {
         w.create_element("CertificateData")
             .write_inner_content(|w| {
@@ -1299,16 +1523,21 @@ fn real_xml(
                     })?;
                 Ok(())
             })?;
+        let [before_signed_info, before_signature_method, before_reference, before_key_info] =
+            REAL_SIGNATURE_WHITESPACE.map(|(_, text)| text);
         w.create_element("Signature")
             .with_attribute(("xmlns", DSIG_NS))
             .write_inner_content(|w| {
+                ws(w, before_signed_info)?;
                 w.create_element("SignedInfo").write_inner_content(|w| {
                     w.create_element("CanonicalizationMethod")
                         .with_attribute(("Algorithm", algorithm::EXC_C14N))
                         .write_empty()?;
+                    ws(w, before_signature_method)?;
                     w.create_element("SignatureMethod")
                         .with_attribute(("Algorithm", algorithm::RSA_SHA1))
                         .write_empty()?;
+                    ws(w, before_reference)?;
                     w.create_element("Reference")
                         .with_attribute(("URI", ""))
                         .write_inner_content(|w| {
@@ -1329,6 +1558,7 @@ fn real_xml(
                 })?;
                 w.create_element("SignatureValue")
                     .write_text_content(BytesText::new(""))?;
+                ws(w, before_key_info)?;
                 w.create_element("KeyInfo").write_inner_content(|w| {
                     w.create_element("X509Data").write_inner_content(|w| {
                         for cert in key_info {
@@ -1345,17 +1575,29 @@ fn real_xml(
             })?;
         Ok(())
     })?;
+    // PHP's DOMDocument::saveXML ends the document with a newline.
+    ws(&mut w, "\n")?;
     String::from_utf8(w.into_inner()).context("internal error: the e-Aadhaar XML is not UTF-8")
 }
 
 /// Width and height of the e-Aadhaar photo, about what UIDAI sends.
-const PHOTO_W: u16 = 160;
-const PHOTO_H: u16 = 200;
+pub(crate) const PHOTO_W: u16 = 160;
+pub(crate) const PHOTO_H: u16 = 200;
 
 /// A passport-style placeholder photo: a grey head-and-shoulders silhouette
 /// on a pale background tinted per citizen, with a little deterministic
 /// grain so it compresses like a real photo (~10 KB) rather than to nothing.
 pub fn photo_jpeg(seed: &str) -> anyhow::Result<Vec<u8>> {
+    let pixels = photo_rgb(seed);
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 80)
+        .encode(&pixels, PHOTO_W, PHOTO_H, jpeg_encoder::ColorType::Rgb)
+        .context("encoding the placeholder photo as JPEG")?;
+    libjpeg_marker_order(&out).context("internal error: the encoder wrote an unreadable JPEG")
+}
+
+/// The pixels of [`photo_jpeg`]: [`PHOTO_W`] × [`PHOTO_H`], RGB, row by row.
+pub(crate) fn photo_rgb(seed: &str) -> Vec<u8> {
     let digest = Sha256::digest(seed.as_bytes());
     let tint = [digest[0] % 40, digest[1] % 40, digest[2] % 40];
     let mut state = u64::from_le_bytes([
@@ -1399,11 +1641,70 @@ pub fn photo_jpeg(seed: &str) -> anyhow::Result<Vec<u8>> {
             }
         }
     }
-    let mut out = Vec::new();
-    jpeg_encoder::Encoder::new(&mut out, 85)
-        .encode(&pixels, PHOTO_W, PHOTO_H, jpeg_encoder::ColorType::Rgb)
-        .context("encoding the placeholder photo as JPEG")?;
-    Ok(out)
+    pixels
+}
+
+/// `jpeg` with its header segments in the order libjpeg and Java's ImageIO
+/// write them, as UIDAI's photos have them: `SOI`, `APP0` (JFIF), the `DQT`s,
+/// `SOF0`, the `DHT`s, then `SOS` and the scan. The encoder writes `SOF0`
+/// before the quantization tables, which decoders accept but a real photo
+/// never shows. `None` when `jpeg` is not a baseline JPEG this can read.
+pub fn libjpeg_marker_order(jpeg: &[u8]) -> Option<Vec<u8>> {
+    let rank = |marker: u8| match marker {
+        0xE0..=0xEF => 0, // APPn
+        0xDB => 1,        // DQT
+        0xC0..=0xC3 => 2, // SOFn
+        0xC4 => 3,        // DHT
+        0xDD => 4,        // DRI
+        _ => 5,
+    };
+    let rest = jpeg.strip_prefix(&[0xFF, 0xD8])?;
+    let mut segments: Vec<(u8, &[u8])> = Vec::new();
+    let mut at = 0;
+    loop {
+        let marker = *rest.get(at + 1)?;
+        if rest.get(at) != Some(&0xFF) {
+            return None;
+        }
+        if marker == 0xDA {
+            break;
+        }
+        let len = usize::from(u16::from_be_bytes([*rest.get(at + 2)?, *rest.get(at + 3)?]));
+        let segment = rest.get(at..at + 2 + len)?;
+        segments.push((rank(marker), segment));
+        at += 2 + len;
+    }
+    // A stable sort keeps the tables' own order (luma before chroma).
+    segments.sort_by_key(|(rank, _)| *rank);
+    let mut out = Vec::with_capacity(jpeg.len());
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    for (_, segment) in segments {
+        out.extend_from_slice(segment);
+    }
+    out.extend_from_slice(rest.get(at..)?);
+    Some(out)
+}
+
+/// The markers of `jpeg`'s header segments in order, up to and including
+/// `SOS` (e.g. `[0xD8, 0xE0, 0xDB, 0xDB, 0xC0, 0xC4, ...]`), for tests and
+/// tools that check a photo's layout.
+pub fn jpeg_markers(jpeg: &[u8]) -> Vec<u8> {
+    let mut markers = Vec::new();
+    if jpeg.starts_with(&[0xFF, 0xD8]) {
+        markers.push(0xD8);
+    }
+    let mut at = 2;
+    while let (Some(0xFF), Some(&marker)) = (jpeg.get(at), jpeg.get(at + 1)) {
+        markers.push(marker);
+        if marker == 0xDA {
+            break;
+        }
+        let Some(len) = jpeg.get(at + 2..at + 4) else {
+            break;
+        };
+        at += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+    }
+    markers
 }
 
 #[cfg(test)]
@@ -1516,15 +1817,16 @@ mod tests {
         let xml = ca
             .sign_eaadhaar_as(&citizen("Ananya Chatterjee"), EAadhaarShape::Real)
             .unwrap();
-        // Inside SignedInfo (covered by the signature value) and between the
-        // data elements (covered by the digest over inclusive C14N).
+        // Inside SignedInfo (covered by the signature value), and a newline
+        // slipped into the data (covered by the digest over inclusive C14N).
         for (what, from, to) in [
             (
                 "SignedInfo",
-                "<SignedInfo>\n            <CanonicalizationMethod",
-                "<SignedInfo>\n          <CanonicalizationMethod",
+                "/>\n    <SignatureMethod",
+                "/>\n      <SignatureMethod",
             ),
-            ("data", "\n            <UidData", "\n          <UidData"),
+            ("SignedInfo", "/>\n  <Reference", "/><Reference"),
+            ("data", "<UidData", "\n<UidData"),
         ] {
             assert!(xml.contains(from), "{what}: {from:?} not in\n{xml}");
             let changed = xml.replacen(from, to, 1);
@@ -1532,15 +1834,96 @@ mod tests {
             assert!(!ok, "xmlsec1 accepted changed whitespace in {what}");
             assert!(aadhaar_verify(ca, &changed).is_err(), "{what}");
         }
-        // KeyInfo is outside what is signed (as with DigiLocker): reindenting
-        // it changes nothing.
-        let changed = xml.replacen(
-            "\n                <X509SubjectName>",
-            "\n<X509SubjectName>",
-            1,
-        );
-        assert_ne!(changed, xml);
-        assert!(xmlsec_verify(ca, &changed).0);
+        // Around SignedInfo and KeyInfo it is outside what is signed (as with
+        // DigiLocker): changing it changes nothing.
+        for (from, to) in [
+            ("\n  <SignedInfo>", "<SignedInfo>"),
+            ("\n<KeyInfo>", "\n    <KeyInfo>"),
+        ] {
+            let changed = xml.replacen(from, to, 1);
+            assert_ne!(changed, xml);
+            assert!(xmlsec_verify(ca, &changed).0, "{from:?}");
+        }
+    }
+
+    /// The whitespace text nodes inside the root, as (parent, text), in
+    /// document order; and how many elements there are.
+    fn whitespace_nodes(xml: &str) -> (Vec<(String, String)>, usize) {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_str(xml);
+        let mut stack: Vec<String> = Vec::new();
+        let mut nodes = Vec::new();
+        let mut elements = 0;
+        loop {
+            match reader.read_event().unwrap() {
+                Event::Start(e) => {
+                    elements += 1;
+                    stack.push(String::from_utf8(e.name().as_ref().to_vec()).unwrap());
+                }
+                Event::Empty(_) => elements += 1,
+                Event::End(_) => {
+                    stack.pop();
+                }
+                Event::Text(t) => {
+                    let text = String::from_utf8(t.to_vec()).unwrap();
+                    if text.trim().is_empty() && !stack.is_empty() {
+                        nodes.push((stack.last().unwrap().clone(), text));
+                    }
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        (nodes, elements)
+    }
+
+    #[test]
+    fn the_real_shape_has_digilockers_six_lines_and_four_whitespace_nodes() {
+        let (_dir, ca) = shared();
+        for c in seed::all().iter().filter(|c| c.eaadhaar_available) {
+            let xml = ca.sign_eaadhaar_as(c, EAadhaarShape::Real).unwrap();
+            // Six lines: the declaration, the data and the signature's head,
+            // SignatureMethod, the Reference and SignatureValue, KeyInfo;
+            // and a newline at the end, as PHP's saveXML writes it.
+            assert_eq!(xml.lines().count(), 6, "{}:\n{xml}", c.name);
+            assert_eq!(xml.matches('\n').count(), 6, "{}", c.name);
+            assert!(xml.ends_with("</Certificate>\n"), "{}", c.name);
+            let (nodes, elements) = whitespace_nodes(&xml);
+            let expected: Vec<(String, String)> = REAL_SIGNATURE_WHITESPACE
+                .iter()
+                .map(|(parent, text)| ((*parent).to_owned(), (*text).to_owned()))
+                .collect();
+            assert_eq!(nodes, expected, "{}", c.name);
+            assert!(elements > 20, "{elements}");
+            // Nothing at all between the data's elements: UidData's children
+            // are Poi, Poa, LData, Pht by position.
+            let data = between(&xml, "<CertificateData>", "</CertificateData>");
+            assert!(!data.contains(">\n") && !data.contains("> <"), "{}", c.name);
+            assert!(
+                between(&xml, "\n", "<Signature ")
+                    .starts_with("<Certificate><CertificateData><KycRes "),
+                "{}",
+                c.name
+            );
+            let uid_data = between(&xml, "<UidData ", "</UidData>");
+            let children: Vec<&str> = uid_data
+                .split('<')
+                .skip(1)
+                .filter(|t| !t.starts_with('/'))
+                .map(|t| t.split([' ', '/', '>']).next().unwrap())
+                .collect();
+            let mut want = vec!["Poi", "Poa"];
+            if c.local.is_some() {
+                want.push("LData");
+            }
+            want.push("Pht");
+            assert_eq!(children, want, "{}", c.name);
+        }
+        // The legacy shape has none at all.
+        let legacy = ca
+            .sign_eaadhaar_as(&citizen("Ramesh Kumar Sharma"), EAadhaarShape::Legacy)
+            .unwrap();
+        assert_eq!(whitespace_nodes(&legacy).0, Vec::new());
     }
 
     #[test]
@@ -1573,21 +1956,22 @@ mod tests {
         let (_dir, ca) = shared();
         let lakshmi = citizen("Lakshmi");
         let xml = ca.sign_eaadhaar_as(&lakshmi, EAadhaarShape::Real).unwrap();
-        // Pretty-printed: the declaration on its own line, four-space indents.
+        // The declaration on its own line, then the data with no whitespace.
         assert!(
             xml.starts_with(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Certificate>\n    \
-                 <CertificateData>\n        <KycRes code=\""
+                "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Certificate>\
+                 <CertificateData><KycRes code=\""
             ),
             "{xml}"
         );
-        assert!(xml.ends_with("\n    </Signature>\n</Certificate>"), "{xml}");
+        assert!(
+            xml.ends_with("</X509Data></KeyInfo></Signature></Certificate>\n"),
+            "{xml}"
+        );
         let last4 = &lakshmi.aadhaar.clone().unwrap()[8..];
         assert!(xml.contains(&format!("uid=\"xxxxxxxx{last4}\">")));
         assert!(!xml.contains(lakshmi.aadhaar.as_deref().unwrap()));
-        assert!(xml.contains(
-            "\n                <Poi dob=\"01-01-1960\" gender=\"F\" name=\"Lakshmi\"/>\n"
-        ));
+        assert!(xml.contains("\"><Poi dob=\"01-01-1960\" gender=\"F\" name=\"Lakshmi\"/><Poa "));
         // Empty address attributes are left out; a local country of one
         // space is kept, as UIDAI sends it.
         assert!(xml.contains(
@@ -1595,33 +1979,53 @@ mod tests {
         ));
         assert!(xml.contains(
             "<LData country=\" \" dist=\"ಮೈಸೂರು\" lang=\"07\" name=\"ಲಕ್ಷ್ಮಿ\" pc=\"571105\" \
-             state=\"ಕರ್ನಾಟಕ\" vtc=\"ಹುಣಸೂರು\"/>"
+             state=\"ಕರ್ನಾಟಕ\" vtc=\"ಹುಣಸೂರು\"/><Pht>"
         ));
         assert!(!xml.contains("<Rar") && !xml.contains("<Prn"));
-        // The signature, element by element, with the whitespace it is signed with.
+        // The signature, element by element, with the whitespace xmlseclibs
+        // leaves (module docs).
         let signature = format!(
-            "\n    <Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\">\
-             \n        <SignedInfo>\
-             \n            <CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
-             \n            <SignatureMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#rsa-sha1\"/>\
-             \n            <Reference URI=\"\">\
-             \n                <Transforms>\
-             \n                    <Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
-             \n                </Transforms>\
-             \n                <DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
-             \n                <DigestValue>{}</DigestValue>\
-             \n            </Reference>\
-             \n        </SignedInfo>\
-             \n        <SignatureValue>{}</SignatureValue>\
-             \n        <KeyInfo>\
-             \n            <X509Data>",
+            "</CertificateData><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\">\
+             \n  <SignedInfo>\
+             <CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+             \n    <SignatureMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#rsa-sha1\"/>\
+             \n  <Reference URI=\"\">\
+             <Transforms>\
+             <Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
+             </Transforms>\
+             <DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+             <DigestValue>{}</DigestValue>\
+             </Reference>\
+             </SignedInfo>\
+             <SignatureValue>{}</SignatureValue>\
+             \n<KeyInfo>\
+             <X509Data><X509SubjectName>",
             between(&xml, "<DigestValue>", "</DigestValue>"),
             between(&xml, "<SignatureValue>", "</SignatureValue>"),
         );
         assert!(xml.contains(&signature), "{xml}");
         // KeyInfo: (subject, certificate) pairs in DigiLocker's order: leaf,
-        // root, CA, sub-CA.
-        let key_info = between(&xml, "<X509Data>", "</X509Data>");
+        // root, CA, sub-CA. Lakshmi's eKYC predates the rotation.
+        assert_eq!(lakshmi.eaadhaar_signer, EAadhaarSigner::Previous);
+        let pairs = key_info_pairs(&xml);
+        let expected = [
+            (PREVIOUS_SIGNER_CN, ca.previous_signer_pem()),
+            (ROOT_CN, ca.root_pem()),
+            (CA_CN, ca.ca_pem()),
+            (SUB_CA_CN, ca.sub_ca_pem()),
+        ];
+        assert_eq!(pairs.len(), 4, "{pairs:?}");
+        for ((subject, cert), (cn, pem)) in pairs.iter().zip(expected) {
+            assert!(subject.starts_with(&format!("CN={cn},")), "{subject}");
+            assert!(subject.ends_with(",C=IN"), "{subject}");
+            assert_eq!(cert, &pem_base64(&pem), "{cn}");
+        }
+    }
+
+    /// The (`X509SubjectName`, `X509Certificate`) pairs of a real-shaped
+    /// e-Aadhaar's `KeyInfo`.
+    fn key_info_pairs(xml: &str) -> Vec<(String, String)> {
+        let key_info = between(xml, "<X509Data>", "</X509Data>");
         let mut pairs = Vec::new();
         let mut rest = key_info;
         while let Some(at) = rest.find("<X509SubjectName>") {
@@ -1631,18 +2035,42 @@ mod tests {
             pairs.push((subject.to_owned(), cert.to_owned()));
             rest = &rest[rest.find("</X509Certificate>").unwrap()..];
         }
-        let expected = [
-            (SIGNER_CN, ca.signer_pem()),
-            (ROOT_CN, ca.root_pem()),
-            (CA_CN, ca.ca_pem()),
-            (SUB_CA_CN, ca.sub_ca_pem()),
-        ];
-        assert_eq!(pairs.len(), 4, "{key_info}");
-        for ((subject, cert), (cn, pem)) in pairs.iter().zip(expected) {
-            assert!(subject.starts_with(&format!("CN={cn},")), "{subject}");
-            assert!(subject.ends_with(",C=IN"), "{subject}");
-            assert_eq!(cert, &pem_base64(&pem), "{cn}");
-        }
+        pairs
+    }
+
+    #[test]
+    fn subject_names_carry_unescaped_commas_as_digilockers_do() {
+        let (_dir, ca) = shared();
+        let xml = ca
+            .sign_eaadhaar_as(&citizen("Ramesh Kumar Sharma"), EAadhaarShape::Real)
+            .unwrap();
+        let pairs = key_info_pairs(&xml);
+        // The CA, as SafeScrypt CA 2022: its house and street hold commas,
+        // written as they are, most specific attribute first.
+        assert_eq!(
+            pairs[2].0,
+            format!(
+                "CN={CA_CN},houseIdentifier=II Floor, Sandbox Park,street=No.4, Sandbox Salai,\
+                 ST=Tamil Nadu,postalCode=600113,OU=Certifying Authority,O={CA_ORGANISATION},C=IN"
+            )
+        );
+        assert!(!pairs.iter().any(|(s, _)| s.contains('\\')), "{pairs:?}");
+        assert_eq!(
+            pairs[0].0,
+            format!(
+                "CN={SIGNER_CN},street=Sandbox Niketan, 6 CGO Complex, Lodhi Road,ST=Delhi,\
+                 postalCode=110003,OU=DigiLocker,O={SIGNER_ORGANISATION},C=IN"
+            )
+        );
+        assert_eq!(
+            pairs[3].0,
+            format!("CN={SUB_CA_CN},OU=Sub-CA,O={CA_ORGANISATION},C=IN")
+        );
+        // Naive splitting on commas gets more parts than the name has.
+        assert!(pairs[2].0.split(',').count() > 8);
+        // The certificates themselves encode those values properly.
+        let text = openssl_text(&ca.ca_pem());
+        assert!(text.contains("street = \"No.4, Sandbox Salai\""), "{text}");
     }
 
     #[test]
@@ -1653,7 +2081,7 @@ mod tests {
         let mut ages = std::collections::BTreeSet::new();
         for c in seed::all()
             .iter()
-            .filter(|c| c.eaadhaar_available && c.eaadhaar_signer == EAadhaarSigner::Current)
+            .filter(|c| c.eaadhaar_available && c.eaadhaar_signer != EAadhaarSigner::Expired)
         {
             let xml = ca.sign_eaadhaar_as(c, EAadhaarShape::Real).unwrap();
             // ts: 2023-09-15T12:05:11.310+05:30, days to months before now.
@@ -1852,7 +2280,12 @@ mod tests {
         assert_eq!(issuer(&a), issuer(&openssl_text(&ca.signer_pem())));
         assert_eq!(issuer(&a), issuer(&b));
         let modulus = |t: &str| between(t, "Modulus:", "Exponent").to_owned();
-        assert_eq!(modulus(&a), modulus(&openssl_text(&ca.signer_pem())));
+        // A renewal of the previous signer without re-keying.
+        assert_eq!(
+            modulus(&a),
+            modulus(&openssl_text(&ca.previous_signer_pem()))
+        );
+        assert_ne!(modulus(&a), modulus(&openssl_text(&ca.signer_pem())));
         assert!(a.contains("CA:FALSE") && a.contains("Digital Signature, Non Repudiation"));
     }
 
@@ -1880,28 +2313,39 @@ mod tests {
         ] {
             assert!(xml.contains(part), "missing {part}");
         }
-        // KeyInfo: the chain below the root, in chain order, no subject names.
+        // KeyInfo: the chain below the root, in chain order, no subject
+        // names; Lakshmi's signer is the one before the rotation.
         assert!(!xml.contains("X509SubjectName"));
-        let certs: Vec<&str> = xml
-            .split("<X509Certificate>")
-            .skip(1)
-            .map(|s| s.split("</X509Certificate>").next().unwrap())
-            .collect();
+        let certs = |xml: &str| -> Vec<String> {
+            xml.split("<X509Certificate>")
+                .skip(1)
+                .map(|s| s.split("</X509Certificate>").next().unwrap().to_owned())
+                .collect()
+        };
         assert_eq!(
-            certs,
+            certs(&xml),
             [
-                pem_base64(&ca.signer_pem()),
+                pem_base64(&ca.previous_signer_pem()),
                 pem_base64(&ca.sub_ca_pem()),
                 pem_base64(&ca.ca_pem())
             ]
         );
-        // ts is the download time.
-        let ts = OffsetDateTime::parse(
-            &attribute(&xml, "KycRes", "ts"),
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap();
-        assert!(OffsetDateTime::now_utc() - ts < Duration::hours(1));
+        let ts_of = |xml: &str| {
+            OffsetDateTime::parse(
+                &attribute(xml, "KycRes", "ts"),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
+        };
+        // ts: the eKYC time for a signer rotated out, the download time for
+        // the current one.
+        let now = OffsetDateTime::now_utc();
+        assert!(now - ts_of(&xml) > Duration::days(ROTATED_DAYS_AGO));
+        let ramesh = ca
+            .sign_eaadhaar_as(&citizen("Ramesh Kumar Sharma"), EAadhaarShape::Legacy)
+            .unwrap();
+        assert!(now - ts_of(&ramesh) < Duration::hours(1));
+        assert_eq!(certs(&ramesh)[0], pem_base64(&ca.signer_pem()));
     }
 
     #[test]
@@ -1915,6 +2359,13 @@ mod tests {
             .unwrap();
         assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF]);
         assert_eq!(&jpeg[jpeg.len() - 2..], &[0xFF, 0xD9]);
+        // libjpeg's (and UIDAI's) order: SOI, APP0 JFIF, DQT, DQT, SOF0,
+        // four DHT, SOS; the quantization tables before the frame header.
+        assert_eq!(
+            jpeg_markers(&jpeg),
+            [0xD8, 0xE0, 0xDB, 0xDB, 0xC0, 0xC4, 0xC4, 0xC4, 0xC4, 0xDA]
+        );
+        assert_eq!(&jpeg[6..11], b"JFIF\0");
         // About what UIDAI sends: a few kilobytes.
         assert!((3_000..8_000).contains(&jpeg.len()), "{} bytes", jpeg.len());
     }
@@ -1984,13 +2435,18 @@ mod tests {
         let (dir, ca) = shared();
         let again = SigningAuthority::load_or_create(dir.path()).unwrap();
         assert_eq!(again.root_pem(), ca.root_pem());
-        assert_eq!(again.signer_pem(), ca.signer_pem());
+        assert_eq!(again.previous_signer_pem(), ca.previous_signer_pem());
         assert_eq!(again.intermediates_pem(), ca.ca_pem() + &ca.sub_ca_pem());
         assert!(ca.root_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+        // The current signer is certified afresh at every start, with the
+        // same key.
+        assert_ne!(again.signer_pem(), ca.signer_pem());
+        let modulus = |pem: &str| between(&openssl_text(pem), "Modulus:", "Exponent").to_owned();
+        assert_eq!(modulus(&again.signer_pem()), modulus(&ca.signer_pem()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            for key in [ROOT_KEY, CA_KEY, SUB_CA_KEY, SIGNER_KEY] {
+            for key in [ROOT_KEY, CA_KEY, SUB_CA_KEY, SIGNER_KEY, CURRENT_SIGNER_KEY] {
                 let mode = fs::metadata(dir.path().join(key))
                     .unwrap()
                     .permissions()
@@ -2140,5 +2596,78 @@ mod tests {
         assert!(leaf.contains("OCSP - URI:") && leaf.contains("CA Issuers - URI:"));
         assert!(leaf.contains("X509v3 CRL Distribution Points"));
         assert!(leaf.contains("Public-Key: (2048 bit)"));
+        // The root is RSA-4096 like CCA India 2022; the rest RSA-2048.
+        assert!(root.contains("Public-Key: (4096 bit)"), "{root}");
+        for text in [&mid, &sub, &openssl_text(&ca.previous_signer_pem())] {
+            assert!(text.contains("Public-Key: (2048 bit)"));
+        }
+    }
+
+    #[test]
+    fn the_leaf_was_rotated_and_older_eaadhaars_keep_the_previous_one() {
+        let (_dir, ca) = shared();
+        let now = OffsetDateTime::now_utc();
+        let (current_from, current_until) = validity(&ca.signer_pem());
+        let (previous_from, previous_until) = validity(&ca.previous_signer_pem());
+        // A new certificate and a new key, valid from the rotation on.
+        let modulus = |pem: &str| between(&openssl_text(pem), "Modulus:", "Exponent").to_owned();
+        assert_ne!(
+            modulus(&ca.signer_pem()),
+            modulus(&ca.previous_signer_pem())
+        );
+        let rotated = now - current_from;
+        assert!(
+            rotated >= Duration::days(ROTATED_DAYS_AGO)
+                && rotated <= Duration::days(ROTATED_DAYS_AGO + 1),
+            "{rotated}"
+        );
+        assert!(current_until > now + Duration::days(365));
+        // The previous leaf is older, and still valid today.
+        assert!(previous_from < current_from && previous_until > now);
+        let by = |signer: EAadhaarSigner| -> Vec<&Citizen> {
+            seed::all()
+                .iter()
+                .filter(|c| c.eaadhaar_available && c.eaadhaar_signer == signer)
+                .collect()
+        };
+        assert!(by(EAadhaarSigner::Previous).len() >= 3);
+        assert!(by(EAadhaarSigner::Current).len() >= 3);
+        for (signer, pem, cn) in [
+            (EAadhaarSigner::Current, ca.signer_pem(), SIGNER_CN),
+            (
+                EAadhaarSigner::Previous,
+                ca.previous_signer_pem(),
+                PREVIOUS_SIGNER_CN,
+            ),
+        ] {
+            let (from, until) = validity(&pem);
+            for c in by(signer) {
+                let xml = ca.sign_eaadhaar_as(c, EAadhaarShape::Real).unwrap();
+                assert_eq!(key_info_pairs(&xml)[0].1, pem_base64(&pem), "{}", c.name);
+                let ts = OffsetDateTime::parse(
+                    &attribute(&xml, "KycRes", "ts"),
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .unwrap();
+                // Signed at its eKYC, inside its signer's validity: before
+                // the rotation for the previous signer, after it for the
+                // current one.
+                assert!(from <= ts && ts < until, "{}", c.name);
+                match signer {
+                    EAadhaarSigner::Previous => assert!(ts < current_from, "{}", c.name),
+                    _ => assert!(ts >= current_from, "{}", c.name),
+                }
+                let (ok, stderr) = xmlsec_verify(ca, &xml);
+                assert!(ok, "{}: {stderr}", c.name);
+                let v = aadhaar_verify(ca, &xml).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+                assert!(
+                    v.signing.signer_subject.contains(&format!("CN={cn},"))
+                        || v.signing.signer_subject.ends_with(&format!("CN={cn}")),
+                    "{}: {}",
+                    c.name,
+                    v.signing.signer_subject
+                );
+            }
+        }
     }
 }

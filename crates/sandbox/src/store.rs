@@ -26,6 +26,11 @@ pub(crate) struct Account {
     pub citizen: Citizen,
     /// Documents pulled into the locker from issuers after seeding.
     pub pulled: Vec<IssuedDoc>,
+    /// Token answers given for this account so far (picks their spelling,
+    /// [`crate::spelling`]).
+    pub token_answers: u64,
+    /// `oauth2/1/user` answers given for this account so far.
+    pub user_answers: u64,
 }
 
 impl Account {

@@ -239,14 +239,3 @@ pub fn citizen_born_early_in_a_month() -> Citizen {
         c.has_account && c.aadhaar.is_some() && c.dob.starts_with('0')
     })
 }
-
-/// An account holder with an EPFO passbook (the slow issuer's doc type).
-pub fn epfo_member() -> Citizen {
-    find("has an EPFO passbook", |c| {
-        c.has_account
-            && c.aadhaar.is_some()
-            && c.documents
-                .iter()
-                .any(|d| d.doctype == "PRFND" && d.orgid == sandbox::catalogue::ORGID_EPFO)
-    })
-}

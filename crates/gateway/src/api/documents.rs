@@ -222,19 +222,16 @@ pub async fn fetch(
             async move { upstream::call(&state, "file", state.dl.file(&t, &uri)).await }
         })
         .await?;
-        let name = format!(
-            "{}.{}",
-            sanitize_filename(uri),
-            extension(&file.content_type)
-        );
+        let content_type = media_type(&file.content_type);
+        let name = format!("{}.{}", sanitize_filename(uri), extension(&content_type));
         let doc_type = uri.split('-').nth(1).unwrap_or_default();
         let org = uri.split('-').next().unwrap_or_default();
         let fetched = files::Fetched::Document {
             doc_type,
             org_id: org,
-            format: extension(&file.content_type),
+            format: extension(&content_type),
         };
-        return files::store_and_link(&state, &r, &file.content_type, &name, &file.bytes, fetched)
+        return files::store_and_link(&state, &r, &content_type, &name, &file.bytes, fetched)
             .await
             .map(Json);
     }
@@ -332,7 +329,7 @@ pub async fn fetch(
             async move { upstream::call(&state, "file", state.dl.file(&t, &uri)).await }
         })
         .await?;
-        (file.content_type, file.bytes)
+        (media_type(&file.content_type), file.bytes)
     };
     let name = format!(
         "{}-{}.{}",
@@ -484,6 +481,18 @@ fn sanitize_filename(s: &str) -> String {
         })
         .take(80)
         .collect()
+}
+
+/// The type a fetched file is served with: DigiLocker's as it sent it, but
+/// `image/jpg` (which its spec lists beside `image/jpeg`) as the registered
+/// `image/jpeg`, so clients and browsers know the picture.
+fn media_type(content_type: &str) -> String {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("image/jpg") {
+        "image/jpeg".to_owned()
+    } else {
+        content_type.to_owned()
+    }
 }
 
 fn extension(content_type: &str) -> &'static str {

@@ -270,3 +270,43 @@ async fn an_html_page_instead_of_the_e_aadhaar_is_get_xml_failed() {
         .await;
     assert_error(s, &b, 500, "get_xml_failed");
 }
+
+/// DigiLocker rotates its signing leaf and keeps older e-Aadhaars as they
+/// were signed: one app, one run, e-Aadhaars signed by the current leaf and
+/// by the previous one (another key) both verify, with no leaf pinned.
+#[tokio::test]
+async fn e_aadhaars_signed_before_and_after_the_leaf_rotation_both_verify() {
+    let t = TestApp::spawn().await;
+    let mut signers = Vec::new();
+    for signer in [
+        sandbox::seed::EAadhaarSigner::Current,
+        sandbox::seed::EAadhaarSigner::Previous,
+    ] {
+        let c = citizen(|c| c.has_account && c.eaadhaar_available && c.eaadhaar_signer == signer);
+        let id = authenticated_as(&t, &c).await;
+        let (s, v) = t
+            .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+            .await;
+        assert_eq!(s, 200, "{}: {v}", c.name);
+        assert_eq!(v["aadhaar"]["name"], c.name.as_str());
+        assert_eq!(v["aadhaar"]["verified"]["signature"], true);
+        let xml = t
+            .http
+            .get(v["aadhaar"]["xml"]["fileUrl"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        // The leaf is the first certificate of KeyInfo.
+        let leaf = xml
+            .split("<X509Certificate>")
+            .nth(1)
+            .and_then(|rest| rest.split("</X509Certificate>").next())
+            .unwrap()
+            .to_owned();
+        signers.push(leaf);
+    }
+    assert_ne!(signers[0], signers[1], "two different leaves");
+}

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, TestApp};
+use crate::harness::{assert_error, happy_pan_parameters, TestApp};
 
 /// A catalogue entry with `doc_type`, from the API.
 async fn entry(t: &TestApp, doc_type: &str) -> Value {
@@ -26,8 +26,8 @@ fn params_for(entry: &Value, value: &str) -> Vec<Value> {
         .collect()
 }
 
-fn fetch_body(entry: &Value, params: Vec<Value>) -> Value {
-    json!({"docType": entry["docType"], "orgId": entry["orgId"], "format": "pdf", "consent": "Y", "parameters": params})
+fn fetch_body(entry: &Value, params: impl Into<Value>) -> Value {
+    json!({"docType": entry["docType"], "orgId": entry["orgId"], "format": "pdf", "consent": "Y", "parameters": params.into()})
 }
 
 #[tokio::test]
@@ -98,7 +98,7 @@ async fn fetch_a_document_from_the_catalogue_and_download_it() {
         .post(
             &format!("/api/digilocker/{id}/document"),
             &t.creds,
-            fetch_body(&pan, params_for(&pan, "ABCDE1234F")),
+            fetch_body(&pan, happy_pan_parameters()),
         )
         .await;
     assert_eq!(s, 200, "{v}");
@@ -345,7 +345,7 @@ async fn upstream_failures_map_to_contract_codes() {
     let (id, _) = t.authenticated().await;
     let pan = entry(&t, "PANCR").await;
     let path = format!("/api/digilocker/{id}/document");
-    let body = fetch_body(&pan, params_for(&pan, "ABCDE1234F"));
+    let body = fetch_body(&pan, happy_pan_parameters());
     let cases = [
         (
             json!({"error": {"endpoint": "pulldocument", "rate": 1.0, "status": 500, "error": "repository_service_unresponsive"}}),
@@ -395,7 +395,7 @@ async fn a_document_offered_as_xml_is_fetched_as_the_issuers_signed_xml() {
     let (id, _) = t.authenticated().await;
     let pan = entry(&t, "PANCR").await;
     assert_eq!(pan["availableFormats"], json!(["pdf", "xml"]), "{pan}");
-    let mut body = fetch_body(&pan, params_for(&pan, "ABCDE1234F"));
+    let mut body = fetch_body(&pan, happy_pan_parameters());
     body["format"] = json!("xml");
     let (s, v) = t
         .post(&format!("/api/digilocker/{id}/document"), &t.creds, body)
@@ -494,4 +494,58 @@ async fn the_catalogue_is_served_compressed_as_the_client_asks() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 304);
+}
+
+/// Some issuers deliver a document as an image: fetched by its URI, it is
+/// handed out with an image type (`image/jpg`, which DigiLocker's spec also
+/// lists, as the registered `image/jpeg`) and the matching extension.
+#[tokio::test]
+async fn an_image_document_is_fetched_by_uri_with_its_image_type() {
+    let t = TestApp::spawn().await;
+    let mut seen = std::collections::BTreeSet::new();
+    for who in sandbox::seed::citizens()
+        .into_iter()
+        .filter(|c| c.has_account && c.documents.iter().any(|d| d.mime[0].starts_with("image/")))
+    {
+        let id = t.consented(&who, &[]).await;
+        for doc in who
+            .documents
+            .iter()
+            .filter(|d| d.mime[0].starts_with("image/"))
+        {
+            let (s, v) = t
+                .post(
+                    &format!("/api/digilocker/{id}/document"),
+                    &t.creds,
+                    json!({"uri": doc.uri, "consent": "Y"}),
+                )
+                .await;
+            assert_eq!(s, 200, "{}: {v}", doc.uri);
+            let resp = t
+                .http
+                .get(v["fileUrl"].as_str().unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            let (want_type, ext) = match doc.mime[0].as_str() {
+                "image/png" => ("image/png", "png"),
+                _ => ("image/jpeg", "jpg"),
+            };
+            assert_eq!(resp.headers()["content-type"], want_type, "{}", doc.uri);
+            let disposition = resp.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(disposition.ends_with(&format!(".{ext}\"")), "{disposition}");
+            let bytes = resp.bytes().await.unwrap();
+            if ext == "png" {
+                assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+            } else {
+                assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF]));
+            }
+            seen.insert(doc.mime[0].clone());
+        }
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
 }

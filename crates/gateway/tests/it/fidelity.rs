@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::{assert_error, citizen, happy_citizen, TestApp};
+use crate::harness::{
+    assert_error, citizen, happy_citizen, happy_pan_parameters, parameters_of, TestApp,
+};
 
 async fn fetch(t: &TestApp, id: &str, org: &str, doc: &str, params: Value) -> (u16, Value) {
     t.post(
@@ -34,37 +36,43 @@ async fn a_returning_citizen_fetches_the_same_documents_again() {
     let t = TestApp::spawn().await;
     t.wait_catalogue().await;
     let ramesh = happy_citizen();
-    let pan = json!([{"name": "panno", "value": "ABCDE1234F"}, {"name": "PANFullName", "value": ramesh.name}]);
-    let passbook = json!([{"name": "AC_NO", "value": "11112222333"}, {"name": "MemberName", "value": "Ramesh"}]);
+    let pan = happy_pan_parameters();
+    // His class XII mark sheet: CBSE holds it, his locker does not yet.
+    let marksheet = ramesh
+        .pullable
+        .iter()
+        .find(|d| d.doctype == "HSCER")
+        .unwrap();
+    let (org, sheet) = (marksheet.orgid.as_str(), parameters_of(marksheet));
     let (_, v) = t
         .get("/api/digilocker/documents?docType=PANCR", &t.creds)
         .await;
     let pan_org = v["documents"][0]["orgId"].as_str().unwrap().to_owned();
 
-    // First KYC: his own PAN (already in his locker) and a passbook pulled now.
-    let first = t.consented(&ramesh, &["PRFND"]).await;
+    // First KYC: his own PAN (already in his locker) and a mark sheet pulled now.
+    let first = t.consented(&ramesh, &["HSCER"]).await;
     let mut links = Vec::new();
     for _ in 0..2 {
         // The same request asking twice works too.
         let (s, a) = fetch(&t, &first, &pan_org, "PANCR", pan.clone()).await;
         assert_eq!(s, 200, "{a}");
-        let (s, b) = fetch(&t, &first, "002317", "PRFND", passbook.clone()).await;
+        let (s, b) = fetch(&t, &first, org, "HSCER", sheet.clone()).await;
         assert_eq!(s, 200, "{b}");
         links.push((a, b));
     }
     // Second KYC of the same citizen, a new request and a new consent.
-    let second = t.consented(&ramesh, &["PRFND"]).await;
+    let second = t.consented(&ramesh, &["HSCER"]).await;
     let (s, a) = fetch(&t, &second, &pan_org, "PANCR", pan.clone()).await;
     assert_eq!(s, 200, "{a}");
-    let (s, b) = fetch(&t, &second, "002317", "PRFND", passbook.clone()).await;
+    let (s, b) = fetch(&t, &second, org, "HSCER", sheet.clone()).await;
     assert_eq!(s, 200, "{b}");
     links.push((a, b));
-    let first_passbook = download(&t, &links[0].1).await;
-    for (pan_link, passbook_link) in &links {
+    let first_sheet = download(&t, &links[0].1).await;
+    for (pan_link, sheet_link) in &links {
         assert!(download(&t, pan_link).await.starts_with(b"%PDF"));
         assert_eq!(
-            download(&t, passbook_link).await,
-            first_passbook,
+            download(&t, sheet_link).await,
+            first_sheet,
             "the same document every time"
         );
     }
@@ -79,34 +87,22 @@ async fn a_returning_citizen_fetches_the_same_documents_again() {
 async fn a_slow_issuer_is_asked_again_until_it_answers() {
     let t = TestApp::spawn().await;
     t.wait_catalogue().await;
-    // EPFO's passbook issuer answers pull_response_pending twice first.
-    let sunita = citizen(|c| c.name == "Sunita Devi");
-    let id = t.consented(&happy_citizen(), &["PRFND"]).await;
-    let (_, v) = t
-        .get(
-            "/api/digilocker/documents?orgId=000171&docType=PRFND",
-            &t.creds,
-        )
-        .await;
-    let params: Vec<Value> = v["documents"][0]["parameters"]
-        .as_array()
-        .unwrap()
+    // EPFO's passbook issuer answers pull_response_pending twice first. It
+    // holds two passbooks of the happy citizen (two employers).
+    let ramesh = happy_citizen();
+    let passbooks: Vec<Value> = ramesh
+        .pullable
         .iter()
-        .map(|p| json!({"name": p["name"], "value": "MHBAN00112230000012345"}))
+        .filter(|d| d.doctype == "PRFND" && d.orgid == "000171")
+        .map(parameters_of)
         .collect();
-    let (s, b) = fetch(&t, &id, "000171", "PRFND", json!(params)).await;
+    assert_eq!(passbooks.len(), 2);
+    let id = t.consented(&ramesh, &["PRFND"]).await;
+    let (s, b) = fetch(&t, &id, "000171", "PRFND", passbooks[0].clone()).await;
     assert_eq!(s, 200, "{b}");
-    drop(sunita);
     // An issuer that stays pending: a clear error the business can retry.
     t.faults(json!({"pull_pending": {}})).await;
-    let (s, b) = fetch(
-        &t,
-        &id,
-        "002317",
-        "PRFND",
-        json!([{"name": "AC_NO", "value": "5550001"}, {"name": "MemberName", "value": "R"}]),
-    )
-    .await;
+    let (s, b) = fetch(&t, &id, "000171", "PRFND", passbooks[1].clone()).await;
     assert_error(s, &b, 500, "upstream_server_error");
     assert!(b["error"]["detail"]
         .as_str()
@@ -213,4 +209,31 @@ async fn a_slow_catalogue_is_503_until_its_first_build_finishes() {
     assert_eq!(s, 200);
     let n = v["documents"].as_array().map_or(0, Vec::len);
     assert!(n >= 100, "{n} documents");
+}
+
+/// DigiLocker's token answer spells the user's id, e-Aadhaar flag, date of
+/// birth and consent end two ways each; the sandbox takes turns through
+/// every combination (its `spelling` module). Four consents of one citizen
+/// in one app: each is read the same.
+#[tokio::test]
+async fn every_spelling_of_the_token_answer_is_read_alike() {
+    let t = TestApp::spawn().await;
+    let ramesh = happy_citizen();
+    for n in 0..4 {
+        let id = t.consented(&ramesh, &[]).await;
+        let (s, st) = t
+            .get(&format!("/api/digilocker/{id}/status"), &t.creds)
+            .await;
+        assert_eq!(s, 200, "{st}");
+        assert_eq!(
+            st["digilockerUserDetails"]["digilockerId"],
+            ramesh.digilocker_id.as_str(),
+            "answer {n} ({:?}): {st}",
+            sandbox::spelling::Spelling::of_token_answer(0, n)
+        );
+        let (s, v) = t
+            .get(&format!("/api/digilocker/{id}/aadhaar"), &t.creds)
+            .await;
+        assert_eq!(s, 200, "answer {n}: {v}");
+    }
 }

@@ -39,6 +39,22 @@ pub fn happy_citizen() -> sandbox::seed::Citizen {
     sandbox::seed::citizens().into_iter().next().unwrap()
 }
 
+/// What finds `doc` at its issuer, as the contract's `parameters`: a pull
+/// finds only the citizen's own records, by their own values.
+pub fn parameters_of(doc: &sandbox::seed::IssuedDoc) -> Value {
+    doc.params
+        .iter()
+        .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
+        .collect()
+}
+
+/// The happy citizen's own PAN (in their locker), as `parameters`.
+pub fn happy_pan_parameters() -> Value {
+    let c = happy_citizen();
+    let pan = c.documents.iter().find(|d| d.doctype == "PANCR").unwrap();
+    parameters_of(pan)
+}
+
 /// A seeded citizen matching `pred`.
 pub fn citizen(pred: impl Fn(&sandbox::seed::Citizen) -> bool) -> sandbox::seed::Citizen {
     sandbox::seed::citizens()

@@ -13,12 +13,8 @@ async fn fetch_pan(t: &TestApp, id: &str) -> Value {
         .get("/api/digilocker/documents?docType=PANCR", &t.creds)
         .await;
     let pan = &v["documents"][0];
-    let params: Vec<Value> = pan["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| json!({"name": p["name"], "value": "ABCDE1234F"}))
-        .collect();
+    // The happy citizen's own PAN: an issuer finds only the holder's record.
+    let params = crate::harness::happy_pan_parameters();
     let (s, v) = t
         .post(&format!("/api/digilocker/{id}/document"), &t.creds, json!({"docType": "PANCR", "orgId": pan["orgId"], "format": "pdf", "consent": "Y", "parameters": params}))
         .await;

@@ -424,12 +424,8 @@ async fn a_journey_started_on_one_instance_completes_on_another_and_is_read_on_a
     }
     let (_, docs) = cl.get(c, "/api/digilocker/documents?docType=PANCR").await;
     let pan = &docs["documents"][0];
-    let params: Vec<Value> = pan["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| json!({"name": p["name"], "value": "ABCDE1234F"}))
-        .collect();
+    // The happy citizen's own PAN: an issuer finds only the holder's record.
+    let params = crate::harness::happy_pan_parameters();
     let (s, file) = cl
         .post(c, &format!("/api/digilocker/{id}/document"), json!({"docType": "PANCR", "orgId": pan["orgId"], "format": "pdf", "consent": "Y", "parameters": params}))
         .await;

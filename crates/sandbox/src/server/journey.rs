@@ -78,12 +78,9 @@ pub(crate) async fn authorize(
     State(shared): State<SharedState>,
     Query(raw): Query<Vec<(String, String)>>,
 ) -> Response {
-    // DigiLocker's own spec capitalises some names (`Code_challenge`):
-    // match parameter names case-insensitively.
-    let query: HashMap<String, String> = raw
-        .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect();
+    // Parameter names are matched exactly, as DigiLocker matches them:
+    // `code_challenge`, not the `Code_challenge` its published spec prints.
+    let query: HashMap<String, String> = raw.into_iter().collect();
     // Until client and redirect URI are known good, problems are shown here
     // and never sent to an unchecked URI (no open redirect).
     let Some(client_id) = param(&query, "client_id") else {

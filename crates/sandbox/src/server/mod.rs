@@ -10,7 +10,8 @@ mod pages;
 mod pull;
 mod resources;
 
-use std::sync::{Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use axum::http::header::AUTHORIZATION;
@@ -24,6 +25,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::catalogue::Catalogue;
+use crate::documents;
 use crate::faults::{Endpoint, FaultSwitch};
 use crate::federation::{Federation, IssuerFault};
 use crate::issuer_signing::IssuerSigner;
@@ -46,6 +48,15 @@ pub(crate) struct Shared {
     /// The faulty issuers and the catalogue calls' latency.
     pub federation: Federation,
     store: Mutex<Store>,
+    /// Each document's file as served, by (DigiLocker id, URI): rendering a
+    /// PDF takes milliseconds, and `files/issued` gives every file's size.
+    files: Mutex<HashMap<(String, String), Arc<RenderedFile>>>,
+}
+
+/// A document's file: its content type and bytes.
+pub(crate) struct RenderedFile {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Shared {
@@ -83,6 +94,8 @@ impl Shared {
                 Account {
                     citizen,
                     pulled: Vec::new(),
+                    token_answers: 0,
+                    user_answers: 0,
                 }
             })
             .collect();
@@ -99,7 +112,26 @@ impl Shared {
             faults,
             federation,
             store: Mutex::new(store),
+            files: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The file of `doc` in `citizen`'s locker ([`documents::render_file`]),
+    /// rendered once.
+    pub fn file_of(&self, citizen: &seed::Citizen, doc: &IssuedDoc) -> Arc<RenderedFile> {
+        let key = (citizen.digilocker_id.clone(), doc.uri.clone());
+        if let Some(hit) = self.files.lock().ok().and_then(|f| f.get(&key).cloned()) {
+            return hit;
+        }
+        let (content_type, bytes) = documents::render_file(citizen, doc);
+        let file = Arc::new(RenderedFile {
+            content_type,
+            bytes,
+        });
+        match self.files.lock() {
+            Ok(mut files) => files.entry(key).or_insert(file).clone(),
+            Err(_) => file,
+        }
     }
 
     /// Refuse an org id the catalogue does not have, and an invalid fault.
@@ -151,7 +183,9 @@ fn normalise_base_path(raw: &str) -> anyhow::Result<String> {
 
 /// The Aadhaar card is a document in every Aadhaar-linked DigiLocker: add
 /// one when the seed did not, so consenting to it (and the `ADHAR` doc type
-/// in the scope) works the same for every citizen.
+/// in the scope) works the same for every citizen. Like DigiLocker's, it
+/// comes as PDF and, where an e-Aadhaar is available, as XML: the signed
+/// e-Aadhaar itself ([`resources`]' `xml`).
 fn add_aadhaar_card(citizen: &mut seed::Citizen) {
     let Some(aadhaar) = citizen.aadhaar.clone() else {
         return;
@@ -172,7 +206,12 @@ fn add_aadhaar_card(citizen: &mut seed::Citizen) {
             name: "Aadhaar Card".to_owned(),
             description: "Aadhaar Card".to_owned(),
             date: "01-04-2023".to_owned(),
-            mime: vec!["application/pdf".to_owned()],
+            mime: if citizen.eaadhaar_available {
+                vec!["application/pdf".to_owned(), "application/xml".to_owned()]
+            } else {
+                vec!["application/pdf".to_owned()]
+            },
+            params: Vec::new(),
             fields: vec![
                 ("Name".to_owned(), citizen.name.clone()),
                 ("Date of birth".to_owned(), citizen.dob.clone()),
@@ -244,7 +283,7 @@ pub(crate) fn router(shared: SharedState) -> Router {
         .route("/oauth2/1/user", faulty(s, E::User, get(resources::user)))
         .route(
             "/oauth2/1/files/issued",
-            faulty(s, E::Files, get(resources::issued)),
+            faulty(s, E::Files, get(resources::issued_v1)),
         )
         .route(
             "/oauth2/2/files/issued",

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, PRAGMA};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,14 +15,39 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{basic_credentials, secret_eq, ApiError, Shared, SharedState};
+use crate::spelling::Spelling;
 use crate::store::{random_token, AccessRecord, Grant, Store};
 
 type Form = HashMap<String, String>;
 
-/// The request's fields. The partner API is form-encoded; DigiLocker's own
-/// OpenAPI document shows a JSON body, so a JSON object is accepted too.
-fn parse_form(body: &Bytes) -> Result<Form, ApiError> {
-    if body.trim_ascii_start().starts_with(b"{") {
+/// Whether the request says or looks like it carries JSON.
+fn is_json(headers: &HeaderMap, body: &Bytes) -> bool {
+    let declared = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+    declared || body.trim_ascii_start().starts_with(b"{")
+}
+
+/// The fields of a form-encoded body. The token endpoint takes only a form,
+/// as DigiLocker's spec says ("passed as application/x-www-form-urlencoded
+/// POST parameters"); a JSON body is `400 invalid_request`. The revoke
+/// endpoint also takes a JSON object (`json_too`), the request body its
+/// published schema shows.
+fn parse_form(headers: &HeaderMap, body: &Bytes, json_too: bool) -> Result<Form, ApiError> {
+    if is_json(headers, body) {
+        if !json_too {
+            return Err(ApiError::invalid_request(
+                "the body must be application/x-www-form-urlencoded, not JSON",
+            ));
+        }
         let object: HashMap<String, Value> = serde_json::from_slice(body).map_err(|e| {
             ApiError::invalid_request(format!("the JSON body is not an object of strings: {e}"))
         })?;
@@ -76,7 +101,7 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let form = parse_form(&body)?;
+    let form = parse_form(&headers, &body, false)?;
     let client_id = authenticate_client(&shared, &headers, &form)?.ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::UNAUTHORIZED,
@@ -232,10 +257,17 @@ fn token_answer(
         .access_token_ttl
         .min(std::time::Duration::from_secs(consent_left));
     let access = random_token();
+    let position = grant.account;
     let account = store
         .accounts
-        .get(grant.account)
+        .get_mut(position)
         .ok_or_else(|| ApiError::unexpected("a grant points at a missing account"))?;
+    let spelling = if shared.config.quirks {
+        Spelling::of_token_answer(position, account.token_answers)
+    } else {
+        Spelling::SERVICE
+    };
+    account.token_answers += 1;
     let citizen = &account.citizen;
     let mut answer = json!({
         "access_token": access,
@@ -249,20 +281,17 @@ fn token_answer(
         "new_account": yes_no(grant.new_account),
     });
     let dob = citizen.dob.replace('-', "");
-    let eaadhaar = yes_no(eaadhaar_available(citizen));
-    if shared.config.quirks {
-        // The spellings and types of DigiLocker's own AccessResponse schema:
-        // `dob` an integer (so 01011990 arrives as 1011990), and
-        // `consent_valid_till` a string, as real answers carry it.
-        answer["digilocker_id"] = json!(citizen.digilocker_id);
-        answer["eaadhar"] = json!(eaadhaar);
-        answer["dob"] = dob.parse::<u64>().map_or_else(|_| json!(dob), |n| json!(n));
-        answer["consent_valid_till"] = json!(grant.consent_valid_till.to_string());
-    } else {
-        answer["digilockerid"] = json!(citizen.digilocker_id);
-        answer["eaadhaar"] = json!(eaadhaar);
+    answer[spelling.id_field()] = json!(citizen.digilocker_id);
+    answer[spelling.eaadhaar_field()] = json!(yes_no(eaadhaar_available(citizen)));
+    if spelling.service_types {
         answer["dob"] = json!(dob);
         answer["consent_valid_till"] = json!(grant.consent_valid_till);
+    } else {
+        // The types of DigiLocker's own AccessResponse schema: `dob` an
+        // integer (so 01011990 arrives as 1011990), `consent_valid_till` a
+        // string.
+        answer["dob"] = dob.parse::<u64>().map_or_else(|_| json!(dob), |n| json!(n));
+        answer["consent_valid_till"] = json!(grant.consent_valid_till.to_string());
     }
     if let Some(mobile) = &citizen.mobile {
         answer["mobile"] = json!(mobile);
@@ -331,7 +360,7 @@ pub(crate) async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let form = parse_form(&body)?;
+    let form = parse_form(&headers, &body, true)?;
     let client = authenticate_client(&shared, &headers, &form)?;
     let token =
         field(&form, "token").ok_or_else(|| ApiError::invalid_request("token is missing"))?;

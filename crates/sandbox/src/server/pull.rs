@@ -16,10 +16,9 @@ use crate::catalogue::{DocTypeDef, Issuer};
 use crate::documents::{self, PullError};
 use crate::store::{PendingPull, PENDING_WINDOW};
 
-/// How old a signed call's `ts` may be (DigiLocker: 30 minutes).
+/// How old a signed call's `ts` may be (DigiLocker: 30 minutes). A `ts` in
+/// the future is refused, as DigiLocker refuses it.
 const MAX_TS_AGE_SECS: i64 = 30 * 60;
-/// How far into the future a `ts` may be, for clock skew.
-const MAX_TS_SKEW_SECS: i64 = 5 * 60;
 
 fn parse_form(body: &Bytes) -> Result<Vec<(String, String)>, ApiError> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).map_err(|e| {
@@ -75,7 +74,7 @@ fn verify_signed(
             "Timestamp parameter is missing or invalid: it is more than 30 minutes old",
         ));
     }
-    if ts > now + MAX_TS_SKEW_SECS {
+    if ts > now {
         return Err(ApiError::invalid_parameter(
             "Timestamp parameter is missing or invalid: it is in the future",
         ));
@@ -201,9 +200,9 @@ pub(crate) async fn doctypes(
     let documents: Vec<Value> = issuer
         .doctypes
         .iter()
-        // `mime`: a sandbox-only hint (DigiLocker's answer has no formats),
-        // the same list `files/issued` gives once the document is pulled.
-        .map(|d| json!({"doctype": d.doctype, "description": d.description, "mime": d.mime}))
+        // Only these two, as DigiLocker answers: the formats a document
+        // comes in show only once it is issued (`mime` in `files/issued`).
+        .map(|d| json!({"doctype": d.doctype, "description": d.description}))
         .collect();
     Ok(Json(json!({ "documents": documents })))
 }
@@ -251,52 +250,6 @@ fn pull_error(status: StatusCode, error: &str, description: impl Into<String>) -
 /// (`500 aadhaar_not_linked`): the identity documents.
 const NEEDS_AADHAAR: [&str; 3] = ["PANCR", "DRVLC", "RVCER"];
 
-/// Upper case, letters and digits only: `ka-01 2011/0012345` ->
-/// `KA0120110012345`.
-fn id_text(value: &str) -> String {
-    value
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
-}
-
-/// The URI an issuer gives a pulled document: `{issuerid}-{DOCTYPE}-{id}`,
-/// where the id is the document's number as the citizen gave it (the first
-/// free-text parameter), after the values chosen from a list (a year, a
-/// semester), as in `in.gov.pan-PANCR-ABCDE1234F` or
-/// `in.cbse-SSCER-20194012345`: real issuers' URIs carry the document number,
-/// and so do the seeded documents'. `None` when the parameters give no
-/// usable id (then the content rule's URI is kept).
-fn issuer_uri(
-    issuer: &Issuer,
-    doctype: &DocTypeDef,
-    params: &[(String, String)],
-) -> Option<String> {
-    let value = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| id_text(v))
-    };
-    let mut id: String = doctype
-        .params
-        .iter()
-        .filter(|p| !p.valuelist.is_empty())
-        .filter_map(|p| value(&p.paramname))
-        .collect();
-    let number = doctype
-        .params
-        .iter()
-        .find(|p| p.valuelist.is_empty())
-        .and_then(|p| value(&p.paramname))?;
-    if number.len() < 4 {
-        return None;
-    }
-    id.push_str(&number);
-    (id.len() <= 40).then(|| format!("{}-{}-{id}", issuer.issuerid, doctype.doctype))
-}
-
 /// `500 pull_response_pending`, DigiLocker's text.
 fn pending() -> ApiError {
     pull_error(
@@ -319,7 +272,8 @@ fn pending() -> ApiError {
 /// `500 aadhaar_not_linked` for an identity document and an account without
 /// Aadhaar; the issuer's fault, if it has one ([`crate::federation`]);
 /// `400 invalid_parameter` (an issuer parameter missing) or
-/// `404 record_not_found` from the issuer; the `pull_pending` fault;
+/// `404 record_not_found` (no record of this citizen matches: see
+/// [`crate::documents`]) from the issuer; the `pull_pending` fault;
 /// `500 uri_exists` when the locker already has a document of that URI
 /// (seeded, or pulled by any consent, this one included); a slow issuer's
 /// `500 pull_response_pending`; else `{"uri": ...}`.
@@ -385,7 +339,7 @@ pub(crate) async fn pull_document(
         .filter(|(k, _)| !matches!(k.as_str(), "orgid" | "doctype" | "consent"))
         .map(|(k, v)| (k.clone(), v.trim().to_owned()))
         .collect();
-    let mut doc = documents::pull(citizen, issuer, doctype, &params).map_err(|e| match e {
+    let doc = documents::pull(citizen, issuer, doctype, &params).map_err(|e| match e {
         PullError::RecordNotFound => pull_error(
             StatusCode::NOT_FOUND,
             "record_not_found",
@@ -395,9 +349,6 @@ pub(crate) async fn pull_document(
             ApiError::invalid_parameter(format!("{name} parameter is missing or invalid"))
         }
     })?;
-    if let Some(uri) = issuer_uri(issuer, doctype, &params) {
-        doc.uri = uri;
-    }
     let pull_pending = shared.faults.get().pull_pending;
     if pull_pending.as_ref().is_some_and(|p| p.attempts.is_none()) {
         return Err(pending());

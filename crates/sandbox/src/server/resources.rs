@@ -12,9 +12,13 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use super::oauth::{eaadhaar_available, yes_no};
-use super::{authorize_bearer, ApiError, Authorized, SharedState};
+use super::{authorize_bearer, ApiError, Authorized, Shared, SharedState};
 use crate::documents;
 use crate::seed::IssuedDoc;
+use crate::spelling::Spelling;
+
+/// The Aadhaar card's doc type.
+const AADHAAR_CARD: &str = "ADHAR";
 
 /// `GET oauth2/1/user`.
 pub(crate) async fn user(
@@ -23,19 +27,29 @@ pub(crate) async fn user(
 ) -> Result<Json<Value>, ApiError> {
     let auth = authorize_bearer(&shared, &headers)?;
     let citizen = &auth.account.citizen;
+    let spelling = {
+        let mut store = shared.store();
+        let account = store
+            .accounts
+            .get_mut(auth.grant.account)
+            .ok_or_else(|| ApiError::unexpected("the token's account is gone"))?;
+        let n = account.user_answers;
+        account.user_answers += 1;
+        if shared.config.quirks {
+            Spelling::of_user_answer(auth.grant.account, n)
+        } else {
+            Spelling::SERVICE
+        }
+    };
     let mut answer = json!({
         "digilockerid": citizen.digilocker_id,
         "name": citizen.name,
         "dob": citizen.dob.replace('-', ""),
         "gender": citizen.gender,
     });
-    // DigiLocker's user schema spells the flag `eaadhar`.
-    let eaadhaar_field = if shared.config.quirks {
-        "eaadhar"
-    } else {
-        "eaadhaar"
-    };
-    answer[eaadhaar_field] = json!(yes_no(eaadhaar_available(citizen)));
+    // DigiLocker's user schema lists the flag as `eaadhar` and requires it
+    // as `eaadhaar`: both are answered, in turns (crate::spelling).
+    answer[spelling.eaadhaar_field()] = json!(yes_no(eaadhaar_available(citizen)));
     if let Some(mobile) = &citizen.mobile {
         answer["mobile"] = json!(mobile);
     }
@@ -83,23 +97,44 @@ pub(crate) fn sends_hmac(doc: &IssuedDoc, quirks: bool) -> bool {
     !quirks || doc.mime.iter().any(|m| m == "application/xml")
 }
 
-/// `GET oauth2/{1,2}/files/issued`.
+/// `GET oauth2/2/files/issued`: `mime` a list, `size` the file's size in
+/// bytes (a string, as DigiLocker's schema types it).
 pub(crate) async fn issued(
     State(shared): State<SharedState>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let auth = authorize_bearer(&shared, &headers)?;
+    issued_as(&shared, &headers, 2)
+}
+
+/// `GET oauth2/1/files/issued`: the first version's answer, as its schema
+/// has it: `mime` one string (`application/pdf`, or the formats joined by
+/// `, `), `size` and `parent` blank.
+pub(crate) async fn issued_v1(
+    State(shared): State<SharedState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    issued_as(&shared, &headers, 1)
+}
+
+fn issued_as(shared: &Shared, headers: &HeaderMap, version: u8) -> Result<Json<Value>, ApiError> {
+    let auth = authorize_bearer(shared, headers)?;
     let quirks = shared.config.quirks;
     let items: Vec<Value> = shared_documents(&auth)
         .into_iter()
         .map(|(place, doc)| {
+            let (mime, size) = if version == 1 {
+                (json!(doc.mime.join(", ")), String::new())
+            } else {
+                let file = shared.file_of(&auth.account.citizen, doc);
+                (json!(doc.mime), file.bytes.len().to_string())
+            };
             json!({
                 "name": doc.name,
                 "type": "file",
-                "size": "",
+                "size": size,
                 "date": listed_date(&doc.date, place, quirks),
                 "parent": "",
-                "mime": doc.mime,
+                "mime": mime,
                 "uri": doc.uri,
                 "doctype": doc.doctype,
                 "description": doc.description,
@@ -148,7 +183,8 @@ pub(crate) fn body_hmac(secret: &str, body: &[u8]) -> Result<String, ApiError> {
     Ok(STANDARD.encode(mac.finalize().into_bytes()))
 }
 
-/// `GET oauth2/1/file/{uri}`: the PDF, with the `hmac` header.
+/// `GET oauth2/1/file/{uri}`: the PDF, or the image for a document whose
+/// `mime` names one, under that content type, with the `hmac` header.
 pub(crate) async fn file(
     State(shared): State<SharedState>,
     headers: HeaderMap,
@@ -156,11 +192,12 @@ pub(crate) async fn file(
 ) -> Result<Response, ApiError> {
     let auth = authorize_bearer(&shared, &headers)?;
     let doc = find_document(&auth, &uri)?;
-    let pdf = documents::render_pdf(&auth.account.citizen, doc);
+    let file = shared.file_of(&auth.account.citizen, doc);
     let hmac = sends_hmac(doc, shared.config.quirks)
-        .then(|| body_hmac(&auth.app.client_secret, &pdf))
+        .then(|| body_hmac(&auth.app.client_secret, &file.bytes))
         .transpose()?;
-    let mut response = ([(CONTENT_TYPE, "application/pdf")], pdf).into_response();
+    let content_type = HeaderValue::from_str(&file.content_type).map_err(ApiError::unexpected)?;
+    let mut response = ([(CONTENT_TYPE, content_type)], file.bytes.clone()).into_response();
     if let Some(hmac) = hmac {
         let hmac = HeaderValue::from_str(&hmac).map_err(ApiError::unexpected)?;
         response.headers_mut().insert("hmac", hmac);
@@ -176,6 +213,14 @@ pub(crate) async fn xml(
 ) -> Result<Response, ApiError> {
     let auth = authorize_bearer(&shared, &headers)?;
     let doc = find_document(&auth, &uri)?;
+    if doc.doctype == AADHAAR_CARD && doc.mime.iter().any(|m| m == "application/xml") {
+        // The Aadhaar card's XML is the signed e-Aadhaar.
+        let xml = shared
+            .signing
+            .sign_eaadhaar(&auth.account.citizen)
+            .map_err(|e| ApiError::unexpected(format!("signing the e-Aadhaar: {e:#}")))?;
+        return Ok(([(CONTENT_TYPE, "application/xml")], xml).into_response());
+    }
     let xml = documents::signed_xml(&auth.account.citizen, doc, &shared.issuer_signing)
         .ok_or_else(|| {
             ApiError::invalid_uri(

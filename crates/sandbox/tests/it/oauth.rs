@@ -5,6 +5,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use sandbox::spelling::Spelling;
+
 use crate::support::*;
 
 /// The scope and the fields both spellings share.
@@ -26,31 +28,104 @@ fn assert_common_token_fields(token: &Value, citizen: &sandbox::seed::Citizen) {
     assert!(scope.contains("issued/in.gov.uidai-ADHAR-"), "{scope}");
 }
 
+/// Check one token answer against the spelling the documented rule gives it.
+fn assert_spelt(token: &Value, citizen: &sandbox::seed::Citizen, spelling: Spelling) {
+    let (id, other_id) = if spelling.service_names {
+        ("digilockerid", "digilocker_id")
+    } else {
+        ("digilocker_id", "digilockerid")
+    };
+    assert_eq!(token[id], citizen.digilocker_id.as_str(), "{token}");
+    assert!(token.get(other_id).is_none(), "{token}");
+    let (flag, other_flag) = if spelling.service_names {
+        ("eaadhaar", "eaadhar")
+    } else {
+        ("eaadhar", "eaadhaar")
+    };
+    assert_eq!(
+        token[flag],
+        if citizen.eaadhaar_available { "Y" } else { "N" },
+        "{token}"
+    );
+    assert!(token.get(other_flag).is_none(), "{token}");
+    let dob = citizen.dob.replace('-', "");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if spelling.service_types {
+        assert_eq!(token["dob"], dob.as_str(), "{token}");
+        assert!(
+            token["consent_valid_till"].as_i64().unwrap() > now,
+            "{token}"
+        );
+    } else {
+        // The spec's integer: 01011990 loses its leading zero.
+        assert_eq!(token["dob"].as_u64(), Some(dob.parse::<u64>().unwrap()));
+        let till: i64 = token["consent_valid_till"]
+            .as_str()
+            .expect("a string")
+            .parse()
+            .unwrap();
+        assert!(till > now);
+    }
+}
+
 #[tokio::test]
-async fn token_response_has_the_specs_spellings_with_quirks_on() {
+async fn token_answers_take_turns_through_every_spelling_with_quirks_on() {
     let sb = spawn().await;
     // A citizen born on the 1st-9th: the integer dob loses its leading zero.
     let citizen = citizen(|c| {
         c.has_account && c.aadhaar.is_some() && c.mobile.is_some() && c.dob.starts_with('0')
     });
-    let token = sb.token_for(&citizen).await;
+    let position = position_of(&citizen);
+    let mut token = sb.token_for(&citizen).await;
     assert_common_token_fields(&token, &citizen);
-    assert_eq!(token["digilocker_id"], citizen.digilocker_id.as_str());
-    assert!(token.get("digilockerid").is_none(), "{token}");
-    assert_eq!(
-        token["eaadhar"],
-        if citizen.eaadhaar_available { "Y" } else { "N" }
-    );
-    assert!(token.get("eaadhaar").is_none(), "{token}");
-    let dob = citizen.dob.replace('-', "");
-    assert_eq!(token["dob"].as_u64(), Some(dob.parse::<u64>().unwrap()));
-    assert_eq!(token["dob"].to_string().len(), 7, "01011990 as a number");
-    let till: i64 = token["consent_valid_till"]
-        .as_str()
-        .expect("a string")
-        .parse()
-        .unwrap();
-    assert!(till > time::OffsetDateTime::now_utc().unix_timestamp());
+    let mut seen = std::collections::HashSet::new();
+    for n in 0..4 {
+        let spelling = Spelling::of_token_answer(position, n);
+        assert_spelt(&token, &citizen, spelling);
+        seen.insert(spelling);
+        let refreshed = refresh_with(&sb, token["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(refreshed.status(), StatusCode::OK);
+        token = refreshed.json().await.unwrap();
+    }
+    assert_eq!(seen.len(), 4, "every spelling in four answers");
+    // The happy-path citizen's first answer is the published spelling; the
+    // next citizen's, the service's: two journeys already see both.
+    let ramesh = sb.token_for(&happy_citizen()).await;
+    assert_spelt(&ramesh, &happy_citizen(), Spelling::PUBLISHED);
+    let second = sandbox::seed::citizens()[1].clone();
+    let token = sb.token_for(&second).await;
+    assert_spelt(&token, &second, Spelling::SERVICE);
+}
+
+#[tokio::test]
+async fn user_answers_take_turns_between_eaadhar_and_eaadhaar() {
+    let sb = spawn().await;
+    let citizen = happy_citizen();
+    let token = sb.token_for(&citizen).await;
+    let access = token["access_token"].as_str().unwrap();
+    let mut flags = Vec::new();
+    for n in 0..2 {
+        let user: Value = sb
+            .get_bearer("oauth2/1/user", access)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let spelling = Spelling::of_user_answer(0, n);
+        assert_eq!(user[spelling.eaadhaar_field()], "Y", "{user}");
+        assert_eq!(
+            user.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.starts_with("eaadha"))
+                .count(),
+            1
+        );
+        assert_eq!(user["digilockerid"], citizen.digilocker_id.as_str());
+        assert_eq!(user["dob"], citizen.dob.replace('-', "").as_str());
+        flags.push(spelling.eaadhaar_field());
+    }
+    assert_eq!(flags, ["eaadhar", "eaadhaar"]);
 }
 
 #[tokio::test]
@@ -254,7 +329,7 @@ async fn access_token_expires_and_refresh_token_gets_a_new_one() {
     let new_access = refreshed["access_token"].as_str().unwrap();
     assert_ne!(new_access, access);
     assert_eq!(refreshed["scope"], token["scope"]);
-    assert_eq!(refreshed["digilocker_id"], token["digilocker_id"]);
+    assert_eq!(digilocker_id(&refreshed), digilocker_id(&token));
     assert_eq!(
         sb.get_bearer("oauth2/1/user", new_access).await.status(),
         StatusCode::OK
@@ -468,7 +543,9 @@ async fn unsupported_grant_type_and_missing_fields_are_oauth_errors() {
 }
 
 #[tokio::test]
-async fn token_endpoint_also_accepts_a_json_body() {
+async fn token_endpoint_refuses_a_json_body() {
+    // DigiLocker's spec: the token call's fields are form-encoded POST
+    // parameters. A JSON body is refused before the code is looked at.
     let sb = spawn().await;
     let flow = sb.new_flow();
     let code = sb.code_for(&flow, &happy_citizen()).await;
@@ -486,7 +563,37 @@ async fn token_endpoint_also_accepts_a_json_body() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let (status, error) = error_of(response).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+    // The same fields as a form: the code still works.
+    assert_eq!(sb.exchange(&code, &flow).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn revoke_takes_a_form_or_the_json_its_schema_shows() {
+    let sb = spawn().await;
+    for json in [false, true] {
+        let token = sb.token_for(&happy_citizen()).await;
+        let access = token["access_token"].as_str().unwrap();
+        let request = sb.browser.post(sb.url("oauth2/1/revoke"));
+        let request = if json {
+            request.json(&serde_json::json!({"token": access, "token_type_hint": "access_token"}))
+        } else {
+            request.form(&[("token", access), ("token_type_hint", "access_token")])
+        };
+        assert_eq!(
+            request.send().await.unwrap().status(),
+            StatusCode::OK,
+            "json {json}"
+        );
+        assert_eq!(
+            sb.get_bearer("oauth2/1/user", access).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
 }
 
 #[tokio::test]

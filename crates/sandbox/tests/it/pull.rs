@@ -103,7 +103,8 @@ async fn doctype_call_also_accepts_orgid_in_the_signature() {
 #[tokio::test]
 async fn stale_future_and_missing_ts_are_invalid_parameter() {
     let sb = spawn().await;
-    for ts in [now() - 31 * 60, now() + 3600] {
+    // Any time in the future is refused, a minute ahead as an hour ahead.
+    for ts in [now() - 31 * 60, now() + 3600, now() + 60, now() + 2] {
         let response = call(
             &sb,
             "oauth2/1/pull/issuers",
@@ -236,6 +237,38 @@ async fn pull_document_errors() {
     );
 }
 
+/// A pull of `record` (one of the citizen's, found by its parameters).
+fn record_pull(record: &sandbox::seed::IssuedDoc) -> Vec<(&str, &str)> {
+    let mut form = vec![
+        ("orgid", record.orgid.as_str()),
+        ("doctype", record.doctype.as_str()),
+        ("consent", "Y"),
+    ];
+    form.extend(record.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    form
+}
+
+/// The happy-path citizen's class XII mark sheet: CBSE holds it, his locker
+/// does not (yet).
+fn ramesh_hscer() -> sandbox::seed::IssuedDoc {
+    happy_citizen()
+        .pullable
+        .into_iter()
+        .find(|d| d.doctype == "HSCER")
+        .unwrap()
+}
+
+/// A token of `who` whose consent covers pulling `doctype`.
+async fn token_pulling(sb: &TestSandbox, who: &sandbox::seed::Citizen, doctype: &str) -> String {
+    let partners = format!("file.partners/{doctype}");
+    token_ticking(sb, who, &[("req_doctype", doctype)], |value, checked| {
+        checked || value == partners
+    })
+    .await
+}
+
+/// A PAN pull of someone else's number, for the checks that come before
+/// the issuer looks.
 const PAN_PULL: [(&str, &str); 5] = [
     ("orgid", "000004"),
     ("doctype", "PANCR"),
@@ -272,11 +305,15 @@ async fn fetch_ok(sb: &TestSandbox, access: &str, uri: &str) {
 #[tokio::test]
 async fn pulled_document_is_listed_fetchable_and_then_exists() {
     let sb = spawn().await;
-    let token = sb.token_for(&happy_citizen()).await;
-    let access = token["access_token"].as_str().unwrap();
-    let uri = uri_of(pull(&sb, access, &PAN_PULL).await).await;
-    // Like real issuers' URIs (and the seeded ones), it carries the number.
-    assert_eq!(uri, "in.gov.pan-PANCR-ZZZZZ9999Z");
+    let who = happy_citizen();
+    let record = ramesh_hscer();
+    let access = token_pulling(&sb, &who, "HSCER").await;
+    let access = access.as_str();
+    let pull_form = record_pull(&record);
+    let uri = uri_of(pull(&sb, access, &pull_form).await).await;
+    // The issuer's own record: its URI carries the year and roll number.
+    assert_eq!(uri, "in.cbse-HSCER-20034123456");
+    assert_eq!(uri, record.uri);
     fetch_ok(&sb, access, &uri).await;
     assert!(listed(&sb, access)
         .await
@@ -284,7 +321,7 @@ async fn pulled_document_is_listed_fetchable_and_then_exists() {
         .any(|i| i["uri"] == uri.as_str()));
 
     // The same consent pulling again: it is in the locker now.
-    let response = pull(&sb, access, &PAN_PULL).await;
+    let response = pull(&sb, access, &pull_form).await;
     let status = response.status();
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -302,9 +339,9 @@ async fn pulled_document_is_listed_fetchable_and_then_exists() {
 
     // A returning citizen (a new journey, a new consent): the pulled document
     // is offered on the consent page like any other, and ticked by default.
-    let other = sb.token_for(&happy_citizen()).await;
+    let other = sb.token_for(&who).await;
     let other = other["access_token"].as_str().unwrap();
-    let response = pull(&sb, other, &PAN_PULL).await;
+    let response = pull(&sb, other, &pull_form).await;
     assert_eq!(
         error_of(response).await,
         (StatusCode::INTERNAL_SERVER_ERROR, "uri_exists".into())
@@ -314,9 +351,79 @@ async fn pulled_document_is_listed_fetchable_and_then_exists() {
         .into_iter()
         .find(|i| i["uri"] == uri.as_str())
         .expect("the pulled document is listed for the new consent");
-    assert_eq!(item["doctype"], "PANCR");
-    assert_eq!(item["issuerid"], "in.gov.pan");
+    assert_eq!(item["doctype"], "HSCER");
+    assert_eq!(item["issuerid"], "in.cbse");
     fetch_ok(&sb, other, &uri).await;
+}
+
+/// Issuers find only the citizen's own records: a wrong number, a wrong
+/// name, or another citizen's document is `record_not_found`, so no two
+/// citizens can end up holding the same PAN.
+#[tokio::test]
+async fn a_pull_finds_only_the_citizens_own_record() {
+    let sb = spawn().await;
+    let ramesh = happy_citizen();
+    let pan = ramesh
+        .documents
+        .iter()
+        .find(|d| d.doctype == "PANCR")
+        .unwrap();
+    let priya = citizen(|c| c.name == "Priya Venkataraman");
+    let priya_access = sb.token_for(&priya).await;
+    let priya_access = priya_access["access_token"].as_str().unwrap();
+    // Priya (her own PAN ticked, so PAN pulls are in scope) asks for Ramesh's.
+    let response = pull(&sb, priya_access, &record_pull(pan)).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (StatusCode::NOT_FOUND, "record_not_found"),
+        "{body}"
+    );
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .starts_with("No record found in issuer database"));
+    // Ramesh himself: his number with another name, another number with his
+    // name, made-up values: none found.
+    let access = sb.token_for(&ramesh).await;
+    let access = access["access_token"].as_str().unwrap();
+    for (number, name) in [
+        ("ABCDE1234F", "Priya Venkataraman"),
+        ("ABCDE1234G", "Ramesh Kumar Sharma"),
+        ("BQRPV5678K", "Priya Venkataraman"),
+        ("ZZZZZ9999Z", "Test Holder"),
+    ] {
+        let form = [
+            ("orgid", "000004"),
+            ("doctype", "PANCR"),
+            ("consent", "Y"),
+            ("panno", number),
+            ("PANFullName", name),
+        ];
+        assert_eq!(
+            error_of(pull(&sb, access, &form).await).await,
+            (StatusCode::NOT_FOUND, "record_not_found".into()),
+            "{number} {name}"
+        );
+    }
+    // His own, typed loosely: found (already in his locker).
+    let form = [
+        ("orgid", "000004"),
+        ("doctype", "PANCR"),
+        ("consent", "Y"),
+        ("panno", "abcde 1234 f"),
+        ("PANFullName", "ramesh kumar  sharma"),
+    ];
+    assert_eq!(
+        error_of(pull(&sb, access, &form).await).await,
+        (StatusCode::INTERNAL_SERVER_ERROR, "uri_exists".into())
+    );
+    // Nothing was added to Priya's locker.
+    assert!(!listed(&sb, priya_access)
+        .await
+        .iter()
+        .any(|i| i["uri"] == pan.uri.as_str()));
 }
 
 #[tokio::test]
@@ -365,15 +472,10 @@ async fn a_doc_type_shared_for_pulling_covers_the_document_already_pulled() {
     // Two consents given before either pulled (two tabs, two apps' journeys).
     let first = token_ticking(&sb, &who, &[("req_doctype", "DRVLC")], partners).await;
     let second = token_ticking(&sb, &who, &[("req_doctype", "DRVLC")], partners).await;
-    let orgid = sandbox::catalogue::transport_orgid("MH").unwrap();
-    let dl = [
-        ("orgid", orgid.as_str()),
-        ("doctype", "DRVLC"),
-        ("consent", "Y"),
-        ("dlno", "MH0120190012345"),
-        ("DOB", "15-08-1990"),
-    ];
+    let record = who.pullable.iter().find(|d| d.doctype == "DRVLC").unwrap();
+    let dl = record_pull(record);
     let uri = uri_of(pull(&sb, &first, &dl).await).await;
+    assert_eq!(uri, record.uri);
     let response = pull(&sb, &second, &dl).await;
     assert_eq!(
         error_of(response).await,
@@ -463,59 +565,36 @@ async fn identity_documents_need_aadhaar_to_be_pulled() {
         body["error_description"],
         "To access issued documents, please link your Aadhaar number to your DigiLocker account."
     );
-    // An issuer that does not match against Aadhaar still lets the pull through.
-    let response = pull(
-        &sb,
-        &access,
-        &[
-            ("orgid", sandbox::catalogue::ORGID_CBSE),
-            ("doctype", "MIGCR"),
-            ("consent", "Y"),
-            ("rroll", "12345678"),
-            ("year", "2019"),
-        ],
-    )
-    .await;
+    // An issuer that does not match against Aadhaar still lets the pull
+    // through: CBSE finds his migration certificate.
+    let record = who.pullable.iter().find(|d| d.doctype == "MIGCR").unwrap();
+    let response = pull(&sb, &access, &record_pull(record)).await;
     // Values picked from a list (the year) come before the number.
     assert_eq!(
         uri_of(response).await,
-        format!("{}-MIGCR-201912345678", sandbox::catalogue::ISSUERID_CBSE)
+        format!("{}-MIGCR-19969712345", sandbox::catalogue::ISSUERID_CBSE)
     );
 }
 
-/// A citizen with an EPFO passbook ticked, so PRFND pulls are in scope.
-fn epfo_member() -> sandbox::seed::Citizen {
-    citizen(|c| {
-        c.has_account
-            && c.documents
-                .iter()
-                .any(|d| d.doctype == "PRFND" && d.orgid == sandbox::catalogue::ORGID_EPFO)
-    })
-}
-
-fn epfo_pull(account: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("orgid", sandbox::catalogue::ORGID_EPFO.to_owned()),
-        ("doctype", "PRFND".to_owned()),
-        ("consent", "Y".to_owned()),
-        ("AC_NO", account.to_owned()),
-        ("MemberName", "Test Member".to_owned()),
-    ]
-}
-
-async fn pull_owned(sb: &TestSandbox, access: &str, form: &[(&str, String)]) -> reqwest::Response {
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    pull(sb, access, &form).await
+/// The happy-path citizen's EPFO passbooks (current and previous employer),
+/// which EPFO holds and his locker does not.
+fn ramesh_passbooks() -> Vec<sandbox::seed::IssuedDoc> {
+    happy_citizen()
+        .pullable
+        .into_iter()
+        .filter(|d| d.doctype == "PRFND" && d.orgid == sandbox::catalogue::ORGID_EPFO)
+        .collect()
 }
 
 #[tokio::test]
 async fn the_slow_issuer_answers_pending_twice_then_succeeds() {
     let sb = spawn().await;
-    let token = sb.token_for(&epfo_member()).await;
-    let access = token["access_token"].as_str().unwrap();
-    let form = epfo_pull("MHBAN00123450000012345");
+    let access = token_pulling(&sb, &happy_citizen(), "PRFND").await;
+    let passbooks = ramesh_passbooks();
+    assert_eq!(passbooks.len(), 2);
+    let form = record_pull(&passbooks[0]);
     for attempt in 1..=2 {
-        let response = pull_owned(&sb, access, &form).await;
+        let response = pull(&sb, &access, &form).await;
         let status = response.status();
         let body: Value = response.json().await.unwrap();
         assert_eq!(
@@ -529,27 +608,29 @@ async fn the_slow_issuer_answers_pending_twice_then_succeeds() {
             .unwrap()
             .contains("forwarded to the Issuer department"));
     }
-    let uri = uri_of(pull_owned(&sb, access, &form).await).await;
-    fetch_ok(&sb, access, &uri).await;
+    let uri = uri_of(pull(&sb, &access, &form).await).await;
+    assert_eq!(uri, passbooks[0].uri);
+    fetch_ok(&sb, &access, &uri).await;
     // Other documents of the same issuer are counted on their own.
-    let response = pull_owned(&sb, access, &epfo_pull("MHBAN00999990000099999")).await;
+    let response = pull(&sb, &access, &record_pull(&passbooks[1])).await;
     assert_eq!(error_of(response).await.1, "pull_response_pending");
 }
 
 #[tokio::test]
 async fn without_slow_issuers_the_first_pull_succeeds() {
     let sb = spawn_with(|c| c.slow_issuers.clear()).await;
-    let token = sb.token_for(&epfo_member()).await;
-    let access = token["access_token"].as_str().unwrap();
-    let response = pull_owned(&sb, access, &epfo_pull("MHBAN00123450000012345")).await;
+    let access = token_pulling(&sb, &happy_citizen(), "PRFND").await;
+    let passbooks = ramesh_passbooks();
+    let response = pull(&sb, &access, &record_pull(&passbooks[0])).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn the_pull_pending_switch_forces_or_counts_pending() {
     let sb = spawn().await;
-    let token = sb.token_for(&happy_citizen()).await;
-    let access = token["access_token"].as_str().unwrap();
+    let access = token_pulling(&sb, &happy_citizen(), "HSCER").await;
+    let record = ramesh_hscer();
+    let form = record_pull(&record);
     sb.sandbox
         .faults()
         .set(sandbox::Faults {
@@ -558,7 +639,7 @@ async fn the_pull_pending_switch_forces_or_counts_pending() {
         })
         .unwrap();
     for _ in 0..3 {
-        let response = pull(&sb, access, &PAN_PULL).await;
+        let response = pull(&sb, &access, &form).await;
         assert_eq!(
             error_of(response).await,
             (
@@ -576,9 +657,9 @@ async fn the_pull_pending_switch_forces_or_counts_pending() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let response = pull(&sb, access, &PAN_PULL).await;
+    let response = pull(&sb, &access, &form).await;
     assert_eq!(error_of(response).await.1, "pull_response_pending");
-    uri_of(pull(&sb, access, &PAN_PULL).await).await;
+    uri_of(pull(&sb, &access, &form).await).await;
     sb.sandbox.faults().clear();
 }
 

@@ -129,13 +129,231 @@ async fn issued_files_lists_only_what_the_citizen_shared() {
         ] {
             assert!(item[field].is_string(), "{field} in {item}");
         }
-        assert!(item["mime"]
+        if path.starts_with("oauth2/2/") {
+            assert!(item["mime"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == "application/pdf"));
+            // The file's size in bytes, as a string.
+            let size: usize = item["size"].as_str().unwrap().parse().unwrap();
+            assert!(size > 10_000, "{item}");
+        } else {
+            // The first version's schema: mime one string, size blank.
+            assert!(item["mime"].as_str().unwrap().contains("application/pdf"));
+            assert_eq!(item["size"], "");
+        }
+        assert_eq!(listing["resource"], "issued");
+    }
+}
+
+#[tokio::test]
+async fn issued_sizes_are_the_files_sizes_and_v1_joins_the_formats() {
+    let sb = spawn().await;
+    let citizen = happy_citizen();
+    let token = sb.token_for(&citizen).await;
+    let access = token["access_token"].as_str().unwrap();
+    let v2: Value = sb
+        .get_bearer("oauth2/2/files/issued", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let v1: Value = sb
+        .get_bearer("oauth2/1/files/issued", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (v2, v1) = (
+        v2["items"].as_array().unwrap(),
+        v1["items"].as_array().unwrap(),
+    );
+    assert_eq!(v2.len(), v1.len());
+    assert!(v2.len() >= 4);
+    for (item, old) in v2.iter().zip(v1) {
+        let uri = item["uri"].as_str().unwrap();
+        assert_eq!(old["uri"], uri);
+        let file = sb
+            .get_bearer(&format!("oauth2/1/file/{uri}"), access)
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(item["size"], file.len().to_string().as_str(), "{uri}");
+        let formats: Vec<&str> = item["mime"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|m| m == "application/pdf"));
-        assert_eq!(listing["resource"], "issued");
+            .map(|m| m.as_str().unwrap())
+            .collect();
+        assert_eq!(old["mime"], formats.join(", "), "{uri}");
+        assert_eq!(old["size"], "");
     }
+}
+
+/// Some issuers deliver a document as an image: a scanned certificate is
+/// listed with its image `mime`, served under it, and has no XML.
+#[tokio::test]
+async fn scanned_documents_are_served_as_images_under_their_mime() {
+    let sb = spawn().await;
+    let mut seen = std::collections::BTreeSet::new();
+    for who in sandbox::seed::citizens()
+        .into_iter()
+        .filter(|c| c.has_account && c.documents.iter().any(|d| d.mime[0].starts_with("image/")))
+    {
+        let token = sb.token_for(&who).await;
+        let access = token["access_token"].as_str().unwrap();
+        let listing: Value = sb
+            .get_bearer("oauth2/2/files/issued", access)
+            .await
+            .json()
+            .await
+            .unwrap();
+        for doc in who
+            .documents
+            .iter()
+            .filter(|d| d.mime[0].starts_with("image/"))
+        {
+            let mime = doc.mime[0].as_str();
+            seen.insert(mime.to_owned());
+            let item = listing["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["uri"] == doc.uri.as_str())
+                .unwrap();
+            assert_eq!(item["mime"], serde_json::json!([mime]));
+            let response = sb
+                .get_bearer(&format!("oauth2/1/file/{}", doc.uri), access)
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()["content-type"], mime, "{}", doc.uri);
+            let bytes = response.bytes().await.unwrap();
+            assert_eq!(item["size"], bytes.len().to_string().as_str());
+            // Small, real images.
+            assert!(
+                (5_000..150_000).contains(&bytes.len()),
+                "{} bytes",
+                bytes.len()
+            );
+            if mime == "image/png" {
+                assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+                // The QR code on it reads back as the document's data.
+                let text = png_qr_text(&bytes);
+                assert!(
+                    text.contains(&format!("DigiLocker URI: {}", doc.uri)),
+                    "{text}"
+                );
+                assert!(text.contains(&format!("Name: {}", who.name)), "{text}");
+            } else {
+                assert!(bytes.starts_with(&[0xFF, 0xD8, 0xFF, 0xE0]));
+                assert!(bytes.ends_with(&[0xFF, 0xD9]));
+                assert_eq!(
+                    sandbox::signing::jpeg_markers(&bytes),
+                    [0xD8, 0xE0, 0xDB, 0xDB, 0xC0, 0xC4, 0xC4, 0xC4, 0xC4, 0xDA]
+                );
+            }
+            let response = sb
+                .get_bearer(&format!("oauth2/1/xml/{}", doc.uri), access)
+                .await;
+            assert_eq!(
+                error_of(response).await,
+                (StatusCode::NOT_FOUND, "invalid_uri".into())
+            );
+        }
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        ["image/jpeg", "image/jpg", "image/png"]
+    );
+}
+
+/// The text of the QR code in an RGB PNG the sandbox wrote (one IDAT, "sub"
+/// filtered rows).
+fn png_qr_text(png: &[u8]) -> String {
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap()) as usize;
+    let height = u32::from_be_bytes(png[20..24].try_into().unwrap()) as usize;
+    assert_eq!(png[25], 2, "RGB");
+    let idat_len = u32::from_be_bytes(png[33..37].try_into().unwrap()) as usize;
+    assert_eq!(&png[37..41], b"IDAT");
+    let raw = miniz_oxide::inflate::decompress_to_vec_zlib(&png[41..41 + idat_len]).unwrap();
+    let stride = width * 3;
+    let mut grey = Vec::with_capacity(width * height);
+    for row in raw.chunks(stride + 1) {
+        assert_eq!(row[0], 1);
+        let mut rgb: Vec<u8> = Vec::with_capacity(stride);
+        for (i, &b) in row[1..].iter().enumerate() {
+            let left = if i >= 3 { rgb[i - 3] } else { 0 };
+            rgb.push(b.wrapping_add(left));
+        }
+        grey.extend(
+            rgb.chunks(3)
+                .map(|p| ((u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2])) / 3) as u8),
+        );
+    }
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| grey[y * width + x]);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().unwrap().1
+}
+
+#[tokio::test]
+async fn the_aadhaar_card_comes_as_pdf_and_as_the_signed_e_aadhaar() {
+    let sb = spawn().await;
+    let citizen = happy_citizen();
+    let token = sb.token_for(&citizen).await;
+    let access = token["access_token"].as_str().unwrap();
+    let listing: Value = sb
+        .get_bearer("oauth2/2/files/issued", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let card = listing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["doctype"] == "ADHAR")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        card["mime"],
+        serde_json::json!(["application/pdf", "application/xml"])
+    );
+    let uri = card["uri"].as_str().unwrap();
+    let response = sb.get_bearer(&format!("oauth2/1/xml/{uri}"), access).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let xml = response.text().await.unwrap();
+    let eaadhaar = sb
+        .get_bearer("oauth2/3/xml/eaadhaar", access)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(xml, eaadhaar);
+    // A citizen without e-Aadhaar data has a PDF-only card.
+    let sunita =
+        super::support::citizen(|c| c.has_account && c.aadhaar.is_some() && !c.eaadhaar_available);
+    let token = sb.token_for(&sunita).await;
+    let listing: Value = sb
+        .get_bearer(
+            "oauth2/2/files/issued",
+            token["access_token"].as_str().unwrap(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let card = listing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["doctype"] == "ADHAR")
+        .unwrap()
+        .clone();
+    assert_eq!(card["mime"], serde_json::json!(["application/pdf"]));
 }
 
 #[tokio::test]
@@ -365,7 +583,7 @@ async fn eaadhaar_errors_not_linked_not_available_and_not_shared() {
     let sb = spawn().await;
     let no_aadhaar = citizen(|c| c.has_account && c.aadhaar.is_none());
     let token = sb.token_for(&no_aadhaar).await;
-    assert_eq!(token["eaadhar"], "N");
+    assert_eq!(eaadhaar_flag(&token), "N");
     let response = sb
         .get_bearer(
             "oauth2/3/xml/eaadhaar",
@@ -379,7 +597,7 @@ async fn eaadhaar_errors_not_linked_not_available_and_not_shared() {
 
     let unavailable = citizen(|c| c.has_account && c.aadhaar.is_some() && !c.eaadhaar_available);
     let token = sb.token_for(&unavailable).await;
-    assert_eq!(token["eaadhar"], "N");
+    assert_eq!(eaadhaar_flag(&token), "N");
     let response = sb
         .get_bearer(
             "oauth2/3/xml/eaadhaar",

@@ -405,6 +405,31 @@ pub fn citizen(pred: impl Fn(&Citizen) -> bool) -> Citizen {
         .expect("the seed has a citizen for this case")
 }
 
+/// The citizen's position in the seed, which picks the spelling of the
+/// answers about them (`sandbox::spelling`).
+pub fn position_of(citizen: &Citizen) -> usize {
+    sandbox::seed::citizens()
+        .iter()
+        .position(|c| c.digilocker_id == citizen.digilocker_id)
+        .expect("a seeded citizen")
+}
+
+/// The DigiLocker id of a token answer, whichever way it is spelt.
+pub fn digilocker_id(token: &Value) -> &Value {
+    token
+        .get("digilockerid")
+        .or_else(|| token.get("digilocker_id"))
+        .unwrap_or(&Value::Null)
+}
+
+/// The e-Aadhaar flag of a token or user answer, whichever way it is spelt.
+pub fn eaadhaar_flag(answer: &Value) -> &Value {
+    answer
+        .get("eaadhaar")
+        .or_else(|| answer.get("eaadhar"))
+        .unwrap_or(&Value::Null)
+}
+
 /// A signed-in citizen with Aadhaar, mobile, e-Aadhaar and documents.
 pub fn happy_citizen() -> Citizen {
     citizen(|c| {
