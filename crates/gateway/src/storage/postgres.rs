@@ -156,7 +156,38 @@ async fn rewrite_marked(
         );
         done.push(table.clone());
     }
+    if taken.iter().any(|(_, reason, _)| reason == "upgrade") {
+        if let Err(e) = rewrite_statistics(conn).await {
+            tracing::warn!(error = %e, "cannot rewrite pg_statistic; a superuser should run VACUUM FULL pg_statistic once");
+        }
+    }
     Ok(done)
+}
+
+/// After an upgrade from 0.1: `pg_statistic` keeps sample values of every
+/// column ANALYZE looked at (the scope's document URIs among them);
+/// dropping the column deleted its rows there, but their bytes stay in the
+/// catalog's pages. Only a superuser or the database's owner may rewrite
+/// it; anyone else gets a warning saying what to run.
+async fn rewrite_statistics(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    let (allowed,): (bool,) = sqlx::query_as(
+        "SELECT COALESCE((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), FALSE) \
+         OR pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'MEMBER')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !allowed {
+        tracing::warn!(
+            "pg_statistic may still hold sample values of release 0.1's columns (document numbers); \
+             a superuser should run VACUUM FULL pg_statistic once in this database"
+        );
+        return Ok(());
+    }
+    sqlx::query("VACUUM FULL pg_statistic")
+        .execute(&mut *conn)
+        .await?;
+    tracing::info!("rewrote pg_statistic: no sample of a dropped column stays in its files");
+    Ok(())
 }
 
 /// Put back marks taken by a rewrite that did not happen.

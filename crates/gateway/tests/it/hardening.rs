@@ -43,9 +43,21 @@ fn leftovers() -> Vec<(&'static [u8], &'static str)> {
     ]
 }
 
-fn assert_no_leftovers(raw: &[u8], when: &str) {
+/// A licence number of this run only, in a second request's scope (what
+/// the run finds can't be another run's).
+fn unique_licence() -> String {
+    format!("DL99{:011}", rand_digits())
+}
+
+fn rand_digits() -> u64 {
+    u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap()) % 100_000_000_000
+}
+
+fn assert_no_leftovers(raw: &[u8], licence: &str, when: &str) {
     assert!(!raw.is_empty(), "nothing was read {when}");
-    for (needle, what) in leftovers() {
+    let mut all = leftovers();
+    all.push((licence.as_bytes(), "this run's licence number"));
+    for (needle, what) in all {
         assert!(
             !raw.windows(needle.len()).any(|w| w == needle),
             "{what} is still in the database files {when}"
@@ -53,14 +65,16 @@ fn assert_no_leftovers(raw: &[u8], when: &str) {
     }
 }
 
-/// Seed a database the way release 0.1 used it: a client, a request that
-/// consented (scope in clear, token and details sealed with the master
-/// key), its file named after the PAN, and a request 0.1's sweeper deleted
-/// (its bytes left where they were: 0.1 ran without `secure_delete`).
-/// A macro: the statements are the same on both databases.
+/// Seed a database the way release 0.1 used it: a client, requests that
+/// consented (scope in clear, the second one's with `$licence`; token and
+/// details sealed with the master key), their files named after the PAN,
+/// and a request 0.1's sweeper deleted (its bytes left where they were: 0.1
+/// ran without `secure_delete`). A macro: the statements are the same on
+/// both databases.
 macro_rules! seed_release_0_1 {
-    ($conn:expr) => {{
+    ($conn:expr, $licence:expr) => {{
         let conn = $conn;
+        let second_scope = OLD_SCOPE.replace(LICENCE, $licence);
         sqlx::query(
             "INSERT INTO clients (client_id, secret_hash, product_instance_id, name, allowed_origins, disabled, created_at) \
              VALUES ('cl_old', $1, 'pid', 'a business of 0.1', '', 0, 1)",
@@ -69,7 +83,11 @@ macro_rules! seed_release_0_1 {
         .execute(&mut *conn)
         .await
         .unwrap();
-        for (id, state) in [("req_kept", 1u8), ("req_swept", 2u8)] {
+        for (id, state, scope) in [
+            ("req_kept", 1u8, OLD_SCOPE),
+            ("req_kept_2", 3u8, second_scope.as_str()),
+            ("req_swept", 2u8, OLD_SCOPE),
+        ] {
             sqlx::query(
                 "INSERT INTO requests (id, client_id, status, redirect_url, doc_types, state_hash, pkce_verifier, \
                  callback_used, created_at, valid_upto) \
@@ -89,7 +107,7 @@ macro_rules! seed_release_0_1 {
             .bind(id)
             .bind(OLD_TOKEN)
             .bind(OLD_DETAILS)
-            .bind(OLD_SCOPE)
+            .bind(scope)
             .execute(&mut *conn)
             .await
             .unwrap();
@@ -155,6 +173,7 @@ async fn sqlite_files(path: &std::path::Path) -> Vec<u8> {
 async fn an_upgrade_from_release_0_1_leaves_nothing_of_it_in_the_sqlite_files() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.sqlite");
+    let licence = unique_licence();
     // Release 0.1: WAL, no `secure_delete`, its one migration.
     {
         let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
@@ -169,7 +188,7 @@ async fn an_upgrade_from_release_0_1_leaves_nothing_of_it_in_the_sqlite_files() 
             .run_to(1, &mut conn)
             .await
             .unwrap();
-        seed_release_0_1!(&mut conn);
+        seed_release_0_1!(&mut conn, &licence);
         let raw = sqlite_files(&path).await;
         assert!(
             raw.windows(PAN.len()).any(|w| w == PAN.as_bytes()),
@@ -181,16 +200,16 @@ async fn an_upgrade_from_release_0_1_leaves_nothing_of_it_in_the_sqlite_files() 
     // This release opens it: migrations, then the rewrite they ask for.
     let store = SqliteStore::open(&path).await.unwrap();
     assert_upgraded(&store).await;
-    assert_no_leftovers(&sqlite_files(&path).await, "after the upgrade");
+    assert_no_leftovers(&sqlite_files(&path).await, &licence, "after the upgrade");
     // A clean stop, then a second start (no second rewrite needed).
     drop(store);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_no_leftovers(&sqlite_files(&path).await, "after a clean stop");
+    assert_no_leftovers(&sqlite_files(&path).await, &licence, "after a clean stop");
     let store = SqliteStore::open(&path).await.unwrap();
     assert_upgraded(&store).await;
     drop(store);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_no_leftovers(&sqlite_files(&path).await, "after a second start");
+    assert_no_leftovers(&sqlite_files(&path).await, &licence, "after a second start");
 }
 
 /// The files of every relation of the schema (tables, their TOAST tables,
@@ -242,30 +261,58 @@ async fn pg_files(
     (now, raw)
 }
 
+/// The files of the catalog `pg_statistic` (shared by every schema of the
+/// database), after a CHECKPOINT.
+async fn pg_statistic(db: &sqlx::PgPool) -> Vec<u8> {
+    sqlx::query("CHECKPOINT").execute(db).await.unwrap();
+    let (path,): (String,) = sqlx::query_as(
+        "SELECT current_setting('data_directory') || '/' || pg_relation_filepath('pg_statistic')",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    std::fs::read(path).unwrap()
+}
+
 #[tokio::test]
 async fn an_upgrade_from_release_0_1_leaves_nothing_of_it_in_the_postgresql_files() {
     let schema = PgSchema::create().await;
     let db = schema.pool().await;
+    let licence = unique_licence();
     {
         let mut conn = db.acquire().await.unwrap();
         sqlx::migrate!("./migrations/postgres")
             .run_to(1, &mut *conn)
             .await
             .unwrap();
-        seed_release_0_1!(&mut *conn);
+        seed_release_0_1!(&mut *conn, &licence);
     }
     // As the hostile run did: a VACUUM, then the files hold it all the same.
-    sqlx::query("VACUUM").execute(&db).await.unwrap();
+    // ANALYZE (autovacuum's, in real life) copies sample values of each
+    // column, the scope's among them, into the catalog `pg_statistic`.
+    sqlx::query("VACUUM ANALYZE requests, files")
+        .execute(&db)
+        .await
+        .unwrap();
     let (before, raw) = pg_files(&db, None, &[]).await;
     assert!(
         raw.windows(PAN.len()).any(|w| w == PAN.as_bytes()),
         "the test's 0.1 tables do not hold the PAN"
     );
+    let holds_licence = |raw: &[u8]| raw.windows(licence.len()).any(|w| w == licence.as_bytes());
+    assert!(
+        holds_licence(&pg_statistic(&db).await),
+        "ANALYZE kept no sample of the test's 0.1 scope"
+    );
     // This release opens it: migrations, then the rewrite they ask for.
     let store = PgStore::open(&schema.url).await.unwrap();
     assert_upgraded(&store).await;
     let (_, raw) = pg_files(&db, None, &before).await;
-    assert_no_leftovers(&raw, "after the upgrade");
+    assert_no_leftovers(&raw, &licence, "after the upgrade");
+    assert!(
+        !holds_licence(&pg_statistic(&db).await),
+        "pg_statistic still holds a sample of the dropped scope column"
+    );
     let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM rewrites_due")
         .fetch_one(&db)
         .await
@@ -276,7 +323,7 @@ async fn an_upgrade_from_release_0_1_leaves_nothing_of_it_in_the_postgresql_file
     let store = PgStore::open(&schema.url).await.unwrap();
     assert_upgraded(&store).await;
     let (_, raw) = pg_files(&db, None, &before).await;
-    assert_no_leftovers(&raw, "after a second start");
+    assert_no_leftovers(&raw, &licence, "after a second start");
     db.close().await;
 }
 
