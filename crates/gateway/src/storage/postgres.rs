@@ -43,8 +43,11 @@ impl std::fmt::Debug for Rewrites {
     }
 }
 
-/// The tables a rewrite may name: only these ever go into SQL text.
-const REWRITABLE: [&str; 2] = ["requests", "files"];
+/// The tables a rewrite may name, in the order they are rewritten: only
+/// these ever go into SQL text. `pg_statistic` (a catalog: ANALYZE's
+/// samples of columns that are gone or no longer sampled) only when the
+/// role may.
+const REWRITABLE: [&str; 3] = ["requests", "files", "pg_statistic"];
 /// How long a rewrite waits for the transactions that began before it
 /// took its marks to end (they may still see an erased row's old version,
 /// which a rewrite then has to keep) before it gives up until next time.
@@ -107,10 +110,11 @@ async fn rewrite_marked(
             .fetch_one(&mut *tx)
             .await?;
     tx.commit().await?;
-    let taken: Vec<(String, String, i64)> = taken
+    let mut taken: Vec<(String, String, i64)> = taken
         .into_iter()
         .filter(|(table, ..)| REWRITABLE.contains(&table.as_str()))
         .collect();
+    taken.sort_by_key(|(table, ..)| REWRITABLE.iter().position(|t| t == table));
     if taken.is_empty() {
         return Ok(Vec::new());
     }
@@ -139,6 +143,14 @@ async fn rewrite_marked(
     let mut done = Vec::new();
     for (i, (table, reason, _)) in taken.iter().enumerate() {
         let started = Instant::now();
+        if table == "pg_statistic" && !may_rewrite_catalogs(conn).await? {
+            tracing::warn!(
+                "pg_statistic may still hold sampled values of columns that are gone or no longer \
+                 sampled (document numbers of release 0.1, sealed data keys); a superuser should run \
+                 VACUUM FULL pg_statistic once in this database"
+            );
+            continue;
+        }
         // `table` is one of REWRITABLE.
         let rewrite = sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM FULL {table}")))
             .execute(&mut *conn)
@@ -156,38 +168,20 @@ async fn rewrite_marked(
         );
         done.push(table.clone());
     }
-    if taken.iter().any(|(_, reason, _)| reason == "upgrade") {
-        if let Err(e) = rewrite_statistics(conn).await {
-            tracing::warn!(error = %e, "cannot rewrite pg_statistic; a superuser should run VACUUM FULL pg_statistic once");
-        }
-    }
     Ok(done)
 }
 
-/// After an upgrade from 0.1: `pg_statistic` keeps sample values of every
-/// column ANALYZE looked at (the scope's document URIs among them);
-/// dropping the column deleted its rows there, but their bytes stay in the
-/// catalog's pages. Only a superuser or the database's owner may rewrite
-/// it; anyone else gets a warning saying what to run.
-async fn rewrite_statistics(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+/// Whether this role may rewrite a catalog of the database (VACUUM FULL
+/// pg_statistic): a superuser or the database's owner. Anyone else would
+/// get a warning from PostgreSQL and nothing done.
+async fn may_rewrite_catalogs(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
     let (allowed,): (bool,) = sqlx::query_as(
         "SELECT COALESCE((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), FALSE) \
          OR pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'MEMBER')",
     )
     .fetch_one(&mut *conn)
     .await?;
-    if !allowed {
-        tracing::warn!(
-            "pg_statistic may still hold sample values of release 0.1's columns (document numbers); \
-             a superuser should run VACUUM FULL pg_statistic once in this database"
-        );
-        return Ok(());
-    }
-    sqlx::query("VACUUM FULL pg_statistic")
-        .execute(&mut *conn)
-        .await?;
-    tracing::info!("rewrote pg_statistic: no sample of a dropped column stays in its files");
-    Ok(())
+    Ok(allowed)
 }
 
 /// Put back marks taken by a rewrite that did not happen.
