@@ -12,7 +12,9 @@ fn main() {
     println!("cargo:rerun-if-changed=templates");
     let mut out = String::new();
     for backend in ["sqlite", "postgres"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
         println!("cargo:rerun-if-changed={}", dir.display());
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
@@ -20,19 +22,30 @@ fn main() {
             .collect::<Result<_, _>>()
             .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
         files.sort();
-        let _ = writeln!(out, "pub(crate) const {}: &[(i64, &str, &str)] = &[", backend.to_uppercase());
+        let _ = writeln!(
+            out,
+            "pub(crate) const {}: &[(i64, &str, &str)] = &[",
+            backend.to_uppercase()
+        );
         for path in files {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             // sqlx's own rule: `<version>_<description>.sql`, anything else is ignored.
-            let Some((version, rest)) = name.split_once('_') else { continue };
-            let Some(description) = rest.strip_suffix(".sql") else { continue };
+            let Some((version, rest)) = name.split_once('_') else {
+                continue;
+            };
+            let Some(description) = rest.strip_suffix(".sql") else {
+                continue;
+            };
             assert!(
                 !description.ends_with(".up") && !description.ends_with(".down"),
                 "{name}: reversible migrations are not supported by build.rs"
             );
-            let version: i64 = version
-                .parse()
-                .unwrap_or_else(|_| panic!("{name}: a migration's name starts with its version number"));
+            let version: i64 = version.parse().unwrap_or_else(|_| {
+                panic!("{name}: a migration's name starts with its version number")
+            });
             let _ = writeln!(
                 out,
                 "    ({version}, {:?}, include_str!({:?})),",
@@ -42,6 +55,7 @@ fn main() {
         }
         out.push_str("];\n");
     }
-    let dest = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("migrations.rs");
+    let dest =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("migrations.rs");
     std::fs::write(&dest, out).unwrap_or_else(|e| panic!("cannot write {}: {e}", dest.display()));
 }

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::domain::RequestStatus;
 
-pub mod postgres;
 mod migrations;
+pub mod postgres;
 mod read_pool;
 mod rows;
 mod sql;
