@@ -6,7 +6,7 @@ use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
 use super::{
     CatalogueMeta, CatalogueRow, ClientRecord, DeliveryRecord, EventRecord, FileRecord,
-    IssuerState, LiveFile, RequestRecord, RequestStatusRecord, UpstreamRevoke,
+    IssuerState, KeyUse, LiveFile, RequestRecord, RequestStatusRecord, UpstreamRevoke,
 };
 use crate::domain::RequestStatus;
 
@@ -176,4 +176,11 @@ from_row!(UpstreamRevoke {
     last_error,
     expires_at,
     created_at,
+});
+
+from_row!(KeyUse {
+    kind,
+    key_id,
+    count,
+    until,
 });

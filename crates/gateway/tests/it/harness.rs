@@ -72,6 +72,16 @@ fn shared_sandbox_dir() -> std::path::PathBuf {
 }
 
 impl TestApp {
+    /// The mode the app resolved to, as `GATEWAY_MODE` says it (for
+    /// command-line runs on the same database).
+    pub fn mode(&self) -> &'static str {
+        self.app
+            .state
+            .config
+            .mode
+            .map_or("sandbox", gateway::config::Mode::as_str)
+    }
+
     pub async fn spawn() -> TestApp {
         Self::spawn_with(|_| {}).await
     }
@@ -103,6 +113,14 @@ impl TestApp {
             config.database_url = Some(pg.url.clone());
         }
         adjust(&mut config);
+        let on_pg = config
+            .database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres"));
+        if on_pg && config.digilocker.is_none() && config.mode.is_none() {
+            // PostgreSQL gets the sandbox only when asked.
+            config.mode = Some(gateway::config::Mode::Sandbox);
+        }
         let clock = gateway::state::ManualClock::new();
         let app = gateway::start_with_clock(config, clock.clone())
             .await

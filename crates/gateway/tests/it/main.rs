@@ -10,6 +10,7 @@ mod documents;
 mod dropin;
 mod durability;
 mod erasure;
+mod failclosed;
 mod federation;
 mod fidelity;
 mod hardening;
