@@ -72,6 +72,14 @@ grep -qx "$CONFIG" "$work/conffiles" || fail "$CONFIG is not a conffile"
 if grep -E -q "deb-systemd-invoke (start|restart)|deb-systemd-helper enable|systemctl (start|enable)" "$work/postinst"; then
   fail "postinst starts or enables the service"
 fi
+# An upgrade restarts a running service (the new binary migrates at start),
+# and leaves a stopped one stopped.
+grep -q "deb-systemd-invoke try-restart $PKG.service" "$work/postinst" || fail "postinst does not try-restart on upgrade"
+# Purge keeps the data: no maintainer script removes the state directory.
+if cat "$work/postinst" "$work/postrm" | grep -v -E '^[[:space:]]*(#|echo )' \
+   | grep -E -q "rm .*(/var/lib/digilocker-gateway|STATE)"; then
+  fail "a maintainer script removes the data"
+fi
 
 step "every setting is in the default config"
 settings=$(awk '/^pub struct FileConfig \{/,/^\}/' crates/gateway/src/config.rs \
@@ -124,7 +132,7 @@ start_sandbox() { # config file
   # setpriv and execv keep one process: its pid is the gateway's.
   $SUDO setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups \
       env -i PATH=/usr/bin:/bin GATEWAY_DATA_DIR="$data" GATEWAY_LISTEN=127.0.0.1:0 \
-      GATEWAY_SANDBOX_FAILING_ISSUERS=false \
+      GATEWAY_SANDBOX_FAILING_ISSUERS=false GATEWAY_MODE=sandbox \
       python3 -c '
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -161,6 +169,16 @@ os.execv("/usr/bin/digilocker-gateway", ["digilocker-gateway", "--config", sys.a
   grep -q "sandbox" "$work/serve.log" || fail "the start did not say it is a sandbox"
 }
 
+if grep -q '^mode = "production"' "$CONFIG"; then
+  step "the installed config, not filled in, refuses to start"
+  status=0
+  out=$($SUDO setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups env -i PATH=/usr/bin:/bin \
+        GATEWAY_LISTEN=127.0.0.1:0 timeout 30 /usr/bin/digilocker-gateway --config "$CONFIG" serve 2>&1) || status=$?
+  [ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "an unconfigured production start did not stop (exit $status): $out"
+  for missing in client_id master_key; do
+    echo "$out" | grep -q "$missing" || fail "the refusal does not name $missing: $out"
+  done
+fi
 step "sandbox start from the installed config"
 start_sandbox "$CONFIG"
 step "sandbox start with every documented default uncommented"
