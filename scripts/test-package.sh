@@ -58,18 +58,20 @@ grep -q "^ Package: $PKG$" "$work/info" || fail "Package is not $PKG"
 grep -q "^ Version: $version" "$work/info" || fail "Version is not $version"
 dpkg-deb --contents "$deb" | tee "$work/contents"
 expect_entry() { # mode owner path
-  grep -E -q "^$1 $2 .* \./$3$" "$work/contents" || fail "the package has no $3 with $1 $2"
+  grep -E -q "^$1 ($2) .* \./$3$" "$work/contents" || fail "the package has no $3 with $1 $2"
 }
-expect_entry '-rwxr-xr-x' 'root/root' 'usr/bin/digilocker-gateway'
-expect_entry '-rw-r-----' 'root/root' 'etc/digilocker-gateway/gateway.toml'
-expect_entry '-rw-r--r--' 'root/root' '(usr/)?lib/systemd/system/digilocker-gateway.service'
-expect_entry '-rw-r--r--' 'root/root' 'usr/share/doc/digilocker-gateway/copyright'
-expect_entry '-rw-r--r--' 'root/root' 'usr/share/doc/digilocker-gateway/CHANGELOG.md'
+expect_entry '-rwxr-xr-x' 'root/root|0/0' 'usr/bin/digilocker-gateway'
+expect_entry '-rw-r-----' 'root/root|0/0' 'etc/digilocker-gateway/gateway.toml'
+expect_entry '-rw-r--r--' 'root/root|0/0' '(usr/)?lib/systemd/system/digilocker-gateway.service'
+expect_entry '-rw-r--r--' 'root/root|0/0' 'usr/share/doc/digilocker-gateway/copyright'
+expect_entry '-rw-r--r--' 'root/root|0/0' 'usr/share/doc/digilocker-gateway/CHANGELOG.md'
 if grep -q "\./var/lib" "$work/contents"; then fail "the package ships files under /var/lib (systemd's StateDirectory= makes it)"; fi
 dpkg-deb --ctrl-tarfile "$deb" | tar -x -C "$work" ./conffiles ./postinst ./postrm
 grep -qx "$CONFIG" "$work/conffiles" || fail "$CONFIG is not a conffile"
 # Installing must start and enable nothing: an unconfigured gateway is a sandbox.
-if grep -E -q "deb-systemd-invoke (start|restart)|deb-systemd-helper enable|systemctl (start|enable)" "$work/postinst"; then
+# (It re-enables the unit on upgrade only if the operator had enabled it.)
+if grep -v -E '^[[:space:]]*(#|echo )' "$work/postinst" | grep -E -q "deb-systemd-invoke (start|restart)|systemctl (start|enable)" \
+   || ! awk '/was-enabled/ {guard = NR} /deb-systemd-helper enable/ && NR - guard > 2 {bad = 1} END {exit bad}' "$work/postinst"; then
   fail "postinst starts or enables the service"
 fi
 # An upgrade restarts a running service (the new binary migrates at start),
@@ -99,7 +101,7 @@ $SUDO dpkg -i "$deb"
 getent passwd "$USER_NAME" | grep -q ":/usr/sbin/nologin$" || fail "$USER_NAME is not a no-login user"
 [ "$(id -u "$USER_NAME")" -lt 1000 ] || fail "$USER_NAME is not a system user"
 if ls /etc/systemd/system/*.wants/$PKG.service >/dev/null 2>&1; then fail "the unit was enabled on install"; fi
-if pgrep -x digilocker-gatew >/dev/null; then fail "a gateway runs after install"; fi
+if pgrep -f "^/usr/bin/digilocker-gateway" >/dev/null; then fail "a gateway runs after install"; fi
 
 step "installed binary: --version"
 out=$(/usr/bin/digilocker-gateway --version)
@@ -175,6 +177,7 @@ if grep -q '^mode = "production"' "$CONFIG"; then
   out=$($SUDO setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups env -i PATH=/usr/bin:/bin \
         GATEWAY_LISTEN=127.0.0.1:0 timeout 30 /usr/bin/digilocker-gateway --config "$CONFIG" serve 2>&1) || status=$?
   [ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "an unconfigured production start did not stop (exit $status): $out"
+  echo "$out" | tail -3
   for missing in client_id master_key; do
     echo "$out" | grep -q "$missing" || fail "the refusal does not name $missing: $out"
   done
