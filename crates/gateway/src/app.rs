@@ -22,19 +22,25 @@ use crate::{catalogue, http, sandbox_mode, server, sweeper, webhooks};
 /// A running gateway.
 pub struct RunningApp {
     pub addr: SocketAddr,
+    /// The admin listener's address (`admin_listen`), when there is one.
+    pub admin_addr: Option<SocketAddr>,
     pub state: AppState,
     /// The embedded sandbox's admin token (sandbox mode only), as kept in
     /// `<data_dir>/sandbox-admin-token`.
     pub sandbox_admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
+    admin_server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningApp {
-    /// Stop serving and wait for the server to finish.
+    /// Stop serving (both listeners) and wait for the servers to finish.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
+        if let Some(admin) = self.admin_server {
+            let _ = admin.await;
+        }
     }
 
     /// The base URL of this instance.
@@ -106,6 +112,16 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let admin_listener = match config.admin_listen {
+        Some(admin) => Some(TcpListener::bind(admin).await.with_context(|| {
+            format!("cannot listen on {admin} (admin_listen / GATEWAY_ADMIN_LISTEN)")
+        })?),
+        None => None,
+    };
+    let admin_addr = admin_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
     let public_base = match &config.public_base_url {
         Some(u) => u.clone(),
         None => {
@@ -203,13 +219,24 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
     let router = http::router(state.clone(), sandbox_router);
     let (shutdown, mut rx) = watch::channel(false);
     let server = tokio::spawn(server::serve(listener, router, limits, rx.clone()));
+    // The admin listener: the same limits, stopped by the same signal.
+    let admin_server = admin_listener.map(|listener| {
+        tokio::spawn(server::serve(
+            listener,
+            http::admin_router(state.clone()),
+            limits,
+            rx.clone(),
+        ))
+    });
     if !state.config.background_tasks {
         return Ok(RunningApp {
             addr,
+            admin_addr,
             state,
             sandbox_admin_token,
             shutdown,
             server,
+            admin_server,
         });
     }
     let bg = state.clone();
@@ -246,10 +273,12 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
     });
     Ok(RunningApp {
         addr,
+        admin_addr,
         state,
         sandbox_admin_token,
         shutdown,
         server,
+        admin_server,
     })
 }
 

@@ -1,4 +1,4 @@
-//! The command line: `serve`, client management, catalogue refresh.
+//! The command line: `serve`, client management, catalogue refresh, backup.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +62,13 @@ pub enum Command {
     /// Webhook deliveries: what was sent to whom, and sending again.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Copy a SQLite gateway's database, consistently, while it serves (on
+    /// PostgreSQL: says how to use pg_dump). The master key is not in it.
+    Backup {
+        /// The file to write: must not exist; created owner-only (0600).
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 /// `webhook ...`.
@@ -281,6 +288,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             audit_export(config, &client, since.as_deref()).await
         }
         Command::Webhook(c) => webhook_command(config, c).await,
+        Command::Backup { to } => {
+            let report = crate::backup::sqlite_backup(&config, &to).await?;
+            println!(
+                "backed up {} to {} ({} bytes, owner-only)",
+                report.from.display(),
+                report.to.display(),
+                report.bytes
+            );
+            println!(
+                "To restore: stop the gateway, copy the file to the data directory as gateway.sqlite \
+                 (removing gateway.sqlite-wal and gateway.sqlite-shm), start it with the same master key."
+            );
+            Ok(())
+        }
     }
 }
 
@@ -324,7 +345,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         println!("  mode: production (DigiLocker partner API)");
     }
-    println!("  health: {base}/healthz  ready: {base}/readyz  metrics: {base}/metrics");
+    match running.admin_addr {
+        Some(admin) => println!(
+            "  health: {base}/healthz  ready: {base}/readyz  metrics: http://{admin}/metrics (admin listener; not served on {base})"
+        ),
+        None => println!("  health: {base}/healthz  ready: {base}/readyz  metrics: {base}/metrics"),
+    }
     // The socket actually bound: differs from the public base behind a
     // balancer, and is how a supervisor learns the port of `--listen …:0`.
     println!("  listening on {}", running.addr);

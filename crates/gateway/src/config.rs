@@ -79,6 +79,9 @@ pub const DEFAULT_AADHAAR_MAX_AGE_DAYS: u64 = 1095;
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// A second listener for operators (`/metrics`, `/readyz`, `/healthz`),
+    /// kept off the public port: when set, `/metrics` is served only here.
+    pub admin_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     /// `sqlite://path` or `postgres://...`; default SQLite in `data_dir`.
     pub database_url: Option<String>,
@@ -174,6 +177,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_listen: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             public_base_url: None,
@@ -230,6 +234,7 @@ fn default_instance_name() -> String {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<SocketAddr>,
+    pub admin_listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub public_base_url: Option<Url>,
@@ -283,6 +288,9 @@ impl Config {
         let secs = Duration::from_secs;
         if let Some(v) = f.listen {
             self.listen = v;
+        }
+        if let Some(v) = f.admin_listen {
+            self.admin_listen = Some(v);
         }
         if let Some(v) = f.data_dir {
             self.data_dir = v;
@@ -401,6 +409,10 @@ impl Config {
                 .map(|v| v.parse())
                 .transpose()
                 .context("GATEWAY_LISTEN must be host:port")?,
+            admin_listen: var("GATEWAY_ADMIN_LISTEN")
+                .map(|v| v.trim().parse())
+                .transpose()
+                .context("GATEWAY_ADMIN_LISTEN must be host:port, e.g. 127.0.0.1:9090")?,
             data_dir: var("GATEWAY_DATA_DIR").map(PathBuf::from),
             database_url: var("GATEWAY_DATABASE_URL").or_else(|| var("DATABASE_URL")),
             public_base_url: var("GATEWAY_PUBLIC_BASE_URL")
@@ -666,6 +678,7 @@ mod tests {
             &path,
             r#"
 listen = "0.0.0.0:9000"
+admin_listen = "127.0.0.1:9090"
 database_url = "postgres://db/kyc"
 public_base_url = "https://kyc.example.com"
 master_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
@@ -685,6 +698,8 @@ client_secret = "s3cret"
         let mut c = Config::default();
         c.apply_file(&path).unwrap();
         assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.admin_listen, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(Config::default().admin_listen, None);
         assert_eq!(c.database_url.as_deref(), Some("postgres://db/kyc"));
         assert_eq!(
             c.public_base_url.as_ref().unwrap().as_str(),

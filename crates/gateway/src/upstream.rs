@@ -28,8 +28,22 @@ where
         // Only the kind and code: upstream descriptions can carry document URIs.
         tracing::warn!(endpoint, kind = e.kind(), code = ?e.code().map(|c| c.as_str()), status = ?e.status(), "DigiLocker call failed");
     }
-    state.metrics.upstream(endpoint, &outcome, started);
+    let error_kind = result.as_ref().err().map(error_kind);
+    state.metrics.upstream(endpoint, &outcome, error_kind, started);
     result
+}
+
+/// A failed call's kind, as `gateway_upstream_errors_total` counts it: a
+/// few fixed values, so the alert rules can tell DigiLocker failing
+/// (`timeout`, `transport`, `http_5xx`, `malformed`) from DigiLocker
+/// refusing a call (`refused`: an error below 500, about a user's token,
+/// consent or document as a rule).
+pub fn error_kind(e: &DlError) -> &'static str {
+    match e {
+        DlError::Upstream { status, .. } if *status >= 500 => "http_5xx",
+        DlError::Upstream { .. } => "refused",
+        other => other.kind(),
+    }
 }
 
 /// Is this the upstream saying the access token is no longer valid?

@@ -4,6 +4,7 @@
 
 mod aadhaar;
 mod api;
+mod backup;
 mod browser;
 mod contract;
 mod documents;
@@ -17,7 +18,9 @@ mod harness;
 mod hostile;
 mod journey;
 mod lifecycle;
+mod monitoring;
 mod multi;
+mod pg_roles;
 mod storage;
 mod upstream;
 mod webhooks;
