@@ -204,7 +204,7 @@ fn gateway_names(text: &str) -> BTreeSet<String> {
         let end = text[start..]
             .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
             .map_or(text.len(), |n| start + n);
-        if !preceded {
+        if !preceded && end > start + "gateway_".len() {
             names.insert(text[start..end].to_owned());
         }
         i = end;
