@@ -90,9 +90,7 @@ fn create_owner_only(to: &Path) -> anyhow::Result<()> {
             "{} already exists: a backup never overwrites a file; choose a new name or remove it",
             to.display()
         ),
-        Err(e) => {
-            Err(e).with_context(|| format!("cannot create the backup file {}", to.display()))
-        }
+        Err(e) => Err(e).with_context(|| format!("cannot create the backup file {}", to.display())),
     }
 }
 

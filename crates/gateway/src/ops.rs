@@ -56,13 +56,15 @@ async fn metrics(State(state): State<AppState>) -> Response {
             issuers: status.meta.map_or(0, |m| m.issuers),
             failing: status.meta.map_or(0, |m| m.failing),
             pending: status.meta.map_or(0, |m| m.pending),
-            missing: i64::try_from(status.pending).unwrap_or(i64::MAX).saturating_add(
-                status
-                    .failing
-                    .iter()
-                    .filter(|s| !s.org_id.is_empty() && s.last_ok_at.is_none())
-                    .count() as i64,
-            ),
+            missing: i64::try_from(status.pending)
+                .unwrap_or(i64::MAX)
+                .saturating_add(
+                    status
+                        .failing
+                        .iter()
+                        .filter(|s| !s.org_id.is_empty() && s.last_ok_at.is_none())
+                        .count() as i64,
+                ),
             age_seconds: status.meta.map_or(0, |m| (state.now() - m.built_at).max(0)),
             failing_issuers: status
                 .failing

@@ -29,7 +29,9 @@ where
         tracing::warn!(endpoint, kind = e.kind(), code = ?e.code().map(|c| c.as_str()), status = ?e.status(), "DigiLocker call failed");
     }
     let error_kind = result.as_ref().err().map(error_kind);
-    state.metrics.upstream(endpoint, &outcome, error_kind, started);
+    state
+        .metrics
+        .upstream(endpoint, &outcome, error_kind, started);
     result
 }
 

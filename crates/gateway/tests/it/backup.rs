@@ -72,10 +72,12 @@ impl PgDatabase {
         let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
         let admin = sqlx::PgPool::connect(&pg_base_url()).await.unwrap();
         let owner = owner.map(|o| format!(" OWNER {o}")).unwrap_or_default();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}{owner}")))
-            .execute(&admin)
-            .await
-            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name}{owner}"
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
         admin.close().await;
         let url = with_database(&pg_base_url(), &name);
         PgDatabase { name, url }
@@ -231,7 +233,10 @@ async fn a_backup_under_load_restores_every_acknowledged_request_and_redelivers_
         .filter(|(_, at)| *at >= began && *at <= ended)
         .count();
     assert!(before.len() >= 3, "too few requests before the backup");
-    assert!(during >= 1, "no request was acknowledged while the backup ran");
+    assert!(
+        during >= 1,
+        "no request was acknowledged while the backup ran"
+    );
 
     if source_url.is_none() {
         // Owner-only, and never over an existing file.
@@ -247,7 +252,10 @@ async fn a_backup_under_load_restores_every_acknowledged_request_and_redelivers_
         )
         .await;
         assert!(!ok && out.contains("already exists"), "{out}");
-        assert_eq!(std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     // The original stops; the receiver comes back; the copy is restored
@@ -352,7 +360,14 @@ async fn backup_on_postgresql_says_how_to_use_pg_dump_and_bad_targets_are_refuse
         to.clone(),
     ]);
     assert!(!ok, "{out}");
-    assert!(out.contains(&doc_block("restore-test: postgres-backup").trim().replace("--file=\"$BACKUP\"", "--file=gateway.dump")), "{out}");
+    assert!(
+        out.contains(
+            &doc_block("restore-test: postgres-backup")
+                .trim()
+                .replace("--file=\"$BACKUP\"", "--file=gateway.dump")
+        ),
+        "{out}"
+    );
     assert!(!dir.path().join("b.sqlite").exists());
     // No database there: said so, nothing written.
     let (ok, out) = run(vec![

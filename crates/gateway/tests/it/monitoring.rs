@@ -101,7 +101,9 @@ async fn the_backlog_upstream_errors_and_catalogue_are_on_metrics() {
     let (id, _) = t.authenticated().await;
     t.faults(json!({"error": {"rate": 1.0, "status": 503, "error": "repository_service_inactive", "endpoint": "files"}}))
         .await;
-    let (s, _) = t.get(&format!("/api/digilocker/{id}/issued"), &t.creds).await;
+    let (s, _) = t
+        .get(&format!("/api/digilocker/{id}/issued"), &t.creds)
+        .await;
     assert!(s >= 500, "{s}");
     t.faults(json!({})).await;
     let (_, metrics) = text(&t.http, &t.url("/metrics")).await;
@@ -135,10 +137,15 @@ async fn an_admin_listener_serves_metrics_and_the_public_port_does_not() {
     assert_error(s, &body, 404, "not_found");
     let (s, metrics) = text(&t.http, &admin_url("/metrics")).await;
     assert_eq!(s, 200);
-    assert!(metrics.contains("# TYPE gateway_webhook_backlog gauge"), "{metrics}");
+    assert!(
+        metrics.contains("# TYPE gateway_webhook_backlog gauge"),
+        "{metrics}"
+    );
     // The public port's calls are counted there.
     assert!(
-        metrics.contains("gateway_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}"),
+        metrics.contains(
+            "gateway_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}"
+        ),
         "{metrics}"
     );
     for path in ["/readyz", "/healthz"] {
@@ -200,7 +207,10 @@ fn gateway_names(text: &str) -> BTreeSet<String> {
     let mut i = 0;
     while let Some(at) = text[i..].find("gateway_") {
         let start = i + at;
-        let preceded = start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_' || bytes[start - 1] == b'-');
+        let preceded = start > 0
+            && (bytes[start - 1].is_ascii_alphanumeric()
+                || bytes[start - 1] == b'_'
+                || bytes[start - 1] == b'-');
         let end = text[start..]
             .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
             .map_or(text.len(), |n| start + n);
@@ -228,7 +238,10 @@ async fn the_alert_rules_pass_promtool_and_name_only_served_metrics() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "promtool check rules failed:\n{printed}");
+    assert!(
+        out.status.success(),
+        "promtool check rules failed:\n{printed}"
+    );
 
     let alerts_text = repo_file("docs/alerts.yml");
     let alerts: Vec<&str> = alerts_text
@@ -236,7 +249,10 @@ async fn the_alert_rules_pass_promtool_and_name_only_served_metrics() {
         .filter_map(|l| l.trim().strip_prefix("- alert:"))
         .map(str::trim)
         .collect();
-    assert!(printed.contains(&format!("SUCCESS: {} rules found", alerts.len())), "{printed}");
+    assert!(
+        printed.contains(&format!("SUCCESS: {} rules found", alerts.len())),
+        "{printed}"
+    );
     assert!(alerts.len() >= 8, "{alerts:?}");
 
     // Every metric the rules name is one the gateway serves, with the type
@@ -269,7 +285,10 @@ async fn the_alert_rules_pass_promtool_and_name_only_served_metrics() {
         let runbook = &production[at + heading.len()..];
         let runbook = &runbook[..runbook.find("\n#").unwrap_or(runbook.len())];
         for part in ["**Means:**", "**Check:**", "**Do:**"] {
-            assert!(runbook.contains(part), "the runbook of {alert} lacks {part}");
+            assert!(
+                runbook.contains(part),
+                "the runbook of {alert} lacks {part}"
+            );
         }
     }
 }

@@ -178,7 +178,11 @@ async fn a_role_that_owns_its_database_runs_the_gateway_and_one_that_does_not_is
     // lets it create nothing in `public`.
     let other = PgDatabase::create("gwnotowned", None).await;
     let (serve, base) = Serve::start(data.path(), &as_user(&other.url, &role)).await;
-    assert!(base.is_none(), "started without rights:\n{}", serve.output());
+    assert!(
+        base.is_none(),
+        "started without rights:\n{}",
+        serve.output()
+    );
     let out = serve.stop().await;
     assert!(
         out.contains("may not create tables") && out.contains("CREATE DATABASE kyc OWNER kyc"),
