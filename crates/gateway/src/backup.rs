@@ -104,6 +104,9 @@ async fn vacuum_into(from: &Path, to: &Path) -> anyhow::Result<()> {
         .connect()
         .await
         .with_context(|| format!("cannot open the SQLite database {}", from.display()))?;
+    // Absolute, so that SQLite never reads a name like `file:…` as a URI.
+    let to = std::path::absolute(to)
+        .with_context(|| format!("cannot resolve the backup path {}", to.display()))?;
     let target = to
         .to_str()
         .with_context(|| format!("the backup path {} is not UTF-8", to.display()))?;

@@ -163,3 +163,23 @@ fn code_text(code: &ErrorCode) -> String {
         .take(64)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_counted_by_a_few_fixed_kinds() {
+        let upstream = |status| DlError::Upstream {
+            status,
+            code: ErrorCode::Other("x".into()),
+            description: None,
+        };
+        assert_eq!(error_kind(&upstream(503)), "http_5xx");
+        assert_eq!(error_kind(&upstream(500)), "http_5xx");
+        assert_eq!(error_kind(&upstream(401)), "refused");
+        assert_eq!(error_kind(&upstream(200)), "refused");
+        assert_eq!(error_kind(&DlError::Timeout), "timeout");
+        assert_eq!(error_kind(&DlError::HmacMismatch), "hmac_mismatch");
+    }
+}
