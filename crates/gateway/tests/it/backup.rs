@@ -239,6 +239,16 @@ async fn a_backup_under_load_restores_every_acknowledged_request_and_redelivers_
     );
 
     if source_url.is_none() {
+        // A sound database, taken while writes went on.
+        let copy = sqlx::SqlitePool::connect(&format!("sqlite://{backup_str}?mode=ro"))
+            .await
+            .unwrap();
+        let (check,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_one(&copy)
+            .await
+            .unwrap();
+        assert_eq!(check, "ok");
+        copy.close().await;
         // Owner-only, and never over an existing file.
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&backup).unwrap().permissions().mode();

@@ -188,6 +188,46 @@ async fn a_role_that_owns_its_database_runs_the_gateway_and_one_that_does_not_is
         out.contains("may not create tables") && out.contains("CREATE DATABASE kyc OWNER kyc"),
         "{out}"
     );
+    // The second form: a schema of its own there.
+    let documented = doc_block("role-test: own-schema");
+    let sql = regex_free_replace_word(
+        &regex_free_replace_word(&documented, "kyc", &role),
+        "app",
+        &other.name,
+    );
+    assert!(
+        sql.contains("CREATE SCHEMA kyc_gateway AUTHORIZATION"),
+        "{sql}"
+    );
+    let pool = sqlx::PgPool::connect(&other.url).await.unwrap();
+    for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        // The role exists already (the first form made it).
+        if !statement.starts_with("CREATE ROLE") {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+    }
+    pool.close().await;
+    let in_schema = format!(
+        "{}?options=-csearch_path%3Dkyc_gateway",
+        as_user(&other.url, &role)
+    );
+    let (serve, base) = Serve::start(data.path(), &in_schema).await;
+    assert!(base.is_some(), "{}", serve.output());
+    let log = serve.stop().await;
+    assert!(!log.contains(" ERROR ") && !log.contains(" WARN "), "{log}");
+    let pool = sqlx::PgPool::connect(&other.url).await.unwrap();
+    let (owner,): (String,) = sqlx::query_as(
+        "SELECT tableowner::text FROM pg_tables WHERE schemaname = 'kyc_gateway' AND tablename = 'requests'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(owner, role);
+    pool.close().await;
+
     other.drop_now().await;
     admin(&format!(
         "DROP DATABASE IF EXISTS {role} WITH (FORCE); DROP ROLE IF EXISTS {role};"
