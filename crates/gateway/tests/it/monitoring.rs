@@ -12,6 +12,7 @@ use serde_json::json;
 use tokio::io::AsyncReadExt;
 
 use crate::harness::{assert_error, TestApp};
+use crate::webhooks::Receiver;
 
 fn repo_file(path: &str) -> String {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,13 +34,8 @@ fn sample(metrics: &str, series: &str) -> Option<f64> {
         .map(|v| v.trim().parse().unwrap())
 }
 
-/// A webhook that points at a port nobody listens on: its deliveries stay
-/// pending, retried.
-async fn unreachable_webhook(t: &TestApp) {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+/// Point the app's client's webhook at `url`.
+async fn set_webhook(t: &TestApp, url: String) {
     let state = &t.app.state;
     gateway::webhooks::configure(
         state.store.as_ref(),
@@ -47,13 +43,19 @@ async fn unreachable_webhook(t: &TestApp) {
         gateway::webhooks::Targets::from_config(&state.config),
         &t.creds.id,
         gateway::webhooks::Change::Set {
-            url: Some(format!("http://127.0.0.1:{port}/hooks")),
+            url: Some(url),
             rotate: false,
         },
         state.now(),
     )
     .await
     .unwrap();
+}
+
+/// A URL on a port nobody listens on: deliveries there stay pending, retried.
+fn unreachable_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://127.0.0.1:{}/hooks", l.local_addr().unwrap().port())
 }
 
 #[tokio::test]
@@ -76,7 +78,7 @@ async fn the_backlog_upstream_errors_and_catalogue_are_on_metrics() {
     assert!(missing >= 1.0 && missing <= failing, "{before}");
     assert!(sample(&before, "gateway_catalogue_entries").unwrap() > 0.0);
 
-    unreachable_webhook(&t).await;
+    set_webhook(&t, unreachable_url()).await;
     let (id, _) = t.authenticated().await;
     t.get(&format!("/api/digilocker/{id}/revoke"), &t.creds)
         .await;
@@ -120,6 +122,31 @@ async fn the_backlog_upstream_errors_and_catalogue_are_on_metrics() {
         metrics.contains("gateway_upstream_call_duration_seconds_count{endpoint=\"files_issued\"}"),
         "{metrics}"
     );
+
+    // A receiver that answers, and the retries due: the backlog drains
+    // (delivered events leave it).
+    let receiver = Receiver::start().await;
+    set_webhook(&t, receiver.url()).await;
+    // (past the retry of an hour and its jitter)
+    t.clock.advance(7200);
+    let mut drained = String::new();
+    for _ in 0..300 {
+        drained = text(&t.http, &t.url("/metrics")).await.1;
+        if sample(&drained, "gateway_webhook_backlog") == Some(0.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        sample(&drained, "gateway_webhook_backlog"),
+        Some(0.0),
+        "{drained}"
+    );
+    assert_eq!(
+        sample(&drained, "gateway_webhook_oldest_pending_age_seconds"),
+        Some(0.0)
+    );
+    assert!(receiver.got().len() >= 2);
 }
 
 #[tokio::test]
