@@ -720,7 +720,7 @@ pub fn bundled_roots() -> Vec<reqwest::Certificate> {
 /// The certificates of an extra CA bundle ([`Config::extra_ca_pem`]),
 /// each checked to be a usable trust anchor before the client is built, so
 /// a wrong file is reported as such rather than as a TLS backend failure.
-fn extra_roots(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, Error> {
+pub fn extra_roots(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, Error> {
     let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
         Error::InvalidArgument(format!(
             "the extra CA bundle is not valid PEM: {}",

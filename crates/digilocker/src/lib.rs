@@ -63,7 +63,7 @@ mod pkce;
 pub mod signing;
 mod types;
 
-pub use client::{bundled_roots, Client};
+pub use client::{bundled_roots, extra_roots, Client};
 pub use config::{
     CallRecord, ClientAuth, Config, Endpoint, Observer, Outcome, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_JSON_BYTES, DEFAULT_TIMEOUT,

@@ -78,6 +78,52 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// Refuse a database that has served the other mode: a production
+/// database never gets the sandbox (its test client, its fake DigiLocker),
+/// and sandbox data never becomes production's. A database's first start
+/// records its mode.
+pub async fn check_served_mode(
+    store: &dyn Store,
+    mode: crate::config::Mode,
+    now: i64,
+) -> anyhow::Result<()> {
+    use crate::config::Mode;
+    let (served, since) = store
+        .claim_mode(mode.as_str(), now)
+        .await
+        .context("cannot read the database's mode")?;
+    let since = crate::timefmt::ist(since);
+    match (mode, served.as_str()) {
+        (Mode::Sandbox, "production") => bail!(
+            "this database has served production since {since}: it never starts in sandbox mode. \
+             Give the gateway its production settings (GATEWAY_MODE=production, \
+             GATEWAY_DIGILOCKER_BASE_URL, GATEWAY_DIGILOCKER_CLIENT_ID, \
+             GATEWAY_DIGILOCKER_CLIENT_SECRET, GATEWAY_MASTER_KEY), or run the sandbox on a data \
+             directory or database of its own"
+        ),
+        (Mode::Production, "sandbox") => bail!(
+            "this database has served the sandbox since {since}: its clients and requests are test \
+             data. Give production a database of its own (another data directory or PostgreSQL \
+             database)"
+        ),
+        _ => {}
+    }
+    if mode == Mode::Production {
+        for c in store.list_clients().await? {
+            if c.client_id.starts_with("sandbox-") && c.disabled == 0 {
+                tracing::warn!(
+                    client_id = %c.client_id,
+                    "an enabled sandbox client is in this production database (from a start in \
+                     sandbox mode before modes were recorded): disable it with `digilocker-gateway \
+                     client disable {}`",
+                    c.client_id
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The keyring from configuration; in sandbox mode a key is generated on first
 /// start and kept (owner-only) in the data directory.
 pub fn load_keys(config: &Config) -> anyhow::Result<Keyring> {
@@ -103,11 +149,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
 }
 
 /// [`start`] with a clock of the caller's (tests move time with it).
-pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<RunningApp> {
-    // How DigiLocker is reached is checked before anything starts: an http
-    // base URL in production, an unreadable or unusable CA file.
+pub async fn start_with_clock(
+    mut config: Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<RunningApp> {
+    // The mode first, failing closed: a missing or contradictory setting
+    // stops the start, named. Then how DigiLocker is reached: an http base
+    // URL in production, an unreadable or unusable CA file.
+    let mode = config.resolve_mode()?;
     config.check_digilocker_base_url()?;
     let digilocker_ca_pem = config.digilocker_extra_ca_pem()?;
+    config.webhooks.trusted_roots()?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -139,7 +191,9 @@ pub async fn start_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::
         }
     };
     let store = open_store(&config).await?;
+    check_served_mode(store.as_ref(), mode, clock.now()).await?;
     let keys = load_keys(&config)?;
+    crate::keys::check_and_reseal(store.as_ref(), &keys, clock.now()).await?;
     let callback = Url::parse(&format!(
         "{}/digilocker/callback",
         public_base.as_str().trim_end_matches('/')

@@ -59,6 +59,9 @@ pub enum Command {
     /// The consent audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Master keys: what still needs each one.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Webhook deliveries: what was sent to whom, and sending again.
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -93,6 +96,15 @@ pub enum WebhookCommand {
     },
 }
 
+/// `keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// For every master key id: what still needs it (live requests, file
+    /// links, webhook secrets, queued revokes), how many, and until when at
+    /// the latest; and which configured keys can be removed.
+    Status,
+}
+
 /// `audit ...`.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -124,8 +136,15 @@ pub enum ClientCommand {
     },
     /// List clients (never their secrets).
     List,
-    /// Disable a client: its calls answer 401.
-    Disable { client_id: String },
+    /// Disable a client: its calls answer 401, and its live requests are
+    /// erased (their users' data and file links). Says how many and asks
+    /// first when there are any.
+    Disable {
+        client_id: String,
+        /// Don't ask (for scripts): erase its live requests without confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Enable a disabled client.
     Enable { client_id: String },
     /// Replace a client's secret; prints the new one once. The old one stops working at once.
@@ -288,6 +307,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             audit_export(config, &client, since.as_deref()).await
         }
         Command::Webhook(c) => webhook_command(config, c).await,
+        Command::Keys(KeysCommand::Status) => {
+            let keys = configured_keys(&config)?;
+            let store = app::open_store(&config).await?;
+            let now = SystemClock.now();
+            let needs = crate::keys::status(store.as_ref(), &keys, now).await?;
+            print!("{}", crate::keys::status_text(&needs, now));
+            Ok(())
+        }
         Command::Backup { to } => {
             let report = crate::backup::sqlite_backup(&config, &to).await?;
             println!(
@@ -305,19 +332,55 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The configured keyring, for commands that read what it sealed: the
+/// configured master key, else the sandbox's key file when there is one
+/// (never a new key).
+fn configured_keys(config: &Config) -> anyhow::Result<crypto::Keyring> {
+    if config.master_key.is_none() && !config.data_dir.join("master.key").exists() {
+        bail!("no master key configured: set GATEWAY_MASTER_KEY (master_key) and GATEWAY_OLD_MASTER_KEYS as the instances have them");
+    }
+    app::load_keys(config)
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let sandbox = config.sandbox_mode();
     let data_dir = config.data_dir.clone();
+    let json_logs = std::env::var("GATEWAY_LOG_FORMAT").is_ok_and(|v| v == "json");
     let running = app::start(config).await?;
+    let state = &running.state;
     let base = running.base_url();
-    let store = running.state.store.backend();
+    let mode = state.config.mode.unwrap_or(crate::config::Mode::Sandbox);
+    // One line through the logger (JSON when logs are JSON) saying what
+    // runs where: mode, database, addresses, version, instance.
+    tracing::info!(
+        mode = mode.as_str(),
+        database = state.store.backend(),
+        listen = %running.addr,
+        admin_listen = ?running.admin_addr,
+        public_base_url = %base,
+        version = env!("CARGO_PKG_VERSION"),
+        instance = %state.config.instance_name,
+        "gateway started"
+    );
+    if state.config.sandbox_mode() {
+        tracing::warn!(
+            mode = "sandbox",
+            "SANDBOX mode: a DigiLocker look-alike and test clients, no real DigiLocker"
+        );
+    }
+    if json_logs {
+        // The log stream is JSON: no plain-text banner in it.
+        app::shutdown_signal().await;
+        tracing::info!("shutting down");
+        running.stop().await;
+        return Ok(());
+    }
     println!();
     println!("  DigiLocker KYC gateway is running at {base}");
-    println!("  database: {store}");
-    if sandbox {
+    println!("  database: {}", state.store.backend());
+    if state.config.sandbox_mode() {
         println!("  mode: SANDBOX (DigiLocker look-alike at {base}/sandbox; test citizens in crates/sandbox/README.md)");
         println!("  demo: open {base}/demo in a browser to walk the whole journey");
-        if let Some(c) = &running.state.demo_client {
+        if let Some(c) = &state.demo_client {
             // Never the secret itself: stdout is the log stream.
             let file = |name: &str| {
                 let path = data_dir.join(name);
@@ -396,6 +459,24 @@ async fn audit_export(config: Config, client: &str, since: Option<&str>) -> anyh
     Ok(())
 }
 
+/// Ask at the terminal for `expected` to be typed; refuse with `refusal`
+/// when it isn't, or when standard input is not a terminal.
+fn confirm(prompt: &str, expected: &str, refusal: &str) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!("{refusal}");
+    }
+    print!("{prompt}");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() != expected {
+        bail!("{refusal}");
+    }
+    Ok(())
+}
+
 /// `s` as one word for a POSIX shell: as it is when plain, else single-quoted.
 fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
@@ -463,14 +544,24 @@ async fn client_command(config: Config, command: ClientCommand) -> anyhow::Resul
                 );
             }
         }
-        ClientCommand::Disable { client_id } => {
+        ClientCommand::Disable { client_id, yes } => {
+            if store.get_client(&client_id).await?.is_none() {
+                bail!("no client {client_id}");
+            }
+            let live = store.count_client_live_requests(&client_id).await?;
+            if live > 0 && !yes {
+                confirm(&format!(
+                    "Disabling {client_id} erases its {live} live request(s) at once: their users' \
+                     data and file links, never to be fetched again. Type the client id to go on: "
+                ), &client_id, &format!("{client_id} would lose {live} live request(s); nothing done. Run again with --yes to disable it anyway"))?;
+            }
             if !store
                 .set_client_disabled(&client_id, true, SystemClock.now())
                 .await?
             {
                 bail!("no client {client_id}");
             }
-            println!("{client_id} disabled");
+            println!("{client_id} disabled; {live} live request(s) erased");
         }
         ClientCommand::Enable { client_id } => {
             if !store

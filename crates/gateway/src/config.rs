@@ -25,8 +25,8 @@ pub struct DigilockerSettings {
 #[derive(Debug, Default, Deserialize)]
 #[serde(try_from = "DigilockerTableKeys")]
 pub struct DigilockerTable {
-    /// `base_url`, `client_id` and `client_secret`, when given.
-    pub settings: Option<DigilockerSettings>,
+    /// `base_url`, `client_id` and `client_secret`, as given.
+    pub partial: PartialDigilocker,
     /// `ca_file`: a PEM bundle of CA certificates trusted for DigiLocker's
     /// TLS certificate besides the public roots.
     pub ca_file: Option<PathBuf>,
@@ -38,7 +38,7 @@ pub struct DigilockerTable {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DigilockerTableKeys {
-    base_url: Option<Url>,
+    base_url: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
     ca_file: Option<PathBuf>,
@@ -49,26 +49,87 @@ impl TryFrom<DigilockerTableKeys> for DigilockerTable {
     type Error = String;
 
     fn try_from(k: DigilockerTableKeys) -> Result<Self, String> {
-        let settings = match (k.base_url, k.client_id, k.client_secret) {
-            (Some(base_url), Some(client_id), Some(client_secret)) => Some(DigilockerSettings {
-                base_url,
-                client_id,
-                client_secret,
-            }),
-            (None, None, None) => None,
-            _ => {
-                return Err(
-                    "[digilocker] needs base_url, client_id and client_secret together \
-                     (none of them: sandbox mode)"
-                        .into(),
-                )
-            }
-        };
         Ok(DigilockerTable {
-            settings,
+            partial: PartialDigilocker {
+                base_url: k.base_url,
+                client_id: k.client_id,
+                client_secret: k.client_secret,
+            },
             ca_file: k.ca_file,
             allow_http: k.allow_http,
         })
+    }
+}
+
+/// The DigiLocker partner settings as given, each possibly missing or
+/// empty: [`Config::resolve_mode`] turns them into [`DigilockerSettings`]
+/// (production) or refuses to start, naming what is missing.
+#[derive(Clone, Debug, Default)]
+pub struct PartialDigilocker {
+    pub base_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+impl PartialDigilocker {
+    /// The settings given (even empty), by their names.
+    fn given(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        for (value, name) in [
+            (&self.base_url, DIGILOCKER_SETTING_NAMES[0]),
+            (&self.client_id, DIGILOCKER_SETTING_NAMES[1]),
+            (&self.client_secret, DIGILOCKER_SETTING_NAMES[2]),
+        ] {
+            if value.is_some() {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    fn merge(&mut self, other: PartialDigilocker) {
+        if other.base_url.is_some() {
+            self.base_url = other.base_url;
+        }
+        if other.client_id.is_some() {
+            self.client_id = other.client_id;
+        }
+        if other.client_secret.is_some() {
+            self.client_secret = other.client_secret;
+        }
+    }
+}
+
+/// How the DigiLocker settings are named to the operator: variable and key.
+const DIGILOCKER_SETTING_NAMES: [&str; 3] = [
+    "GATEWAY_DIGILOCKER_BASE_URL ([digilocker] base_url)",
+    "GATEWAY_DIGILOCKER_CLIENT_ID ([digilocker] client_id)",
+    "GATEWAY_DIGILOCKER_CLIENT_SECRET ([digilocker] client_secret)",
+];
+
+/// Sandbox (the embedded DigiLocker look-alike, test clients) or
+/// production (the real DigiLocker partner API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Sandbox,
+    Production,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sandbox => "sandbox",
+            Mode::Production => "production",
+        }
+    }
+
+    fn parse(text: &str) -> anyhow::Result<Mode> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "sandbox" => Ok(Mode::Sandbox),
+            "production" => Ok(Mode::Production),
+            other => anyhow::bail!("GATEWAY_MODE must be sandbox or production, not {other:?}"),
+        }
     }
 }
 
@@ -78,6 +139,10 @@ pub const DEFAULT_AADHAAR_MAX_AGE_DAYS: u64 = 1095;
 /// Everything the gateway needs to run.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// `mode` / `GATEWAY_MODE`, when the operator says; else decided by
+    /// [`Config::resolve_mode`] (production when any DigiLocker setting is
+    /// given, sandbox only on SQLite with none).
+    pub mode: Option<Mode>,
     pub listen: SocketAddr,
     /// A second listener for operators (`/metrics`, `/readyz`, `/healthz`),
     /// kept off the public port: when set, `/metrics` is served only here.
@@ -92,7 +157,10 @@ pub struct Config {
     pub master_key: Option<String>,
     /// Older keys, still accepted for decryption after a rotation.
     pub old_master_keys: Vec<String>,
+    /// The DigiLocker partner settings (production), once resolved.
     pub digilocker: Option<DigilockerSettings>,
+    /// The DigiLocker partner settings as given by file and environment.
+    pub digilocker_partial: PartialDigilocker,
     /// Signed webhooks: delivery schedule, timeout, which targets are allowed.
     pub webhooks: WebhookConfig,
     /// PEM file of the roots trusted for e-Aadhaar signatures (CCA India's
@@ -176,6 +244,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            mode: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin_listen: None,
             data_dir: PathBuf::from("./data"),
@@ -184,6 +253,7 @@ impl Default for Config {
             master_key: None,
             old_master_keys: Vec::new(),
             digilocker: None,
+            digilocker_partial: PartialDigilocker::default(),
             webhooks: WebhookConfig::default(),
             trust_anchors: None,
             trust_intermediates: None,
@@ -233,6 +303,7 @@ fn default_instance_name() -> String {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
+    pub mode: Option<Mode>,
     pub listen: Option<SocketAddr>,
     pub admin_listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
@@ -269,9 +340,118 @@ pub struct FileConfig {
 }
 
 impl Config {
-    /// Is this the embedded sandbox (no DigiLocker partner settings)?
+    /// Is this the embedded sandbox? Once [`Config::resolve_mode`] ran, its
+    /// answer; before (the command line's other commands), the same default
+    /// without its checks, failing closed: not when any DigiLocker setting
+    /// is given, nor on PostgreSQL unless the mode says so.
     pub fn sandbox_mode(&self) -> bool {
-        self.digilocker.is_none()
+        match self.mode {
+            Some(mode) => mode == Mode::Sandbox,
+            None => {
+                self.digilocker.is_none()
+                    && self.digilocker_partial.given().is_empty()
+                    && !self
+                        .database_url
+                        .as_deref()
+                        .is_some_and(|u| u.starts_with("postgres"))
+            }
+        }
+    }
+
+    /// Decide the mode, failing closed: production whenever the operator
+    /// says so or gives any DigiLocker setting, and then every DigiLocker
+    /// setting and the master key must be there, not empty; sandbox when
+    /// the operator says so (with no DigiLocker setting), or by default
+    /// only on SQLite with no DigiLocker setting at all. A PostgreSQL
+    /// database never gets the sandbox unasked. The error names every
+    /// missing or contradictory setting.
+    pub fn resolve_mode(&mut self) -> anyhow::Result<Mode> {
+        let given = self.digilocker_partial.given();
+        if self.digilocker.is_some() {
+            // Settings made by code (tests, embedders): production.
+            if self.mode == Some(Mode::Sandbox) {
+                anyhow::bail!("mode is sandbox, but DigiLocker partner settings are set");
+            }
+            self.mode = Some(Mode::Production);
+            return Ok(Mode::Production);
+        }
+        let postgres = self
+            .database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres"));
+        let mode = match self.mode {
+            Some(mode) => mode,
+            None if !given.is_empty() => Mode::Production,
+            None if postgres => anyhow::bail!(
+                "no DigiLocker settings and no mode on a PostgreSQL database: the sandbox runs on \
+                 PostgreSQL only when asked. For production set GATEWAY_MODE=production (mode = \
+                 \"production\") with {}, {}, {} and GATEWAY_MASTER_KEY (master_key); for a \
+                 sandbox set GATEWAY_MODE=sandbox (mode = \"sandbox\")",
+                DIGILOCKER_SETTING_NAMES[0],
+                DIGILOCKER_SETTING_NAMES[1],
+                DIGILOCKER_SETTING_NAMES[2]
+            ),
+            None => Mode::Sandbox,
+        };
+        match mode {
+            Mode::Sandbox if !given.is_empty() => anyhow::bail!(
+                "mode is sandbox (GATEWAY_MODE / mode), but DigiLocker partner settings are given: \
+                 {}. Remove them for the sandbox, or set GATEWAY_MODE=production",
+                given.join(", ")
+            ),
+            Mode::Sandbox => {}
+            Mode::Production => {
+                let p = &self.digilocker_partial;
+                let value = |v: &Option<String>| {
+                    v.as_deref()
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_owned)
+                };
+                let (base, id, secret) = (
+                    value(&p.base_url),
+                    value(&p.client_id),
+                    value(&p.client_secret),
+                );
+                let mut missing: Vec<&str> = [&base, &id, &secret]
+                    .iter()
+                    .zip(DIGILOCKER_SETTING_NAMES)
+                    .filter(|(v, _)| v.is_none())
+                    .map(|(_, name)| name)
+                    .collect();
+                if self
+                    .master_key
+                    .as_deref()
+                    .is_none_or(|k| k.trim().is_empty())
+                {
+                    missing.push("GATEWAY_MASTER_KEY (master_key)");
+                }
+                let (Some(base), Some(client_id), Some(client_secret)) = (base, id, secret) else {
+                    anyhow::bail!(
+                        "production mode needs every DigiLocker setting and the master key; \
+                         missing or empty: {}. (The sandbox runs only when asked, with \
+                         GATEWAY_MODE=sandbox and no DigiLocker setting.)",
+                        missing.join(", ")
+                    );
+                };
+                if !missing.is_empty() {
+                    anyhow::bail!(
+                        "production mode needs the master key; missing or empty: {}",
+                        missing.join(", ")
+                    );
+                }
+                let base_url = Url::parse(&base).with_context(|| {
+                    format!("{} must be an absolute URL", DIGILOCKER_SETTING_NAMES[0])
+                })?;
+                self.digilocker = Some(DigilockerSettings {
+                    base_url,
+                    client_id,
+                    client_secret,
+                });
+            }
+        }
+        self.mode = Some(mode);
+        Ok(mode)
     }
 
     /// Apply a TOML file.
@@ -286,6 +466,9 @@ impl Config {
 
     fn apply(&mut self, f: FileConfig) {
         let secs = Duration::from_secs;
+        if f.mode.is_some() {
+            self.mode = f.mode;
+        }
         if let Some(v) = f.listen {
             self.listen = v;
         }
@@ -308,9 +491,7 @@ impl Config {
             self.old_master_keys = f.old_master_keys;
         }
         if let Some(table) = f.digilocker {
-            if table.settings.is_some() {
-                self.digilocker = table.settings;
-            }
+            self.digilocker_partial.merge(table.partial);
             if table.ca_file.is_some() {
                 self.digilocker_ca_file = table.ca_file;
             }
@@ -405,6 +586,7 @@ impl Config {
                 .transpose()
         };
         let mut f = FileConfig {
+            mode: var("GATEWAY_MODE").map(|v| Mode::parse(&v)).transpose()?,
             listen: var("GATEWAY_LISTEN")
                 .map(|v| v.parse())
                 .transpose()
@@ -460,18 +642,17 @@ impl Config {
             max_connections: num("GATEWAY_MAX_CONNECTIONS")?.map(|v| v as usize),
             shutdown_grace_seconds: num("GATEWAY_SHUTDOWN_GRACE_SECONDS")?,
         };
-        if let (Some(base), Some(id), Some(secret)) = (
-            var("GATEWAY_DIGILOCKER_BASE_URL"),
-            var("GATEWAY_DIGILOCKER_CLIENT_ID"),
-            var("GATEWAY_DIGILOCKER_CLIENT_SECRET"),
-        ) {
+        // Given even when empty: an empty secret is a missing one, named
+        // at start, never a silent fall back to the sandbox.
+        let given = |name: &str| std::env::var(name).ok();
+        let partial = PartialDigilocker {
+            base_url: given("GATEWAY_DIGILOCKER_BASE_URL"),
+            client_id: given("GATEWAY_DIGILOCKER_CLIENT_ID"),
+            client_secret: given("GATEWAY_DIGILOCKER_CLIENT_SECRET"),
+        };
+        if !partial.given().is_empty() {
             f.digilocker = Some(DigilockerTable {
-                settings: Some(DigilockerSettings {
-                    base_url: Url::parse(&base)
-                        .context("GATEWAY_DIGILOCKER_BASE_URL must be an absolute URL")?,
-                    client_id: id,
-                    client_secret: secret,
-                }),
+                partial,
                 ..DigilockerTable::default()
             });
         }
@@ -580,6 +761,10 @@ pub struct WebhookConfig {
     pub allow_private_targets: bool,
     /// How often each instance looks for deliveries that are due.
     pub poll_interval: Duration,
+    /// `[webhooks] ca_file`: a PEM bundle of CA certificates trusted for
+    /// receivers' TLS besides the public roots (an internal `https`
+    /// receiver behind a private CA, with `allow_private_targets`).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for WebhookConfig {
@@ -592,6 +777,7 @@ impl Default for WebhookConfig {
             timeout: Duration::from_secs(10),
             allow_private_targets: false,
             poll_interval: Duration::from_secs(1),
+            ca_file: None,
         }
     }
 }
@@ -604,6 +790,7 @@ pub struct WebhookFileConfig {
     pub retry_schedule_seconds: Option<Vec<u64>>,
     pub timeout_seconds: Option<u64>,
     pub allow_private_targets: Option<bool>,
+    pub ca_file: Option<PathBuf>,
 }
 
 impl WebhookFileConfig {
@@ -637,13 +824,15 @@ impl WebhookFileConfig {
                 _ => anyhow::bail!("GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS must be true or false"),
             })
             .transpose()?;
-        if schedule.is_none() && timeout.is_none() && allow.is_none() {
+        let ca_file = var("GATEWAY_WEBHOOK_CA_FILE").map(PathBuf::from);
+        if schedule.is_none() && timeout.is_none() && allow.is_none() && ca_file.is_none() {
             return Ok(None);
         }
         Ok(Some(WebhookFileConfig {
             retry_schedule_seconds: schedule,
             timeout_seconds: timeout,
             allow_private_targets: allow,
+            ca_file,
         }))
     }
 }
@@ -663,6 +852,32 @@ impl WebhookConfig {
         if let Some(v) = f.allow_private_targets {
             self.allow_private_targets = v;
         }
+        if f.ca_file.is_some() {
+            self.ca_file = f.ca_file;
+        }
+    }
+
+    /// The roots webhook deliveries trust: the public ones, plus
+    /// `ca_file`'s certificates, read and checked (an unreadable file or
+    /// one without a usable CA certificate is an error naming the setting).
+    pub fn trusted_roots(&self) -> anyhow::Result<Vec<reqwest::Certificate>> {
+        let mut roots = digilocker::bundled_roots();
+        if let Some(path) = &self.ca_file {
+            let setting = "[webhooks] ca_file / GATEWAY_WEBHOOK_CA_FILE";
+            let pem = std::fs::read(path).with_context(|| {
+                format!(
+                    "cannot read the webhook CA file {} ({setting})",
+                    path.display()
+                )
+            })?;
+            roots.extend(digilocker::extra_roots(&pem).with_context(|| {
+                format!(
+                    "the webhook CA file {} ({setting}) is not usable",
+                    path.display()
+                )
+            })?);
+        }
+        Ok(roots)
     }
 }
 
@@ -716,6 +931,7 @@ client_secret = "s3cret"
             Some(Path::new("/etc/kyc/negd-subca.pem"))
         );
         assert_eq!((c.rate_limit_per_second, c.rate_limit_burst), (7, 9));
+        assert_eq!(c.resolve_mode().unwrap(), Mode::Production);
         assert!(!c.sandbox_mode());
         assert_eq!(c.digilocker.as_ref().unwrap().client_id, "ABC123");
         // The webhook defaults total about a day.
@@ -769,8 +985,12 @@ allow_http = true
 "#,
         )
         .unwrap();
-        let mut c = Config::default();
+        let mut c = Config {
+            master_key: Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into()),
+            ..Config::default()
+        };
         c.apply_file(&path).unwrap();
+        c.resolve_mode().unwrap();
         assert_eq!(c.aadhaar_max_age(), Some(time::Duration::days(365)));
         assert_eq!(
             c.digilocker_ca_file.as_deref(),
@@ -795,13 +1015,93 @@ allow_http = true
         c.apply_file(&path).unwrap();
         assert!(c.sandbox_mode() && c.digilocker_ca_file.is_some());
         std::fs::write(&path, "[digilocker]\nclient_id = \"ABC\"\n").unwrap();
-        let err = format!("{:#}", Config::default().apply_file(&path).unwrap_err());
+        let mut c = Config::default();
+        c.apply_file(&path).unwrap();
+        let err = format!("{:#}", c.resolve_mode().unwrap_err());
         assert!(
-            err.contains("base_url, client_id and client_secret together"),
+            err.contains("GATEWAY_DIGILOCKER_BASE_URL ([digilocker] base_url)")
+                && err.contains("GATEWAY_DIGILOCKER_CLIENT_SECRET ([digilocker] client_secret)")
+                && err.contains("GATEWAY_MASTER_KEY")
+                && !err.contains("CLIENT_ID"),
             "{err}"
         );
         std::fs::write(&path, "[digilocker]\nca_fil = \"/ca.pem\"\n").unwrap();
         assert!(Config::default().apply_file(&path).is_err());
+    }
+
+    fn partial(base: Option<&str>, id: Option<&str>, secret: Option<&str>) -> Config {
+        Config {
+            digilocker_partial: PartialDigilocker {
+                base_url: base.map(str::to_owned),
+                client_id: id.map(str::to_owned),
+                client_secret: secret.map(str::to_owned),
+            },
+            master_key: Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into()),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn the_mode_fails_closed() {
+        let base = Some("https://digilocker.meripehchaan.gov.in/public");
+        // All three: production.
+        let mut c = partial(base, Some("ID"), Some("secret"));
+        assert_eq!(c.resolve_mode().unwrap(), Mode::Production);
+        assert_eq!(c.digilocker.as_ref().unwrap().client_id, "ID");
+        assert!(!c.sandbox_mode());
+        // An empty secret is a missing one, named; never the sandbox.
+        let mut c = partial(base, Some("ID"), Some(" "));
+        let err = c.resolve_mode().unwrap_err().to_string();
+        assert!(
+            err.contains("GATEWAY_DIGILOCKER_CLIENT_SECRET") && !err.contains("CLIENT_ID"),
+            "{err}"
+        );
+        assert!(
+            !c.sandbox_mode(),
+            "a half-configured instance is no sandbox"
+        );
+        // Production asked for, nothing given: every setting named.
+        let mut c = Config {
+            mode: Some(Mode::Production),
+            ..Config::default()
+        };
+        let err = c.resolve_mode().unwrap_err().to_string();
+        for name in DIGILOCKER_SETTING_NAMES {
+            assert!(err.contains(name), "{err}");
+        }
+        assert!(err.contains("GATEWAY_MASTER_KEY"), "{err}");
+        // All DigiLocker settings but no master key.
+        let mut c = partial(base, Some("ID"), Some("secret"));
+        c.master_key = None;
+        let err = c.resolve_mode().unwrap_err().to_string();
+        assert!(err.contains("GATEWAY_MASTER_KEY"), "{err}");
+        // Sandbox asked for with a DigiLocker setting: contradictory.
+        let mut c = partial(None, Some("ID"), None);
+        c.mode = Some(Mode::Sandbox);
+        let err = c.resolve_mode().unwrap_err().to_string();
+        assert!(err.contains("GATEWAY_DIGILOCKER_CLIENT_ID"), "{err}");
+        // Nothing at all on SQLite: the sandbox; on PostgreSQL only when asked.
+        assert_eq!(Config::default().resolve_mode().unwrap(), Mode::Sandbox);
+        let on_pg = || Config {
+            database_url: Some("postgres://db/kyc".into()),
+            ..Config::default()
+        };
+        let err = on_pg().resolve_mode().unwrap_err().to_string();
+        assert!(err.contains("GATEWAY_MODE=sandbox"), "{err}");
+        assert!(!on_pg().sandbox_mode());
+        let mut c = on_pg();
+        c.mode = Some(Mode::Sandbox);
+        assert_eq!(c.resolve_mode().unwrap(), Mode::Sandbox);
+        // A file's mode, and a wrong one.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(&path, "mode = \"production\"\n").unwrap();
+        let mut c = Config::default();
+        c.apply_file(&path).unwrap();
+        assert_eq!(c.mode, Some(Mode::Production));
+        std::fs::write(&path, "mode = \"demo\"\n").unwrap();
+        assert!(Config::default().apply_file(&path).is_err());
+        assert!(Mode::parse("Production").is_ok() && Mode::parse("demo").is_err());
     }
 
     #[test]

@@ -237,6 +237,24 @@ impl Keyring {
         })
     }
 
+    /// The configured keys' ids, the current one first.
+    pub fn key_ids(&self) -> Vec<[u8; 4]> {
+        self.keys.iter().map(|k| k.id).collect()
+    }
+
+    /// The id of the key that seals.
+    pub fn current_id(&self) -> [u8; 4] {
+        self.keys[0].id
+    }
+
+    /// `sealed` (bound to `aad`) sealed again with the current key.
+    pub fn reseal(&self, aad: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let mut plain = self.open(aad, sealed)?;
+        let out = self.seal(aad, &plain);
+        plain.fill(0);
+        out
+    }
+
     /// Encrypt `plain` with the master key, bound to `aad`.
     pub fn seal(&self, aad: &str, plain: &[u8]) -> anyhow::Result<Vec<u8>> {
         let key = &self.keys[0];

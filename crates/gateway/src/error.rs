@@ -292,6 +292,10 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static(v));
         }
+        // For the access line: the contract code, not just the status.
+        response
+            .extensions_mut()
+            .insert(crate::http::trace::ErrorCode(code));
         response
     }
 }

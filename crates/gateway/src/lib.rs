@@ -26,6 +26,7 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod journey;
+pub mod keys;
 pub mod logs;
 pub mod metrics;
 pub mod ops;

@@ -35,7 +35,7 @@ const RETRY_MIN: Duration = Duration::from_secs(5);
 const RETRY_MAX: Duration = Duration::from_secs(15 * 60);
 
 /// The associated data of a queued token: bound to its request.
-fn aad(request_id: &str) -> String {
+pub(crate) fn aad(request_id: &str) -> String {
     format!("upstream_revokes/{request_id}/token")
 }
 

@@ -187,7 +187,9 @@ pub async fn every_call(State(state): State<AppState>, request: Request, next: N
             .headers_mut()
             .insert(trace::REQUEST_ID_HEADER, echoed);
     }
-    span.in_scope(|| trace::log_response(&response, started.elapsed()));
+    span.in_scope(|| {
+        trace::log_response(&response, started.elapsed(), &state.config.instance_name)
+    });
     state
         .metrics
         .http(route, &method, response.status(), started);

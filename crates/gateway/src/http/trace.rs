@@ -57,18 +57,25 @@ pub fn call_span(id: &str, method: &Method, route: &str) -> tracing::Span {
     )
 }
 
-/// The access log line of a call: status and latency. The embedded
-/// sandbox answers thousands of catalogue calls at start: its lines are
-/// for debugging, the gateway's own are the access log.
-pub fn log_response(response: &Response, latency: std::time::Duration) {
+/// The access log line of a call: status, the contract's error code of an
+/// error answer, latency and the instance, in the call's span (trace id,
+/// method, route, client id): a `traceId` a business quotes finds it. The
+/// embedded sandbox answers thousands of catalogue calls at start: its
+/// lines are for debugging, the gateway's own are the access log.
+pub fn log_response(response: &Response, latency: std::time::Duration, instance: &str) {
     let status = response.status().as_u16();
     let latency_ms = latency.as_secs_f64() * 1000.0;
+    let code = response.extensions().get::<ErrorCode>().map(|c| c.0);
     if response.extensions().get::<SandboxRoute>().is_some() {
-        tracing::debug!(status, latency_ms, "served");
+        tracing::debug!(status, code, latency_ms, "served");
     } else {
-        tracing::info!(status, latency_ms, "served");
+        tracing::info!(status, code, latency_ms, instance, "served");
     }
 }
+
+/// The contract error code of an error answer (set by `ApiError`).
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
 
 /// Marks a response as the embedded sandbox's (logged at debug level).
 #[derive(Debug, Clone, Copy)]

@@ -468,6 +468,48 @@ pub enum UpstreamRevokeOutcome {
     Retry { error: String, next_attempt_at: i64 },
 }
 
+/// What needs one master key: `count` values of one `kind` sealed with
+/// the key whose id is `key_id` (the 4 bytes after an envelope's version
+/// byte), needed until `until` at the latest (`None`: until re-sealed).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyUse {
+    pub kind: String,
+    pub key_id: Vec<u8>,
+    pub count: i64,
+    pub until: Option<i64>,
+}
+
+/// A long-lived value sealed with a master key, which a start re-seals
+/// under the current key (requests are not: they end within their lifetime).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedValue {
+    pub kind: SealedKind,
+    /// The client id (webhook secrets) or request id (queued revokes).
+    pub owner: String,
+    pub sealed: Vec<u8>,
+}
+
+/// Which column a [`SealedValue`] is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedKind {
+    WebhookSecret,
+    WebhookPreviousSecret,
+    UpstreamRevokeToken,
+}
+
+impl SealedKind {
+    /// Its table, key column and sealed column.
+    pub(crate) fn columns(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            SealedKind::WebhookSecret => ("clients", "client_id", "webhook_secret"),
+            SealedKind::WebhookPreviousSecret => {
+                ("clients", "client_id", "webhook_previous_secret")
+            }
+            SealedKind::UpstreamRevokeToken => ("upstream_revokes", "request_id", "token_sealed"),
+        }
+    }
+}
+
 /// Everything the gateway keeps. Every write is one transaction (shared
 /// with other writes that queued at the same time); a method that changes a
 /// request appends its event in that same transaction.
@@ -713,4 +755,19 @@ pub trait Store: Send + Sync + 'static {
         expires_at: i64,
     ) -> StoreResult<bool>;
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
+
+    /// The mode this database serves (that of its first start with a mode),
+    /// recording `mode` at `now` when it has none: the recorded mode and
+    /// when it was recorded.
+    async fn claim_mode(&self, mode: &str, now: i64) -> StoreResult<(String, i64)>;
+    /// Every master key still needed at `now`, by what needs it.
+    async fn key_usage(&self, now: i64) -> StoreResult<Vec<KeyUse>>;
+    /// The long-lived sealed values (webhook secrets, queued revokes'
+    /// tokens) not sealed with the key whose id is `current`.
+    async fn sealed_under_other_keys(&self, current: &[u8]) -> StoreResult<Vec<SealedValue>>;
+    /// Replace `value` by `resealed` unless it changed meanwhile; whether it
+    /// was replaced.
+    async fn replace_sealed(&self, value: &SealedValue, resealed: &[u8]) -> StoreResult<bool>;
+    /// How many of a client's requests hold data (what disabling it erases).
+    async fn count_client_live_requests(&self, client_id: &str) -> StoreResult<i64>;
 }

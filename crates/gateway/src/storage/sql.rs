@@ -69,6 +69,38 @@ pub(crate) const ERASE_REVOKED_KEYS: &str = "UPDATE requests SET data_key = NULL
      WHERE status = 'revoked' AND data_key IS NOT NULL \
      AND NOT EXISTS (SELECT 1 FROM files f WHERE f.request_id = requests.id)";
 
+/// What needs which master key at `$1`: each kind of sealed value by the
+/// id of the key that sealed it (an envelope's bytes 2 to 5), how many,
+/// and until when at the latest. A request's data key is needed until its
+/// `valid_upto` or its last file link's expiry, whichever is later.
+pub(crate) const KEY_USAGE: &str = "\
+    SELECT 'requests' AS kind, substr(r.data_key, 2, 4) AS key_id, COUNT(*) AS count, \
+           MAX(CASE WHEN f.last > r.valid_upto THEN f.last ELSE r.valid_upto END) AS until \
+      FROM requests r \
+      LEFT JOIN (SELECT request_id, MAX(expires_at) AS last FROM files GROUP BY request_id) f \
+        ON f.request_id = r.id \
+     WHERE r.data_key IS NOT NULL \
+       AND (r.valid_upto > $1 OR f.last > $1) \
+     GROUP BY substr(r.data_key, 2, 4) \
+    UNION ALL \
+    SELECT 'file links', substr(r.data_key, 2, 4), COUNT(*), MAX(f.expires_at) \
+      FROM files f JOIN requests r ON r.id = f.request_id \
+     WHERE r.data_key IS NOT NULL AND f.expires_at > $1 \
+     GROUP BY substr(r.data_key, 2, 4) \
+    UNION ALL \
+    SELECT 'webhook secrets', substr(webhook_secret, 2, 4), COUNT(*), NULL \
+      FROM clients WHERE webhook_secret IS NOT NULL \
+     GROUP BY substr(webhook_secret, 2, 4) \
+    UNION ALL \
+    SELECT 'previous webhook secrets', substr(webhook_previous_secret, 2, 4), COUNT(*), \
+           MAX(webhook_previous_until) \
+      FROM clients WHERE webhook_previous_secret IS NOT NULL AND webhook_previous_until > $1 \
+     GROUP BY substr(webhook_previous_secret, 2, 4) \
+    UNION ALL \
+    SELECT 'queued DigiLocker revokes', substr(token_sealed, 2, 4), COUNT(*), MAX(expires_at) \
+      FROM upstream_revokes \
+     GROUP BY substr(token_sealed, 2, 4)";
+
 /// Rows of catalogue inserted per statement.
 pub(crate) const CATALOGUE_CHUNK: usize = 500;
 
@@ -1058,6 +1090,76 @@ macro_rules! sql_store {
                         .await?;
                     Ok(())
                 })).await
+            }
+
+            async fn claim_mode(&self, mode: &str, now: i64) -> $crate::storage::StoreResult<(String, i64)> {
+                let mode = mode.to_owned();
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO gateway_meta (name, value, set_at) VALUES ('mode', $1, $2) \
+                         ON CONFLICT (name) DO NOTHING",
+                    )
+                    .bind(&mode)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                    let row: (String, i64) =
+                        sqlx::query_as("SELECT value, set_at FROM gateway_meta WHERE name = 'mode'")
+                            .fetch_one(&mut *conn)
+                            .await?;
+                    Ok(row)
+                })).await
+            }
+
+            async fn key_usage(&self, now: i64) -> $crate::storage::StoreResult<Vec<$crate::storage::KeyUse>> {
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(
+                    $crate::storage::sql::KEY_USAGE,
+                )
+                .bind(now)
+                .fetch_all(conn)
+                .await))
+            }
+
+            async fn sealed_under_other_keys(&self, current: &[u8]) -> $crate::storage::StoreResult<Vec<$crate::storage::SealedValue>> {
+                use $crate::storage::SealedKind;
+                let mut out = Vec::new();
+                for kind in [SealedKind::WebhookSecret, SealedKind::WebhookPreviousSecret, SealedKind::UpstreamRevokeToken] {
+                    let (table, key, column) = kind.columns();
+                    let sql = format!(
+                        "SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL AND substr({column}, 2, 4) <> $1"
+                    );
+                    let rows: Vec<(String, Vec<u8>)> = $crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(current)
+                        .fetch_all(conn)
+                        .await);
+                    out.extend(rows.into_iter().map(|(owner, sealed)| $crate::storage::SealedValue { kind, owner, sealed }));
+                }
+                Ok(out)
+            }
+
+            async fn replace_sealed(&self, value: &$crate::storage::SealedValue, resealed: &[u8]) -> $crate::storage::StoreResult<bool> {
+                let (value, resealed) = (value.clone(), resealed.to_vec());
+                self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {
+                    let (table, key, column) = value.kind.columns();
+                    let sql = format!("UPDATE {table} SET {column} = $1 WHERE {key} = $2 AND {column} = $3");
+                    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(&resealed)
+                        .bind(&value.owner)
+                        .bind(&value.sealed)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(done.rows_affected() == 1)
+                })).await
+            }
+
+            async fn count_client_live_requests(&self, client_id: &str) -> $crate::storage::StoreResult<i64> {
+                let (n,): (i64,) = $crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(
+                    "SELECT COUNT(*) FROM requests WHERE client_id = $1 AND data_key IS NOT NULL",
+                )
+                .bind(client_id)
+                .fetch_one(conn)
+                .await);
+                Ok(n)
             }
         }
     };

@@ -80,7 +80,7 @@ impl std::fmt::Debug for SigningKey {
 
 /// Both columns of a client's secrets are bound to the client (not to a
 /// column): rotation moves the current one to `previous` as it is.
-fn aad(client_id: &str) -> String {
+pub(crate) fn aad(client_id: &str) -> String {
     format!("clients/{client_id}/webhook")
 }
 

@@ -76,7 +76,7 @@ impl Deliverer {
             .timeout(timeout)
             .connect_timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(30))
-            .tls_certs_only(digilocker::bundled_roots())
+            .tls_certs_only(config.webhooks.trusted_roots()?)
             .user_agent(concat!(
                 "digilocker-gateway-webhooks/",
                 env!("CARGO_PKG_VERSION")

@@ -29,6 +29,7 @@ async fn serve(dir: &std::path::Path, database_url: Option<&str>) -> Gateway {
         .kill_on_drop(true);
     if let Some(url) = database_url {
         cmd.env("GATEWAY_DATABASE_URL", url);
+        cmd.env("GATEWAY_MODE", "sandbox");
     }
     let mut child = cmd.spawn().unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();

@@ -514,6 +514,7 @@ async fn catalogue_status_lists_the_failing_issuers_and_their_next_try() {
     if let Some(pg) = &t.pg {
         cmd.arg("--database-url").arg(&pg.url);
     }
+    cmd.env("GATEWAY_MODE", t.mode());
     let out = cmd.args(["catalogue", "status"]).output().await.unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -658,6 +658,7 @@ async fn the_data_directory_is_owner_only_and_so_is_every_file_in_it() {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.clone(),
         database_url,
+        mode: Some(gateway::config::Mode::Sandbox),
         sandbox_catalogue: (60, 240),
         background_tasks: false,
         instance_name: "test".into(),
@@ -693,6 +694,12 @@ impl Process {
             .kill_on_drop(true);
         if let Some(pg) = pg {
             cmd.env("GATEWAY_DATABASE_URL", &pg.url);
+            if !env
+                .iter()
+                .any(|(k, _)| k.starts_with("GATEWAY_DIGILOCKER_"))
+            {
+                cmd.env("GATEWAY_MODE", "sandbox");
+            }
         }
         for (k, v) in env {
             cmd.env(k, v);
@@ -1006,6 +1013,7 @@ async fn gateway_cli(t: &TestApp, args: &[&str]) {
     if let Some(pg) = &t.pg {
         cmd.arg("--database-url").arg(&pg.url);
     }
+    cmd.env("GATEWAY_MODE", t.mode());
     let out = cmd.args(args).output().await.unwrap();
     assert!(
         out.status.success(),
@@ -1029,7 +1037,7 @@ async fn disabling_a_client_or_rotating_its_secret_takes_effect_within_its_state
     // Used (so cached) first.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(create().await.0, 201);
-    gateway_cli(&t, &["client", "disable", &c.id]).await;
+    gateway_cli(&t, &["client", "disable", "--yes", &c.id]).await;
     let done = Instant::now();
     loop {
         let (s, b) = create().await;

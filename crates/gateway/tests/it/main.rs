@@ -11,6 +11,7 @@ mod documents;
 mod dropin;
 mod durability;
 mod erasure;
+mod failclosed;
 mod federation;
 mod fidelity;
 mod hardening;

@@ -11,7 +11,7 @@ use gateway::Config;
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 
-use crate::harness::{assert_error, TestApp};
+use crate::harness::{assert_error, Serve, TestApp};
 use crate::webhooks::Receiver;
 
 fn repo_file(path: &str) -> String {
@@ -225,6 +225,57 @@ async fn an_admin_address_in_use_stops_the_start_naming_the_setting() {
     .expect("the start must fail");
     let err = format!("{err:#}");
     assert!(err.contains("GATEWAY_ADMIN_LISTEN"), "{err}");
+}
+
+#[tokio::test]
+async fn the_admin_listener_is_set_from_the_environment_and_sigterm_stops_both() {
+    let admin = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let data = tempfile::tempdir().unwrap();
+    let (serve, base) = Serve::start(
+        data.path(),
+        &[
+            ("GATEWAY_ADMIN_LISTEN", admin.to_string()),
+            ("GATEWAY_SHUTDOWN_GRACE_SECONDS", "2".to_owned()),
+        ],
+    )
+    .await;
+    let base = base.unwrap_or_else(|| panic!("no start:\n{}", serve.output()));
+    let http = reqwest::Client::new();
+    assert_eq!(text(&http, &format!("{base}/metrics")).await.0, 404);
+    let (s, metrics) = text(&http, &format!("http://{admin}/metrics")).await;
+    assert_eq!(s, 200);
+    assert!(metrics.contains("gateway_webhook_backlog "), "{metrics}");
+    assert_eq!(text(&http, &format!("{base}/readyz")).await.0, 200);
+    let out = serve.output();
+    assert!(
+        out.contains(&format!("metrics: http://{admin}/metrics")),
+        "the banner does not say where /metrics is:\n{out}"
+    );
+    let (ok, out) = serve.terminate(Duration::from_secs(10)).await;
+    assert!(ok, "{out}");
+    let public: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    for addr in [public, admin] {
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "{addr}"
+        );
+    }
+
+    // A value that is no address stops the start, naming the setting.
+    let (serve, base) = Serve::start(
+        data.path(),
+        &[("GATEWAY_ADMIN_LISTEN", "metrics.internal".to_owned())],
+    )
+    .await;
+    assert!(base.is_none(), "{}", serve.output());
+    let out = serve.stop().await;
+    assert!(
+        out.contains("GATEWAY_ADMIN_LISTEN must be host:port"),
+        "{out}"
+    );
 }
 
 /// The `gateway_…` metric names in `text`.

@@ -4,12 +4,10 @@
 //! created and read); a role without one is refused with a message saying
 //! what to grant. Always on PostgreSQL, whatever the suite's backend.
 
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 
 use crate::backup::{doc_block, with_database, PgDatabase};
-use crate::harness::{pg_base_url, BUSINESS};
+use crate::harness::{pg_base_url, Serve, BUSINESS};
 
 /// `url` as `user` (trust authentication on the test server; the password
 /// is what a real deployment would send).
@@ -18,6 +16,14 @@ fn as_user(url: &str, user: &str) -> String {
     u.set_username(user).unwrap();
     u.set_password(Some("CHANGE-ME")).unwrap();
     u.to_string()
+}
+
+/// The environment of a sandbox on the PostgreSQL database `url`.
+fn on_postgres(url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("GATEWAY_DATABASE_URL", url.to_owned()),
+        ("GATEWAY_MODE", "sandbox".to_owned()),
+    ]
 }
 
 /// Run `sql` on the test server as its superuser, one statement at a time
@@ -31,80 +37,6 @@ async fn admin(sql: &str) {
             .unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
     pool.close().await;
-}
-
-/// A `digilocker-gateway serve` on `database_url` in sandbox mode; its
-/// output, once it listens (or has exited).
-struct Serve {
-    child: tokio::process::Child,
-    out: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Serve {
-    async fn start(data_dir: &std::path::Path, database_url: &str) -> (Serve, Option<String>) {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_digilocker-gateway"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env_clear()
-            .env("GATEWAY_DATABASE_URL", database_url)
-            .env("GATEWAY_SANDBOX_FAILING_ISSUERS", "false")
-            .env("GATEWAY_LOG", "info,sqlx=warn")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        use tokio::io::AsyncBufReadExt;
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        for stream in [
-            Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-            Box::new(stderr),
-        ] {
-            let out = out.clone();
-            tokio::spawn(async move {
-                let mut lines = tokio::io::BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    out.lock().unwrap().push(line);
-                }
-            });
-        }
-        let mut serve = Serve { child, out };
-        let started = Instant::now();
-        loop {
-            let found = serve
-                .out
-                .lock()
-                .unwrap()
-                .iter()
-                .find_map(|l| l.trim().strip_prefix("listening on ").map(str::to_owned));
-            if let Some(addr) = found {
-                return (serve, Some(format!("http://{addr}")));
-            }
-            if let Ok(Some(_)) = serve.child.try_wait() {
-                // Let the readers drain what it printed.
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                return (serve, None);
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "the gateway did not start:\n{}",
-                serve.output()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn output(&self) -> String {
-        self.out.lock().unwrap().join("\n")
-    }
-
-    async fn stop(mut self) -> String {
-        let _ = self.child.kill().await;
-        let _ = self.child.wait().await;
-        self.output()
-    }
 }
 
 #[tokio::test]
@@ -124,7 +56,7 @@ async fn a_role_that_owns_its_database_runs_the_gateway_and_one_that_does_not_is
     let url = as_user(&with_database(&pg_base_url(), &role), &role);
     let data = tempfile::tempdir().unwrap();
 
-    let (serve, base) = Serve::start(data.path(), &url).await;
+    let (serve, base) = Serve::start(data.path(), &on_postgres(&url)).await;
     let Some(base) = base else {
         panic!("the gateway did not start as {role}:\n{}", serve.output());
     };
@@ -165,19 +97,12 @@ async fn a_role_that_owns_its_database_runs_the_gateway_and_one_that_does_not_is
     assert_eq!(owner, role);
     pool.close().await;
     let log = serve.stop().await;
-    for bad in [" ERROR ", " WARN ", "permission denied"] {
-        assert!(
-            !log.contains(bad),
-            "the start as {role} logged {bad:?}:\n{log}"
-        );
-    }
-    // The log format is the one looked at: info lines are there.
-    assert!(log.contains(" INFO "), "{log}");
+    assert_clean(&log, &role);
 
     // A role that may connect to a database it does not own: PostgreSQL 15
     // lets it create nothing in `public`.
     let other = PgDatabase::create("gwnotowned", None).await;
-    let (serve, base) = Serve::start(data.path(), &as_user(&other.url, &role)).await;
+    let (serve, base) = Serve::start(data.path(), &on_postgres(&as_user(&other.url, &role))).await;
     assert!(
         base.is_none(),
         "started without rights:\n{}",
@@ -214,10 +139,10 @@ async fn a_role_that_owns_its_database_runs_the_gateway_and_one_that_does_not_is
         "{}?options=-csearch_path%3Dkyc_gateway",
         as_user(&other.url, &role)
     );
-    let (serve, base) = Serve::start(data.path(), &in_schema).await;
+    let (serve, base) = Serve::start(data.path(), &on_postgres(&in_schema)).await;
     assert!(base.is_some(), "{}", serve.output());
     let log = serve.stop().await;
-    assert!(!log.contains(" ERROR ") && !log.contains(" WARN "), "{log}");
+    assert_clean(&log, &role);
     let pool = sqlx::PgPool::connect(&other.url).await.unwrap();
     let (owner,): (String,) = sqlx::query_as(
         "SELECT tableowner::text FROM pg_tables WHERE schemaname = 'kyc_gateway' AND tablename = 'requests'",
@@ -233,6 +158,20 @@ async fn a_role_that_owns_its_database_runs_the_gateway_and_one_that_does_not_is
         "DROP DATABASE IF EXISTS {role} WITH (FORCE); DROP ROLE IF EXISTS {role};"
     ))
     .await;
+}
+
+/// No error, and no warning but the one every sandbox start logs, in a
+/// gateway's output.
+fn assert_clean(log: &str, role: &str) {
+    for line in log.lines() {
+        let warning = line.contains(" WARN ") && !line.contains("SANDBOX mode");
+        assert!(
+            !(line.contains(" ERROR ") || warning || line.contains("permission denied")),
+            "the start as {role} logged:\n{line}\n\nall of it:\n{log}"
+        );
+    }
+    // The log format is the one looked at: info lines are there.
+    assert!(log.contains(" INFO "), "{log}");
 }
 
 /// `text` with every whole word `word` replaced by `by`.

@@ -176,6 +176,7 @@ pub(crate) async fn cli(
     if let Some(pg) = &t.pg {
         cmd.arg("--database-url").arg(&pg.url);
     }
+    cmd.env("GATEWAY_MODE", t.mode());
     let out = cmd
         .args(args)
         .envs(env.iter().copied())
@@ -873,6 +874,7 @@ async fn two_instances_on_one_postgresql_deliver_each_event_once() {
             data_dir: dir.path().to_owned(),
             database_url: Some(pg.url.clone()),
             master_key: Some(master_key.clone()),
+            mode: Some(gateway::config::Mode::Sandbox),
             sandbox_dir: Some(sandbox_dir.path().to_owned()),
             sandbox_catalogue: (60, 240),
             request_ttl: Duration::from_secs(2),
@@ -905,6 +907,7 @@ async fn two_instances_on_one_postgresql_deliver_each_event_once() {
         let out = cmd
             .env_clear()
             .env("GATEWAY_MASTER_KEY", &master_key)
+            .env("GATEWAY_MODE", "sandbox")
             .arg("--data-dir")
             .arg(dirs[0].path())
             .arg("--database-url")
