@@ -475,9 +475,10 @@ impl TestApp {
     }
 }
 
-/// A `digilocker-gateway serve` process with `env` (nothing else of the
-/// test's environment) and its output; `start` returns once it listens
-/// (with its base URL) or has exited (`None`).
+/// A `digilocker-gateway serve` process with `env` and its output: none of
+/// the test's environment, logs at `info`, the sandbox without its failing
+/// issuers (their warnings would drown what a test looks for). `start`
+/// returns once it listens (with its base URL) or has exited (`None`).
 pub struct Serve {
     child: tokio::process::Child,
     out: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
