@@ -665,6 +665,37 @@ impl Drop for PgSchema {
     }
 }
 
+/// Run `statements` one by one on the test server as its superuser, from
+/// any context (a drop inside a test's runtime included: on a thread with a
+/// runtime of its own). Failures are printed, not raised.
+pub fn pg_admin_blocking(statements: &[String]) {
+    let owned = statements.to_vec();
+    let base = pg_base_url();
+    let done = std::thread::spawn(move || {
+        let statements = owned;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut admin = sqlx::PgConnection::connect(&base).await.ok()?;
+            for statement in &statements {
+                if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
+                    .execute(&mut admin)
+                    .await
+                {
+                    eprintln!("{statement}: {e}");
+                }
+            }
+            admin.close().await.ok()
+        })
+    });
+    if !matches!(done.join(), Ok(Some(()))) {
+        eprintln!("could not reach the test PostgreSQL to run {statements:?}");
+    }
+}
+
 /// The consent form's action and fields for a decision; `docs` None keeps
 /// the page's defaults.
 fn decision(
