@@ -323,9 +323,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.to.display(),
                 report.bytes
             );
+            let live = report.from.display();
             println!(
-                "To restore: stop the gateway, copy the file to the data directory as gateway.sqlite \
-                 (removing gateway.sqlite-wal and gateway.sqlite-shm), start it with the same master key."
+                "To restore: stop the gateway, remove {live}-wal and {live}-shm, copy the backup to \
+                 {live} (or into an empty data directory as gateway.sqlite), and start the gateway \
+                 with the same master key (it is not in the backup)."
             );
             Ok(())
         }

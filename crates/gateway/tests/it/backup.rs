@@ -225,6 +225,12 @@ async fn a_backup_under_load_restores_every_acknowledged_request_and_redelivers_
     tokio::time::sleep(Duration::from_millis(200)).await;
     let acked = load.stop().await;
     assert!(ok, "the backup failed:\n{out}");
+    if source_url.is_none() {
+        assert!(
+            out.contains("backed up") && out.contains("same master key"),
+            "{out}"
+        );
+    }
     let before: Vec<&String> = acked
         .iter()
         .filter(|(_, at)| *at < began)
