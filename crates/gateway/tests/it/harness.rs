@@ -113,7 +113,11 @@ impl TestApp {
             config.database_url = Some(pg.url.clone());
         }
         adjust(&mut config);
-        if pg.is_some() && config.digilocker.is_none() && config.mode.is_none() {
+        let on_pg = config
+            .database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres"));
+        if on_pg && config.digilocker.is_none() && config.mode.is_none() {
             // PostgreSQL gets the sandbox only when asked.
             config.mode = Some(gateway::config::Mode::Sandbox);
         }
