@@ -98,6 +98,47 @@ impl Drop for PgDatabase {
     }
 }
 
+/// A login role (not a superuser) for one test, dropped on drop (after
+/// whatever it owns).
+pub struct PgRole {
+    pub name: String,
+}
+
+impl PgRole {
+    pub async fn create(prefix: &str) -> PgRole {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(&pg_base_url()).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE ROLE {name} LOGIN PASSWORD 'CHANGE-ME'"
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
+        admin.close().await;
+        PgRole { name }
+    }
+
+    /// The URL of `database` as this role.
+    pub fn url(&self, database: &str) -> String {
+        as_user(&with_database(&pg_base_url(), database), &self.name)
+    }
+}
+
+impl Drop for PgRole {
+    fn drop(&mut self) {
+        crate::harness::pg_admin_blocking(&[format!("DROP ROLE IF EXISTS {}", self.name)]);
+    }
+}
+
+/// `url` as `user` (trust authentication on the test server; the password
+/// is what a real deployment would send).
+pub fn as_user(url: &str, user: &str) -> String {
+    let mut u = url::Url::parse(url).unwrap();
+    u.set_username(user).unwrap();
+    u.set_password(Some("CHANGE-ME")).unwrap();
+    u.to_string()
+}
+
 /// `url` with its database replaced (and its query dropped).
 pub fn with_database(url: &str, database: &str) -> String {
     let mut u = url::Url::parse(url).unwrap();
@@ -297,17 +338,22 @@ async fn a_backup_under_load_restores_every_acknowledged_request_and_redelivers_
             None
         }
         Some(_) => {
-            let db = PgDatabase::create("gwrestore", None).await;
+            // As documented: an empty database owned by the gateway's role
+            // (no superuser), restored as that role.
+            let role = PgRole::create("gwrestorer").await;
+            let db = PgDatabase::create("gwrestore", Some(&role.name)).await;
+            let url = role.url(&db.name);
             let (ok, out) = run_documented(
                 "restore-test: postgres-restore",
-                &[("NEW_DATABASE_URL", &db.url), ("BACKUP", backup_str)],
+                &[("NEW_DATABASE_URL", &url), ("BACKUP", backup_str)],
             )
             .await;
             assert!(ok, "the restore failed:\n{out}");
-            Some(db)
+            // (The database goes before its owner.)
+            Some((db, role, url))
         }
     };
-    let target_url = target_db.as_ref().map(|d| d.url.clone());
+    let target_url = target_db.as_ref().map(|(_, _, url)| url.clone());
     let restored = TestApp::spawn_with(|c| {
         slow_retries(c);
         c.master_key = Some(master_key.trim().to_owned());
@@ -347,9 +393,7 @@ async fn a_backup_under_load_restores_every_acknowledged_request_and_redelivers_
     assert_eq!(got.header("webhook-id"), pending_event);
 
     restored.app.stop().await;
-    if let Some(db) = target_db {
-        db.drop_now().await;
-    }
+    drop(target_db);
     if let Some(db) = source_db {
         db.drop_now().await;
     }
