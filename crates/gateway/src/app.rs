@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use secrecy::SecretString;
@@ -430,9 +429,4 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
-/// A sleep that tests can shorten through configuration.
-pub fn interval(d: Duration) -> Duration {
-    d.max(Duration::from_millis(100))
 }

@@ -133,6 +133,12 @@ impl Mode {
     }
 }
 
+/// A loop's pause as configured, never under 100 ms (tests shorten pauses
+/// through configuration; nothing may spin).
+pub fn interval(d: Duration) -> Duration {
+    d.max(Duration::from_millis(100))
+}
+
 /// The default of `aadhaar_max_age_days`: three years.
 pub const DEFAULT_AADHAAR_MAX_AGE_DAYS: u64 = 1095;
 

@@ -39,6 +39,7 @@ pub mod storage;
 pub mod sweeper;
 pub mod timefmt;
 pub mod token;
+pub mod trace_id;
 pub mod upstream;
 pub mod webhooks;
 

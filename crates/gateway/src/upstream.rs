@@ -6,10 +6,10 @@ use std::time::Instant;
 use digilocker::{Error as DlError, ErrorCode};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::metrics::Metrics;
 
 /// Run one DigiLocker call, recording its endpoint, outcome and latency.
-pub async fn call<T, F>(state: &AppState, endpoint: &'static str, fut: F) -> Result<T, DlError>
+pub async fn call<T, F>(metrics: &Metrics, endpoint: &'static str, fut: F) -> Result<T, DlError>
 where
     F: Future<Output = Result<T, DlError>>,
 {
@@ -29,9 +29,7 @@ where
         tracing::warn!(endpoint, kind = e.kind(), code = ?e.code().map(|c| c.as_str()), status = ?e.status(), "DigiLocker call failed");
     }
     let error_kind = result.as_ref().err().map(error_kind);
-    state
-        .metrics
-        .upstream(endpoint, &outcome, error_kind, started);
+    metrics.upstream(endpoint, &outcome, error_kind, started);
     result
 }
 

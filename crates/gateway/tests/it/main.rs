@@ -23,5 +23,6 @@ mod monitoring;
 mod multi;
 mod pg_roles;
 mod storage;
+mod structure;
 mod upstream;
 mod webhooks;
