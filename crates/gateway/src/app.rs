@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use url::Url;
@@ -127,7 +127,7 @@ pub async fn check_served_mode(
 /// start and kept (owner-only) in the data directory.
 pub fn load_keys(config: &Config) -> anyhow::Result<Keyring> {
     let current = match &config.master_key {
-        Some(k) => MasterKey::from_base64(k).context("GATEWAY_MASTER_KEY is invalid")?,
+        Some(k) => MasterKey::from_base64(k.expose_secret()).context("GATEWAY_MASTER_KEY is invalid")?,
         None if config.sandbox_mode() => sandbox_mode::load_or_create_key(&config.data_dir)?,
         None => bail!(
             "no master key: set GATEWAY_MASTER_KEY (or master_key in the config file) to base64 of 32 random bytes, \
@@ -137,7 +137,7 @@ pub fn load_keys(config: &Config) -> anyhow::Result<Keyring> {
     let old = config
         .old_master_keys
         .iter()
-        .map(|k| MasterKey::from_base64(k).context("an old master key is invalid"))
+        .map(|k| MasterKey::from_base64(k.expose_secret()).context("an old master key is invalid"))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Keyring::new(current, old))
 }
@@ -206,7 +206,7 @@ pub async fn start_with_clock(
             dl_client_config(
                 settings.base_url.clone(),
                 &settings.client_id,
-                &settings.client_secret,
+                settings.client_secret.expose_secret(),
                 callback,
                 &config,
             ),

@@ -356,7 +356,7 @@ async fn a_backup_under_load_restores_every_acknowledged_request_and_redelivers_
     let target_url = target_db.as_ref().map(|(_, _, url)| url.clone());
     let restored = TestApp::spawn_with(|c| {
         slow_retries(c);
-        c.master_key = Some(master_key.trim().to_owned());
+        c.master_key = Some(master_key.trim().into());
         match &target_url {
             Some(url) => c.database_url = Some(url.clone()),
             None => c.data_dir = new_data_dir.clone(),

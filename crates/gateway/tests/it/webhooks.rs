@@ -668,7 +668,7 @@ async fn outside_sandbox_mode_webhooks_never_reach_internal_addresses() {
     let key = master_key.clone();
     let t = TestApp::spawn_with(move |c| {
         quick(c);
-        c.master_key = Some(key);
+        c.master_key = Some(key.into());
         c.digilocker = Some(gateway::config::DigilockerSettings {
             base_url: "http://127.0.0.1:9/public".parse().unwrap(),
             client_id: "ABC".into(),
@@ -873,7 +873,7 @@ async fn two_instances_on_one_postgresql_deliver_each_event_once() {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_owned(),
             database_url: Some(pg.url.clone()),
-            master_key: Some(master_key.clone()),
+            master_key: Some(master_key.clone().into()),
             mode: Some(gateway::config::Mode::Sandbox),
             sandbox_dir: Some(sandbox_dir.path().to_owned()),
             sandbox_catalogue: (60, 240),
