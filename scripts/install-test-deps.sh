@@ -3,7 +3,9 @@
 # they are missing: xmlsec1 (the reference XML-signature implementation the
 # signing tests cross-check against), pdftoppm (renders the sandbox's PDFs),
 # Chromium with its driver (the browser test), and curl and python3 (the
-# documentation's examples, tests/docs_examples.rs). Nothing else is fetched.
+# documentation's examples, tests/docs_examples.rs), and promtool (Debian's
+# prometheus package: `promtool check rules docs/alerts.yml`, in
+# tests/it/monitoring.rs). Nothing else is fetched.
 set -euo pipefail
 need=()
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
@@ -12,6 +14,7 @@ command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

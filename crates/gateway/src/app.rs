@@ -3,10 +3,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use url::Url;
@@ -22,19 +21,25 @@ use crate::{catalogue, http, sandbox_mode, server, sweeper, webhooks};
 /// A running gateway.
 pub struct RunningApp {
     pub addr: SocketAddr,
+    /// The admin listener's address (`admin_listen`), when there is one.
+    pub admin_addr: Option<SocketAddr>,
     pub state: AppState,
     /// The embedded sandbox's admin token (sandbox mode only), as kept in
     /// `<data_dir>/sandbox-admin-token`.
     pub sandbox_admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
+    admin_server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningApp {
-    /// Stop serving and wait for the server to finish.
+    /// Stop serving (both listeners) and wait for the servers to finish.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
+        if let Some(admin) = self.admin_server {
+            let _ = admin.await;
+        }
     }
 
     /// The base URL of this instance.
@@ -122,7 +127,7 @@ pub async fn check_served_mode(
 /// start and kept (owner-only) in the data directory.
 pub fn load_keys(config: &Config) -> anyhow::Result<Keyring> {
     let current = match &config.master_key {
-        Some(k) => MasterKey::from_base64(k).context("GATEWAY_MASTER_KEY is invalid")?,
+        Some(k) => MasterKey::from_base64(k.expose_secret()).context("GATEWAY_MASTER_KEY is invalid")?,
         None if config.sandbox_mode() => sandbox_mode::load_or_create_key(&config.data_dir)?,
         None => bail!(
             "no master key: set GATEWAY_MASTER_KEY (or master_key in the config file) to base64 of 32 random bytes, \
@@ -132,7 +137,7 @@ pub fn load_keys(config: &Config) -> anyhow::Result<Keyring> {
     let old = config
         .old_master_keys
         .iter()
-        .map(|k| MasterKey::from_base64(k).context("an old master key is invalid"))
+        .map(|k| MasterKey::from_base64(k.expose_secret()).context("an old master key is invalid"))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Keyring::new(current, old))
 }
@@ -158,6 +163,16 @@ pub async fn start_with_clock(
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let admin_listener = match config.admin_listen {
+        Some(admin) => Some(TcpListener::bind(admin).await.with_context(|| {
+            format!("cannot listen on {admin} (admin_listen / GATEWAY_ADMIN_LISTEN)")
+        })?),
+        None => None,
+    };
+    let admin_addr = admin_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
     let public_base = match &config.public_base_url {
         Some(u) => u.clone(),
         None => {
@@ -191,7 +206,7 @@ pub async fn start_with_clock(
             dl_client_config(
                 settings.base_url.clone(),
                 &settings.client_id,
-                &settings.client_secret,
+                settings.client_secret.expose_secret(),
                 callback,
                 &config,
             ),
@@ -257,13 +272,24 @@ pub async fn start_with_clock(
     let router = http::router(state.clone(), sandbox_router);
     let (shutdown, mut rx) = watch::channel(false);
     let server = tokio::spawn(server::serve(listener, router, limits, rx.clone()));
+    // The admin listener: the same limits, stopped by the same signal.
+    let admin_server = admin_listener.map(|listener| {
+        tokio::spawn(server::serve(
+            listener,
+            http::admin_router(state.clone()),
+            limits,
+            rx.clone(),
+        ))
+    });
     if !state.config.background_tasks {
         return Ok(RunningApp {
             addr,
+            admin_addr,
             state,
             sandbox_admin_token,
             shutdown,
             server,
+            admin_server,
         });
     }
     let bg = state.clone();
@@ -300,10 +326,12 @@ pub async fn start_with_clock(
     });
     Ok(RunningApp {
         addr,
+        admin_addr,
         state,
         sandbox_admin_token,
         shutdown,
         server,
+        admin_server,
     })
 }
 
@@ -401,9 +429,4 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
-/// A sleep that tests can shorten through configuration.
-pub fn interval(d: Duration) -> Duration {
-    d.max(Duration::from_millis(100))
 }

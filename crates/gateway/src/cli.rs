@@ -1,4 +1,4 @@
-//! The command line: `serve`, client management, catalogue refresh.
+//! The command line: `serve`, client management, catalogue refresh, backup.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +65,13 @@ pub enum Command {
     /// Webhook deliveries: what was sent to whom, and sending again.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Copy a SQLite gateway's database, consistently, while it serves (on
+    /// PostgreSQL: says how to use pg_dump). The master key is not in it.
+    Backup {
+        /// The file to write: must not exist; created owner-only (0600).
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 /// `webhook ...`.
@@ -308,6 +315,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::keys::status_text(&needs, now));
             Ok(())
         }
+        Command::Backup { to } => {
+            let report = crate::backup::sqlite_backup(&config, &to).await?;
+            println!(
+                "backed up {} to {} ({} bytes, owner-only)",
+                report.from.display(),
+                report.to.display(),
+                report.bytes
+            );
+            let live = report.from.display();
+            println!(
+                "To restore: stop the gateway, remove {live}-wal and {live}-shm, copy the backup to \
+                 {live} (or into an empty data directory as gateway.sqlite), and start the gateway \
+                 with the same master key (it is not in the backup)."
+            );
+            Ok(())
+        }
     }
 }
 
@@ -334,6 +357,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         mode = mode.as_str(),
         database = state.store.backend(),
         listen = %running.addr,
+        admin_listen = ?running.admin_addr,
         public_base_url = %base,
         version = env!("CARGO_PKG_VERSION"),
         instance = %state.config.instance_name,
@@ -386,7 +410,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         println!("  mode: production (DigiLocker partner API)");
     }
-    println!("  health: {base}/healthz  ready: {base}/readyz  metrics: {base}/metrics");
+    match running.admin_addr {
+        Some(admin) => println!(
+            "  health: {base}/healthz  ready: {base}/readyz  metrics: http://{admin}/metrics (admin listener; not served on {base})"
+        ),
+        None => println!("  health: {base}/healthz  ready: {base}/readyz  metrics: {base}/metrics"),
+    }
     // The socket actually bound: differs from the public base behind a
     // balancer, and is how a supervisor learns the port of `--listen …:0`.
     println!("  listening on {}", running.addr);

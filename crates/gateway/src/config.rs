@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
@@ -17,7 +18,8 @@ pub struct DigilockerSettings {
     /// e.g. `https://digilocker.meripehchaan.gov.in/public`.
     pub base_url: Url,
     pub client_id: String,
-    pub client_secret: String,
+    /// Never in a `Debug` print or a log line.
+    pub client_secret: SecretString,
 }
 
 /// The `[digilocker]` table of the TOML file: the partner settings (all
@@ -40,7 +42,7 @@ pub struct DigilockerTable {
 struct DigilockerTableKeys {
     base_url: Option<String>,
     client_id: Option<String>,
-    client_secret: Option<String>,
+    client_secret: Option<SecretString>,
     ca_file: Option<PathBuf>,
     allow_http: Option<bool>,
 }
@@ -68,23 +70,21 @@ impl TryFrom<DigilockerTableKeys> for DigilockerTable {
 pub struct PartialDigilocker {
     pub base_url: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<SecretString>,
 }
 
 impl PartialDigilocker {
     /// The settings given (even empty), by their names.
     fn given(&self) -> Vec<&'static str> {
-        let mut names = Vec::new();
-        for (value, name) in [
-            (&self.base_url, DIGILOCKER_SETTING_NAMES[0]),
-            (&self.client_id, DIGILOCKER_SETTING_NAMES[1]),
-            (&self.client_secret, DIGILOCKER_SETTING_NAMES[2]),
-        ] {
-            if value.is_some() {
-                names.push(name);
-            }
-        }
-        names
+        [
+            self.base_url.is_some(),
+            self.client_id.is_some(),
+            self.client_secret.is_some(),
+        ]
+        .into_iter()
+        .zip(DIGILOCKER_SETTING_NAMES)
+        .filter_map(|(given, name)| given.then_some(name))
+        .collect()
     }
 
     fn merge(&mut self, other: PartialDigilocker) {
@@ -133,6 +133,12 @@ impl Mode {
     }
 }
 
+/// A loop's pause as configured, never under 100 ms (tests shorten pauses
+/// through configuration; nothing may spin).
+pub fn interval(d: Duration) -> Duration {
+    d.max(Duration::from_millis(100))
+}
+
 /// The default of `aadhaar_max_age_days`: three years.
 pub const DEFAULT_AADHAAR_MAX_AGE_DAYS: u64 = 1095;
 
@@ -144,16 +150,20 @@ pub struct Config {
     /// given, sandbox only on SQLite with none).
     pub mode: Option<Mode>,
     pub listen: SocketAddr,
+    /// A second listener for operators (`/metrics`, `/readyz`, `/healthz`),
+    /// kept off the public port: when set, `/metrics` is served only here.
+    pub admin_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     /// `sqlite://path` or `postgres://...`; default SQLite in `data_dir`.
     pub database_url: Option<String>,
     /// The address businesses and browsers reach us at, used in `url` and
     /// `fileUrl`; default `http://<listen address>`.
     pub public_base_url: Option<Url>,
-    /// Base64 of 32 bytes. Required outside sandbox mode.
-    pub master_key: Option<String>,
+    /// Base64 of 32 bytes. Required outside sandbox mode. Never in a
+    /// `Debug` print or a log line, nor are the old ones.
+    pub master_key: Option<SecretString>,
     /// Older keys, still accepted for decryption after a rotation.
-    pub old_master_keys: Vec<String>,
+    pub old_master_keys: Vec<SecretString>,
     /// The DigiLocker partner settings (production), once resolved.
     pub digilocker: Option<DigilockerSettings>,
     /// The DigiLocker partner settings as given by file and environment.
@@ -243,6 +253,7 @@ impl Default for Config {
         Config {
             mode: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_listen: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             public_base_url: None,
@@ -301,12 +312,13 @@ fn default_instance_name() -> String {
 pub struct FileConfig {
     pub mode: Option<Mode>,
     pub listen: Option<SocketAddr>,
+    pub admin_listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub public_base_url: Option<Url>,
-    pub master_key: Option<String>,
+    pub master_key: Option<SecretString>,
     #[serde(default)]
-    pub old_master_keys: Vec<String>,
+    pub old_master_keys: Vec<SecretString>,
     pub digilocker: Option<DigilockerTable>,
     pub webhooks: Option<WebhookFileConfig>,
     pub trust_anchors: Option<PathBuf>,
@@ -403,21 +415,22 @@ impl Config {
                         .filter(|v| !v.is_empty())
                         .map(str::to_owned)
                 };
-                let (base, id, secret) = (
-                    value(&p.base_url),
-                    value(&p.client_id),
-                    value(&p.client_secret),
-                );
-                let mut missing: Vec<&str> = [&base, &id, &secret]
-                    .iter()
+                let (base, id) = (value(&p.base_url), value(&p.client_id));
+                let secret = p
+                    .client_secret
+                    .as_ref()
+                    .map(|s| s.expose_secret().trim())
+                    .filter(|s| !s.is_empty())
+                    .map(SecretString::from);
+                let mut missing: Vec<&str> = [base.is_none(), id.is_none(), secret.is_none()]
+                    .into_iter()
                     .zip(DIGILOCKER_SETTING_NAMES)
-                    .filter(|(v, _)| v.is_none())
-                    .map(|(_, name)| name)
+                    .filter_map(|(missing, name)| missing.then_some(name))
                     .collect();
                 if self
                     .master_key
-                    .as_deref()
-                    .is_none_or(|k| k.trim().is_empty())
+                    .as_ref()
+                    .is_none_or(|k| k.expose_secret().trim().is_empty())
                 {
                     missing.push("GATEWAY_MASTER_KEY (master_key)");
                 }
@@ -466,6 +479,9 @@ impl Config {
         }
         if let Some(v) = f.listen {
             self.listen = v;
+        }
+        if let Some(v) = f.admin_listen {
+            self.admin_listen = Some(v);
         }
         if let Some(v) = f.data_dir {
             self.data_dir = v;
@@ -583,15 +599,19 @@ impl Config {
                 .map(|v| v.parse())
                 .transpose()
                 .context("GATEWAY_LISTEN must be host:port")?,
+            admin_listen: var("GATEWAY_ADMIN_LISTEN")
+                .map(|v| v.trim().parse())
+                .transpose()
+                .context("GATEWAY_ADMIN_LISTEN must be host:port, e.g. 127.0.0.1:9090")?,
             data_dir: var("GATEWAY_DATA_DIR").map(PathBuf::from),
             database_url: var("GATEWAY_DATABASE_URL").or_else(|| var("DATABASE_URL")),
             public_base_url: var("GATEWAY_PUBLIC_BASE_URL")
                 .map(|v| Url::parse(&v))
                 .transpose()
                 .context("GATEWAY_PUBLIC_BASE_URL must be an absolute URL")?,
-            master_key: var("GATEWAY_MASTER_KEY"),
+            master_key: var("GATEWAY_MASTER_KEY").map(SecretString::from),
             old_master_keys: var("GATEWAY_OLD_MASTER_KEYS")
-                .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
+                .map(|v| v.split(',').map(|s| SecretString::from(s.trim())).collect())
                 .unwrap_or_default(),
             digilocker: None,
             webhooks: WebhookFileConfig::from_env()?,
@@ -636,7 +656,7 @@ impl Config {
         let partial = PartialDigilocker {
             base_url: given("GATEWAY_DIGILOCKER_BASE_URL"),
             client_id: given("GATEWAY_DIGILOCKER_CLIENT_ID"),
-            client_secret: given("GATEWAY_DIGILOCKER_CLIENT_SECRET"),
+            client_secret: given("GATEWAY_DIGILOCKER_CLIENT_SECRET").map(SecretString::from),
         };
         if !partial.given().is_empty() {
             f.digilocker = Some(DigilockerTable {
@@ -881,6 +901,7 @@ mod tests {
             &path,
             r#"
 listen = "0.0.0.0:9000"
+admin_listen = "127.0.0.1:9090"
 database_url = "postgres://db/kyc"
 public_base_url = "https://kyc.example.com"
 master_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
@@ -900,6 +921,8 @@ client_secret = "s3cret"
         let mut c = Config::default();
         c.apply_file(&path).unwrap();
         assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.admin_listen, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(Config::default().admin_listen, None);
         assert_eq!(c.database_url.as_deref(), Some("postgres://db/kyc"));
         assert_eq!(
             c.public_base_url.as_ref().unwrap().as_str(),
@@ -918,6 +941,12 @@ client_secret = "s3cret"
         assert_eq!((c.rate_limit_per_second, c.rate_limit_burst), (7, 9));
         assert_eq!(c.resolve_mode().unwrap(), Mode::Production);
         assert!(!c.sandbox_mode());
+        // Secrets never show in a Debug print of the configuration.
+        let printed = format!("{c:?}");
+        assert!(
+            !printed.contains("s3cret") && !printed.contains("AAAAAAAAAAAAAAAAAAAA"),
+            "{printed}"
+        );
         assert_eq!(c.digilocker.as_ref().unwrap().client_id, "ABC123");
         // The webhook defaults total about a day.
         let day: u64 = c
@@ -1019,7 +1048,7 @@ allow_http = true
             digilocker_partial: PartialDigilocker {
                 base_url: base.map(str::to_owned),
                 client_id: id.map(str::to_owned),
-                client_secret: secret.map(str::to_owned),
+                client_secret: secret.map(SecretString::from),
             },
             master_key: Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into()),
             ..Config::default()

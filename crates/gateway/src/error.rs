@@ -4,8 +4,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::http::trace::current_trace_id;
 use crate::storage::StoreError;
+use crate::trace_id::current_trace_id;
 
 /// Every error the public API answers with. Each variant is one contract
 /// code; the detail speaks to the integrating developer and never carries
@@ -271,6 +271,11 @@ impl ApiError {
     }
 }
 
+/// The contract error code of an error answer, kept on the response for
+/// the access line.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, detail) = self.parts();
@@ -293,9 +298,7 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static(v));
         }
         // For the access line: the contract code, not just the status.
-        response
-            .extensions_mut()
-            .insert(crate::http::trace::ErrorCode(code));
+        response.extensions_mut().insert(ErrorCode(code));
         response
     }
 }

@@ -306,7 +306,7 @@ async fn finish(
         .open_json(&Sealed::Journey.aad(&r.id), &r.journey_secrets)
         .map_err(|_| internal)?;
     let token = upstream::call(
-        state,
+        &state.metrics,
         "token",
         state
             .dl

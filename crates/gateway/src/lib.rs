@@ -14,6 +14,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
@@ -38,6 +39,7 @@ pub mod storage;
 pub mod sweeper;
 pub mod timefmt;
 pub mod token;
+pub mod trace_id;
 pub mod upstream;
 pub mod webhooks;
 

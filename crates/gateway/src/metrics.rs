@@ -67,10 +67,13 @@ pub struct Metrics {
     routes: RwLock<HashSet<Arc<str>>>,
     upstream_calls: Family<Labels, Counter>,
     upstream_latency: Family<Labels, Histogram>,
+    upstream_errors: Family<Labels, Counter>,
     erased: Counter,
     webhook_deliveries: Family<Labels, Counter>,
     catalogue: CatalogueMetrics,
     upstream_revokes_pending: Gauge,
+    webhook_backlog: Gauge,
+    webhook_oldest_pending_age: Gauge,
 }
 
 /// The catalogue's completeness, read from the database at each scrape.
@@ -80,6 +83,7 @@ struct CatalogueMetrics {
     issuers: Gauge,
     failing: Gauge,
     pending: Gauge,
+    missing: Gauge,
     age: Gauge,
     issuer_failing: Family<Labels, Gauge>,
     issuer_next_try: Family<Labels, Gauge>,
@@ -93,6 +97,9 @@ pub struct CatalogueGauges {
     pub issuers: i64,
     pub failing: i64,
     pub pending: i64,
+    /// Listed issuers with nothing in the catalogue: not asked yet, or
+    /// failing since before their first good answer.
+    pub missing: i64,
     /// Seconds since the stored version was written.
     pub age_seconds: i64,
     /// (org id, last error, next try as Unix seconds) of each failing issuer
@@ -121,6 +128,7 @@ impl Default for Metrics {
         let upstream_latency = Family::<Labels, Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
         );
+        let upstream_errors = Family::<Labels, Counter>::default();
         let erased = Counter::default();
         registry.register(
             "http_requests",
@@ -141,6 +149,14 @@ impl Default for Metrics {
             "upstream_call_duration_seconds",
             "DigiLocker call latency by endpoint",
             upstream_latency.clone(),
+        );
+        registry.register(
+            "upstream_errors",
+            "Failed calls to DigiLocker by endpoint and kind: timeout, transport (unreachable, \
+             reset, TLS), http_5xx, refused (an error answer below 500: as a rule about the \
+             user's token, consent or document), malformed (an answer that could not be read), hmac_mismatch, \
+             invalid_argument",
+            upstream_errors.clone(),
         );
         registry.register(
             "requests_erased",
@@ -178,6 +194,12 @@ impl Default for Metrics {
             catalogue.pending.clone(),
         );
         registry.register(
+            "catalogue_issuers_missing",
+            "Listed issuers none of whose documents are in the catalogue: not asked yet, or \
+             failing since before their first good answer",
+            catalogue.missing.clone(),
+        );
+        registry.register(
             "catalogue_age_seconds",
             "Seconds since the stored catalogue last changed",
             catalogue.age.clone(),
@@ -198,9 +220,25 @@ impl Default for Metrics {
             "Revokes erased here whose DigiLocker side is still being retried",
             upstream_revokes_pending.clone(),
         );
+        let webhook_backlog = Gauge::default();
+        registry.register(
+            "webhook_backlog",
+            "Webhook deliveries pending (waiting for their first attempt or a retry), all \
+             clients, all instances",
+            webhook_backlog.clone(),
+        );
+        let webhook_oldest_pending_age = Gauge::default();
+        registry.register(
+            "webhook_oldest_pending_age_seconds",
+            "Age of the oldest pending webhook delivery (0 when none is pending)",
+            webhook_oldest_pending_age.clone(),
+        );
         Metrics {
             catalogue,
             upstream_revokes_pending,
+            webhook_backlog,
+            webhook_oldest_pending_age,
+            upstream_errors,
             registry,
             webhook_deliveries,
             http_requests,
@@ -214,8 +252,23 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Record one DigiLocker call.
-    pub fn upstream(&self, endpoint: &'static str, outcome: &str, started: Instant) {
+    /// Record one DigiLocker call; `error_kind`: what kind of failure it
+    /// was, if it failed.
+    pub fn upstream(
+        &self,
+        endpoint: &'static str,
+        outcome: &str,
+        error_kind: Option<&'static str>,
+        started: Instant,
+    ) {
+        if let Some(kind) = error_kind {
+            self.upstream_errors
+                .get_or_create(&vec![
+                    ("endpoint", endpoint.to_owned()),
+                    ("kind", kind.to_owned()),
+                ])
+                .inc();
+        }
         self.upstream_calls
             .get_or_create(&vec![
                 ("endpoint", endpoint.to_owned()),
@@ -287,6 +340,7 @@ impl Metrics {
         c.issuers.set(g.issuers);
         c.failing.set(g.failing);
         c.pending.set(g.pending);
+        c.missing.set(g.missing);
         c.age.set(g.age_seconds);
         c.issuer_failing.clear();
         c.issuer_next_try.clear();
@@ -303,6 +357,13 @@ impl Metrics {
     /// Set how many upstream revokes are still being retried.
     pub fn upstream_revokes_pending(&self, n: i64) {
         self.upstream_revokes_pending.set(n);
+    }
+
+    /// Set the webhook backlog's gauges (at each scrape, from the database).
+    pub fn webhook_backlog(&self, pending: i64, oldest_age_seconds: i64) {
+        self.webhook_backlog.set(pending);
+        self.webhook_oldest_pending_age
+            .set(oldest_age_seconds.max(0));
     }
 
     /// The text exposition.

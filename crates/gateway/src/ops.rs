@@ -1,4 +1,5 @@
-//! For operators and load balancers: liveness, readiness, metrics.
+//! For operators and load balancers: liveness, readiness, metrics (on the
+//! public port, or on the admin listener when `admin_listen` is set).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,10 +11,21 @@ use crate::state::AppState;
 
 /// `/healthz`, `/readyz`, `/metrics`.
 pub fn router() -> Router<AppState> {
+    probes().merge(metrics_router())
+}
+
+/// `/healthz` and `/readyz`: served on the public port always (the load
+/// balancer checks them there), and on the admin listener when there is one.
+pub fn probes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+}
+
+/// `/metrics`: on the public port, or only on the admin listener when
+/// `admin_listen` is set.
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
 }
 
 /// `GET /readyz`: the database answers, so the instance can serve.
@@ -44,6 +56,15 @@ async fn metrics(State(state): State<AppState>) -> Response {
             issuers: status.meta.map_or(0, |m| m.issuers),
             failing: status.meta.map_or(0, |m| m.failing),
             pending: status.meta.map_or(0, |m| m.pending),
+            missing: i64::try_from(status.pending)
+                .unwrap_or(i64::MAX)
+                .saturating_add(
+                    status
+                        .failing
+                        .iter()
+                        .filter(|s| !s.org_id.is_empty() && s.last_ok_at.is_none())
+                        .count() as i64,
+                ),
             age_seconds: status.meta.map_or(0, |m| (state.now() - m.built_at).max(0)),
             failing_issuers: status
                 .failing
@@ -67,6 +88,13 @@ async fn metrics(State(state): State<AppState>) -> Response {
     match state.store.count_upstream_revokes().await {
         Ok(n) => state.metrics.upstream_revokes_pending(n),
         Err(e) => tracing::warn!(error = %e, "cannot count the upstream revokes for /metrics"),
+    }
+    match state.store.webhook_backlog().await {
+        Ok(b) => state.metrics.webhook_backlog(
+            b.pending,
+            b.oldest_created_at.map_or(0, |t| state.now() - t),
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot read the webhook backlog for /metrics"),
     }
     (
         [(

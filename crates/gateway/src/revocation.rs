@@ -178,7 +178,7 @@ async fn outcome_of(
     let last = tries.len() - 1;
     for (i, (secret, hint)) in tries.into_iter().enumerate() {
         let secret = SecretString::from(secret);
-        match upstream::call(state, "revoke", state.dl.revoke(&secret, hint)).await {
+        match upstream::call(&state.metrics, "revoke", state.dl.revoke(&secret, hint)).await {
             Ok(()) => return Ok(done(state, job, "revoked")),
             // DigiLocker no longer knows this token. An access token that
             // died early may leave its refresh token alive: revoke that too.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::auth::ClientCache;
-use crate::catalogue::CatalogueCache;
+use crate::auth::clients::ClientCache;
+use crate::catalogue::snapshot::CatalogueCache;
 use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::metrics::Metrics;

@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::app::interval;
+use crate::config::interval;
 use crate::state::AppState;
 
 /// What one step should take at most on SQLite. A step holds the one

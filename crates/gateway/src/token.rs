@@ -86,30 +86,31 @@ async fn refresh(
         return Err(ApiError::InvalidToken);
     };
     let refresh = SecretString::from(refresh);
-    let fresh = match upstream::call(state, "token_refresh", state.dl.refresh(&refresh)).await {
-        Ok(t) => t,
-        // DigiLocker refused the refresh token. It rotates them: a call
-        // running beside this one may have used it a moment ago and stored
-        // the new pair; then that pair is ours too.
-        Err(e @ digilocker::Error::Upstream { .. }) if !e.is_retryable() => {
-            // The other call may not have stored its pair yet: look a few
-            // times over a second before concluding the consent is over.
-            for _ in 0..10 {
-                if let Some(newer) = state
-                    .store
-                    .get_live_request(&r.id, state.now())
-                    .await?
-                    .filter(|now| now.token != r.token)
-                {
-                    let stored = open_token(state, &newer)?;
-                    return Ok(SecretString::from(stored.access_token));
+    let fresh =
+        match upstream::call(&state.metrics, "token_refresh", state.dl.refresh(&refresh)).await {
+            Ok(t) => t,
+            // DigiLocker refused the refresh token. It rotates them: a call
+            // running beside this one may have used it a moment ago and stored
+            // the new pair; then that pair is ours too.
+            Err(e @ digilocker::Error::Upstream { .. }) if !e.is_retryable() => {
+                // The other call may not have stored its pair yet: look a few
+                // times over a second before concluding the consent is over.
+                for _ in 0..10 {
+                    if let Some(newer) = state
+                        .store
+                        .get_live_request(&r.id, state.now())
+                        .await?
+                        .filter(|now| now.token != r.token)
+                    {
+                        let stored = open_token(state, &newer)?;
+                        return Ok(SecretString::from(stored.access_token));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                return Err(ApiError::InvalidToken);
             }
-            return Err(ApiError::InvalidToken);
-        }
-        Err(e) => return Err(upstream::to_api_error(e)),
-    };
+            Err(e) => return Err(upstream::to_api_error(e)),
+        };
     let stored = StoredToken::from_response(&fresh, token.refresh_token, state.now());
     let key = request_key(&state.keys, r)?.ok_or(ApiError::TokenRevoked)?;
     let sealed = key.seal_json(&Sealed::Token.aad(&r.id), &stored)?;

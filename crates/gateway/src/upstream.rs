@@ -6,10 +6,10 @@ use std::time::Instant;
 use digilocker::{Error as DlError, ErrorCode};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::metrics::Metrics;
 
 /// Run one DigiLocker call, recording its endpoint, outcome and latency.
-pub async fn call<T, F>(state: &AppState, endpoint: &'static str, fut: F) -> Result<T, DlError>
+pub async fn call<T, F>(metrics: &Metrics, endpoint: &'static str, fut: F) -> Result<T, DlError>
 where
     F: Future<Output = Result<T, DlError>>,
 {
@@ -28,8 +28,22 @@ where
         // Only the kind and code: upstream descriptions can carry document URIs.
         tracing::warn!(endpoint, kind = e.kind(), code = ?e.code().map(|c| c.as_str()), status = ?e.status(), "DigiLocker call failed");
     }
-    state.metrics.upstream(endpoint, &outcome, started);
+    let error_kind = result.as_ref().err().map(error_kind);
+    metrics.upstream(endpoint, &outcome, error_kind, started);
     result
+}
+
+/// A failed call's kind, as `gateway_upstream_errors_total` counts it: a
+/// few fixed values, so the alert rules can tell DigiLocker failing
+/// (`timeout`, `transport`, `http_5xx`, `malformed`) from DigiLocker
+/// refusing a call (`refused`: an error below 500, about a user's token,
+/// consent or document as a rule).
+pub fn error_kind(e: &DlError) -> &'static str {
+    match e {
+        DlError::Upstream { status, .. } if *status >= 500 => "http_5xx",
+        DlError::Upstream { .. } => "refused",
+        other => other.kind(),
+    }
 }
 
 /// Is this the upstream saying the access token is no longer valid?
@@ -146,4 +160,24 @@ fn code_text(code: &ErrorCode) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .take(64)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_counted_by_a_few_fixed_kinds() {
+        let upstream = |status| DlError::Upstream {
+            status,
+            code: ErrorCode::Other("x".into()),
+            description: None,
+        };
+        assert_eq!(error_kind(&upstream(503)), "http_5xx");
+        assert_eq!(error_kind(&upstream(500)), "http_5xx");
+        assert_eq!(error_kind(&upstream(401)), "refused");
+        assert_eq!(error_kind(&upstream(200)), "refused");
+        assert_eq!(error_kind(&DlError::Timeout), "timeout");
+        assert_eq!(error_kind(&DlError::HmacMismatch), "hmac_mismatch");
+    }
 }

@@ -38,7 +38,7 @@ pub async fn aadhaar(
     let r = caller_request(&state, &caller, &id).await?;
     let xml = with_token(&state, &r, |t| {
         let state = state.clone();
-        async move { upstream::call(&state, "eaadhaar", state.dl.eaadhaar(&t)).await }
+        async move { upstream::call(&state.metrics, "eaadhaar", state.dl.eaadhaar(&t)).await }
     })
     .await
     .map_err(upstream::to_aadhaar_error)?;

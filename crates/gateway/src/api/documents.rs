@@ -219,7 +219,7 @@ pub async fn fetch(
         let file = with_token(&state, &r, |t| {
             let state = state.clone();
             let uri = uri.to_owned();
-            async move { upstream::call(&state, "file", state.dl.file(&t, &uri)).await }
+            async move { upstream::call(&state.metrics, "file", state.dl.file(&t, &uri)).await }
         })
         .await?;
         let content_type = media_type(&file.content_type);
@@ -318,7 +318,7 @@ pub async fn fetch(
         let bytes = with_token(&state, &r, |t| {
             let state = state.clone();
             let uri = uri.clone();
-            async move { upstream::call(&state, "xml", state.dl.xml(&t, &uri)).await }
+            async move { upstream::call(&state.metrics, "xml", state.dl.xml(&t, &uri)).await }
         })
         .await?;
         ("application/xml".to_owned(), bytes)
@@ -326,7 +326,7 @@ pub async fn fetch(
         let file = with_token(&state, &r, |t| {
             let state = state.clone();
             let uri = uri.clone();
-            async move { upstream::call(&state, "file", state.dl.file(&t, &uri)).await }
+            async move { upstream::call(&state.metrics, "file", state.dl.file(&t, &uri)).await }
         })
         .await?;
         (media_type(&file.content_type), file.bytes)
@@ -365,7 +365,9 @@ async fn resolve_org_id(
         // The user's own document of this type names its issuer.
         let issued = with_token(state, r, |t| {
             let state = state.clone();
-            async move { upstream::call(&state, "files_issued", state.dl.issued_files(&t)).await }
+            async move {
+                upstream::call(&state.metrics, "files_issued", state.dl.issued_files(&t)).await
+            }
         })
         .await;
         match issued {
@@ -437,7 +439,7 @@ async fn pull(
                 let issuer = Some(entry.issuer_id.as_str()).filter(|i| !i.is_empty());
                 async move {
                     upstream::call(
-                        &state,
+                        &state.metrics,
                         "pull_document",
                         state.dl.pull_document_or_existing(
                             &t,
@@ -523,11 +525,14 @@ pub async fn issued(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<IssuedResponse>> {
     let r = caller_request(&state, &caller, &id).await?;
-    let items = with_token(&state, &r, |t| {
-        let state = state.clone();
-        async move { upstream::call(&state, "files_issued", state.dl.issued_files(&t)).await }
-    })
-    .await?;
+    let items =
+        with_token(&state, &r, |t| {
+            let state = state.clone();
+            async move {
+                upstream::call(&state.metrics, "files_issued", state.dl.issued_files(&t)).await
+            }
+        })
+        .await?;
     let documents = items
         .into_iter()
         .map(|f| IssuedDocument {

@@ -28,7 +28,11 @@ pub fn router(state: AppState, sandbox: Option<Router>) -> Router {
         .merge(api::openapi::router())
         .merge(journey::router())
         .merge(files::router())
-        .merge(ops::router());
+        .merge(ops::probes());
+    // With an admin listener, `/metrics` is served there only (404 here).
+    if state.config.admin_listen.is_none() {
+        app = app.merge(ops::metrics_router());
+    }
     if state.demo_client.is_some() {
         app = app.merge(demo::router());
     }
@@ -39,6 +43,21 @@ pub fn router(state: AppState, sandbox: Option<Router>) -> Router {
     if let Some(sandbox) = sandbox {
         app = app.merge(sandbox.layer(map_response(mark_sandbox)));
     }
+    with_layers(app, &state)
+}
+
+/// The admin listener's routes (`admin_listen`): `/metrics`, `/readyz` and
+/// `/healthz`, through the same layers as the public port's.
+pub fn admin_router(state: AppState) -> Router {
+    let app = ops::router()
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state.clone());
+    with_layers(app, &state)
+}
+
+/// What every call goes through, on either listener.
+fn with_layers(app: Router, state: &AppState) -> Router {
     let compress = DefaultPredicate::new().and(SizeAbove::new(1024));
     app.layer(
         ServiceBuilder::new()

@@ -7,17 +7,11 @@ use axum::extract::Request;
 use axum::http::{HeaderName, Method};
 use axum::response::Response;
 
-tokio::task_local! {
-    static TRACE_ID: String;
-}
+use crate::error::ErrorCode;
+pub use crate::trace_id::{current_trace_id, with_trace_id};
 
 /// The header carrying the trace id both ways.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The current call's trace id, or an empty string outside a call.
-pub fn current_trace_id() -> String {
-    TRACE_ID.try_with(|t| t.clone()).unwrap_or_default()
-}
 
 /// Accept a caller's id only when it is short and plain, so it can't inject
 /// into logs or headers; otherwise a fresh one is made.
@@ -38,11 +32,6 @@ pub fn trace_id_of(request: &Request) -> String {
         _ => None,
     };
     caller.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
-}
-
-/// Run `call` with `id` as the current trace id.
-pub async fn with_trace_id<F: std::future::Future>(id: String, call: F) -> F::Output {
-    TRACE_ID.scope(id, call).await
 }
 
 /// The span of one call: its trace id, method and route (never the raw
@@ -72,10 +61,6 @@ pub fn log_response(response: &Response, latency: std::time::Duration, instance:
         tracing::info!(status, code, latency_ms, instance, "served");
     }
 }
-
-/// The contract error code of an error answer (set by `ApiError`).
-#[derive(Debug, Clone, Copy)]
-pub struct ErrorCode(pub &'static str);
 
 /// Marks a response as the embedded sandbox's (logged at debug level).
 #[derive(Debug, Clone, Copy)]

@@ -322,6 +322,16 @@ pub struct DeliveryRecord {
     pub finished_at: Option<i64>,
 }
 
+/// The webhook deliveries still to be made, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct WebhookBacklog {
+    /// Deliveries pending (waiting for their first attempt or a retry).
+    pub pending: i64,
+    /// When the oldest pending one was created (Unix seconds); `None`
+    /// when nothing is pending.
+    pub oldest_created_at: Option<i64>,
+}
+
 /// A delivery due now, with what sending it needs.
 #[derive(Debug, Clone)]
 pub struct DueDelivery {
@@ -639,6 +649,8 @@ pub trait Store: Send + Sync + 'static {
     async fn list_upstream_revokes(&self, limit: i64) -> StoreResult<Vec<UpstreamRevoke>>;
     /// How many upstream revokes are still waiting.
     async fn count_upstream_revokes(&self) -> StoreResult<i64>;
+    /// The webhook backlog: deliveries not yet delivered nor failed for good.
+    async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog>;
 
     /// Store a file (and its `document_fetched` event).
     async fn insert_file(&self, file: &FileRecord, event: &NewEvent) -> StoreResult<()>;

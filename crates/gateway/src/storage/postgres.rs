@@ -211,10 +211,30 @@ async fn mark_again(
 async fn migrate(conn: &mut PgConnection) -> anyhow::Result<()> {
     let mut migrator = super::migrations::postgres();
     migrator.set_ignore_missing(true);
-    migrator
-        .run(conn)
-        .await
-        .context("cannot apply the PostgreSQL migrations")
+    match migrator.run(conn).await {
+        Ok(()) => Ok(()),
+        // PostgreSQL 15 and later no longer let every role create tables in
+        // `public`: say what the gateway's role needs.
+        Err(e) if is_insufficient_privilege(&e) => Err(anyhow::Error::new(e).context(
+            "cannot apply the PostgreSQL migrations: the gateway's role may not create tables \
+             in its schema. Give it a database of its own (`CREATE DATABASE kyc OWNER kyc;`, as \
+             a superuser) or a schema it owns (`CREATE SCHEMA kyc_gateway AUTHORIZATION kyc;` \
+             and `options=-csearch_path%3Dkyc_gateway` in the URL); see docs/production.md, \
+             \"The PostgreSQL role\"",
+        )),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot apply the PostgreSQL migrations")),
+    }
+}
+
+/// PostgreSQL's `insufficient_privilege` (42501): "permission denied for
+/// schema public" and the like.
+fn is_insufficient_privilege(e: &sqlx::migrate::MigrateError) -> bool {
+    let db = match e {
+        sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(db))
+        | sqlx::migrate::MigrateError::ExecuteMigration(sqlx::Error::Database(db), _) => db,
+        _ => return false,
+    };
+    db.code().as_deref() == Some("42501")
 }
 
 impl PgStore {

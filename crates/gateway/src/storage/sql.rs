@@ -656,6 +656,16 @@ macro_rules! sql_store {
                 Ok(n)
             }
 
+            async fn webhook_backlog(&self) -> $crate::storage::StoreResult<$crate::storage::WebhookBacklog> {
+                // Through the index `deliveries_due (state, next_attempt_at)`.
+                Ok($crate::storage::read_pool::on_reader!(self, |conn| sqlx::query_as(
+                    "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest_created_at \
+                     FROM deliveries WHERE state = 'pending'",
+                )
+                .fetch_one(conn)
+                .await))
+            }
+
             async fn insert_file(&self, f: &$crate::storage::FileRecord, event: &$crate::storage::NewEvent) -> $crate::storage::StoreResult<()> {
                 let (f, event) = (f.clone(), event.clone());
                 self.writer.write($crate::storage::writer::Priority::Api, move |conn: &mut $conn| Box::pin(async move {

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use super::guard::{GuardedResolver, Targets};
 use super::payload::Payload;
 use super::signing;
-use crate::app::interval;
+use crate::config::interval;
 use crate::config::Config;
 use crate::metrics::WebhookOutcome;
 use crate::state::AppState;

@@ -1,6 +1,6 @@
 //! Spawning the real app for a test, and the helpers tests share.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gateway::storage::ClientRecord;
 use gateway::{Config, RunningApp};
@@ -479,6 +479,102 @@ impl TestApp {
     }
 }
 
+/// A `digilocker-gateway serve` process with `env` and its output: none of
+/// the test's environment, logs at `info`, the sandbox without its failing
+/// issuers (their warnings would drown what a test looks for). `start`
+/// returns once it listens (with its base URL) or has exited (`None`).
+pub struct Serve {
+    child: tokio::process::Child,
+    out: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Serve {
+    pub async fn start(
+        data_dir: &std::path::Path,
+        env: &[(&'static str, String)],
+    ) -> (Serve, Option<String>) {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_digilocker-gateway"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env_clear()
+            .env("GATEWAY_SANDBOX_FAILING_ISSUERS", "false")
+            .env("GATEWAY_LOG", "info,sqlx=warn")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        use tokio::io::AsyncBufReadExt;
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        for stream in [
+            Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+            Box::new(stderr),
+        ] {
+            let out = out.clone();
+            tokio::spawn(async move {
+                let mut lines = tokio::io::BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    out.lock().unwrap().push(line);
+                }
+            });
+        }
+        let mut serve = Serve { child, out };
+        let started = Instant::now();
+        loop {
+            let found = serve
+                .out
+                .lock()
+                .unwrap()
+                .iter()
+                .find_map(|l| l.trim().strip_prefix("listening on ").map(str::to_owned));
+            if let Some(addr) = found {
+                return (serve, Some(format!("http://{addr}")));
+            }
+            if let Ok(Some(_)) = serve.child.try_wait() {
+                // Let the readers drain what it printed.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                return (serve, None);
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the gateway did not start:\n{}",
+                serve.output()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn output(&self) -> String {
+        self.out.lock().unwrap().join("\n")
+    }
+
+    /// Send SIGTERM and wait (at most `within`) for the exit; its output
+    /// and whether it exited with success.
+    pub async fn terminate(mut self, within: Duration) -> (bool, String) {
+        let pid = self.child.id().expect("running");
+        let kill = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = tokio::time::timeout(within, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("no exit within {within:?} of SIGTERM:\n{}", self.output()))
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        (status.success(), self.output())
+    }
+
+    pub async fn stop(mut self) -> String {
+        let _ = self.child.kill().await;
+        let _ = self.child.wait().await;
+        self.output()
+    }
+}
+
 /// Does this run of the suite use the sandbox's earlier behaviour
 /// (`GATEWAY_TEST_SANDBOX=legacy`: the one-line e-Aadhaar layout, one
 /// spelling everywhere, refresh tokens that don't rotate) instead of its
@@ -570,6 +666,37 @@ impl Drop for PgSchema {
         if !matches!(done.join(), Ok(Some(()))) {
             eprintln!("test schema {} was left behind", self.name);
         }
+    }
+}
+
+/// Run `statements` one by one on the test server as its superuser, from
+/// any context (a drop inside a test's runtime included: on a thread with a
+/// runtime of its own). Failures are printed, not raised.
+pub fn pg_admin_blocking(statements: &[String]) {
+    let owned = statements.to_vec();
+    let base = pg_base_url();
+    let done = std::thread::spawn(move || {
+        let statements = owned;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut admin = sqlx::PgConnection::connect(&base).await.ok()?;
+            for statement in &statements {
+                if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
+                    .execute(&mut admin)
+                    .await
+                {
+                    eprintln!("{statement}: {e}");
+                }
+            }
+            admin.close().await.ok()
+        })
+    });
+    if !matches!(done.join(), Ok(Some(()))) {
+        eprintln!("could not reach the test PostgreSQL to run {statements:?}");
     }
 }
 

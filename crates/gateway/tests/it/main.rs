@@ -4,6 +4,7 @@
 
 mod aadhaar;
 mod api;
+mod backup;
 mod browser;
 mod contract;
 mod documents;
@@ -18,7 +19,10 @@ mod harness;
 mod hostile;
 mod journey;
 mod lifecycle;
+mod monitoring;
 mod multi;
+mod pg_roles;
 mod storage;
+mod structure;
 mod upstream;
 mod webhooks;

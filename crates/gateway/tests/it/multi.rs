@@ -147,11 +147,11 @@ impl Cluster {
                     data_dir: dir.path().to_owned(),
                     database_url: Some(pg.url.clone()),
                     public_base_url: Some(format!("{PUBLIC}/").parse().unwrap()),
-                    master_key: Some(master_key.clone()),
+                    master_key: Some(master_key.clone().into()),
                     digilocker: Some(gateway::config::DigilockerSettings {
                         base_url: upstream.base.parse().unwrap(),
                         client_id: upstream.client_id.clone(),
-                        client_secret: upstream.client_secret.clone(),
+                        client_secret: upstream.client_secret.clone().into(),
                     }),
                     // The standalone sandbox is plain http on loopback.
                     digilocker_allow_http: true,

@@ -1167,3 +1167,53 @@ async fn an_upstream_revoke_is_queued_with_the_erasure_and_claimed_once(backend:
         .unwrap());
     assert_eq!(a.count_upstream_revokes().await.unwrap(), 0);
 }
+
+/// The reason `vendor/sqlx-core` once existed: without `TCP_NODELAY` on
+/// sqlx's TCP connections, a PostgreSQL message a little over one TCP
+/// segment (64 KiB on loopback) sends its last piece only after
+/// PostgreSQL's delayed ACK, 40 ms per statement (creates on PostgreSQL ran
+/// at a tenth of their speed). Statements of 66 to 100 KB over TCP to
+/// 127.0.0.1 must come back well under that: for each size the median of
+/// 15 round trips is under 20 ms (with sqlx-core 0.9.0, Nagle's algorithm
+/// on, it was 44 ms for each). Always on PostgreSQL, whatever the suite's
+/// backend.
+#[tokio::test]
+async fn a_statement_over_one_tcp_segment_never_waits_for_a_delayed_ack() {
+    let url = crate::harness::pg_base_url();
+    assert!(
+        url.contains("127.0.0.1") || url.contains("localhost"),
+        "over TCP to this machine, not a Unix socket: {url}"
+    );
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    for size in [66_000, 70_000, 100 * 1024] {
+        let payload = vec![7u8; size];
+        // Warm the connection and the statement.
+        sqlx::query("SELECT length($1)")
+            .bind(&payload)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut times = Vec::new();
+        for _ in 0..15 {
+            let started = std::time::Instant::now();
+            let (n,): (i32,) = sqlx::query_as("SELECT length($1)")
+                .bind(&payload)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            times.push(started.elapsed());
+            assert_eq!(n as usize, size);
+        }
+        times.sort();
+        let median = times[times.len() / 2];
+        assert!(
+            median < std::time::Duration::from_millis(20),
+            "a {size}-byte statement took {median:?} (median of {times:?}): TCP_NODELAY is off again"
+        );
+    }
+    pool.close().await;
+}

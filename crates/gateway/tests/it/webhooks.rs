@@ -24,14 +24,14 @@ use crate::harness::{happy_citizen, PgSchema, TestApp, BUSINESS};
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Got {
+pub(crate) struct Got {
     path: String,
     headers: HeaderMap,
     body: Bytes,
 }
 
 impl Got {
-    fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -57,7 +57,7 @@ impl Got {
 /// answers the queued statuses first, then 204 (a queued 307 redirects to
 /// `/elsewhere`; a queued 0 answers 204 only after five seconds). It closes
 /// every connection after answering, so stopping it leaves nothing open.
-struct Receiver {
+pub(crate) struct Receiver {
     addr: SocketAddr,
     got: Arc<Mutex<Vec<Got>>>,
     answers: Arc<Mutex<VecDeque<u16>>>,
@@ -65,7 +65,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let mut r = Receiver {
             addr: "127.0.0.1:0".parse().unwrap(),
             got: Arc::default(),
@@ -111,7 +111,7 @@ impl Receiver {
     }
 
     /// Stop listening: connections to the port are refused.
-    async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(server) = self.server.take() {
             server.abort();
             let _ = server.await;
@@ -119,11 +119,11 @@ impl Receiver {
     }
 
     /// Listen again on the same port.
-    async fn restart(&mut self) {
+    pub(crate) async fn restart(&mut self) {
         self.listen().await;
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/hooks/kyc?tenant=t1", self.addr.port())
     }
 
@@ -131,7 +131,7 @@ impl Receiver {
         self.answers.lock().unwrap().extend(statuses);
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub(crate) fn got(&self) -> Vec<Got> {
         self.got.lock().unwrap().clone()
     }
 
@@ -147,7 +147,7 @@ impl Receiver {
     }
 
     /// Wait for the event of `kind` about request `id`.
-    async fn wait_event(&self, kind: &str, id: &str) -> Got {
+    pub(crate) async fn wait_event(&self, kind: &str, id: &str) -> Got {
         self.wait_for(&format!("{kind} for {id}"), |g| {
             let v: Value = serde_json::from_slice(&g.body).unwrap_or_default();
             v["type"] == kind && v["data"]["id"] == id
@@ -157,13 +157,17 @@ impl Receiver {
 }
 
 /// Retries after one second, the worker looking every 100 ms.
-fn quick(c: &mut Config) {
+pub(crate) fn quick(c: &mut Config) {
     c.webhooks.retry_schedule = vec![Duration::from_secs(1); 8];
     c.webhooks.poll_interval = Duration::from_millis(100);
 }
 
 /// Run `digilocker-gateway` on the app's data directory (and database).
-async fn cli(t: &TestApp, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+pub(crate) async fn cli(
+    t: &TestApp,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_digilocker-gateway"));
     cmd.env_clear()
         .env("GATEWAY_LOG", "warn")
@@ -224,7 +228,7 @@ async fn webhook_metric(t: &TestApp, outcome: &str) -> u64 {
 }
 
 /// A request of the app's client, denied by the happy citizen.
-async fn denied(t: &TestApp) -> String {
+pub(crate) async fn denied(t: &TestApp) -> String {
     let created = t.create().await;
     let browser = Browser::new();
     let consent = t.happy_consent(&created, &browser).await;
@@ -237,7 +241,7 @@ async fn denied(t: &TestApp) -> String {
 }
 
 /// Event ids of a request's audit trail, by kind.
-async fn event_id(t: &TestApp, id: &str, kind: &str) -> String {
+pub(crate) async fn event_id(t: &TestApp, id: &str, kind: &str) -> String {
     let (s, trail) = t
         .get(&format!("/api/digilocker/{id}/audit"), &t.creds)
         .await;
@@ -664,7 +668,7 @@ async fn outside_sandbox_mode_webhooks_never_reach_internal_addresses() {
     let key = master_key.clone();
     let t = TestApp::spawn_with(move |c| {
         quick(c);
-        c.master_key = Some(key);
+        c.master_key = Some(key.into());
         c.digilocker = Some(gateway::config::DigilockerSettings {
             base_url: "http://127.0.0.1:9/public".parse().unwrap(),
             client_id: "ABC".into(),
@@ -869,7 +873,7 @@ async fn two_instances_on_one_postgresql_deliver_each_event_once() {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_owned(),
             database_url: Some(pg.url.clone()),
-            master_key: Some(master_key.clone()),
+            master_key: Some(master_key.clone().into()),
             mode: Some(gateway::config::Mode::Sandbox),
             sandbox_dir: Some(sandbox_dir.path().to_owned()),
             sandbox_catalogue: (60, 240),
