@@ -323,7 +323,7 @@ pub struct DeliveryRecord {
 }
 
 /// The webhook deliveries still to be made, for `/metrics`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WebhookBacklog {
     /// Deliveries pending (waiting for their first attempt or a retry).
     pub pending: i64,

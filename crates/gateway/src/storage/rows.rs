@@ -7,6 +7,7 @@ use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 use super::{
     CatalogueMeta, CatalogueRow, ClientRecord, DeliveryRecord, EventRecord, FileRecord,
     IssuerState, KeyUse, LiveFile, RequestRecord, RequestStatusRecord, UpstreamRevoke,
+    WebhookBacklog,
 };
 use crate::domain::RequestStatus;
 
@@ -183,4 +184,9 @@ from_row!(KeyUse {
     key_id,
     count,
     until,
+});
+
+from_row!(WebhookBacklog {
+    pending,
+    oldest_created_at,
 });
