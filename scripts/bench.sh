@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The gateway against a bare reference server, in one run: installs wrk from
-# Debian's packages if it is missing, then builds (release) and runs the
-# benchmark. Arguments go to it, e.g. `scripts/bench.sh --quick --backend sqlite`.
+# Debian's packages if it is missing, then runs the benchmark, which builds
+# the gateway and the reference in the `dist` profile (fat LTO: what the
+# Debian package ships). Arguments go to it, e.g. `scripts/bench.sh --quick --backend sqlite`.
 # See docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."

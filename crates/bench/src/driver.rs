@@ -139,14 +139,15 @@ pub struct Options {
     pub tmp_dir: Option<PathBuf>,
 }
 
-/// Build (release) and locate the gateway and the reference.
+/// Build (the `dist` profile: what is shipped, fat LTO) and locate the
+/// gateway and the reference.
 async fn binaries(options: &Options) -> anyhow::Result<(PathBuf, PathBuf)> {
     let exe = std::env::current_exe().context("cannot find the bench binary itself")?;
-    // target/<profile>/bench -> target/release/
-    let release = exe
+    // target/<profile>/bench -> target/dist/
+    let dist = exe
         .parent()
         .and_then(Path::parent)
-        .map(|t| t.join("release"))
+        .map(|t| t.join("dist"))
         .context("the bench binary is not in a cargo target directory")?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -156,7 +157,7 @@ async fn binaries(options: &Options) -> anyhow::Result<(PathBuf, PathBuf)> {
         // rustc processes running.
         let mut cmd = tokio::process::Command::new(&cargo);
         cmd.current_dir(&root)
-            .args(["build", "--release", "-p", package, "--bin", bin])
+            .args(["build", "--profile", "dist", "-p", package, "--bin", bin])
             .process_group(0);
         // Under `cargo run`, cargo describes the bench package in these; a
         // build script that reads one (ring's reads CARGO_MANIFEST_DIR)
@@ -185,7 +186,7 @@ async fn binaries(options: &Options) -> anyhow::Result<(PathBuf, PathBuf)> {
             let status = child.wait().await?;
             group.disarm();
             if !status.success() {
-                bail!("cargo build --release -p {package} --bin {bin} failed ({status})");
+                bail!("cargo build --profile dist -p {package} --bin {bin} failed ({status})");
             }
             anyhow::Ok(())
         }
@@ -194,14 +195,14 @@ async fn binaries(options: &Options) -> anyhow::Result<(PathBuf, PathBuf)> {
         Some(p) => p.clone(),
         None => {
             build("gateway", "digilocker-gateway").await?;
-            release.join("digilocker-gateway")
+            dist.join("digilocker-gateway")
         }
     };
     let reference = match &options.reference_bin {
         Some(p) => p.clone(),
         None => {
             build("bench", "bench-reference").await?;
-            release.join("bench-reference")
+            dist.join("bench-reference")
         }
     };
     for p in [&gateway, &reference] {

@@ -13,8 +13,10 @@ use serde::Serialize;
 
 use crate::domain::RequestStatus;
 
+mod migrations;
 pub mod postgres;
 mod read_pool;
+mod rows;
 mod sql;
 pub mod sqlite;
 pub mod writer;
@@ -79,7 +81,7 @@ impl StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A client (business) of the gateway.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Default)]
 pub struct ClientRecord {
     pub client_id: String,
     pub secret_hash: Vec<u8>,
@@ -110,11 +112,10 @@ pub struct WebhookSettings {
 }
 
 /// A stored consent request.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RequestRecord {
     pub id: String,
     pub client_id: String,
-    #[sqlx(try_from = "String")]
     pub status: RequestStatus,
     pub redirect_url: String,
     pub doc_types: String,
@@ -142,10 +143,9 @@ pub struct RequestRecord {
 /// What `/status` shows of a request: the columns it reads, not the whole
 /// row (no journey secrets, token or scope to copy out of the database on
 /// the busiest read).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RequestStatusRecord {
     pub id: String,
-    #[sqlx(try_from = "String")]
     pub status: RequestStatus,
     /// As [`RequestRecord::data_key`].
     pub data_key: Option<Vec<u8>>,
@@ -183,7 +183,7 @@ impl TryFrom<String> for RequestStatus {
 }
 
 /// A stored file.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct FileRecord {
     pub token_hash: Vec<u8>,
     pub request_id: String,
@@ -197,9 +197,8 @@ pub struct FileRecord {
 }
 
 /// A stored file with its request's sealed data key.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct LiveFile {
-    #[sqlx(flatten)]
     pub file: FileRecord,
     pub data_key: Option<Vec<u8>>,
 }
@@ -296,7 +295,7 @@ pub fn new_event_id() -> String {
 }
 
 /// A stored event.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRecord {
     pub seq: i64,
     pub id: String,
@@ -309,7 +308,7 @@ pub struct EventRecord {
 }
 
 /// One webhook delivery: an announced event on its way to a client.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRecord {
     pub event_id: String,
     pub client_id: String,
@@ -324,7 +323,7 @@ pub struct DeliveryRecord {
 }
 
 /// The webhook deliveries still to be made, for `/metrics`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WebhookBacklog {
     /// Deliveries pending (waiting for their first attempt or a retry).
     pub pending: i64,
@@ -371,7 +370,7 @@ pub struct SweepStep {
 }
 
 /// One (issuer, doc type) of the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogueRow {
     /// The issuer's id in document URIs (`in.gov.pan`); may be empty.
     pub issuer_id: String,
@@ -386,7 +385,7 @@ pub struct CatalogueRow {
 }
 
 /// Which catalogue is current, and how complete it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CatalogueMeta {
     pub version: i64,
     pub built_at: i64,
@@ -416,7 +415,7 @@ pub struct CatalogueHealth {
 }
 
 /// One issuer's state in the catalogue (org id `''`: the issuer list).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerState {
     pub org_id: String,
     pub org_name: String,
@@ -446,7 +445,7 @@ pub struct NewUpstreamRevoke {
 }
 
 /// A queued upstream revoke.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamRevoke {
     pub request_id: String,
     pub client_id: String,
@@ -471,7 +470,7 @@ pub enum UpstreamRevokeOutcome {
 /// What needs one master key: `count` values of one `kind` sealed with
 /// the key whose id is `key_id` (the 4 bytes after an envelope's version
 /// byte), needed until `until` at the latest (`None`: until re-sealed).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyUse {
     pub kind: String,
     pub key_id: Vec<u8>,

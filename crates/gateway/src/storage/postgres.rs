@@ -209,7 +209,7 @@ async fn mark_again(
 /// older binary keeps running on the newer schema, which is why every
 /// migration must be backward compatible (see docs/production.md).
 async fn migrate(conn: &mut PgConnection) -> anyhow::Result<()> {
-    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    let mut migrator = super::migrations::postgres();
     migrator.set_ignore_missing(true);
     match migrator.run(conn).await {
         Ok(()) => Ok(()),

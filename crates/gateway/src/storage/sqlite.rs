@@ -84,7 +84,7 @@ impl SqliteStore {
         .await?;
         // Tolerate migrations applied by a newer release, so an upgrade can
         // be rolled back (every migration must stay backward compatible).
-        let mut migrator = sqlx::migrate!("./migrations/sqlite");
+        let mut migrator = super::migrations::sqlite();
         migrator.set_ignore_missing(true);
         {
             let mut conn = read.get().await?;
