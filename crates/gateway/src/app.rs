@@ -93,18 +93,18 @@ pub async fn check_served_mode(
         .context("cannot read the database's mode")?;
     let since = crate::timefmt::ist(since);
     match (mode, served.as_str()) {
-        (Mode::Sandbox, "production") => bail!(
+        (Mode::Sandbox, "production") => Err(crate::config::ConfigRefused(format!(
             "this database has served production since {since}: it never starts in sandbox mode. \
              Give the gateway its production settings (GATEWAY_MODE=production, \
              GATEWAY_DIGILOCKER_BASE_URL, GATEWAY_DIGILOCKER_CLIENT_ID, \
              GATEWAY_DIGILOCKER_CLIENT_SECRET, GATEWAY_MASTER_KEY), or run the sandbox on a data \
              directory or database of its own"
-        ),
-        (Mode::Production, "sandbox") => bail!(
+        )))?,
+        (Mode::Production, "sandbox") => Err(crate::config::ConfigRefused(format!(
             "this database has served the sandbox since {since}: its clients and requests are test \
              data. Give production a database of its own (another data directory or PostgreSQL \
              database)"
-        ),
+        )))?,
         _ => {}
     }
     if mode == Mode::Production {
@@ -155,10 +155,11 @@ pub async fn start_with_clock(
     // The mode first, failing closed: a missing or contradictory setting
     // stops the start, named. Then how DigiLocker is reached: an http base
     // URL in production, an unreadable or unusable CA file.
-    let mode = config.resolve_mode()?;
-    config.check_digilocker_base_url()?;
-    let digilocker_ca_pem = config.digilocker_extra_ca_pem()?;
-    config.webhooks.trusted_roots()?;
+    let refused = crate::config::ConfigRefused::from_error;
+    let mode = config.resolve_mode().map_err(refused)?;
+    config.check_digilocker_base_url().map_err(refused)?;
+    let digilocker_ca_pem = config.digilocker_extra_ca_pem().map_err(refused)?;
+    config.webhooks.trusted_roots().map_err(refused)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -191,7 +192,7 @@ pub async fn start_with_clock(
     };
     let store = open_store(&config).await?;
     check_served_mode(store.as_ref(), mode, clock.now()).await?;
-    let keys = load_keys(&config)?;
+    let keys = load_keys(&config).map_err(refused)?;
     crate::keys::check_and_reseal(store.as_ref(), &keys, clock.now()).await?;
     let callback = Url::parse(&format!(
         "{}/digilocker/callback",

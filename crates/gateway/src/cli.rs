@@ -235,7 +235,13 @@ pub async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // A refusal for the configuration: a supervisor should wait
+            // for the operator, not restart it (the unit says so).
+            if e.downcast_ref::<crate::config::ConfigRefused>().is_some() {
+                ExitCode::from(crate::config::ConfigRefused::EXIT_STATUS)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

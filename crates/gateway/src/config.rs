@@ -133,6 +133,33 @@ impl Mode {
     }
 }
 
+/// A start refused because of its configuration (a missing, empty or
+/// contradictory setting, a key live data needs, a database of the other
+/// mode): the process exits with status [`ConfigRefused::EXIT_STATUS`]
+/// (78, `EX_CONFIG`), which the packaged unit does not restart.
+#[derive(Debug)]
+pub struct ConfigRefused(pub String);
+
+impl ConfigRefused {
+    pub const EXIT_STATUS: u8 = 78;
+
+    /// `e` (with its causes) as a configuration refusal.
+    pub fn from_error(e: anyhow::Error) -> anyhow::Error {
+        if e.downcast_ref::<ConfigRefused>().is_some() {
+            return e;
+        }
+        anyhow::Error::new(ConfigRefused(format!("{e:#}")))
+    }
+}
+
+impl std::fmt::Display for ConfigRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigRefused {}
+
 /// A loop's pause as configured, never under 100 ms (tests shorten pauses
 /// through configuration; nothing may spin).
 pub fn interval(d: Duration) -> Duration {

@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::bail;
-
 use crate::crypto::Keyring;
 use crate::storage::{KeyUse, SealedKind, Store};
 
@@ -79,11 +77,12 @@ pub async fn check_and_reseal(
             .map(|k| format!("key id {} ({})", k.key_id, describe_uses(&k.uses, now)))
             .collect::<Vec<_>>()
             .join("; ");
-        bail!(
+        return Err(crate::config::ConfigRefused(format!(
             "live data is sealed with a master key that is not configured: {list}. Put that key \
              back in GATEWAY_OLD_MASTER_KEYS (old_master_keys); `digilocker-gateway keys status` \
              shows what needs each key and until when"
-        );
+        ))
+        .into());
     }
     let current = keys.current_id();
     let mut resealed = 0;
