@@ -384,12 +384,16 @@ impl Config {
             None => {
                 self.digilocker.is_none()
                     && self.digilocker_partial.given().is_empty()
-                    && !self
-                        .database_url
-                        .as_deref()
-                        .is_some_and(|u| u.starts_with("postgres"))
+                    && !self.on_postgres()
             }
         }
+    }
+
+    /// Is the database PostgreSQL (a `postgres://` URL)?
+    pub fn on_postgres(&self) -> bool {
+        self.database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres"))
     }
 
     /// Decide the mode, failing closed: production whenever the operator
@@ -409,10 +413,7 @@ impl Config {
             self.mode = Some(Mode::Production);
             return Ok(Mode::Production);
         }
-        let postgres = self
-            .database_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("postgres"));
+        let postgres = self.on_postgres();
         let mode = match self.mode {
             Some(mode) => mode,
             None if !given.is_empty() => Mode::Production,

@@ -15,7 +15,9 @@ use serde_json::json;
 use crate::harness::{happy_citizen, on_postgres, pg_base_url, TestApp, BUSINESS};
 use crate::webhooks::{event_id, quick, Receiver};
 
-/// The code block of `docs/production.md` after the comment `<!-- {tag} -->`.
+/// The code block of `docs/production.md` after the comment `<!-- {tag} -->`
+/// (at the margin, or indented in a list and then taken without its
+/// indentation).
 pub fn doc_block(tag: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/production.md");
     let doc = std::fs::read_to_string(path).unwrap();
@@ -23,17 +25,22 @@ pub fn doc_block(tag: &str) -> String {
     let at = doc
         .find(&marker)
         .unwrap_or_else(|| panic!("docs/production.md has no `<!-- {tag} -->`"));
-    let rest = &doc[at + marker.len()..];
-    let body = rest
+    let rest = doc[at + marker.len()..].trim_start_matches('\n');
+    let indent = rest.len() - rest.trim_start_matches(' ').len();
+    let body = rest[indent..]
         .strip_prefix("```sh\n")
-        .or_else(|| rest.strip_prefix("```sql\n"))
+        .or_else(|| rest[indent..].strip_prefix("```sql\n"))
         .unwrap_or_else(|| panic!("no code block right after `<!-- {tag} -->`"));
-    body[..body.find("```").unwrap()].to_owned()
+    body[..body.find("```").unwrap()]
+        .lines()
+        .map(|l| l.get(indent..).unwrap_or(l.trim_start()))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// Run the documented shell block `tag` with bash, `digilocker-gateway` on
 /// the PATH and nothing of the test's environment but `env`.
-async fn run_documented(tag: &str, env: &[(&str, &str)]) -> (bool, String) {
+pub async fn run_documented(tag: &str, env: &[(&str, &str)]) -> (bool, String) {
     let code = doc_block(tag);
     let bin = Path::new(env!("CARGO_BIN_EXE_digilocker-gateway"));
     let path = format!(

@@ -677,24 +677,6 @@ async fn a_webhook_reaches_an_internal_https_receiver_behind_a_private_ca() {
     assert!(err.contains("GATEWAY_WEBHOOK_CA_FILE"), "{err}");
 }
 
-/// The shell block after `<!-- {tag} -->` in docs/production.md (it may
-/// sit indented in a list), without its indentation.
-fn documented(tag: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/production.md");
-    let doc = std::fs::read_to_string(path).unwrap();
-    let at = doc
-        .find(&format!("<!-- {tag} -->"))
-        .unwrap_or_else(|| panic!("docs/production.md has no `<!-- {tag} -->`"));
-    let rest = &doc[at..];
-    let start = rest.find("```sh\n").unwrap() + "```sh\n".len();
-    let body = &rest[start..];
-    body[..body.find("```").unwrap()]
-        .lines()
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The rotation's third step as docs/production.md writes it: the old key
 /// is said to be needed while a request made with it lives, and free to
 /// remove once it has expired; then a start without it is accepted.
@@ -718,38 +700,21 @@ async fn the_documented_rotation_check_says_when_the_old_key_can_go() {
             .await
             .unwrap();
     assert!(resealed >= 1, "nothing re-sealed");
-    let check = documented("rotation-test: old-keys");
-    let run = || {
-        let mut cmd = tokio::process::Command::new("bash");
-        let bin = std::path::Path::new(env!("CARGO_BIN_EXE_digilocker-gateway"));
-        cmd.args(["-euo", "pipefail", "-c", &check])
-            .env_clear()
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    bin.parent().unwrap().display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .env("GATEWAY_LOG", "warn")
-            .env("GATEWAY_DATA_DIR", t.dir.path())
-            .env("GATEWAY_MODE", t.mode())
-            .env("GATEWAY_MASTER_KEY", KEY_B)
-            .env("GATEWAY_OLD_MASTER_KEYS", KEY_A);
-        if let Some(pg) = &t.pg {
-            cmd.env("GATEWAY_DATABASE_URL", &pg.url);
-        }
-        async move { cmd.output().await.unwrap() }
-    };
+    let db = t.pg.as_ref().map(|pg| pg.url.clone()).unwrap_or_default();
+    let data_dir = t.dir.path().display().to_string();
+    let mut env = vec![
+        ("GATEWAY_DATA_DIR", data_dir.as_str()),
+        ("GATEWAY_MODE", t.mode()),
+        ("GATEWAY_MASTER_KEY", KEY_B),
+        ("GATEWAY_OLD_MASTER_KEYS", KEY_A),
+    ];
+    if t.pg.is_some() {
+        env.push(("GATEWAY_DATABASE_URL", &db));
+    }
+    let run = || crate::backup::run_documented("rotation-test: old-keys", &env);
     let a = key_id(KEY_A);
-    let out = run().await;
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, text) = run().await;
+    assert!(ok, "{text}");
     assert!(
         text.contains(&format!("key {a} (old): needed until")),
         "{text}"
@@ -758,10 +723,9 @@ async fn the_documented_rotation_check_says_when_the_old_key_can_go() {
     while time::OffsetDateTime::now_utc().unix_timestamp() <= valid_upto {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let out = run().await;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (ok, text) = run().await;
     assert!(
-        text.contains(&format!("key {a} (old): no longer needed: can be removed")),
+        ok && text.contains(&format!("key {a} (old): no longer needed: can be removed")),
         "{text}"
     );
 }
