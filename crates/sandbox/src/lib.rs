@@ -32,7 +32,6 @@ pub mod issuer_signing;
 pub mod seed;
 pub mod signing;
 pub mod spelling;
-pub mod verhoeff;
 
 mod server;
 mod store;
