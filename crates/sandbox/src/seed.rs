@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use crate::catalogue;
-use aadhaar::verhoeff;
+use ::aadhaar::verhoeff;
 
 /// The OTP the sandbox accepts for every citizen.
 pub const OTP: &str = "123456";
