@@ -2,8 +2,11 @@
 # The gateway against a bare reference server, in one run: installs wrk from
 # Debian's packages if it is missing, then runs the benchmark, which builds
 # the gateway and the reference in the `dist` profile (fat LTO: what the
-# Debian package ships). Arguments go to it, e.g. `scripts/bench.sh --quick --backend sqlite`.
-# See docs/benchmarks.md.
+# Debian package ships; the driver is built in it too, so the dependencies
+# they share are built once). Arguments go to it, e.g.
+# `scripts/bench.sh --quick --backend sqlite`; CI runs
+# `scripts/bench.sh --quick --gate --no-expiry`, which fails only on a gross
+# regression. See docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v wrk >/dev/null 2>&1; then
@@ -14,4 +17,4 @@ if ! command -v wrk >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends wrk >/dev/null
 fi
-exec cargo run --release -p bench -- "$@"
+exec cargo run --profile dist --locked -p bench --bin bench -- "$@"

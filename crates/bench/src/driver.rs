@@ -137,6 +137,9 @@ pub struct Options {
     pub keep: bool,
     /// Where the temporary directory goes; `None`: `/dev/shm` if it exists.
     pub tmp_dir: Option<PathBuf>,
+    /// Fail the run on a gross regression ([`crate::report::Goals::GATE`]),
+    /// not only on errors.
+    pub gate: bool,
 }
 
 /// Build (the `dist` profile: what is shipped, fat LTO) and locate the
@@ -773,5 +776,22 @@ pub async fn run(options: &Options, schemas: &Schemas) -> anyhow::Result<bool> {
     for f in &failures {
         eprintln!("bench: errors in {f}");
     }
-    Ok(failures.is_empty())
+    let mut regressions = 0;
+    if options.gate {
+        println!("\ngate (gross regressions only; the targets are in the table above):");
+        for c in report.checks_against(crate::report::Goals::GATE) {
+            println!(
+                "  {} {} {}: {} (gate {})",
+                if c.met { "ok  " } else { "FAIL" },
+                c.backend,
+                c.target,
+                c.measured,
+                c.goal
+            );
+            if !c.met {
+                regressions += 1;
+            }
+        }
+    }
+    Ok(failures.is_empty() && regressions == 0)
 }

@@ -16,6 +16,11 @@ struct Args {
     /// requests created first, a 12 s TTL for the expiry runs.
     #[arg(long)]
     quick: bool,
+    /// Fail on a gross regression (create below 1.2x or status below 0.6x
+    /// the reference, peak RSS from 80 MiB, the catalogue from 300 KB), not
+    /// only on errors: what CI runs (`scripts/bench.sh --quick --gate`).
+    #[arg(long)]
+    gate: bool,
     /// The gateway's storage for the runs.
     #[arg(long, value_enum, default_value_t = Backends::Both)]
     backend: Backends,
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
         out: args.out,
         keep: args.keep,
         tmp_dir: args.tmp_dir,
+        gate: args.gate,
     };
     // One thread: the children are tied to it by PR_SET_PDEATHSIG, and the
     // driver itself should take as little CPU from the servers as it can.

@@ -166,6 +166,41 @@ pub const CATALOGUE_WIRE_LIMIT: f64 = 300_000.0;
 /// Peak RSS limit during the status (c256) and catalogue runs, KiB (64 MiB).
 pub const RSS_LIMIT_KIB: u64 = 64 * 1024;
 
+/// What a run is held to: the performance targets, or the gate CI applies
+/// (`--gate`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Goals {
+    /// Create rate, gateway / reference, at least.
+    pub create: f64,
+    /// Status rate at the lowest concurrency, gateway / reference, at least.
+    pub status: f64,
+    /// Peak RSS during the status and catalogue runs, below (KiB).
+    pub rss_kib: u64,
+    /// Whether the expiry runs' ratios count.
+    pub expiry: bool,
+}
+
+impl Goals {
+    /// The performance targets (docs/benchmarks.md).
+    pub const TARGETS: Goals = Goals {
+        create: 2.0,
+        status: 0.8,
+        rss_kib: RSS_LIMIT_KIB,
+        expiry: true,
+    };
+    /// Gross regressions only: far enough below the targets that a noisy,
+    /// shared machine does not fail it, near enough that undoing the
+    /// writer's group commit (create falls to about the reference's rate)
+    /// or the read pool (status falls by half) does. Expiry ratios swing
+    /// too much in a quick run to gate on.
+    pub const GATE: Goals = Goals {
+        create: 1.2,
+        status: 0.6,
+        rss_kib: 80 * 1024,
+        expiry: false,
+    };
+}
+
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 {
         a / b
@@ -242,6 +277,11 @@ impl Report {
 
     /// Every target, per backend, against this run.
     pub fn checks(&self) -> Vec<Check> {
+        self.checks_against(Goals::TARGETS)
+    }
+
+    /// Each of `goals`, per backend, against this run.
+    pub fn checks_against(&self, goals: Goals) -> Vec<Check> {
         let mut out = Vec::new();
         for backend in self.backends() {
             let b = backend.as_str();
@@ -259,8 +299,8 @@ impl Report {
                 push(
                     "create rate, gateway / reference",
                     times(x),
-                    "≥ 2×",
-                    x >= 2.0,
+                    &format!("≥ {}×", goals.create),
+                    x >= goals.create,
                 );
             }
             // The lowest concurrency measured is the c64.
@@ -274,8 +314,8 @@ impl Report {
                 push(
                     &format!("status rate (c{}), gateway / reference", r.connections),
                     times(x),
-                    "≥ 0.8×",
-                    x >= 0.8,
+                    &format!("≥ {}×", goals.status),
+                    x >= goals.status,
                 );
             }
             if let Some(r) = self.row(b, Call::CatalogueCompressed, None) {
@@ -297,8 +337,8 @@ impl Report {
                 push(
                     &format!("gateway peak RSS, status c{}", r.connections),
                     rss(peak),
-                    "< 64 MiB",
-                    peak.is_some_and(|k| k < RSS_LIMIT_KIB),
+                    &format!("< {} MiB", goals.rss_kib / 1024),
+                    peak.is_some_and(|k| k < goals.rss_kib),
                 );
             }
             let catalogue_peak = self
@@ -317,11 +357,15 @@ impl Report {
                 push(
                     "gateway peak RSS, catalogue c16",
                     rss(catalogue_peak),
-                    "< 64 MiB",
-                    catalogue_peak.is_some_and(|k| k < RSS_LIMIT_KIB),
+                    &format!("< {} MiB", goals.rss_kib / 1024),
+                    catalogue_peak.is_some_and(|k| k < goals.rss_kib),
                 );
             }
-            for e in self.expiry.iter().filter(|e| e.backend == b) {
+            for e in self
+                .expiry
+                .iter()
+                .filter(|e| goals.expiry && e.backend == b)
+            {
                 let x = e.rate_ratio();
                 push(
                     "create rate during expiry / steady",
@@ -587,6 +631,40 @@ mod tests {
         assert!(!met("gateway peak RSS, status c256"), "90 MiB");
         assert!(!met("create rate during expiry"), "0.5×");
         assert!(!met("create p99 during expiry"), "3×");
+    }
+
+    #[test]
+    fn the_gate_fails_only_gross_regressions() {
+        let gate = |r: &Report| {
+            r.checks_against(Goals::GATE)
+                .into_iter()
+                .filter(|c| !c.met)
+                .map(|c| c.target)
+                .collect::<Vec<_>>()
+        };
+        let mut r = report();
+        // 1.5× create passes the gate though short of the target; the
+        // expiry ratios are not gated; 90 MiB and 2.9 MB still fail.
+        assert_eq!(
+            gate(&r),
+            vec![
+                "catalogue on the wire, gzip/br accepted".to_owned(),
+                "gateway peak RSS, status c256".to_owned(),
+            ]
+        );
+        // Create at the reference's rate (no group commit) and status at
+        // half of it (no read pool) fail.
+        r.calls[0].gateway = m(30_000.0, 15.0, 300.0, 40);
+        r.calls[1].gateway = m(80_000.0, 3.0, 400.0, 41);
+        let failed = gate(&r);
+        assert!(
+            failed.contains(&"create rate, gateway / reference".to_owned()),
+            "{failed:?}"
+        );
+        assert!(
+            failed.contains(&"status rate (c64), gateway / reference".to_owned()),
+            "{failed:?}"
+        );
     }
 
     #[test]

@@ -194,55 +194,25 @@ pub async fn start_with_clock(
     check_served_mode(store.as_ref(), mode, clock.now()).await?;
     let keys = load_keys(&config).map_err(refused)?;
     crate::keys::check_and_reseal(store.as_ref(), &keys, clock.now()).await?;
-    let callback = Url::parse(&format!(
-        "{}/digilocker/callback",
-        public_base.as_str().trim_end_matches('/')
-    ))?;
 
-    let mut sandbox_router = None;
-    let mut demo_client = None;
-    let mut sandbox_admin_token = None;
-    let (dl_config, embedded_root) = match &config.digilocker {
-        Some(settings) => (
-            dl_client_config(
-                settings.base_url.clone(),
-                &settings.client_id,
-                settings.client_secret.expose_secret(),
-                callback,
-                &config,
-            ),
-            None,
+    let (dl, embedded) = connect_digilocker(
+        &config,
+        &public_base,
+        store.as_ref(),
+        clock.now(),
+        digilocker_ca_pem,
+    )
+    .await?;
+    let (sandbox_router, demo_client, sandbox_admin_token, embedded_root) = match embedded {
+        Some(e) => (
+            Some(e.router),
+            Some(Arc::new(e.credentials)),
+            Some(e.admin_token),
+            Some(e.root_pem),
         ),
-        None => {
-            // The sandbox is reached over real HTTP at our public address,
-            // exactly as DigiLocker would be (browsers are sent there too).
-            let self_base = Url::parse(&format!(
-                "{}/sandbox",
-                public_base.as_str().trim_end_matches('/')
-            ))?;
-            let embedded =
-                sandbox_mode::embed(&config, &callback, store.as_ref(), clock.now()).await?;
-            sandbox_router = Some(embedded.router);
-            demo_client = Some(Arc::new(embedded.credentials));
-            sandbox_admin_token = Some(embedded.admin_token);
-            (
-                dl_client_config(
-                    self_base,
-                    &embedded.app_client_id,
-                    &embedded.app_client_secret,
-                    callback,
-                    &config,
-                ),
-                Some(embedded.root_pem),
-            )
-        }
+        None => (None, None, None, None),
     };
     let trust_anchors = Arc::new(trust_anchors(&config, embedded_root)?);
-    let dl_config = digilocker::Config {
-        extra_ca_pem: digilocker_ca_pem,
-        ..dl_config
-    };
-    let dl = digilocker::Client::new(dl_config).context("cannot build the DigiLocker client")?;
     let metrics = Arc::new(Metrics::default());
     let limiter = std::num::NonZeroU32::new(config.rate_limit_per_second).map(|rate| {
         let burst = std::num::NonZeroU32::new(config.rate_limit_burst).unwrap_or(rate);
@@ -250,11 +220,7 @@ pub async fn start_with_clock(
             governor::Quota::per_second(rate).allow_burst(burst),
         ))
     });
-    let limits = server::Limits {
-        header_read_timeout: config.header_read_timeout,
-        max_connections: config.max_connections,
-        shutdown_grace: config.shutdown_grace,
-    };
+    let limits = limits(&config);
     let state = AppState::new(crate::state::AppParts {
         limiter,
         store,
@@ -317,11 +283,11 @@ pub async fn start_with_clock(
             }
         });
     }
-    let bg = state.clone();
+    let crawler = crawler(&state);
     let mut rx2 = shutdown.subscribe();
     tokio::spawn(async move {
         tokio::select! {
-            _ = catalogue::run_scheduler(bg) => {}
+            _ = catalogue::run_scheduler(crawler) => {}
             _ = rx2.wait_for(|v| *v) => {}
         }
     });
@@ -334,6 +300,139 @@ pub async fn start_with_clock(
         server,
         admin_server,
     })
+}
+
+/// How this instance reaches DigiLocker: the partner API of the
+/// configuration, or in sandbox mode the embedded sandbox, reached over real
+/// HTTP under `{public_base}/sandbox` exactly as DigiLocker would be
+/// (browsers are sent there too); its router is then the caller's to serve.
+async fn connect_digilocker(
+    config: &Config,
+    public_base: &Url,
+    store: &dyn Store,
+    now: i64,
+    extra_ca_pem: Option<Vec<u8>>,
+) -> anyhow::Result<(digilocker::Client, Option<sandbox_mode::Embedded>)> {
+    let base = public_base.as_str().trim_end_matches('/');
+    let callback = Url::parse(&format!("{base}/digilocker/callback"))?;
+    let (dl_config, embedded) = match &config.digilocker {
+        Some(settings) => (
+            dl_client_config(
+                settings.base_url.clone(),
+                &settings.client_id,
+                settings.client_secret.expose_secret(),
+                callback,
+                config,
+            ),
+            None,
+        ),
+        None => {
+            let embedded = sandbox_mode::embed(config, &callback, store, now).await?;
+            (
+                dl_client_config(
+                    Url::parse(&format!("{base}/sandbox"))?,
+                    &embedded.app_client_id,
+                    &embedded.app_client_secret,
+                    callback,
+                    config,
+                ),
+                Some(embedded),
+            )
+        }
+    };
+    let dl_config = digilocker::Config {
+        extra_ca_pem,
+        ..dl_config
+    };
+    let dl = digilocker::Client::new(dl_config).context("cannot build the DigiLocker client")?;
+    Ok((dl, embedded))
+}
+
+/// The connection limits of the configuration.
+fn limits(config: &Config) -> server::Limits {
+    server::Limits {
+        header_read_timeout: config.header_read_timeout,
+        max_connections: config.max_connections,
+        shutdown_grace: config.shutdown_grace,
+    }
+}
+
+/// What the catalogue's passes use of the state.
+pub fn crawler(state: &AppState) -> catalogue::Crawler {
+    catalogue::Crawler {
+        store: state.store.clone(),
+        dl: state.dl.clone(),
+        config: state.config.clone(),
+        clock: state.clock.clone(),
+        metrics: state.metrics.clone(),
+        cache: state.catalogue.clone(),
+    }
+}
+
+/// `catalogue refresh`: ask DigiLocker for every issuer now, under the
+/// catalogue lease, without the gateway's server (`None`: another instance
+/// holds the lease). The configuration is checked as a start checks it. In
+/// sandbox mode the embedded sandbox is DigiLocker: it is served on a
+/// loopback port of its own for the pass, and nothing else is.
+pub async fn refresh_catalogue(
+    mut config: Config,
+) -> anyhow::Result<(Option<catalogue::PassReport>, catalogue::CatalogueStatus)> {
+    let refused = crate::config::ConfigRefused::from_error;
+    let mode = config.resolve_mode().map_err(refused)?;
+    config.check_digilocker_base_url().map_err(refused)?;
+    let extra_ca_pem = config.digilocker_extra_ca_pem().map_err(refused)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = open_store(&config).await?;
+    check_served_mode(store.as_ref(), mode, clock.now()).await?;
+    let sandbox_listener = match config.digilocker {
+        Some(_) => None,
+        None => Some(
+            TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .context("cannot listen on a loopback port for the sandbox")?,
+        ),
+    };
+    let public_base = match &sandbox_listener {
+        Some(l) => Url::parse(&format!("http://{}/", l.local_addr()?))?,
+        None => config
+            .public_base_url
+            .clone()
+            .unwrap_or(Url::parse(&format!("http://{}/", config.listen))?),
+    };
+    let (dl, embedded) = connect_digilocker(
+        &config,
+        &public_base,
+        store.as_ref(),
+        clock.now(),
+        extra_ca_pem,
+    )
+    .await?;
+    let (shutdown, rx) = watch::channel(false);
+    let sandbox = match (sandbox_listener, embedded) {
+        (Some(listener), Some(embedded)) => Some(tokio::spawn(server::serve(
+            listener,
+            embedded.router,
+            limits(&config),
+            rx,
+        ))),
+        _ => None,
+    };
+    let crawler = catalogue::Crawler {
+        store: store.clone(),
+        dl,
+        config: Arc::new(config),
+        clock,
+        metrics: Arc::new(Metrics::default()),
+        cache: Arc::new(CatalogueCache::default()),
+    };
+    let report = catalogue::refresh(&crawler).await;
+    let _ = shutdown.send(true);
+    if let Some(sandbox) = sandbox {
+        let _ = sandbox.await;
+    }
+    let report = report?;
+    let status = catalogue::status(store.as_ref()).await?;
+    Ok((report, status))
 }
 
 /// The webhook delivery worker (every instance runs one), and in sandbox

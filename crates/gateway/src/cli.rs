@@ -266,14 +266,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Catalogue(CatalogueCommand::Refresh) => {
-            config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            config.background_tasks = false;
-            let running = app::start(config).await?;
-            let result = crate::catalogue::refresh(&running.state).await;
-            let status = crate::catalogue::status(running.state.store.as_ref()).await;
-            running.stop().await;
-            match result? {
-                Some(report) => {
+            match app::refresh_catalogue(config).await? {
+                (Some(report), status) => {
                     println!(
                         "asked {} issuers, {} failed (they keep their last good entries)",
                         report.asked, report.failed
@@ -281,12 +275,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     print!(
                         "{}",
                         catalogue_status_text(
-                            &status?,
+                            &status,
                             time::OffsetDateTime::now_utc().unix_timestamp()
                         )
                     );
                 }
-                None => {
+                (None, _) => {
                     println!("another instance is refreshing the catalogue right now; nothing done")
                 }
             }

@@ -8,13 +8,16 @@
 pub mod snapshot;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 
 pub use snapshot::{CatalogueCache, Document, Encoding, Entry, Pacer, Parameter, Snapshot};
 
-use crate::state::AppState;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::state::Clock;
 use crate::storage::{
     CatalogueHealth, CatalogueMeta, CatalogueRow, IssuerState, Store, StoreResult,
 };
@@ -85,8 +88,29 @@ pub fn backoff(attempts: i64, min: Duration, max: Duration) -> Duration {
     full.mul_f64(jitter).max(Duration::from_secs(1))
 }
 
+/// What catalogue passes use, and nothing more: the store, DigiLocker, the
+/// catalogue settings, a clock, the metrics its calls count in, and the
+/// cache a new version invalidates (which also paces this process's calls).
+/// The server builds one from its state; `catalogue refresh` on the command
+/// line builds one without a server.
+#[derive(Clone)]
+pub struct Crawler {
+    pub store: Arc<dyn Store>,
+    pub dl: digilocker::Client,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub cache: Arc<CatalogueCache>,
+}
+
+impl Crawler {
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
 struct Crawl<'a> {
-    state: &'a AppState,
+    state: &'a Crawler,
     pacer: &'a Pacer,
 }
 
@@ -239,9 +263,9 @@ fn never_answered(s: &IssuerState) -> bool {
 /// entries are replaced only by a good answer of its own; a failing one
 /// keeps its last good entries and is retried with backoff. What arrived
 /// is stored every couple of seconds while the pass runs.
-async fn pass(state: &AppState, force: bool) -> anyhow::Result<PassReport> {
+async fn pass(state: &Crawler, force: bool) -> anyhow::Result<PassReport> {
     let config = &state.config;
-    let pacer = state.catalogue.pacer(config.catalogue_calls_per_second);
+    let pacer = state.cache.pacer(config.catalogue_calls_per_second);
     let crawl = Crawl { state, pacer };
     let now = state.now();
     let refresh = config.catalogue_refresh.as_secs() as i64;
@@ -468,7 +492,7 @@ async fn pass(state: &AppState, force: bool) -> anyhow::Result<PassReport> {
 /// Store what a pass has so far: the issuers' states, and a new catalogue
 /// version when its entries or completeness changed.
 async fn flush(
-    state: &AppState,
+    state: &Crawler,
     issuers: &[IssuerInfo],
     old: &HashMap<String, Vec<CatalogueRow>>,
     fresh: &HashMap<String, IssuerAnswer>,
@@ -517,7 +541,7 @@ async fn flush(
         .store
         .replace_catalogue(&rows, state.now(), health)
         .await?;
-    state.catalogue.invalidate();
+    state.cache.invalidate();
     tracing::info!(
         entries = meta.entries,
         version = meta.version,
@@ -532,12 +556,12 @@ async fn flush(
 /// Ask DigiLocker for every issuer now (the command line's `catalogue
 /// refresh`), if this instance gets the lease. `None` when another
 /// instance holds it.
-pub async fn refresh(state: &AppState) -> anyhow::Result<Option<PassReport>> {
+pub async fn refresh(state: &Crawler) -> anyhow::Result<Option<PassReport>> {
     with_lease(state, true).await
 }
 
 /// Run a pass under the catalogue lease, renewing it while the pass runs.
-async fn with_lease(state: &AppState, force: bool) -> anyhow::Result<Option<PassReport>> {
+async fn with_lease(state: &Crawler, force: bool) -> anyhow::Result<Option<PassReport>> {
     // Unique per attempt, so two instances configured with the same
     // instance name still exclude each other.
     let holder = format!(
@@ -602,7 +626,7 @@ async fn next_due(store: &dyn Store, now: i64) -> StoreResult<i64> {
 /// Background loop: a pass whenever an issuer's refresh or retry is due.
 /// Each issuer backs off on its own, and every call is paced, so a failing
 /// DigiLocker costs a bounded number of calls.
-pub async fn run_scheduler(state: AppState) {
+pub async fn run_scheduler(state: Crawler) {
     loop {
         let now = state.now();
         let wait = match next_due(state.store.as_ref(), now).await {

@@ -257,7 +257,7 @@ async fn a_stored_catalogue_is_never_replaced_by_a_worse_one_and_a_recovered_iss
     // Every catalogue call fails now; a full refresh changes nothing served.
     t.faults(json!({"error": {"rate": 1.0, "status": 500, "error": "repository_service_unresponsive", "endpoint": "pull"}}))
         .await;
-    let report = gateway::catalogue::refresh(&t.app.state)
+    let report = gateway::catalogue::refresh(&gateway::app::crawler(&t.app.state))
         .await
         .unwrap()
         .expect("the lease");

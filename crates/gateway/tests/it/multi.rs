@@ -601,3 +601,72 @@ async fn two_gateway_processes_share_journeys_and_build_the_catalogue_once() {
         .unwrap();
     assert_eq!(pending, 0, "every issuer asked");
 }
+
+/// `catalogue refresh` on the command line is one catalogue pass, and no
+/// server: on a machine where the service already holds the admin port, the
+/// refresh still runs (it once started the whole gateway, listeners and all,
+/// and stopped at "cannot listen").
+#[tokio::test]
+async fn the_command_line_refreshes_the_catalogue_without_a_server() {
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pg = if crate::harness::on_postgres() {
+        Some(PgSchema::create().await)
+    } else {
+        None
+    };
+    // The running service's admin port.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let admin = taken.local_addr().unwrap().to_string();
+    let key = gateway::crypto::MasterKey::generate_base64();
+    let command = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_digilocker-gateway"));
+        cmd.env_clear()
+            .env("GATEWAY_LOG", "warn")
+            .env("GATEWAY_MODE", "production")
+            .env("GATEWAY_DIGILOCKER_BASE_URL", &upstream.base)
+            .env("GATEWAY_DIGILOCKER_CLIENT_ID", &upstream.client_id)
+            .env("GATEWAY_DIGILOCKER_CLIENT_SECRET", &upstream.client_secret)
+            .env("GATEWAY_DIGILOCKER_ALLOW_HTTP", "true")
+            .env("GATEWAY_MASTER_KEY", &key)
+            .env("GATEWAY_PUBLIC_BASE_URL", PUBLIC)
+            .env("GATEWAY_ADMIN_LISTEN", &admin)
+            .env("GATEWAY_CATALOGUE_CALLS_PER_SECOND", "2000")
+            .arg("--data-dir")
+            .arg(dir.path());
+        if let Some(pg) = &pg {
+            cmd.env("GATEWAY_DATABASE_URL", &pg.url);
+        }
+        cmd.args(args);
+        cmd
+    };
+    let out = command(&["catalogue", "refresh"]).output().await.unwrap();
+    let status = command(&["catalogue", "status"]).output().await.unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    // Every issuer was asked; the sandbox's failing ones failed, as some
+    // of DigiLocker's do every day.
+    let (asked, failed) = text
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("asked ")?;
+            let (asked, rest) = rest.split_once(" issuers, ")?;
+            let (failed, _) = rest.split_once(" failed")?;
+            Some((asked.parse::<usize>().ok()?, failed.parse::<usize>().ok()?))
+        })
+        .unwrap_or_else(|| panic!("no pass report in {text}"));
+    assert!(asked >= 60 && failed < asked, "{text}");
+    // What it stored is the catalogue every instance serves.
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        status.contains(&format!(" issuers; {failed} failing, 0 not asked yet"))
+            && status.contains(&format!("documents from {asked} issuers")),
+        "{status}"
+    );
+    assert_eq!(upstream.issuer_calls.load(Ordering::SeqCst), 1);
+    drop(taken);
+}
