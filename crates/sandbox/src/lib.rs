@@ -32,6 +32,7 @@ pub mod issuer_signing;
 pub mod seed;
 pub mod signing;
 pub mod spelling;
+pub mod testing;
 
 mod server;
 mod store;

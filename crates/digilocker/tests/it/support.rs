@@ -8,6 +8,7 @@ use digilocker::{
     generate_state, AuthorizeParams, CallRecord, Client, Config, Pkce, TokenResponse,
 };
 use sandbox::seed::Citizen;
+use sandbox::testing::ServedSandbox;
 use sandbox::{Faults, PartnerApp, Sandbox, SandboxConfig};
 use secrecy::SecretString;
 use url::Url;
@@ -33,13 +34,8 @@ pub struct TestSandbox {
     /// `http://127.0.0.1:{port}/public`
     pub base: Url,
     pub records: Arc<Mutex<Vec<CallRecord>>>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for TestSandbox {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    /// Served while this lives.
+    _served: ServedSandbox,
 }
 
 impl TestSandbox {
@@ -58,34 +54,19 @@ impl TestSandbox {
             ..SandboxConfig::default()
         };
         adjust(&mut config);
-        // One at a time: the first creates the CA files the others load.
-        static CREATE: Mutex<()> = Mutex::new(());
-        let sandbox = {
-            let _guard = CREATE.lock().unwrap_or_else(|p| p.into_inner());
-            Sandbox::new(config).unwrap_or_else(|e| panic!("sandbox: {e:#}"))
-        };
-        sandbox.register_app(PartnerApp {
+        let app = PartnerApp {
             client_id: CLIENT_ID.into(),
             client_secret: CLIENT_SECRET.into(),
             redirect_uris: vec![REDIRECT_URI.into()],
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        };
+        let served = ServedSandbox::start(config, vec![app], |r| r)
             .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("addr: {e}"));
-        let router = sandbox.router();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
+            .unwrap_or_else(|e| panic!("sandbox: {e:#}"));
         TestSandbox {
-            sandbox,
-            base: format!("http://{addr}/public")
-                .parse()
-                .unwrap_or_else(|e| panic!("{e}")),
+            sandbox: served.sandbox.clone(),
+            base: served.base.parse().unwrap_or_else(|e| panic!("{e}")),
             records: Arc::new(Mutex::new(Vec::new())),
-            server,
+            _served: served,
         }
     }
 
@@ -192,12 +173,7 @@ pub fn sign_in(citizen: &Citizen) -> Login {
     }
 }
 
-fn find(what: &str, pred: impl Fn(&Citizen) -> bool) -> Citizen {
-    sandbox::seed::citizens()
-        .into_iter()
-        .find(|c| pred(c))
-        .unwrap_or_else(|| panic!("the sandbox seed has no citizen who {what}"))
-}
+use sandbox::testing::citizen as find;
 
 /// An account holder with Aadhaar, e-Aadhaar, and a document with XML data.
 pub fn regular_citizen() -> Citizen {

@@ -57,14 +57,11 @@ pub fn happy_pan_parameters() -> Value {
 
 /// A seeded citizen matching `pred`.
 pub fn citizen(pred: impl Fn(&sandbox::seed::Citizen) -> bool) -> sandbox::seed::Citizen {
-    sandbox::seed::citizens()
-        .into_iter()
-        .find(|c| pred(c))
-        .expect("no such seeded citizen")
+    sandbox::testing::citizen("this test needs", pred)
 }
 
 /// One sandbox CA for every test of this run: making one costs three RSA keys.
-fn shared_sandbox_dir() -> std::path::PathBuf {
+pub fn shared_sandbox_dir() -> std::path::PathBuf {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     DIR.get_or_init(|| tempfile::tempdir().unwrap())
         .path()

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gateway::storage::ClientRecord;
+use sandbox::testing::ServedSandbox;
 use gateway::{Config, RunningApp};
 use serde_json::{json, Value};
 
@@ -33,33 +34,31 @@ struct Upstream {
     trust_anchors: std::path::PathBuf,
     /// How many `pull/issuers` calls it answered: one per catalogue build.
     issuer_calls: Arc<AtomicUsize>,
+    _served: ServedSandbox,
     _dir: tempfile::TempDir,
 }
 
 impl Upstream {
     async fn start() -> Upstream {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = sandbox::Sandbox::new(sandbox::SandboxConfig {
+        let config = sandbox::SandboxConfig {
             base_path: "/public".into(),
-            data_dir: dir.path().join("sandbox"),
+            data_dir: crate::harness::shared_sandbox_dir(),
             catalogue_issuers: 60,
             catalogue_pairs: 240,
             ..Default::default()
-        })
-        .unwrap();
+        };
         let client_id = "gateway-cluster".to_owned();
         let client_secret = gateway::crypto::random_token();
         // Every instance registers the same callback: the public one.
-        sandbox.register_app(sandbox::PartnerApp {
+        let app = sandbox::PartnerApp {
             client_id: client_id.clone(),
             client_secret: client_secret.clone(),
             redirect_uris: vec![format!("{PUBLIC}/digilocker/callback")],
-        });
-        let trust_anchors = dir.path().join("sandbox-root.pem");
-        std::fs::write(&trust_anchors, sandbox.root_ca_pem()).unwrap();
+        };
         let issuer_calls = Arc::new(AtomicUsize::new(0));
         let counter = issuer_calls.clone();
-        let router = sandbox.router().layer(axum::middleware::from_fn(
+        let count = axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 let counter = counter.clone();
                 async move {
@@ -69,16 +68,19 @@ impl Upstream {
                     next.run(req).await
                 }
             },
-        ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/public", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        );
+        let served = ServedSandbox::start(config, vec![app], |r| r.layer(count))
+            .await
+            .unwrap();
+        let trust_anchors = dir.path().join("sandbox-root.pem");
+        std::fs::write(&trust_anchors, served.sandbox.root_ca_pem()).unwrap();
         Upstream {
-            base,
+            base: served.base.clone(),
             client_id,
             client_secret,
             trust_anchors,
             issuer_calls,
+            _served: served,
             _dir: dir,
         }
     }

@@ -10,6 +10,7 @@ use rand::RngExt;
 use reqwest::redirect::Policy;
 use reqwest::{Response, StatusCode};
 use sandbox::seed::Citizen;
+use sandbox::testing::ServedSandbox;
 use sandbox::{PartnerApp, Sandbox, SandboxConfig};
 use scraper::{Html, Selector};
 use serde_json::Value;
@@ -23,6 +24,8 @@ pub const OTHER_CLIENT_ID: &str = "other-app";
 pub const OTHER_SECRET: &str = "other-secret-0123456789abcdef";
 
 pub struct TestSandbox {
+    /// Served while this lives.
+    _served: ServedSandbox,
     pub sandbox: Sandbox,
     /// `http://127.0.0.1:PORT/sandbox`
     pub base: String,
@@ -52,27 +55,23 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut SandboxConfig)) -> TestSandbox {
         ..SandboxConfig::default()
     };
     tweak(&mut config);
-    let sandbox = Sandbox::new(config).unwrap();
-    sandbox.register_app(PartnerApp {
-        client_id: CLIENT_ID.into(),
-        client_secret: CLIENT_SECRET.into(),
-        redirect_uris: vec![REDIRECT_URI.into(), "https://app.example/cb".into()],
-    });
-    sandbox.register_app(PartnerApp {
-        client_id: OTHER_CLIENT_ID.into(),
-        client_secret: OTHER_SECRET.into(),
-        redirect_uris: vec!["https://other.example/cb".into()],
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = sandbox.router();
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    let base = format!("http://{addr}{}", sandbox.base_path());
+    let apps = vec![
+        PartnerApp {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+            redirect_uris: vec![REDIRECT_URI.into(), "https://app.example/cb".into()],
+        },
+        PartnerApp {
+            client_id: OTHER_CLIENT_ID.into(),
+            client_secret: OTHER_SECRET.into(),
+            redirect_uris: vec!["https://other.example/cb".into()],
+        },
+    ];
+    let served = ServedSandbox::start(config, apps, |r| r).await.unwrap();
     TestSandbox {
-        sandbox,
-        base,
+        sandbox: served.sandbox.clone(),
+        base: served.base.clone(),
+        _served: served,
         browser: client(),
     }
 }
@@ -399,10 +398,7 @@ pub async fn error_of(response: Response) -> (StatusCode, String) {
 
 /// Seeded citizens by what a test needs.
 pub fn citizen(pred: impl Fn(&Citizen) -> bool) -> Citizen {
-    sandbox::seed::citizens()
-        .into_iter()
-        .find(|c| pred(c))
-        .expect("the seed has a citizen for this case")
+    sandbox::testing::citizen("this test needs", pred)
 }
 
 /// The citizen's position in the seed, which picks the spelling of the
