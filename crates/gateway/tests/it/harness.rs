@@ -60,6 +60,22 @@ pub fn citizen(pred: impl Fn(&sandbox::seed::Citizen) -> bool) -> sandbox::seed:
     sandbox::testing::citizen("this test needs", pred)
 }
 
+/// The in-process apps' logs, per test: written through the test harness's
+/// output capture, so a failing test prints its own logs and a passing one
+/// prints nothing (`GATEWAY_TEST_LOG` filters them; default `warn`). Logged
+/// from a multi-threaded test's worker threads they are not captured.
+pub fn capture_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("GATEWAY_TEST_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 /// One sandbox CA for every test of this run: making one costs three RSA keys.
 pub fn shared_sandbox_dir() -> std::path::PathBuf {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
@@ -84,6 +100,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        capture_logs();
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gateway::storage::ClientRecord;
-use sandbox::testing::ServedSandbox;
 use gateway::{Config, RunningApp};
+use sandbox::testing::ServedSandbox;
 use serde_json::{json, Value};
 
 use crate::browser::Browser;
