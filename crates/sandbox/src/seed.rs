@@ -1631,6 +1631,7 @@ fn build() -> Vec<Citizen> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
@@ -1650,6 +1651,39 @@ mod tests {
             }
         }
         assert!(seen.len() >= 12);
+    }
+
+    /// The citizens, as `{:#?}` prints them, are exactly as the committed
+    /// snapshot has them: the snapshot was taken before the seed moved from
+    /// Rust literals to data files, and guards every derived value since.
+    /// After a deliberate change, write it again with
+    /// `SEED_SNAPSHOT=write cargo test -p sandbox --lib seed::` and review
+    /// the diff.
+    #[test]
+    fn citizens_are_exactly_as_the_snapshot_has_them() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/seed/citizens.debug.txt");
+        let got = format!("{:#?}\n", citizens());
+        if std::env::var("SEED_SNAPSHOT").as_deref() == Ok("write") {
+            std::fs::write(path, &got).unwrap();
+        }
+        let want = std::fs::read_to_string(path).unwrap();
+        if got != want {
+            let line = got
+                .lines()
+                .zip(want.lines())
+                .position(|(g, w)| g != w)
+                .unwrap_or_else(|| got.lines().count().min(want.lines().count()));
+            let actual = std::env::temp_dir().join("citizens.debug.txt");
+            std::fs::write(&actual, &got).unwrap();
+            panic!(
+                "the citizens differ from {path} from line {}: {:?} where it has {:?} \
+                 (all of them written to {})",
+                line + 1,
+                got.lines().nth(line),
+                want.lines().nth(line),
+                actual.display()
+            );
+        }
     }
 
     #[test]
