@@ -259,13 +259,29 @@ pub async fn start_with_clock(
             admin_server,
         });
     }
-    let bg = state.clone();
+    let bg = sweeper::Sweeper::of(&state);
     tokio::spawn(async move {
         tokio::select! {
-            _ = sweeper::run(bg.clone()) => {}
+            _ = sweeper::run(bg) => {}
             _ = rx.wait_for(|v| *v) => {}
         }
     });
+    // Forget the rate-limit state of clients that went quiet.
+    if let Some(limiter) = state.limiter.clone() {
+        let every = state.config.sweep_interval;
+        let mut rx = shutdown.subscribe();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = async {
+                    loop {
+                        tokio::time::sleep(crate::config::interval(every)).await;
+                        limiter.retain_recent();
+                    }
+                } => {}
+                _ = rx.wait_for(|v| *v) => {}
+            }
+        });
+    }
     spawn_webhooks(&state, addr, &shutdown).await;
     // Client changes announced by the command line (PostgreSQL).
     if let Some(url) = state

@@ -13,10 +13,46 @@
 //! (at most once per `erasure_rewrite_interval`), so no erased data key
 //! stays in the old row versions PostgreSQL keeps in the table's files.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::interval;
-use crate::state::AppState;
+use crate::metrics::Metrics;
+use crate::state::{AppState, Clock};
+use crate::storage::Store;
+
+/// What the sweeper uses, and nothing more.
+#[derive(Clone)]
+pub struct Sweeper {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    /// How often a sweep runs (`sweep_interval`).
+    pub every: Duration,
+    /// How long events are kept (`audit_retention_days`).
+    pub audit_retention: Duration,
+    /// At most how often `requests` is rewritten after erasures
+    /// (`erasure_rewrite_interval`; zero: never).
+    pub rewrite_every: Duration,
+}
+
+impl Sweeper {
+    /// The sweeper of a running gateway.
+    pub fn of(state: &AppState) -> Sweeper {
+        Sweeper {
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            metrics: state.metrics.clone(),
+            every: state.config.sweep_interval,
+            audit_retention: state.config.audit_retention,
+            rewrite_every: state.config.erasure_rewrite_interval,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
 
 /// What one step should take at most on SQLite. A step holds the one
 /// writer, so every API write that arrives meanwhile waits for it: its
@@ -47,7 +83,7 @@ pub struct Swept {
 }
 
 /// Erase what has expired now.
-pub async fn sweep_once(state: &AppState) -> anyhow::Result<Swept> {
+pub async fn sweep_once(state: &Sweeper) -> anyhow::Result<Swept> {
     let started = Instant::now();
     let mut swept = Swept::default();
     let mut limit = 100_i64;
@@ -87,7 +123,7 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<Swept> {
         state.store.sweep_links(state.now(), limit)
     })
     .await?;
-    let retention = i64::try_from(state.config.audit_retention.as_secs()).unwrap_or(i64::MAX);
+    let retention = i64::try_from(state.audit_retention.as_secs()).unwrap_or(i64::MAX);
     let before = state.now().saturating_sub(retention);
     swept.events = in_steps(500, |limit| state.store.purge_events(before, limit)).await?;
     if swept.requests > 0 || swept.links > 0 {
@@ -125,21 +161,17 @@ where
 }
 
 /// Background loops: sweeps, and rewrites after erasures.
-pub async fn run(state: AppState) {
-    tokio::join!(sweeps(state.clone()), rewrites(state));
+pub async fn run(sweeper: Sweeper) {
+    tokio::join!(sweeps(sweeper.clone()), rewrites(sweeper));
 }
 
 /// Sweep every `sweep_interval`.
-async fn sweeps(state: AppState) {
+async fn sweeps(state: Sweeper) {
     loop {
         if let Err(e) = sweep_once(&state).await {
             tracing::warn!(error = %e, "sweep failed; will retry");
         }
-        // Forget rate-limit state of clients that went quiet.
-        if let Some(limiter) = &state.limiter {
-            limiter.retain_recent();
-        }
-        tokio::time::sleep(interval(state.config.sweep_interval)).await;
+        tokio::time::sleep(interval(state.every)).await;
     }
 }
 
@@ -148,14 +180,14 @@ async fn sweeps(state: AppState) {
 /// SQLite there is nothing to rewrite). A rewrite of `requests` locks it
 /// while it copies the live rows: the interval bounds how often the API
 /// waits for that, and how long an erased data key stays in the files.
-async fn rewrites(state: AppState) {
-    let every = state.config.erasure_rewrite_interval.as_secs();
+async fn rewrites(state: Sweeper) {
+    let every = state.rewrite_every.as_secs();
     if every == 0 {
         return;
     }
     let every = i64::try_from(every).unwrap_or(i64::MAX);
     loop {
-        tokio::time::sleep(interval(state.config.sweep_interval)).await;
+        tokio::time::sleep(interval(state.every)).await;
         if let Err(e) = state.store.rewrite_erased(state.now(), every).await {
             tracing::warn!(error = %e, "the rewrite after erasures failed; will retry");
         }

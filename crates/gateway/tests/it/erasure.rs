@@ -105,7 +105,9 @@ async fn revoke_erases_everything_at_once() {
     // The last link expires: the key, and so everything sealed with it, goes.
     t.clock
         .advance(t.app.state.config.file_link_ttl.as_secs() as i64 + 1);
-    gateway::sweeper::sweep_once(&t.app.state).await.unwrap();
+    gateway::sweeper::sweep_once(&gateway::sweeper::Sweeper::of(&t.app.state))
+        .await
+        .unwrap();
     for link in &links {
         let r = t.http.get(link).send().await.unwrap();
         assert_eq!(r.status(), 404, "a file link outlived its validUpto");

@@ -383,7 +383,9 @@ async fn revoke_while_digilocker_fails(fault: Value, timeout: Option<Duration>) 
     }
     t.clock
         .advance(t.app.state.config.file_link_ttl.as_secs() as i64 + 1);
-    gateway::sweeper::sweep_once(&t.app.state).await.unwrap();
+    gateway::sweeper::sweep_once(&gateway::sweeper::Sweeper::of(&t.app.state))
+        .await
+        .unwrap();
     let r = t.http.get(&link).send().await.unwrap();
     assert_eq!(r.status(), 404, "a file link outlived its validUpto");
     let raw = t.raw_storage().await;

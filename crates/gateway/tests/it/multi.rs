@@ -522,9 +522,13 @@ async fn expired_requests_are_erased_once_by_concurrent_sweepers() {
         .execute(&db)
         .await
         .unwrap();
+    let (a, b) = (
+        gateway::sweeper::Sweeper::of(&cl.instances[0].state),
+        gateway::sweeper::Sweeper::of(&cl.instances[1].state),
+    );
     let (sa, sb) = tokio::join!(
-        gateway::sweeper::sweep_once(&cl.instances[0].state),
-        gateway::sweeper::sweep_once(&cl.instances[1].state)
+        gateway::sweeper::sweep_once(&a),
+        gateway::sweeper::sweep_once(&b)
     );
     let (sa, sb) = (sa.unwrap().requests, sb.unwrap().requests);
     // The background sweepers may have got there first; never twice.
