@@ -459,7 +459,7 @@ async fn spawn_webhooks(state: &AppState, addr: SocketAddr, shutdown: &watch::Se
             tracing::warn!(error = %e, "cannot point the demo client's webhook at the demo page");
         }
     }
-    let bg = state.clone();
+    let bg = webhooks::worker::Worker::of(state);
     let mut rx = shutdown.subscribe();
     tokio::spawn(async move {
         tokio::select! {
@@ -468,7 +468,7 @@ async fn spawn_webhooks(state: &AppState, addr: SocketAddr, shutdown: &watch::Se
         }
     });
     // DigiLocker's side of revokes whose first attempt failed.
-    let bg = state.clone();
+    let bg = crate::revocation::Revoker::of(state);
     let mut rx = shutdown.subscribe();
     tokio::spawn(async move {
         tokio::select! {

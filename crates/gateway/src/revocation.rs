@@ -7,16 +7,46 @@
 //! expired by itself. Either way an `upstream_revoked` event records it (the
 //! audit trail, and a `digilocker.request.revoke_confirmed` webhook).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::crypto::Keyring;
+use crate::metrics::Metrics;
 use crate::sealed::StoredToken;
-use crate::state::AppState;
+use crate::state::{AppState, Clock};
 use crate::storage::{
-    EventKind, NewEvent, NewUpstreamRevoke, UpstreamRevoke, UpstreamRevokeOutcome,
+    EventKind, NewEvent, NewUpstreamRevoke, Store, UpstreamRevoke, UpstreamRevokeOutcome,
 };
 use crate::upstream;
+
+/// What DigiLocker revokes use, and nothing more.
+#[derive(Clone)]
+pub struct Revoker {
+    pub store: Arc<dyn Store>,
+    pub keys: Keyring,
+    pub dl: digilocker::Client,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Revoker {
+    /// The revoker of a running gateway.
+    pub fn of(state: &AppState) -> Revoker {
+        Revoker {
+            store: state.store.clone(),
+            keys: state.keys.clone(),
+            dl: state.dl.clone(),
+            metrics: state.metrics.clone(),
+            clock: state.clock.clone(),
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
 
 /// DigiLocker publishes no refresh-token lifetime: with one, the revoke is
 /// tried for this long at most (then the row and its token go).
@@ -43,7 +73,7 @@ pub(crate) fn aad(request_id: &str) -> String {
 /// key; `None` when the token is dead already (an expired access token
 /// and no refresh token: nothing left to revoke).
 pub fn job(
-    state: &AppState,
+    keys: &Keyring,
     request_id: &str,
     token: &StoredToken,
     now: i64,
@@ -59,7 +89,7 @@ pub fn job(
         return Ok(None);
     }
     Ok(Some(NewUpstreamRevoke {
-        token_sealed: state.keys.seal_json(&aad(request_id), token)?,
+        token_sealed: keys.seal_json(&aad(request_id), token)?,
         expires_at,
         created_at: now,
     }))
@@ -67,7 +97,7 @@ pub fn job(
 
 /// Try `request_id`'s queued revoke now (right after the local erasure),
 /// unless the background worker has it.
-pub async fn attempt_now(state: AppState, request_id: String) {
+pub async fn attempt_now(state: Revoker, request_id: String) {
     let now = state.now();
     match state
         .store
@@ -85,7 +115,7 @@ pub async fn attempt_now(state: AppState, request_id: String) {
 
 /// Background loop (every instance runs one): the queued revokes that are
 /// due, each claimed by one instance.
-pub async fn run(state: AppState) {
+pub async fn run(state: Revoker) {
     loop {
         let now = state.now();
         match state
@@ -105,7 +135,7 @@ pub async fn run(state: AppState) {
 }
 
 /// One attempt at one queued revoke, its outcome stored.
-async fn attempt(state: &AppState, job: UpstreamRevoke) {
+async fn attempt(state: &Revoker, job: UpstreamRevoke) {
     let outcome = match outcome_of(state, &job).await {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -140,7 +170,7 @@ async fn attempt(state: &AppState, job: UpstreamRevoke) {
     }
 }
 
-fn done(state: &AppState, job: &UpstreamRevoke, outcome: &str) -> UpstreamRevokeOutcome {
+fn done(state: &Revoker, job: &UpstreamRevoke, outcome: &str) -> UpstreamRevokeOutcome {
     UpstreamRevokeOutcome::Done(NewEvent::new(
         EventKind::UpstreamRevoked,
         serde_json::json!({"outcome": outcome, "attempts": job.attempts + 1}),
@@ -149,7 +179,7 @@ fn done(state: &AppState, job: &UpstreamRevoke, outcome: &str) -> UpstreamRevoke
 }
 
 async fn outcome_of(
-    state: &AppState,
+    state: &Revoker,
     job: &UpstreamRevoke,
 ) -> anyhow::Result<UpstreamRevokeOutcome> {
     let now = state.now();

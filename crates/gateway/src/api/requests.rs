@@ -303,7 +303,7 @@ pub async fn revoke(
     let upstream = match (&r.token, key) {
         (Some(sealed), Some(key)) => {
             let token: StoredToken = key.open_json(&Sealed::Token.aad(&r.id), sealed)?;
-            crate::revocation::job(&state, &r.id, &token, now)?
+            crate::revocation::job(&state.keys, &r.id, &token, now)?
         }
         _ => None,
     };
@@ -323,7 +323,10 @@ pub async fn revoke(
     let revoked = state.store.revoke(&r.id, &event, upstream.as_ref()).await?;
     tracing::info!(request_id = %r.id, upstream = pending, "request revoked and its data erased");
     if revoked && upstream.is_some() {
-        tokio::spawn(crate::revocation::attempt_now(state.clone(), r.id.clone()));
+        tokio::spawn(crate::revocation::attempt_now(
+            crate::revocation::Revoker::of(&state),
+            r.id.clone(),
+        ));
     }
     Ok(Json(RevokeResponse { success: true }))
 }

@@ -19,6 +19,7 @@
 //! the secret, the signature or the URL (a URL can hold a token).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
@@ -27,11 +28,45 @@ use tokio::time::Instant;
 use super::guard::{GuardedResolver, Targets};
 use super::payload::Payload;
 use super::signing;
+use crate::auth::clients::ClientCache;
 use crate::config::interval;
 use crate::config::Config;
-use crate::metrics::WebhookOutcome;
-use crate::state::AppState;
-use crate::storage::{AttemptOutcome, DueDelivery};
+use crate::crypto::Keyring;
+use crate::metrics::{Metrics, WebhookOutcome};
+use crate::state::{AppState, Clock};
+use crate::storage::{AttemptOutcome, DueDelivery, Store};
+
+/// What the delivery worker uses, and nothing more.
+#[derive(Clone)]
+pub struct Worker {
+    pub store: Arc<dyn Store>,
+    /// The clients, to skip a disabled one's deliveries.
+    pub clients: Arc<ClientCache>,
+    /// Opens the webhook secrets.
+    pub keys: Keyring,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+    /// The `[webhooks]` settings and the limits of outgoing calls.
+    pub config: Arc<Config>,
+}
+
+impl Worker {
+    /// The worker of a running gateway.
+    pub fn of(state: &AppState) -> Worker {
+        Worker {
+            store: state.store.clone(),
+            clients: state.clients.clone(),
+            keys: state.keys.clone(),
+            metrics: state.metrics.clone(),
+            clock: state.clock.clone(),
+            config: state.config.clone(),
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
 
 /// Deliveries in flight at once on one instance, all clients together.
 pub const IN_FLIGHT: usize = 32;
@@ -123,7 +158,7 @@ impl Deliverer {
 /// more when a slot frees and more may be due, else every poll interval.
 /// Dropped (at shutdown), it drops the attempts in flight: their claims
 /// expire and they are sent again.
-pub async fn run(state: AppState) {
+pub async fn run(state: Worker) {
     let deliverer = match Deliverer::new(&state.config) {
         Ok(d) => d,
         Err(e) => {
@@ -191,7 +226,7 @@ pub async fn run(state: AppState) {
 /// Claim up to `free` due deliveries, clients in turn, none for a client
 /// beyond [`PER_ENDPOINT`] in flight counting `busy`.
 async fn claim(
-    state: &AppState,
+    state: &Worker,
     deliverer: &Deliverer,
     busy: &HashMap<String, i64>,
     free: usize,
@@ -212,7 +247,7 @@ async fn claim(
         .await?)
 }
 
-async fn deliver_one(state: &AppState, deliverer: &Deliverer, due: DueDelivery) {
+async fn deliver_one(state: &Worker, deliverer: &Deliverer, due: DueDelivery) {
     let event_id = due.event.id.as_str();
     let client_id = due.delivery.client_id.as_str();
     let attempt_no = due.delivery.attempts.saturating_add(1);
@@ -287,7 +322,7 @@ fn counted(outcome: &AttemptOutcome) -> WebhookOutcome {
 }
 
 /// Build, sign and send one delivery.
-async fn attempt(state: &AppState, deliverer: &Deliverer, due: &DueDelivery) -> Attempt {
+async fn attempt(state: &Worker, deliverer: &Deliverer, due: &DueDelivery) -> Attempt {
     let client_id = due.delivery.client_id.as_str();
     match state.clients.get(state.store.as_ref(), client_id).await {
         Ok(Some(c)) if c.disabled == 0 => {}
