@@ -6,6 +6,7 @@ mod aadhaar;
 mod api;
 mod backup;
 mod browser;
+mod configuration;
 mod contract;
 mod documents;
 mod dropin;
