@@ -1315,34 +1315,39 @@ allow_http = true
             std::fs::write(&path, text).unwrap();
             format!("{:#}", Config::from_file(&path).unwrap_err())
         };
-        let e = err("lisen = \"0.0.0.0:1\"\n");
-        assert!(
-            e.contains("unknown key lisen") && e.contains("gateway.toml"),
-            "{e}"
-        );
-        let e = err("[webhooks]\ntimeout = 3\n");
-        assert!(e.contains("unknown key [webhooks] timeout"), "{e}");
-        let e = err("background_tasks = false\n");
-        assert!(e.contains("unknown key background_tasks"), "{e}");
-        let e = err("listen = \"localhost\"\n");
-        assert!(
-            e.contains("listen in config file") && e.contains("must be host:port"),
-            "{e}"
-        );
-        let e = err("[digilocker]\nallow_http = \"maybe\"\n");
-        assert!(
-            e.contains("[digilocker] allow_http") && e.contains("true or false"),
-            "{e}"
-        );
-        let e = err("request_ttl_seconds = \"an hour\"\n");
-        assert!(
-            e.contains("request_ttl_seconds") && e.contains("whole number"),
-            "{e}"
-        );
-        let e = err("mode = \"demo\"\n");
-        assert!(e.contains("sandbox or production"), "{e}");
-        let e = err("listen = [\n");
-        assert!(e.contains("is invalid"), "{e}");
+        for (text, says) in [
+            (
+                "lisen = \"0.0.0.0:1\"\n",
+                &["unknown key lisen", "gateway.toml"][..],
+            ),
+            (
+                "[webhooks]\ntimeout = 3\n",
+                &["unknown key [webhooks] timeout"],
+            ),
+            (
+                "background_tasks = false\n",
+                &["unknown key background_tasks"],
+            ),
+            (
+                "listen = \"localhost\"\n",
+                &["listen in config file", "must be host:port"],
+            ),
+            (
+                "[digilocker]\nallow_http = \"maybe\"\n",
+                &["[digilocker] allow_http", "true or false"],
+            ),
+            (
+                "request_ttl_seconds = \"an hour\"\n",
+                &["request_ttl_seconds", "whole number"],
+            ),
+            ("mode = \"demo\"\n", &["sandbox or production"]),
+            ("listen = [\n", &["is invalid"]),
+        ] {
+            let e = err(text);
+            for said in says {
+                assert!(e.contains(said), "{text}: {e}");
+            }
+        }
         let missing = dir.path().join("none.toml");
         let e = format!("{:#}", Config::from_file(&missing).unwrap_err());
         assert!(e.contains("cannot read config file"), "{e}");
