@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 // Rebuild when a migration or a template changes, and embed the migrations:
 // `OUT_DIR/migrations.rs` lists every `migrations/<backend>/NNNN_name.sql` as
 // (version, description, include_str!), which storage/migrations.rs turns

@@ -1,5 +1,6 @@
 //! Parse + verify of a realistic signed e-Aadhaar (about 100 KB, most of it the photo).
 //! Run: `cargo bench -p aadhaar --bench verify`. Results are in BENCHMARKS.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use std::path::Path;

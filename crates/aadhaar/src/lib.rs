@@ -121,7 +121,6 @@
 //! answers those with `unwrap_aadhaar_failed`, and a document too old for its policy with
 //! `aadhaar_not_available` (the user must perform Aadhaar eKYC again).
 
-#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

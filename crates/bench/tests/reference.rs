@@ -1,5 +1,6 @@
 //! The reference server answers the three calls the benchmark sends it, the
 //! way the wrk scripts expect.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

@@ -51,7 +51,6 @@
 //! let token = client.exchange_code(code, &pkce.verifier).await?;
 //! # Ok(()) }
 //! ```
-#![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
 mod client;

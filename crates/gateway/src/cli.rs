@@ -179,15 +179,11 @@ pub enum CatalogueCommand {
 
 /// Build the configuration from file, environment and flags.
 pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
-    let mut config = Config::default();
     let file = global
         .config
         .clone()
         .or_else(|| std::env::var("GATEWAY_CONFIG").ok().map(PathBuf::from));
-    if let Some(path) = file {
-        config.apply_file(&path)?;
-    }
-    config.apply_env()?;
+    let mut config = Config::load(file.as_deref())?;
     if let Some(d) = &global.data_dir {
         config.data_dir = d.clone();
     }

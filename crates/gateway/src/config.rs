@@ -1,19 +1,32 @@
 //! Configuration: defaults, then an optional TOML file, then environment
 //! variables, then command-line flags (each overriding the one before).
 //! With nothing set at all the gateway runs in sandbox mode.
+//!
+//! Every setting is a field of [`Config`] (or of its `[digilocker]` and
+//! `[webhooks]` tables), named as in the TOML file, with its default in
+//! `Config::default()`; [figment] layers the file and the `GATEWAY_*`
+//! variables over the defaults (see [`Config::load`]). A variable's name is
+//! the key's, upper-cased, after `GATEWAY_` (`listen`:
+//! `GATEWAY_LISTEN`); a table's keys take its name too
+//! (`[digilocker] base_url`: `GATEWAY_DIGILOCKER_BASE_URL`, `[webhooks]
+//! timeout_seconds`: `GATEWAY_WEBHOOK_TIMEOUT_SECONDS`).
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use figment::providers::{Env, Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// DigiLocker partner settings (production). Absent means sandbox mode.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// DigiLocker partner settings (production), once resolved from the
+/// `[digilocker]` table by [`Config::resolve_mode`]. Absent means sandbox mode.
+#[derive(Clone, Debug)]
 pub struct DigilockerSettings {
     /// e.g. `https://digilocker.meripehchaan.gov.in/public`.
     pub base_url: Url,
@@ -22,59 +35,30 @@ pub struct DigilockerSettings {
     pub client_secret: SecretString,
 }
 
-/// The `[digilocker]` table of the TOML file: the partner settings (all
-/// three or none) and how the client reaches DigiLocker.
-#[derive(Debug, Default, Deserialize)]
-#[serde(try_from = "DigilockerTableKeys")]
+/// The `[digilocker]` table: the partner settings as given (all three or
+/// none; each possibly empty, which [`Config::resolve_mode`] names as
+/// missing) and how the client reaches DigiLocker.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DigilockerTable {
-    /// `base_url`, `client_id` and `client_secret`, as given.
-    pub partial: PartialDigilocker,
-    /// `ca_file`: a PEM bundle of CA certificates trusted for DigiLocker's
-    /// TLS certificate besides the public roots.
-    pub ca_file: Option<PathBuf>,
-    /// `allow_http`: accept an `http://` base URL in production.
-    pub allow_http: Option<bool>,
-}
-
-/// The keys of `[digilocker]`, as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DigilockerTableKeys {
-    base_url: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<SecretString>,
-    ca_file: Option<PathBuf>,
-    allow_http: Option<bool>,
-}
-
-impl TryFrom<DigilockerTableKeys> for DigilockerTable {
-    type Error = String;
-
-    fn try_from(k: DigilockerTableKeys) -> Result<Self, String> {
-        Ok(DigilockerTable {
-            partial: PartialDigilocker {
-                base_url: k.base_url,
-                client_id: k.client_id,
-                client_secret: k.client_secret,
-            },
-            ca_file: k.ca_file,
-            allow_http: k.allow_http,
-        })
-    }
-}
-
-/// The DigiLocker partner settings as given, each possibly missing or
-/// empty: [`Config::resolve_mode`] turns them into [`DigilockerSettings`]
-/// (production) or refuses to start, naming what is missing.
-#[derive(Clone, Debug, Default)]
-pub struct PartialDigilocker {
+    /// The partner API, e.g. `https://digilocker.meripehchaan.gov.in/public`.
     pub base_url: Option<String>,
+    /// The partner app's client id.
     pub client_id: Option<String>,
+    /// The partner app's client secret. Never in a `Debug` print or a log line.
+    #[serde(serialize_with = "form::secret")]
     pub client_secret: Option<SecretString>,
+    /// A PEM bundle of CA certificates the DigiLocker client trusts besides
+    /// the public roots (DigiLocker, or a proxy in front of it, behind a
+    /// private CA).
+    pub ca_file: Option<PathBuf>,
+    /// Accept an `http://` DigiLocker base URL in production, where tokens
+    /// then travel in clear text. Default false.
+    pub allow_http: bool,
 }
 
-impl PartialDigilocker {
-    /// The settings given (even empty), by their names.
+impl DigilockerTable {
+    /// The partner settings given (even empty), by their names.
     fn given(&self) -> Vec<&'static str> {
         [
             self.base_url.is_some(),
@@ -86,18 +70,6 @@ impl PartialDigilocker {
         .filter_map(|(given, name)| given.then_some(name))
         .collect()
     }
-
-    fn merge(&mut self, other: PartialDigilocker) {
-        if other.base_url.is_some() {
-            self.base_url = other.base_url;
-        }
-        if other.client_id.is_some() {
-            self.client_id = other.client_id;
-        }
-        if other.client_secret.is_some() {
-            self.client_secret = other.client_secret;
-        }
-    }
 }
 
 /// How the DigiLocker settings are named to the operator: variable and key.
@@ -107,9 +79,22 @@ const DIGILOCKER_SETTING_NAMES: [&str; 3] = [
     "GATEWAY_DIGILOCKER_CLIENT_SECRET ([digilocker] client_secret)",
 ];
 
+/// The keys of the partner settings: given even when their variable is
+/// empty (an empty secret is a missing one, named at start, never a silent
+/// fall back to the sandbox).
+const DIGILOCKER_PARTNER_KEYS: [&str; 3] = [
+    "digilocker.base_url",
+    "digilocker.client_id",
+    "digilocker.client_secret",
+];
+
+/// Keys whose values are secrets: taken from the environment as they are
+/// (not trimmed).
+const SECRET_KEYS: [&str; 3] = ["master_key", "old_master_keys", "digilocker.client_secret"];
+
 /// Sandbox (the embedded DigiLocker look-alike, test clients) or
 /// production (the real DigiLocker partner API).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Sandbox,
@@ -124,12 +109,20 @@ impl Mode {
         }
     }
 
-    fn parse(text: &str) -> anyhow::Result<Mode> {
+    /// `sandbox` or `production`, in any case; else what is wrong (named
+    /// by the caller: `GATEWAY_MODE must be …`).
+    fn parse(text: &str) -> Result<Mode, String> {
         match text.trim().to_ascii_lowercase().as_str() {
             "sandbox" => Ok(Mode::Sandbox),
             "production" => Ok(Mode::Production),
-            other => anyhow::bail!("GATEWAY_MODE must be sandbox or production, not {other:?}"),
+            other => Err(format!("must be sandbox or production, not {other:?}")),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Mode, D::Error> {
+        Mode::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -169,33 +162,52 @@ pub fn interval(d: Duration) -> Duration {
 /// The default of `aadhaar_max_age_days`: three years.
 pub const DEFAULT_AADHAAR_MAX_AGE_DAYS: u64 = 1095;
 
-/// Everything the gateway needs to run.
-#[derive(Clone, Debug)]
+/// Everything the gateway needs to run. Each field that is a setting has
+/// the name of its TOML key (a duration's key says its unit:
+/// `request_ttl_seconds`); the others (`#[serde(skip)]`) are set by code
+/// (tests, the sandbox's knobs, one-shot commands).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// `mode` / `GATEWAY_MODE`, when the operator says; else decided by
+    /// `sandbox` or `production`, when the operator says; else decided by
     /// [`Config::resolve_mode`] (production when any DigiLocker setting is
     /// given, sandbox only on SQLite with none).
     pub mode: Option<Mode>,
+    /// The public listener, `host:port`.
+    #[serde(with = "form::addr")]
     pub listen: SocketAddr,
     /// A second listener for operators (`/metrics`, `/readyz`, `/healthz`),
     /// kept off the public port: when set, `/metrics` is served only here.
+    #[serde(with = "form::opt_addr")]
     pub admin_listen: Option<SocketAddr>,
+    /// The SQLite database, and in sandbox mode the generated master key
+    /// and sandbox credentials.
     pub data_dir: PathBuf,
     /// `sqlite://path` or `postgres://...`; default SQLite in `data_dir`.
+    /// (`DATABASE_URL` when `GATEWAY_DATABASE_URL` is not set.)
     pub database_url: Option<String>,
     /// The address businesses and browsers reach us at, used in `url` and
     /// `fileUrl`; default `http://<listen address>`.
+    #[serde(with = "form::opt_url")]
     pub public_base_url: Option<Url>,
     /// Base64 of 32 bytes. Required outside sandbox mode. Never in a
     /// `Debug` print or a log line, nor are the old ones.
+    #[serde(serialize_with = "form::secret")]
     pub master_key: Option<SecretString>,
-    /// Older keys, still accepted for decryption after a rotation.
+    /// Older keys, still accepted for decryption after a rotation (in the
+    /// environment: comma-separated).
+    #[serde(with = "form::secrets")]
     pub old_master_keys: Vec<SecretString>,
-    /// The DigiLocker partner settings (production), once resolved.
+    /// The DigiLocker partner settings (production), once resolved from
+    /// [`Config::digilocker_table`] (or set by code).
+    #[serde(skip)]
     pub digilocker: Option<DigilockerSettings>,
-    /// The DigiLocker partner settings as given by file and environment.
-    pub digilocker_partial: PartialDigilocker,
-    /// Signed webhooks: delivery schedule, timeout, which targets are allowed.
+    /// The `[digilocker]` table: the partner settings as given, and how the
+    /// client reaches DigiLocker.
+    #[serde(rename = "digilocker")]
+    pub digilocker_table: DigilockerTable,
+    /// The `[webhooks]` table: delivery schedule, timeout, which targets are
+    /// allowed.
     pub webhooks: WebhookConfig,
     /// PEM file of the roots trusted for e-Aadhaar signatures (CCA India's
     /// root in production). In sandbox mode the sandbox's root is trusted
@@ -210,44 +222,59 @@ pub struct Config {
     /// `aadhaar_not_available` (the user must perform Aadhaar KYC again).
     /// 0: no limit. Default [`DEFAULT_AADHAAR_MAX_AGE_DAYS`] (three years).
     pub aadhaar_max_age_days: u64,
-    /// `[digilocker] ca_file`: a PEM bundle of CA certificates the DigiLocker
-    /// client trusts besides the public roots (DigiLocker, or a proxy in front
-    /// of it, behind a private CA).
-    pub digilocker_ca_file: Option<PathBuf>,
-    /// `[digilocker] allow_http`: accept an `http://` DigiLocker base URL in
-    /// production, where tokens then travel in clear text. Default false.
-    pub digilocker_allow_http: bool,
+    /// How long a request lives.
+    #[serde(rename = "request_ttl_seconds", with = "form::seconds")]
     pub request_ttl: Duration,
+    /// How long a file link works.
+    #[serde(rename = "file_link_ttl_seconds", with = "form::seconds")]
     pub file_link_ttl: Duration,
     /// How long the consent audit trail (events) is kept after it was
     /// written, past its request's erasure.
+    #[serde(rename = "audit_retention_days", with = "form::days")]
     pub audit_retention: Duration,
+    /// How often each issuer that answered is asked again.
+    #[serde(rename = "catalogue_refresh_seconds", with = "form::seconds")]
     pub catalogue_refresh: Duration,
+    /// Issuers asked at once (at least 1).
     pub catalogue_parallelism: usize,
-    /// Most catalogue calls made to DigiLocker per second, whatever fails.
+    /// Most catalogue calls made to DigiLocker per second, whatever fails
+    /// (at least 1).
     pub catalogue_calls_per_second: u32,
     /// A failing issuer is asked again after this at first, doubling (with
     /// jitter) up to `catalogue_retry_max`.
+    #[serde(rename = "catalogue_retry_min_seconds", with = "form::seconds")]
     pub catalogue_retry_min: Duration,
+    /// The longest wait before a failing issuer is asked again.
+    #[serde(rename = "catalogue_retry_max_seconds", with = "form::seconds")]
     pub catalogue_retry_max: Duration,
+    /// Calls to DigiLocker time out after this.
+    #[serde(rename = "upstream_timeout_seconds", with = "form::seconds")]
     pub upstream_timeout: Duration,
+    /// How often expired requests are swept (at least a second).
+    #[serde(rename = "sweep_interval_seconds", with = "form::seconds")]
     pub sweep_interval: Duration,
     /// On PostgreSQL, the shortest time between two rewrites (`VACUUM
     /// FULL requests`) that take erased rows' old versions, data keys and
     /// all, out of the table's files; zero: never (the operator rewrites).
     /// The bound on how long an erased data key stays in the table files is
     /// this plus `sweep_interval` plus the rewrite itself.
+    #[serde(rename = "erasure_rewrite_interval_seconds", with = "form::seconds")]
     pub erasure_rewrite_interval: Duration,
     /// Where the embedded sandbox keeps its CA; default `<data_dir>/sandbox`.
+    #[serde(skip)]
     pub sandbox_dir: Option<PathBuf>,
     /// Sandbox catalogue size (issuers, pairs); sandbox mode only.
+    #[serde(skip)]
     pub sandbox_catalogue: (usize, usize),
     /// The embedded sandbox's e-Aadhaar layout (default: DigiLocker's real one).
+    #[serde(skip)]
     pub sandbox_eaadhaar_shape: sandbox::EAadhaarShape,
     /// The embedded sandbox answers with real DigiLocker's variant spellings,
     /// rotating refresh tokens and mixed date formats (default on).
+    #[serde(skip)]
     pub sandbox_quirks: bool,
     /// Latency of each of the embedded sandbox's signed catalogue calls.
+    #[serde(skip)]
     pub sandbox_catalogue_latency: Duration,
     /// The embedded sandbox's documented handful of failing, flaky and slow
     /// issuers (default on, as in real DigiLocker; off for a quick demo).
@@ -255,23 +282,31 @@ pub struct Config {
     /// Calls per second each client may make to `/api` on one instance
     /// (0: no limit), and the burst above that rate.
     pub rate_limit_per_second: u32,
+    /// The burst above `rate_limit_per_second`.
     pub rate_limit_burst: u32,
     /// Largest accepted API request body.
+    #[serde(skip)]
     pub max_body_bytes: usize,
     /// A request's headers must arrive within this; idle keep-alive
-    /// connections are closed after it too.
+    /// connections are closed after it too (at least a second).
+    #[serde(rename = "header_read_timeout_seconds", with = "form::seconds")]
     pub header_read_timeout: Duration,
-    /// A request's whole body must arrive within this.
+    /// A request's whole body must arrive within this (at least a second).
+    #[serde(rename = "body_read_timeout_seconds", with = "form::seconds")]
     pub body_read_timeout: Duration,
-    /// One call may take this long before it is answered `503`.
+    /// One call may take this long before it is answered `503` (at least a
+    /// second).
+    #[serde(rename = "request_timeout_seconds", with = "form::seconds")]
     pub request_timeout: Duration,
-    /// Connections served at once on this instance.
+    /// Connections served at once on this instance (at least 1).
     pub max_connections: usize,
     /// On SIGTERM, how long open calls may finish before the process exits.
+    #[serde(rename = "shutdown_grace_seconds", with = "form::seconds")]
     pub shutdown_grace: Duration,
     /// Name of this instance in logs and the erasure log.
     pub instance_name: String,
     /// Run the sweeper and the catalogue scheduler (off for one-shot commands).
+    #[serde(skip)]
     pub background_tasks: bool,
 }
 
@@ -287,13 +322,11 @@ impl Default for Config {
             master_key: None,
             old_master_keys: Vec::new(),
             digilocker: None,
-            digilocker_partial: PartialDigilocker::default(),
+            digilocker_table: DigilockerTable::default(),
             webhooks: WebhookConfig::default(),
             trust_anchors: None,
             trust_intermediates: None,
             aadhaar_max_age_days: DEFAULT_AADHAAR_MAX_AGE_DAYS,
-            digilocker_ca_file: None,
-            digilocker_allow_http: false,
             request_ttl: Duration::from_secs(3600),
             file_link_ttl: Duration::from_secs(600),
             audit_retention: Duration::from_secs(180 * 24 * 3600),
@@ -333,44 +366,391 @@ fn default_instance_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// The TOML file's shape; every key optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub mode: Option<Mode>,
-    pub listen: Option<SocketAddr>,
-    pub admin_listen: Option<SocketAddr>,
-    pub data_dir: Option<PathBuf>,
-    pub database_url: Option<String>,
-    pub public_base_url: Option<Url>,
-    pub master_key: Option<SecretString>,
-    #[serde(default)]
-    pub old_master_keys: Vec<SecretString>,
-    pub digilocker: Option<DigilockerTable>,
-    pub webhooks: Option<WebhookFileConfig>,
-    pub trust_anchors: Option<PathBuf>,
-    pub trust_intermediates: Option<PathBuf>,
-    pub aadhaar_max_age_days: Option<u64>,
-    pub request_ttl_seconds: Option<u64>,
-    pub file_link_ttl_seconds: Option<u64>,
-    pub audit_retention_days: Option<u64>,
-    pub catalogue_refresh_seconds: Option<u64>,
-    pub catalogue_parallelism: Option<usize>,
-    pub catalogue_calls_per_second: Option<u32>,
-    pub catalogue_retry_min_seconds: Option<u64>,
-    pub catalogue_retry_max_seconds: Option<u64>,
-    pub sandbox_failing_issuers: Option<bool>,
-    pub upstream_timeout_seconds: Option<u64>,
-    pub sweep_interval_seconds: Option<u64>,
-    pub erasure_rewrite_interval_seconds: Option<u64>,
-    pub rate_limit_per_second: Option<u32>,
-    pub rate_limit_burst: Option<u32>,
-    pub instance_name: Option<String>,
-    pub header_read_timeout_seconds: Option<u64>,
-    pub body_read_timeout_seconds: Option<u64>,
-    pub request_timeout_seconds: Option<u64>,
-    pub max_connections: Option<usize>,
-    pub shutdown_grace_seconds: Option<u64>,
+/// The settings' keys, from [`Config`] itself: its serialised default's
+/// keys, a table's as `table.key` (`digilocker.base_url`).
+pub fn setting_keys() -> BTreeSet<String> {
+    fn walk(prefix: &str, dict: &Dict, keys: &mut BTreeSet<String>) {
+        for (key, value) in dict {
+            let key = format!("{prefix}{key}");
+            match value {
+                Value::Dict(_, table) => walk(&format!("{key}."), table, keys),
+                _ => {
+                    keys.insert(key);
+                }
+            }
+        }
+    }
+    let mut keys = BTreeSet::new();
+    // Serialising plain data into figment's values cannot fail.
+    if let Ok(Value::Dict(_, dict)) = Value::serialize(Config::default()) {
+        walk("", &dict, &mut keys);
+    }
+    keys
+}
+
+/// A setting's environment variable: `GATEWAY_` and its key upper-cased,
+/// `[webhooks]` keys as `GATEWAY_WEBHOOK_*` (`webhooks.timeout_seconds`:
+/// `GATEWAY_WEBHOOK_TIMEOUT_SECONDS`).
+pub fn env_name(key: &str) -> String {
+    let key = match key.strip_prefix("webhooks.") {
+        Some(rest) => format!("webhook.{rest}"),
+        None => key.to_owned(),
+    };
+    format!("GATEWAY_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+/// A setting's key as the TOML file spells it: `listen`,
+/// `[digilocker] base_url`.
+pub fn file_key(key: &str) -> String {
+    match key.split_once('.') {
+        Some((table, key)) => format!("[{table}] {key}"),
+        None => key.to_owned(),
+    }
+}
+
+/// The `GATEWAY_*` variables of the settings, as figment data: each
+/// variable's value as given (trimmed, but secrets), an empty one left out
+/// (unset), but a DigiLocker partner setting's (given, and so production,
+/// and missing); `DATABASE_URL` when `GATEWAY_DATABASE_URL` is not set.
+/// Other `GATEWAY_*` variables (`GATEWAY_CONFIG`, `GATEWAY_LOG`, tests'
+/// own) are not settings and are left alone.
+struct GatewayEnv;
+
+impl GatewayEnv {
+    const NAME: &'static str = "`GATEWAY_` environment variable(s)";
+}
+
+impl Provider for GatewayEnv {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(Self::NAME)
+            .interpolater(|_: &Profile, path: &[&str]| env_name(&path.join(".")))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let keys = setting_keys();
+        // `GATEWAY_DIGILOCKER_BASE_URL` is `digilocker.base_url` and
+        // `GATEWAY_WEBHOOK_TIMEOUT_SECONDS` `webhooks.timeout_seconds`; the
+        // other keys have underscores of their own, so no `split("_")`.
+        let env = Env::prefixed("GATEWAY_").map(|name| {
+            let name = name.as_str().to_ascii_lowercase();
+            if let Some(rest) = name.strip_prefix("digilocker_") {
+                format!("digilocker.{rest}").into()
+            } else if let Some(rest) = name.strip_prefix("webhook_") {
+                format!("webhooks.{rest}").into()
+            } else {
+                name.into()
+            }
+        });
+        fn set(dict: &mut Dict, key: &str, value: String) {
+            match key.split_once('.') {
+                Some((table, key)) => {
+                    let table = dict
+                        .entry(table.to_owned())
+                        .or_insert_with(|| Value::from(Dict::new()));
+                    if let Value::Dict(_, table) = table {
+                        set(table, key, value);
+                    }
+                }
+                None => {
+                    dict.insert(key.to_owned(), Value::from(value));
+                }
+            }
+        }
+        let mut dict = Dict::new();
+        for (key, value) in env.iter() {
+            let key = key.as_str();
+            if !keys.contains(key) {
+                continue;
+            }
+            let value = if SECRET_KEYS.contains(&key) {
+                value
+            } else {
+                value.trim().to_owned()
+            };
+            if value.trim().is_empty() && !DIGILOCKER_PARTNER_KEYS.contains(&key) {
+                continue;
+            }
+            set(&mut dict, key, value);
+        }
+        if !dict.contains_key("database_url") {
+            if let Some(url) = std::env::var("DATABASE_URL")
+                .ok()
+                .map(|u| u.trim().to_owned())
+                .filter(|u| !u.is_empty())
+            {
+                set(&mut dict, "database_url", url);
+            }
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+impl Config {
+    /// Defaults, then the TOML file `file` (when given), then the
+    /// `GATEWAY_*` environment variables; the command line's flags go on
+    /// top (`cli::load_config`). A value that is not of its setting's
+    /// kind, or a key of the file that is no setting, is a
+    /// [`ConfigRefused`] naming it.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        Self::layered(file, true)
+    }
+
+    /// Defaults, then the TOML file `path` (no environment).
+    pub fn from_file(path: &Path) -> anyhow::Result<Config> {
+        Self::layered(Some(path), false)
+    }
+
+    fn layered(file: Option<&Path>, env: bool) -> anyhow::Result<Config> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            // Read first: figment would take a missing file for an empty one.
+            std::fs::read(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))
+                .map_err(ConfigRefused::from_error)?;
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        if env {
+            figment = figment.merge(GatewayEnv);
+        }
+        // Lossy: the variables' text is read as the number or boolean
+        // (`true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`) its setting is.
+        let mut config: Config = figment
+            .extract_lossy()
+            .map_err(|e| anyhow::Error::new(ConfigRefused(describe(e, file))))?;
+        config.at_least();
+        Ok(config)
+    }
+
+    /// Raise settings given too low to their floors: nothing may spin, no
+    /// wait is zero.
+    fn at_least(&mut self) {
+        let second = Duration::from_secs(1);
+        self.catalogue_parallelism = self.catalogue_parallelism.max(1);
+        self.catalogue_calls_per_second = self.catalogue_calls_per_second.max(1);
+        self.catalogue_retry_min = self.catalogue_retry_min.max(second);
+        self.catalogue_retry_max = self.catalogue_retry_max.max(second);
+        self.sweep_interval = self.sweep_interval.max(second);
+        self.header_read_timeout = self.header_read_timeout.max(second);
+        self.body_read_timeout = self.body_read_timeout.max(second);
+        self.request_timeout = self.request_timeout.max(second);
+        self.max_connections = self.max_connections.max(1);
+        // Never a wait of zero: a failing receiver would be hammered.
+        for wait in &mut self.webhooks.retry_schedule {
+            *wait = (*wait).max(second);
+        }
+        self.webhooks.timeout = self
+            .webhooks
+            .timeout
+            .clamp(second, Duration::from_secs(300));
+    }
+}
+
+/// figment's errors in the operator's words: each names the setting, as the
+/// variable (`GATEWAY_LISTEN must be host:port, …`) or as the file's key.
+fn describe(errors: figment::Error, file: Option<&Path>) -> String {
+    use figment::error::Kind;
+    let in_file = || match file {
+        Some(path) => format!("config file {}", path.display()),
+        None => "the configuration".to_owned(),
+    };
+    let mut said = Vec::new();
+    for e in errors {
+        let key = e.path.join(".");
+        let from_env = e
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.name == GatewayEnv::NAME);
+        let name = if from_env {
+            env_name(&key)
+        } else {
+            format!("{} in {}", file_key(&key), in_file())
+        };
+        let what = match &e.kind {
+            Kind::UnknownField(field, _) => {
+                // figment's path ends with the field; serde's alone would not.
+                let key = if e.path.last() == Some(field) {
+                    key
+                } else if key.is_empty() {
+                    field.clone()
+                } else {
+                    format!("{key}.{field}")
+                };
+                said.push(format!(
+                    "{} has an unknown key {}: no such setting (a typo?)",
+                    in_file(),
+                    file_key(&key)
+                ));
+                continue;
+            }
+            Kind::Message(m) if key.is_empty() => {
+                said.push(format!("{} is invalid: {m}", in_file()));
+                continue;
+            }
+            Kind::Message(m) => m.clone(),
+            Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) => {
+                format!("must be {}", expected_words(expected))
+            }
+            other => format!("is invalid: {other}"),
+        };
+        said.push(format!("{name} {what}"));
+    }
+    said.join("; ")
+}
+
+/// What serde expected, in words (`u64`: a whole number).
+fn expected_words(expected: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number".to_owned(),
+        "a boolean" => "true or false".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// How settings are written (serde `with` modules): durations as whole
+/// seconds or days, addresses as `host:port`, lists as TOML arrays or, in
+/// the environment, comma-separated.
+mod form {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use secrecy::SecretString;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use url::Url;
+
+    /// A secret is never written out: `"<secret>"` in its place.
+    pub fn secret<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().map(|_| "<secret>").serialize(s)
+    }
+
+    /// A TOML array of strings, or one comma-separated string.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List<T> {
+        Items(Vec<T>),
+        Text(String),
+    }
+
+    pub mod secrets {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(v: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
+            v.iter()
+                .map(|_| "<secret>")
+                .collect::<Vec<_>>()
+                .serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SecretString>, D::Error> {
+            Ok(match List::<String>::deserialize(d)? {
+                List::Items(keys) => keys.into_iter().map(SecretString::from).collect(),
+                List::Text(text) => text
+                    .split(',')
+                    .map(|k| SecretString::from(k.trim()))
+                    .collect(),
+            })
+        }
+    }
+
+    pub mod seconds {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+            d.as_secs().serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+            u64::deserialize(d).map(Duration::from_secs)
+        }
+    }
+
+    pub mod days {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+            (d.as_secs() / (24 * 3600)).serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+            u64::deserialize(d).map(|days| Duration::from_secs(days.saturating_mul(24 * 3600)))
+        }
+    }
+
+    /// `[5, 30, 120]`, or in the environment `5,30,120`.
+    pub mod seconds_list {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(v: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+            v.iter()
+                .map(Duration::as_secs)
+                .collect::<Vec<_>>()
+                .serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+            let wrong =
+                || D::Error::custom("must be whole seconds separated by commas, e.g. 5,30,120");
+            let seconds = match List::<u64>::deserialize(d).map_err(|_| wrong())? {
+                List::Items(v) => v,
+                List::Text(text) => text
+                    .split(',')
+                    .map(|s| s.trim().parse::<u64>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| wrong())?,
+            };
+            Ok(seconds.into_iter().map(Duration::from_secs).collect())
+        }
+    }
+
+    fn parse_addr<E: serde::de::Error>(text: &str) -> Result<SocketAddr, E> {
+        text.trim()
+            .parse()
+            .map_err(|_| E::custom("must be host:port, e.g. 127.0.0.1:9090"))
+    }
+
+    pub mod addr {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(a: &SocketAddr, s: S) -> Result<S::Ok, S::Error> {
+            a.to_string().serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+            parse_addr(&String::deserialize(d)?)
+        }
+    }
+
+    pub mod opt_addr {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(a: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
+            a.map(|a| a.to_string()).serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<SocketAddr>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|text| parse_addr(&text))
+                .transpose()
+        }
+    }
+
+    pub mod opt_url {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(u: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
+            u.as_ref().map(Url::as_str).serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|text| {
+                    Url::parse(text.trim()).map_err(|_| D::Error::custom("must be an absolute URL"))
+                })
+                .transpose()
+        }
+    }
 }
 
 impl Config {
@@ -383,7 +763,7 @@ impl Config {
             Some(mode) => mode == Mode::Sandbox,
             None => {
                 self.digilocker.is_none()
-                    && self.digilocker_partial.given().is_empty()
+                    && self.digilocker_table.given().is_empty()
                     && !self.on_postgres()
             }
         }
@@ -404,7 +784,7 @@ impl Config {
     /// database never gets the sandbox unasked. The error names every
     /// missing or contradictory setting.
     pub fn resolve_mode(&mut self) -> anyhow::Result<Mode> {
-        let given = self.digilocker_partial.given();
+        let given = self.digilocker_table.given();
         if self.digilocker.is_some() {
             // Settings made by code (tests, embedders): production.
             if self.mode == Some(Mode::Sandbox) {
@@ -436,7 +816,7 @@ impl Config {
             ),
             Mode::Sandbox => {}
             Mode::Production => {
-                let p = &self.digilocker_partial;
+                let p = &self.digilocker_table;
                 let value = |v: &Option<String>| {
                     v.as_deref()
                         .map(str::trim)
@@ -490,225 +870,6 @@ impl Config {
         Ok(mode)
     }
 
-    /// Apply a TOML file.
-    pub fn apply_file(&mut self, path: &Path) -> anyhow::Result<()> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
-        let file: FileConfig = toml::from_str(&text)
-            .with_context(|| format!("config file {} is invalid", path.display()))?;
-        self.apply(file);
-        Ok(())
-    }
-
-    fn apply(&mut self, f: FileConfig) {
-        let secs = Duration::from_secs;
-        if f.mode.is_some() {
-            self.mode = f.mode;
-        }
-        if let Some(v) = f.listen {
-            self.listen = v;
-        }
-        if let Some(v) = f.admin_listen {
-            self.admin_listen = Some(v);
-        }
-        if let Some(v) = f.data_dir {
-            self.data_dir = v;
-        }
-        if f.database_url.is_some() {
-            self.database_url = f.database_url;
-        }
-        if f.public_base_url.is_some() {
-            self.public_base_url = f.public_base_url;
-        }
-        if f.master_key.is_some() {
-            self.master_key = f.master_key;
-        }
-        if !f.old_master_keys.is_empty() {
-            self.old_master_keys = f.old_master_keys;
-        }
-        if let Some(table) = f.digilocker {
-            self.digilocker_partial.merge(table.partial);
-            if table.ca_file.is_some() {
-                self.digilocker_ca_file = table.ca_file;
-            }
-            if let Some(v) = table.allow_http {
-                self.digilocker_allow_http = v;
-            }
-        }
-        if let Some(v) = f.aadhaar_max_age_days {
-            self.aadhaar_max_age_days = v;
-        }
-        if let Some(w) = f.webhooks {
-            self.webhooks.apply(w);
-        }
-        if f.trust_anchors.is_some() {
-            self.trust_anchors = f.trust_anchors;
-        }
-        if f.trust_intermediates.is_some() {
-            self.trust_intermediates = f.trust_intermediates;
-        }
-        if let Some(v) = f.rate_limit_per_second {
-            self.rate_limit_per_second = v;
-        }
-        if let Some(v) = f.rate_limit_burst {
-            self.rate_limit_burst = v;
-        }
-        if let Some(v) = f.request_ttl_seconds {
-            self.request_ttl = secs(v);
-        }
-        if let Some(v) = f.file_link_ttl_seconds {
-            self.file_link_ttl = secs(v);
-        }
-        if let Some(v) = f.audit_retention_days {
-            self.audit_retention = secs(v.saturating_mul(24 * 3600));
-        }
-        if let Some(v) = f.catalogue_refresh_seconds {
-            self.catalogue_refresh = secs(v);
-        }
-        if let Some(v) = f.catalogue_parallelism {
-            self.catalogue_parallelism = v.max(1);
-        }
-        if let Some(v) = f.catalogue_calls_per_second {
-            self.catalogue_calls_per_second = v.max(1);
-        }
-        if let Some(v) = f.catalogue_retry_min_seconds {
-            self.catalogue_retry_min = secs(v.max(1));
-        }
-        if let Some(v) = f.catalogue_retry_max_seconds {
-            self.catalogue_retry_max = secs(v.max(1));
-        }
-        if let Some(v) = f.sandbox_failing_issuers {
-            self.sandbox_failing_issuers = v;
-        }
-        if let Some(v) = f.upstream_timeout_seconds {
-            self.upstream_timeout = secs(v);
-        }
-        if let Some(v) = f.sweep_interval_seconds {
-            self.sweep_interval = secs(v.max(1));
-        }
-        if let Some(v) = f.erasure_rewrite_interval_seconds {
-            self.erasure_rewrite_interval = secs(v);
-        }
-        if let Some(v) = f.instance_name {
-            self.instance_name = v;
-        }
-        if let Some(v) = f.header_read_timeout_seconds {
-            self.header_read_timeout = secs(v.max(1));
-        }
-        if let Some(v) = f.body_read_timeout_seconds {
-            self.body_read_timeout = secs(v.max(1));
-        }
-        if let Some(v) = f.request_timeout_seconds {
-            self.request_timeout = secs(v.max(1));
-        }
-        if let Some(v) = f.max_connections {
-            self.max_connections = v.max(1);
-        }
-        if let Some(v) = f.shutdown_grace_seconds {
-            self.shutdown_grace = secs(v);
-        }
-    }
-
-    /// Apply the `GATEWAY_*` environment variables.
-    pub fn apply_env(&mut self) -> anyhow::Result<()> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let num = |name: &str| -> anyhow::Result<Option<u64>> {
-            var(name)
-                .map(|v| {
-                    v.trim()
-                        .parse::<u64>()
-                        .with_context(|| format!("{name} must be a whole number"))
-                })
-                .transpose()
-        };
-        let mut f = FileConfig {
-            mode: var("GATEWAY_MODE").map(|v| Mode::parse(&v)).transpose()?,
-            listen: var("GATEWAY_LISTEN")
-                .map(|v| v.parse())
-                .transpose()
-                .context("GATEWAY_LISTEN must be host:port")?,
-            admin_listen: var("GATEWAY_ADMIN_LISTEN")
-                .map(|v| v.trim().parse())
-                .transpose()
-                .context("GATEWAY_ADMIN_LISTEN must be host:port, e.g. 127.0.0.1:9090")?,
-            data_dir: var("GATEWAY_DATA_DIR").map(PathBuf::from),
-            database_url: var("GATEWAY_DATABASE_URL").or_else(|| var("DATABASE_URL")),
-            public_base_url: var("GATEWAY_PUBLIC_BASE_URL")
-                .map(|v| Url::parse(&v))
-                .transpose()
-                .context("GATEWAY_PUBLIC_BASE_URL must be an absolute URL")?,
-            master_key: var("GATEWAY_MASTER_KEY").map(SecretString::from),
-            old_master_keys: var("GATEWAY_OLD_MASTER_KEYS")
-                .map(|v| v.split(',').map(|s| SecretString::from(s.trim())).collect())
-                .unwrap_or_default(),
-            digilocker: None,
-            webhooks: WebhookFileConfig::from_env()?,
-            trust_anchors: var("GATEWAY_TRUST_ANCHORS").map(PathBuf::from),
-            trust_intermediates: var("GATEWAY_TRUST_INTERMEDIATES").map(PathBuf::from),
-            aadhaar_max_age_days: num("GATEWAY_AADHAAR_MAX_AGE_DAYS")?,
-            request_ttl_seconds: num("GATEWAY_REQUEST_TTL_SECONDS")?,
-            file_link_ttl_seconds: num("GATEWAY_FILE_LINK_TTL_SECONDS")?,
-            audit_retention_days: num("GATEWAY_AUDIT_RETENTION_DAYS")?,
-            catalogue_refresh_seconds: num("GATEWAY_CATALOGUE_REFRESH_SECONDS")?,
-            catalogue_parallelism: num("GATEWAY_CATALOGUE_PARALLELISM")?.map(|v| v as usize),
-            catalogue_calls_per_second: num("GATEWAY_CATALOGUE_CALLS_PER_SECOND")?
-                .map(|v| v.min(u32::MAX as u64) as u32),
-            catalogue_retry_min_seconds: num("GATEWAY_CATALOGUE_RETRY_MIN_SECONDS")?,
-            catalogue_retry_max_seconds: num("GATEWAY_CATALOGUE_RETRY_MAX_SECONDS")?,
-            sandbox_failing_issuers: var("GATEWAY_SANDBOX_FAILING_ISSUERS")
-                .map(|v| match v.trim().to_ascii_lowercase().as_str() {
-                    "true" | "1" | "yes" | "on" => Ok(true),
-                    "false" | "0" | "no" | "off" => Ok(false),
-                    _ => Err(anyhow::anyhow!(
-                        "GATEWAY_SANDBOX_FAILING_ISSUERS must be true or false"
-                    )),
-                })
-                .transpose()?,
-            upstream_timeout_seconds: num("GATEWAY_UPSTREAM_TIMEOUT_SECONDS")?,
-            sweep_interval_seconds: num("GATEWAY_SWEEP_INTERVAL_SECONDS")?,
-            erasure_rewrite_interval_seconds: num("GATEWAY_ERASURE_REWRITE_INTERVAL_SECONDS")?,
-            rate_limit_per_second: num("GATEWAY_RATE_LIMIT_PER_SECOND")?
-                .map(|v| v.min(u32::MAX as u64) as u32),
-            rate_limit_burst: num("GATEWAY_RATE_LIMIT_BURST")?
-                .map(|v| v.min(u32::MAX as u64) as u32),
-            instance_name: var("GATEWAY_INSTANCE_NAME"),
-            header_read_timeout_seconds: num("GATEWAY_HEADER_READ_TIMEOUT_SECONDS")?,
-            body_read_timeout_seconds: num("GATEWAY_BODY_READ_TIMEOUT_SECONDS")?,
-            request_timeout_seconds: num("GATEWAY_REQUEST_TIMEOUT_SECONDS")?,
-            max_connections: num("GATEWAY_MAX_CONNECTIONS")?.map(|v| v as usize),
-            shutdown_grace_seconds: num("GATEWAY_SHUTDOWN_GRACE_SECONDS")?,
-        };
-        // Given even when empty: an empty secret is a missing one, named
-        // at start, never a silent fall back to the sandbox.
-        let given = |name: &str| std::env::var(name).ok();
-        let partial = PartialDigilocker {
-            base_url: given("GATEWAY_DIGILOCKER_BASE_URL"),
-            client_id: given("GATEWAY_DIGILOCKER_CLIENT_ID"),
-            client_secret: given("GATEWAY_DIGILOCKER_CLIENT_SECRET").map(SecretString::from),
-        };
-        if !partial.given().is_empty() {
-            f.digilocker = Some(DigilockerTable {
-                partial,
-                ..DigilockerTable::default()
-            });
-        }
-        let ca_file = var("GATEWAY_DIGILOCKER_CA_FILE").map(PathBuf::from);
-        let allow_http = var("GATEWAY_DIGILOCKER_ALLOW_HTTP")
-            .map(|v| match v.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Ok(true),
-                "false" | "0" | "no" => Ok(false),
-                _ => anyhow::bail!("GATEWAY_DIGILOCKER_ALLOW_HTTP must be true or false"),
-            })
-            .transpose()?;
-        if ca_file.is_some() || allow_http.is_some() {
-            let table = f.digilocker.get_or_insert_with(DigilockerTable::default);
-            table.ca_file = ca_file.or(table.ca_file.take());
-            table.allow_http = allow_http.or(table.allow_http);
-        }
-        self.apply(f);
-        Ok(())
-    }
-
     /// The SQLite file used when no database URL is set.
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("gateway.sqlite")
@@ -730,7 +891,7 @@ impl Config {
         if settings.base_url.scheme() != "http" {
             return Ok(());
         }
-        if !self.digilocker_allow_http {
+        if !self.digilocker_table.allow_http {
             anyhow::bail!(
                 "the DigiLocker base URL {} (GATEWAY_DIGILOCKER_BASE_URL, or [digilocker] base_url) \
                  is plain http: access and refresh tokens, the client secret and every document \
@@ -753,7 +914,7 @@ impl Config {
     /// read and checked: an unreadable file, or one without a usable CA
     /// certificate, is an error naming the setting.
     pub fn digilocker_extra_ca_pem(&self) -> anyhow::Result<Option<Vec<u8>>> {
-        let Some(path) = &self.digilocker_ca_file else {
+        let Some(path) = &self.digilocker_table.ca_file else {
             return Ok(None);
         };
         let setting = "[digilocker] ca_file / GATEWAY_DIGILOCKER_CA_FILE";
@@ -783,23 +944,30 @@ impl Config {
     }
 }
 
-/// How webhooks are delivered (see `crate::webhooks`).
-#[derive(Clone, Debug)]
+/// How webhooks are delivered (see `crate::webhooks`): the `[webhooks]`
+/// table, `GATEWAY_WEBHOOK_*` in the environment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct WebhookConfig {
     /// The waits between attempts: an event is tried once, then once after
     /// each wait (with a little jitter added), then marked failed. The
-    /// default totals about a day.
+    /// default totals about a day. In the environment comma-separated; a
+    /// wait of zero is raised to a second.
+    #[serde(rename = "retry_schedule_seconds", with = "form::seconds_list")]
     pub retry_schedule: Vec<Duration>,
-    /// One attempt (connect, send, answer) may take this long.
+    /// One attempt (connect, send, answer) may take this long (1 to 300
+    /// seconds).
+    #[serde(rename = "timeout_seconds", with = "form::seconds")]
     pub timeout: Duration,
     /// Allow targets on loopback, private, link-local and other internal
     /// addresses (outside sandbox mode they are refused by default).
     pub allow_private_targets: bool,
     /// How often each instance looks for deliveries that are due.
+    #[serde(skip)]
     pub poll_interval: Duration,
-    /// `[webhooks] ca_file`: a PEM bundle of CA certificates trusted for
-    /// receivers' TLS besides the public roots (an internal `https`
-    /// receiver behind a private CA, with `allow_private_targets`).
+    /// A PEM bundle of CA certificates trusted for receivers' TLS besides
+    /// the public roots (an internal `https` receiver behind a private CA,
+    /// with `allow_private_targets`).
     pub ca_file: Option<PathBuf>,
 }
 
@@ -818,81 +986,7 @@ impl Default for WebhookConfig {
     }
 }
 
-/// The `[webhooks]` table of the TOML file; every key optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookFileConfig {
-    /// Seconds to wait before each retry, e.g. `[5, 30, 120]`.
-    pub retry_schedule_seconds: Option<Vec<u64>>,
-    pub timeout_seconds: Option<u64>,
-    pub allow_private_targets: Option<bool>,
-    pub ca_file: Option<PathBuf>,
-}
-
-impl WebhookFileConfig {
-    /// From `GATEWAY_WEBHOOK_RETRY_SCHEDULE_SECONDS` (comma-separated),
-    /// `GATEWAY_WEBHOOK_TIMEOUT_SECONDS` and
-    /// `GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS` (`true`/`false`); `None`
-    /// when none is set.
-    fn from_env() -> anyhow::Result<Option<WebhookFileConfig>> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let schedule = var("GATEWAY_WEBHOOK_RETRY_SCHEDULE_SECONDS")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().parse::<u64>())
-                    .collect::<Result<Vec<_>, _>>()
-                    .context(
-                        "GATEWAY_WEBHOOK_RETRY_SCHEDULE_SECONDS must be whole seconds separated by commas, e.g. 5,30,120",
-                    )
-            })
-            .transpose()?;
-        let timeout = var("GATEWAY_WEBHOOK_TIMEOUT_SECONDS")
-            .map(|v| {
-                v.trim()
-                    .parse::<u64>()
-                    .context("GATEWAY_WEBHOOK_TIMEOUT_SECONDS must be a whole number")
-            })
-            .transpose()?;
-        let allow = var("GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS")
-            .map(|v| match v.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Ok(true),
-                "false" | "0" | "no" => Ok(false),
-                _ => anyhow::bail!("GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS must be true or false"),
-            })
-            .transpose()?;
-        let ca_file = var("GATEWAY_WEBHOOK_CA_FILE").map(PathBuf::from);
-        if schedule.is_none() && timeout.is_none() && allow.is_none() && ca_file.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(WebhookFileConfig {
-            retry_schedule_seconds: schedule,
-            timeout_seconds: timeout,
-            allow_private_targets: allow,
-            ca_file,
-        }))
-    }
-}
-
 impl WebhookConfig {
-    fn apply(&mut self, f: WebhookFileConfig) {
-        if let Some(v) = f.retry_schedule_seconds {
-            // Never a wait of zero: a failing receiver would be hammered.
-            self.retry_schedule = v
-                .into_iter()
-                .map(|s| Duration::from_secs(s.max(1)))
-                .collect();
-        }
-        if let Some(v) = f.timeout_seconds {
-            self.timeout = Duration::from_secs(v.clamp(1, 300));
-        }
-        if let Some(v) = f.allow_private_targets {
-            self.allow_private_targets = v;
-        }
-        if f.ca_file.is_some() {
-            self.ca_file = f.ca_file;
-        }
-    }
-
     /// The roots webhook deliveries trust: the public ones, plus
     /// `ca_file`'s certificates, read and checked (an unreadable file or
     /// one without a usable CA certificate is an error naming the setting).
@@ -946,8 +1040,7 @@ client_secret = "s3cret"
 "#,
         )
         .unwrap();
-        let mut c = Config::default();
-        c.apply_file(&path).unwrap();
+        let mut c = Config::from_file(&path).unwrap();
         assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(c.admin_listen, Some("127.0.0.1:9090".parse().unwrap()));
         assert_eq!(Config::default().admin_listen, None);
@@ -989,8 +1082,7 @@ client_secret = "s3cret"
             "[webhooks]\nretry_schedule_seconds = [1, 0, 60]\ntimeout_seconds = 3\nallow_private_targets = true\n",
         )
         .unwrap();
-        let mut c = Config::default();
-        c.apply_file(&path).unwrap();
+        let c = Config::from_file(&path).unwrap();
         assert_eq!(
             c.webhooks.retry_schedule,
             [1, 1, 60].map(Duration::from_secs).to_vec(),
@@ -1000,7 +1092,7 @@ client_secret = "s3cret"
         assert!(c.webhooks.allow_private_targets);
         // A typo is an error, not silently ignored.
         std::fs::write(&path, "lisen = \"0.0.0.0:1\"\n").unwrap();
-        assert!(Config::default().apply_file(&path).is_err());
+        assert!(Config::from_file(&path).is_err());
     }
 
     #[test]
@@ -1011,7 +1103,10 @@ client_secret = "s3cret"
         assert_eq!(c.aadhaar_max_age_days, 1095);
         assert_eq!(c.aadhaar_max_age(), Some(time::Duration::days(1095)));
         assert_eq!(
-            (c.digilocker_ca_file.clone(), c.digilocker_allow_http),
+            (
+                c.digilocker_table.ca_file.clone(),
+                c.digilocker_table.allow_http
+            ),
             (None, false)
         );
         std::fs::write(
@@ -1027,20 +1122,17 @@ allow_http = true
 "#,
         )
         .unwrap();
-        let mut c = Config {
-            master_key: Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into()),
-            ..Config::default()
-        };
-        c.apply_file(&path).unwrap();
+        let mut c = Config::from_file(&path).unwrap();
+        c.master_key = Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into());
         c.resolve_mode().unwrap();
         assert_eq!(c.aadhaar_max_age(), Some(time::Duration::days(365)));
         assert_eq!(
-            c.digilocker_ca_file.as_deref(),
+            c.digilocker_table.ca_file.as_deref(),
             Some(Path::new("/etc/kyc/digilocker-ca.pem"))
         );
-        assert!(c.digilocker_allow_http && !c.sandbox_mode());
+        assert!(c.digilocker_table.allow_http && !c.sandbox_mode());
         c.check_digilocker_base_url().unwrap();
-        c.digilocker_allow_http = false;
+        c.digilocker_table.allow_http = false;
         let err = c.check_digilocker_base_url().unwrap_err().to_string();
         assert!(
             err.contains("GATEWAY_DIGILOCKER_BASE_URL") && err.contains("allow_http = true"),
@@ -1048,17 +1140,14 @@ allow_http = true
         );
         // 0: no age limit.
         std::fs::write(&path, "aadhaar_max_age_days = 0\n").unwrap();
-        let mut c = Config::default();
-        c.apply_file(&path).unwrap();
+        let c = Config::from_file(&path).unwrap();
         assert_eq!(c.aadhaar_max_age(), None);
         // The CA file alone (sandbox mode) is fine; credentials come all three or none.
         std::fs::write(&path, "[digilocker]\nca_file = \"/ca.pem\"\n").unwrap();
-        let mut c = Config::default();
-        c.apply_file(&path).unwrap();
-        assert!(c.sandbox_mode() && c.digilocker_ca_file.is_some());
+        let c = Config::from_file(&path).unwrap();
+        assert!(c.sandbox_mode() && c.digilocker_table.ca_file.is_some());
         std::fs::write(&path, "[digilocker]\nclient_id = \"ABC\"\n").unwrap();
-        let mut c = Config::default();
-        c.apply_file(&path).unwrap();
+        let mut c = Config::from_file(&path).unwrap();
         let err = format!("{:#}", c.resolve_mode().unwrap_err());
         assert!(
             err.contains("GATEWAY_DIGILOCKER_BASE_URL ([digilocker] base_url)")
@@ -1068,15 +1157,240 @@ allow_http = true
             "{err}"
         );
         std::fs::write(&path, "[digilocker]\nca_fil = \"/ca.pem\"\n").unwrap();
-        assert!(Config::default().apply_file(&path).is_err());
+        assert!(Config::from_file(&path).is_err());
+    }
+
+    /// `README.md`'s settings tables (`| setting … | env | default |`):
+    /// each row's settings (keys, a table's as `[table] key` or under a
+    /// `[table]` header) with its variables.
+    fn readme_rows() -> Vec<(Vec<String>, Vec<String>)> {
+        let readme = include_str!("../../../README.md");
+        let ticked = |cell: &str| -> Vec<String> {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut rows = Vec::new();
+        let mut table: Option<String> = None;
+        for line in readme.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if cells.len() < 4 || !line.starts_with('|') {
+                table = None;
+                continue;
+            }
+            if cells[1].starts_with("setting") && cells[2] == "env" {
+                // `setting (`[webhooks]` table)`: its keys are the table's.
+                table = Some(
+                    ticked(cells[1])
+                        .first()
+                        .map(|t| format!("{}.", t.trim_matches(['[', ']'])))
+                        .unwrap_or_default(),
+                );
+                continue;
+            }
+            let Some(prefix) = &table else { continue };
+            if cells[1].starts_with("---") {
+                continue;
+            }
+            let mut keys = Vec::new();
+            for item in ticked(cells[1]) {
+                if item.starts_with("--") {
+                    continue; // a flag
+                }
+                let (prefix, names) = match item.strip_prefix('[') {
+                    Some(rest) => {
+                        let (t, names) = rest.split_once(']').unwrap();
+                        (format!("{t}."), names.to_owned())
+                    }
+                    None => (prefix.clone(), item),
+                };
+                for name in names.split(',') {
+                    keys.push(format!("{prefix}{}", name.trim()));
+                }
+            }
+            let vars = ticked(cells[2])
+                .into_iter()
+                .filter(|v| v.starts_with("GATEWAY_"))
+                .map(|v| {
+                    v.chars()
+                        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                        .collect()
+                })
+                .collect();
+            rows.push((keys, vars));
+        }
+        rows
+    }
+
+    #[test]
+    fn the_readme_lists_every_setting_with_its_variable() {
+        let keys = setting_keys();
+        // The struct's settings, as its serialised default names them.
+        for key in [
+            "listen",
+            "old_master_keys",
+            "request_ttl_seconds",
+            "digilocker.client_secret",
+            "webhooks.retry_schedule_seconds",
+        ] {
+            assert!(keys.contains(key), "{key} not in {keys:?}");
+        }
+        assert!(!keys.contains("background_tasks") && !keys.contains("webhooks.poll_interval"));
+        let rows = readme_rows();
+        assert!(rows.len() > 30, "{rows:?}");
+        let mut listed = BTreeSet::new();
+        for (row_keys, vars) in &rows {
+            if row_keys.is_empty() {
+                // Not a setting (the logs' filter and format, read by the
+                // command line): no setting's variable either.
+                for var in vars {
+                    assert!(
+                        ["GATEWAY_LOG", "GATEWAY_LOG_FORMAT"].contains(&var.as_str()),
+                        "README.md's row of {vars:?} names no setting"
+                    );
+                }
+                continue;
+            }
+            let expected: BTreeSet<String> = row_keys.iter().map(|k| env_name(k)).collect();
+            let named: BTreeSet<String> = vars.iter().cloned().collect();
+            assert_eq!(
+                expected, named,
+                "README.md's row of {row_keys:?} names other variables"
+            );
+            for key in row_keys {
+                assert!(
+                    keys.contains(key),
+                    "README.md lists {key}, which is no setting of Config"
+                );
+                listed.insert(key.clone());
+            }
+        }
+        let missing: Vec<_> = keys.difference(&listed).collect();
+        assert!(missing.is_empty(), "not in README.md's tables: {missing:?}");
+    }
+
+    #[test]
+    fn the_packaged_config_file_lists_every_setting_and_its_examples_load() {
+        let text = include_str!("../debian/gateway.toml");
+        let mut table = String::new();
+        let mut listed = BTreeSet::new();
+        let mut uncommented = String::new();
+        for line in text.lines() {
+            if line.starts_with('[') {
+                table = format!("{}.", line.trim_matches(['[', ']']));
+                uncommented.push_str(line);
+            } else {
+                let setting = line.strip_prefix('#').unwrap_or(line);
+                match setting.split_once(" = ") {
+                    Some((key, _))
+                        if !key.is_empty()
+                            && key.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+                    {
+                        listed.insert(format!("{table}{key}"));
+                        uncommented.push_str(setting);
+                    }
+                    _ => {}
+                }
+            }
+            uncommented.push('\n');
+        }
+        let keys = setting_keys();
+        assert_eq!(listed, keys, "debian/gateway.toml against Config");
+        // Every example, uncommented, is a valid value of its setting.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(&path, uncommented).unwrap();
+        let c = Config::from_file(&path).unwrap();
+        assert_eq!(c.mode, Some(Mode::Production));
+        assert!(c.digilocker_table.given().len() == 3 && c.master_key.is_some());
+    }
+
+    #[test]
+    fn errors_name_the_setting_and_the_file_refuses_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        let err = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            format!("{:#}", Config::from_file(&path).unwrap_err())
+        };
+        for (text, says) in [
+            (
+                "lisen = \"0.0.0.0:1\"\n",
+                &["unknown key lisen", "gateway.toml"][..],
+            ),
+            (
+                "[webhooks]\ntimeout = 3\n",
+                &["unknown key [webhooks] timeout"],
+            ),
+            (
+                "background_tasks = false\n",
+                &["unknown key background_tasks"],
+            ),
+            (
+                "listen = \"localhost\"\n",
+                &["listen in config file", "must be host:port"],
+            ),
+            (
+                "[digilocker]\nallow_http = \"maybe\"\n",
+                &["[digilocker] allow_http", "true or false"],
+            ),
+            (
+                "request_ttl_seconds = \"an hour\"\n",
+                &["request_ttl_seconds", "whole number"],
+            ),
+            ("mode = \"demo\"\n", &["sandbox or production"]),
+            ("listen = [\n", &["is invalid"]),
+        ] {
+            let e = err(text);
+            for said in says {
+                assert!(e.contains(said), "{text}: {e}");
+            }
+        }
+        let missing = dir.path().join("none.toml");
+        let e = format!("{:#}", Config::from_file(&missing).unwrap_err());
+        assert!(e.contains("cannot read config file"), "{e}");
+        // Lists: TOML arrays; durations in whole seconds, days for the audit.
+        std::fs::write(
+            &path,
+            "old_master_keys = [\"k1\", \"k2\"]\naudit_retention_days = 2\nmode = \"Sandbox\"\n",
+        )
+        .unwrap();
+        let c = Config::from_file(&path).unwrap();
+        assert_eq!(c.old_master_keys.len(), 2);
+        assert_eq!(c.audit_retention, Duration::from_secs(2 * 24 * 3600));
+        assert_eq!(c.mode, Some(Mode::Sandbox));
+        // Floors: no zero waits, no zero parallelism.
+        std::fs::write(
+            &path,
+            "sweep_interval_seconds = 0\ncatalogue_parallelism = 0\n[webhooks]\ntimeout_seconds = 900\n",
+        )
+        .unwrap();
+        let c = Config::from_file(&path).unwrap();
+        assert_eq!(c.sweep_interval, Duration::from_secs(1));
+        assert_eq!(c.catalogue_parallelism, 1);
+        assert_eq!(c.webhooks.timeout, Duration::from_secs(300));
+        // The names of variables and keys.
+        assert_eq!(
+            env_name("digilocker.client_id"),
+            "GATEWAY_DIGILOCKER_CLIENT_ID"
+        );
+        assert_eq!(env_name("webhooks.ca_file"), "GATEWAY_WEBHOOK_CA_FILE");
+        assert_eq!(
+            env_name("request_ttl_seconds"),
+            "GATEWAY_REQUEST_TTL_SECONDS"
+        );
+        assert_eq!(file_key("webhooks.ca_file"), "[webhooks] ca_file");
     }
 
     fn partial(base: Option<&str>, id: Option<&str>, secret: Option<&str>) -> Config {
         Config {
-            digilocker_partial: PartialDigilocker {
+            digilocker_table: DigilockerTable {
                 base_url: base.map(str::to_owned),
                 client_id: id.map(str::to_owned),
                 client_secret: secret.map(SecretString::from),
+                ..DigilockerTable::default()
             },
             master_key: Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into()),
             ..Config::default()
@@ -1138,11 +1452,10 @@ allow_http = true
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gateway.toml");
         std::fs::write(&path, "mode = \"production\"\n").unwrap();
-        let mut c = Config::default();
-        c.apply_file(&path).unwrap();
+        let c = Config::from_file(&path).unwrap();
         assert_eq!(c.mode, Some(Mode::Production));
         std::fs::write(&path, "mode = \"demo\"\n").unwrap();
-        assert!(Config::default().apply_file(&path).is_err());
+        assert!(Config::from_file(&path).is_err());
         assert!(Mode::parse("Production").is_ok() && Mode::parse("demo").is_err());
     }
 
@@ -1172,7 +1485,10 @@ allow_http = true
                 client_id: "ABC123".into(),
                 client_secret: "s3cret".into(),
             }),
-            digilocker_allow_http: true,
+            digilocker_table: DigilockerTable {
+                allow_http: true,
+                ..DigilockerTable::default()
+            },
             ..Config::default()
         };
         tracing::subscriber::with_default(subscriber, || {

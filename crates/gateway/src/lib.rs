@@ -1,9 +1,8 @@
 //! The DigiLocker KYC gateway: the aggregator-compatible API, the consent
 //! journey against DigiLocker (or the embedded sandbox), encrypted storage,
 //! expiry and metrics.
+// clippy::unwrap_used and expect_used: the workspace's lints (Cargo.toml).
 #![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
     clippy::todo,
     clippy::unimplemented,

@@ -16,6 +16,7 @@
 //!
 //! Needs the `chromium` and `chromium-driver` Debian packages, and
 //! `poppler-utils` for `pdftotext`: `scripts/install-test-deps.sh`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

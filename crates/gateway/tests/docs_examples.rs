@@ -6,6 +6,7 @@
 //! code of `docs/openapi.json` in `docs/api.md`).
 //!
 //! Needs `bash`, `curl` and `python3` (`scripts/install-test-deps.sh`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};

@@ -22,7 +22,6 @@
 //! axum::serve(listener, sandbox.router()).await?;
 //! # Ok(()) }
 //! ```
-#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod catalogue;
 pub mod documents;

@@ -1,4 +1,5 @@
 //! Integration tests of the `aadhaar` crate: one binary, one module per concern.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod contract;
 mod mutation;

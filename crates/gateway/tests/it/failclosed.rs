@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gateway::config::{DigilockerSettings, Mode};
+use gateway::config::{DigilockerSettings, DigilockerTable, Mode};
 use gateway::crypto::{Keyring, MasterKey};
 use gateway::storage::{EventKind, NewEvent, WebhookSettings};
 use gateway::Config;
@@ -130,7 +130,10 @@ fn production(dir: &std::path::Path, pg: Option<&PgSchema>, key: &str) -> Config
             client_id: "PARTNER".into(),
             client_secret: "partner-secret".into(),
         }),
-        digilocker_allow_http: true,
+        digilocker_table: DigilockerTable {
+            allow_http: true,
+            ..Default::default()
+        },
         background_tasks: false,
         instance_name: "failclosed".into(),
         ..Config::default()
@@ -142,7 +145,7 @@ fn sandbox(dir: &std::path::Path, pg: Option<&PgSchema>) -> Config {
         mode: Some(Mode::Sandbox),
         master_key: None,
         digilocker: None,
-        digilocker_allow_http: false,
+        digilocker_table: DigilockerTable::default(),
         sandbox_catalogue: (60, 240),
         ..production(dir, pg, KEY_A)
     }
@@ -592,7 +595,7 @@ async fn deliver_to_internal_https(ca_file: Option<std::path::PathBuf>, port: u1
             client_id: "PARTNER".into(),
             client_secret: "partner-secret".into(),
         });
-        c.digilocker_allow_http = true;
+        c.digilocker_table.allow_http = true;
         c.webhooks.allow_private_targets = true;
         c.webhooks.ca_file = ca_file;
         c.webhooks.retry_schedule = vec![Duration::from_secs(1); 8];

@@ -1,11 +1,13 @@
 //! The gateway's integration tests: the real app on 127.0.0.1:0 with a fresh
 //! SQLite file (or a PostgreSQL schema), the embedded sandbox reached over
 //! real HTTP, the journey driven through the sandbox's pages.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod aadhaar;
 mod api;
 mod backup;
 mod browser;
+mod configuration;
 mod contract;
 mod documents;
 mod dropin;

@@ -156,7 +156,10 @@ impl Cluster {
                         client_secret: upstream.client_secret.clone().into(),
                     }),
                     // The standalone sandbox is plain http on loopback.
-                    digilocker_allow_http: true,
+                    digilocker_table: gateway::config::DigilockerTable {
+                        allow_http: true,
+                        ..Default::default()
+                    },
                     trust_anchors: Some(upstream.trust_anchors.clone()),
                     sweep_interval: Duration::from_millis(100),
                     upstream_timeout: Duration::from_secs(5),

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use gateway::config::DigilockerSettings;
+use gateway::config::{DigilockerSettings, DigilockerTable};
 
 use crate::harness::TestApp;
 
@@ -59,7 +59,10 @@ async fn an_http_digilocker_starts_when_allowed() {
         let dir = c.data_dir.clone();
         *c = gateway::Config {
             database_url: c.database_url.take(),
-            digilocker_allow_http: true,
+            digilocker_table: DigilockerTable {
+                allow_http: true,
+                ..Default::default()
+            },
             ..production(&dir, "http://127.0.0.1:9/public")
         };
     })
@@ -92,7 +95,10 @@ async fn an_unreadable_or_invalid_ca_file_stops_the_start() {
     for file in [dir.path().join("missing.pem"), garbage, empty_cert] {
         let data = tempfile::tempdir().unwrap();
         let config = gateway::Config {
-            digilocker_ca_file: Some(file.clone()),
+            digilocker_table: DigilockerTable {
+                ca_file: Some(file.clone()),
+                ..Default::default()
+            },
             ..production(data.path(), "https://digilocker.meripehchaan.gov.in/public")
         };
         let err = start_error(config).await;
@@ -111,7 +117,7 @@ async fn the_ca_file_is_trusted_by_the_digilocker_client() {
     let ca = dir.path().join("private-ca.pem");
     // Any CA certificate will do: CCA India's root, as PEM.
     std::fs::write(&ca, aadhaar::trust::CCA_INDIA_2022_PEM).unwrap();
-    let t = TestApp::spawn_with(|c| c.digilocker_ca_file = Some(ca.clone())).await;
+    let t = TestApp::spawn_with(|c| c.digilocker_table.ca_file = Some(ca.clone())).await;
     assert_eq!(
         t.app.state.dl.config().extra_ca_pem.as_deref(),
         Some(aadhaar::trust::CCA_INDIA_2022_PEM.as_bytes())

@@ -674,7 +674,7 @@ async fn outside_sandbox_mode_webhooks_never_reach_internal_addresses() {
             client_id: "ABC".into(),
             client_secret: "s3cret".into(),
         });
-        c.digilocker_allow_http = true;
+        c.digilocker_table.allow_http = true;
     })
     .await;
     let receiver = Receiver::start().await;
