@@ -1,10 +1,10 @@
 //! The catalogue of issuers and their document types: versions written in
 //! small background batches, made current in one switch.
 
-use sqlx::{ColumnIndex, Database, Executor, IntoArguments, QueryBuilder};
+use sqlx::{Executor, QueryBuilder};
 
-use super::rows::{CATALOGUE_COLUMNS, CATALOGUE_META_COLUMNS, ISSUER_STATE_COLUMNS};
-use super::sql::{Dialect, Param, SqlStore, Value};
+use super::rows::{One, CATALOGUE_COLUMNS, CATALOGUE_META_COLUMNS, ISSUER_STATE_COLUMNS};
+use super::sql::{Bind, Dialect, Push, SqlStore};
 use super::writer::Priority;
 use super::{CatalogueHealth, CatalogueMeta, CatalogueRow, IssuerState, StoreResult};
 
@@ -30,18 +30,6 @@ const DROP_OLD: &str =
 impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut D::Conn: Executor<'c, Database = D::Db>,
-    for<'e> i64: Value<'e, D::Db>,
-    for<'e> String: Value<'e, D::Db>,
-    for<'e> Vec<u8>: Value<'e, D::Db>,
-    for<'e> &'e str: Param<'e, D::Db>,
-    for<'e> &'e [u8]: Param<'e, D::Db>,
-    for<'e> Option<i64>: Param<'e, D::Db>,
-    for<'e> Option<String>: Param<'e, D::Db>,
-    for<'e> Option<Vec<u8>>: Param<'e, D::Db>,
-    for<'e> Option<&'e str>: Param<'e, D::Db>,
-    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
-    usize: ColumnIndex<<D::Db as Database>::Row>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
 {
     pub(super) async fn catalogue_meta(&self) -> StoreResult<Option<CatalogueMeta>> {
         let mut db = self.read.get().await?;
@@ -75,15 +63,15 @@ where
                             "INSERT INTO catalogue_issuers ({ISSUER_STATE_COLUMNS}) "
                         ));
                         upsert.push_values(&chunk, |mut b, s| {
-                            b.push_bind(s.org_id.clone())
-                                .push_bind(s.org_name.clone())
-                                .push_bind(s.issuer_id.clone())
-                                .push_bind(s.ok)
-                                .push_bind(s.attempts)
-                                .push_bind(s.failing_since)
-                                .push_bind(s.last_ok_at)
-                                .push_bind(s.last_error.clone())
-                                .push_bind(s.next_try_at);
+                            b.push_arg(s.org_id.clone())
+                                .push_arg(s.org_name.clone())
+                                .push_arg(s.issuer_id.clone())
+                                .push_arg(s.ok)
+                                .push_arg(s.attempts)
+                                .push_arg(s.failing_since)
+                                .push_arg(s.last_ok_at)
+                                .push_arg(s.last_error.clone())
+                                .push_arg(s.next_try_at);
                         });
                         upsert.push(
                             " ON CONFLICT (org_id) DO UPDATE SET org_name = excluded.org_name, \
@@ -108,7 +96,7 @@ where
                         );
                         let mut each = delete.separated(", ");
                         for org_id in &chunk {
-                            each.push_bind(org_id.clone());
+                            each.push_arg(org_id.clone());
                         }
                         delete.push(")");
                         delete.build().execute(&mut *conn).await?;
@@ -133,7 +121,7 @@ where
             .writer
             .write(Priority::Background, move |conn| {
                 Box::pin(async move {
-                    let (next,): (i64,) = sqlx::query_as(
+                    let One(next): One<i64> = sqlx::query_as(
                         "UPDATE catalogue_sequence SET next_version = next_version + 1 \
                          WHERE id = 1 RETURNING next_version",
                     )
@@ -152,14 +140,14 @@ where
                             "INSERT INTO catalogue (version, {CATALOGUE_COLUMNS}) "
                         ));
                         insert.push_values(&chunk, |mut b, row| {
-                            b.push_bind(version)
-                                .push_bind(row.org_id.clone())
-                                .push_bind(row.doc_type.clone())
-                                .push_bind(row.org_name.clone())
-                                .push_bind(row.description.clone())
-                                .push_bind(row.formats.clone())
-                                .push_bind(row.parameters.clone())
-                                .push_bind(row.issuer_id.clone());
+                            b.push_arg(version)
+                                .push_arg(row.org_id.clone())
+                                .push_arg(row.doc_type.clone())
+                                .push_arg(row.org_name.clone())
+                                .push_arg(row.description.clone())
+                                .push_arg(row.formats.clone())
+                                .push_arg(row.parameters.clone())
+                                .push_arg(row.issuer_id.clone());
                         });
                         insert.push(" ON CONFLICT DO NOTHING");
                         insert.build().execute(&mut *conn).await?;
@@ -180,12 +168,12 @@ where
             .write(Priority::Background, move |conn| {
                 Box::pin(async move {
                     sqlx::query(SET_CURRENT)
-                        .bind(meta.version)
-                        .bind(meta.built_at)
-                        .bind(meta.entries)
-                        .bind(meta.issuers)
-                        .bind(meta.failing)
-                        .bind(meta.pending)
+                        .arg(meta.version)
+                        .arg(meta.built_at)
+                        .arg(meta.entries)
+                        .arg(meta.issuers)
+                        .arg(meta.failing)
+                        .arg(meta.pending)
                         .execute(&mut *conn)
                         .await?;
                     sqlx::query(DROP_OLD).execute(&mut *conn).await?;
@@ -221,8 +209,8 @@ where
              AND org_id = $1 AND doc_type = $2"
         );
         let found = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(org_id)
-            .bind(doc_type)
+            .arg(org_id)
+            .arg(doc_type)
             .fetch_optional(db.conn())
             .await;
         Ok(db.check(found)?)

@@ -1,28 +1,16 @@
 //! Clients (businesses), and the generation number their caches watch.
 
-use sqlx::{ColumnIndex, Database, Executor, IntoArguments};
+use sqlx::Executor;
 
 use super::requests::ERASE_REQUEST_DATA;
-use super::rows::CLIENT_COLUMNS;
-use super::sql::{Dialect, Param, RowsAffected, SqlStore, Value};
+use super::rows::{One, CLIENT_COLUMNS};
+use super::sql::{Bind, Dialect, RowsAffected, SqlStore};
 use super::writer::Priority;
 use super::{ClientRecord, EventKind, NewEvent, StoreResult, WebhookSettings};
 
 impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut D::Conn: Executor<'c, Database = D::Db>,
-    for<'e> i64: Value<'e, D::Db>,
-    for<'e> String: Value<'e, D::Db>,
-    for<'e> Vec<u8>: Value<'e, D::Db>,
-    for<'e> &'e str: Param<'e, D::Db>,
-    for<'e> &'e [u8]: Param<'e, D::Db>,
-    for<'e> Option<i64>: Param<'e, D::Db>,
-    for<'e> Option<String>: Param<'e, D::Db>,
-    for<'e> Option<Vec<u8>>: Param<'e, D::Db>,
-    for<'e> Option<&'e str>: Param<'e, D::Db>,
-    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
-    usize: ColumnIndex<<D::Db as Database>::Row>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
 {
     pub(super) async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()> {
         let c = c.clone();
@@ -34,17 +22,17 @@ where
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
                     );
                     sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(&c.client_id)
-                        .bind(&c.secret_hash)
-                        .bind(&c.product_instance_id)
-                        .bind(&c.name)
-                        .bind(&c.allowed_origins)
-                        .bind(c.disabled)
-                        .bind(c.created_at)
-                        .bind(&c.webhook_url)
-                        .bind(&c.webhook_secret)
-                        .bind(&c.webhook_previous_secret)
-                        .bind(c.webhook_previous_until)
+                        .arg(&c.client_id)
+                        .arg(&c.secret_hash)
+                        .arg(&c.product_instance_id)
+                        .arg(&c.name)
+                        .arg(&c.allowed_origins)
+                        .arg(c.disabled)
+                        .arg(c.created_at)
+                        .arg(&c.webhook_url)
+                        .arg(&c.webhook_secret)
+                        .arg(&c.webhook_previous_secret)
+                        .arg(c.webhook_previous_until)
                         .execute(&mut *conn)
                         .await?;
                     Self::bump_client_generation(conn).await
@@ -57,7 +45,7 @@ where
         let mut db = self.read.get().await?;
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
         let found = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(client_id)
+            .arg(client_id)
             .fetch_optional(db.conn())
             .await;
         Ok(db.check(found)?)
@@ -74,7 +62,7 @@ where
 
     pub(super) async fn client_generation(&self) -> StoreResult<i64> {
         let mut db = self.read.get().await?;
-        let found: Result<(i64,), _> =
+        let found: Result<One<i64>, _> =
             sqlx::query_as("SELECT generation FROM client_generation WHERE id = 1")
                 .fetch_one(db.conn())
                 .await;
@@ -93,8 +81,8 @@ where
             .write(Priority::Api, move |conn| {
                 Box::pin(async move {
                     let done = sqlx::query("UPDATE clients SET disabled = $1 WHERE client_id = $2")
-                        .bind(i64::from(disabled))
-                        .bind(&client_id)
+                        .arg(i64::from(disabled))
+                        .arg(&client_id)
                         .execute(&mut *conn)
                         .await?;
                     if done.rows_affected() != 1 {
@@ -118,7 +106,7 @@ where
     /// progress end, and what its requests hold of their users is erased.
     async fn end_client(conn: &mut D::Conn, client_id: &str, now: i64) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM files WHERE client_id = $1")
-            .bind(client_id)
+            .arg(client_id)
             .execute(&mut *conn)
             .await?;
         sqlx::query(
@@ -126,21 +114,21 @@ where
              consent_error_message = 'The business can no longer use this gateway.' \
              WHERE client_id = $1 AND status = 'unauthenticated' AND consent_error_code IS NULL",
         )
-        .bind(client_id)
+        .arg(client_id)
         .execute(&mut *conn)
         .await?;
         let sql = format!(
             "UPDATE requests SET {ERASE_REQUEST_DATA} \
              WHERE client_id = $1 AND data_key IS NOT NULL RETURNING id"
         );
-        let erased: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(client_id)
-            .bind(Vec::<u8>::new())
+        let erased: Vec<One<String>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .arg(client_id)
+            .arg(Vec::<u8>::new())
             .fetch_all(&mut *conn)
             .await?;
         let events: Vec<_> = erased
             .into_iter()
-            .map(|(id,)| {
+            .map(|One(id)| {
                 let reason = serde_json::json!({"reason": "client_disabled"});
                 let e = NewEvent::new(EventKind::Erased, reason, now);
                 (id, client_id.to_owned(), e)
@@ -160,8 +148,8 @@ where
                 Box::pin(async move {
                     let done =
                         sqlx::query("UPDATE clients SET secret_hash = $1 WHERE client_id = $2")
-                            .bind(&hash)
-                            .bind(&client_id)
+                            .arg(&hash)
+                            .arg(&client_id)
                             .execute(&mut *conn)
                             .await?;
                     Self::bump_client_generation(conn).await?;
@@ -185,11 +173,11 @@ where
                          webhook_previous_secret = $3, webhook_previous_until = $4 \
                          WHERE client_id = $5",
                     )
-                    .bind(&w.url)
-                    .bind(&w.secret)
-                    .bind(&w.previous_secret)
-                    .bind(w.previous_until)
-                    .bind(&client_id)
+                    .arg(&w.url)
+                    .arg(&w.secret)
+                    .arg(&w.previous_secret)
+                    .arg(w.previous_until)
+                    .arg(&client_id)
                     .execute(&mut *conn)
                     .await?;
                     Self::bump_client_generation(conn).await?;
@@ -201,10 +189,10 @@ where
 
     pub(super) async fn count_client_live_requests(&self, client_id: &str) -> StoreResult<i64> {
         let mut db = self.read.get().await?;
-        let found: Result<(i64,), _> = sqlx::query_as(
+        let found: Result<One<i64>, _> = sqlx::query_as(
             "SELECT COUNT(*) FROM requests WHERE client_id = $1 AND data_key IS NOT NULL",
         )
-        .bind(client_id)
+        .arg(client_id)
         .fetch_one(db.conn())
         .await;
         Ok(db.check(found)?.0)

@@ -4,10 +4,10 @@
 use std::collections::HashSet;
 
 use futures::future::BoxFuture;
-use sqlx::{ColumnIndex, Database, Executor, IntoArguments, QueryBuilder};
+use sqlx::{Executor, QueryBuilder};
 
-use super::rows::EVENT_COLUMNS;
-use super::sql::{Dialect, Param, RowsAffected, SqlStore, Value};
+use super::rows::{One, EVENT_COLUMNS};
+use super::sql::{Bind, Dialect, Push, RowsAffected, SqlStore};
 use super::writer::Priority;
 use super::{EventKind, EventRecord, NewEvent, NewRequest, StoreResult};
 
@@ -17,18 +17,6 @@ pub(super) type RequestEvent = (String, String, NewEvent);
 impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut D::Conn: Executor<'c, Database = D::Db>,
-    for<'e> i64: Value<'e, D::Db>,
-    for<'e> String: Value<'e, D::Db>,
-    for<'e> Vec<u8>: Value<'e, D::Db>,
-    for<'e> &'e str: Param<'e, D::Db>,
-    for<'e> &'e [u8]: Param<'e, D::Db>,
-    for<'e> Option<i64>: Param<'e, D::Db>,
-    for<'e> Option<String>: Param<'e, D::Db>,
-    for<'e> Option<Vec<u8>>: Param<'e, D::Db>,
-    for<'e> Option<&'e str>: Param<'e, D::Db>,
-    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
-    usize: ColumnIndex<<D::Db as Database>::Row>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
 {
     pub(super) async fn record_event(
         &self,
@@ -46,9 +34,9 @@ where
 
     pub(super) async fn erasure_count(&self, request_id: &str) -> StoreResult<i64> {
         let mut db = self.read.get().await?;
-        let found: Result<(i64,), _> =
+        let found: Result<One<i64>, _> =
             sqlx::query_as("SELECT COUNT(*) FROM events WHERE request_id = $1 AND kind = 'erased'")
-                .bind(request_id)
+                .arg(request_id)
                 .fetch_one(db.conn())
                 .await;
         Ok(db.check(found)?.0)
@@ -58,7 +46,7 @@ where
         let mut db = self.read.get().await?;
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE request_id = $1 ORDER BY seq");
         let all = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(request_id)
+            .arg(request_id)
             .fetch_all(db.conn())
             .await;
         Ok(db.check(all)?)
@@ -77,10 +65,10 @@ where
              WHERE client_id = $1 AND at >= $2 AND seq > $3 ORDER BY seq LIMIT $4"
         );
         let all = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(client_id)
-            .bind(since)
-            .bind(after_seq)
-            .bind(limit)
+            .arg(client_id)
+            .arg(since)
+            .arg(after_seq)
+            .arg(limit)
             .fetch_all(db.conn())
             .await;
         Ok(db.check(all)?)
@@ -90,7 +78,7 @@ where
         let mut db = self.read.get().await?;
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
         let found = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(event_id)
+            .arg(event_id)
             .fetch_optional(db.conn())
             .await;
         Ok(db.check(found)?)
@@ -148,19 +136,19 @@ where
         match (D::insert_events_and_deliveries(), &ids) {
             (Some(both), Some(ids)) => {
                 sqlx::query(both)
-                    .bind(&rows)
-                    .bind(ids)
+                    .arg(&rows)
+                    .arg(ids)
                     .execute(&mut *conn)
                     .await?;
             }
             _ => {
                 sqlx::query(D::INSERT_EVENTS)
-                    .bind(&rows)
+                    .arg(&rows)
                     .execute(&mut *conn)
                     .await?;
                 if let Some(ids) = &ids {
                     sqlx::query(D::insert_deliveries())
-                        .bind(ids)
+                        .arg(ids)
                         .execute(&mut *conn)
                         .await?;
                 }
@@ -211,18 +199,18 @@ where
              valid_upto) ",
         );
         insert.push_values(chunk, |mut b, r| {
-            b.push_bind(r.id.clone())
-                .push_bind(r.client_id.clone())
-                .push_bind("unauthenticated")
-                .push_bind(r.redirect_url.clone())
-                .push_bind(r.doc_types.clone())
-                .push_bind(r.state_hash.clone())
-                .push_bind(r.data_key.clone())
-                .push_bind(r.journey_secrets.clone())
-                .push_bind(r.idempotency_key.clone())
-                .push_bind(r.idempotency_fingerprint.clone())
-                .push_bind(r.created_at)
-                .push_bind(r.valid_upto);
+            b.push_arg(r.id.clone())
+                .push_arg(r.client_id.clone())
+                .push_arg("unauthenticated")
+                .push_arg(r.redirect_url.clone())
+                .push_arg(r.doc_types.clone())
+                .push_arg(r.state_hash.clone())
+                .push_arg(r.data_key.clone())
+                .push_arg(r.journey_secrets.clone())
+                .push_arg(r.idempotency_key.clone())
+                .push_arg(r.idempotency_fingerprint.clone())
+                .push_arg(r.created_at)
+                .push_arg(r.valid_upto);
         });
         // A duplicate idempotency key is an answer, not an error: its row
         // is skipped.
@@ -237,11 +225,11 @@ where
         let mut ask = QueryBuilder::<D::Db>::new("SELECT id FROM requests WHERE id IN (");
         let mut each = ask.separated(", ");
         for r in chunk {
-            each.push_bind(r.id.clone());
+            each.push_arg(r.id.clone());
         }
         ask.push(")");
-        let found: Vec<(String,)> = ask.build_query_as().fetch_all(&mut *conn).await?;
-        Ok(found.into_iter().map(|(id,)| id).collect())
+        let found: Vec<One<String>> = ask.build_query_as().fetch_all(&mut *conn).await?;
+        Ok(found.into_iter().map(|One(id)| id).collect())
     }
 }
 

@@ -2,9 +2,10 @@
 //! steps (run through [`Dialect::erase`]), event retention, the mode a
 //! database serves, and what is sealed with which master key.
 
-use sqlx::{ColumnIndex, Database, Executor, IntoArguments};
+use sqlx::Executor;
 
-use super::sql::{Dialect, Param, RowsAffected, SqlStore, Value};
+use super::rows::Pair;
+use super::sql::{Bind, Dialect, RowsAffected, SqlStore};
 use super::writer::Priority;
 use super::{EventKind, KeyUse, NewEvent, SealedKind, SealedValue, StoreResult, SweepStep};
 
@@ -49,18 +50,6 @@ const KEY_USAGE: &str = "\
 impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut D::Conn: Executor<'c, Database = D::Db>,
-    for<'e> i64: Value<'e, D::Db>,
-    for<'e> String: Value<'e, D::Db>,
-    for<'e> Vec<u8>: Value<'e, D::Db>,
-    for<'e> &'e str: Param<'e, D::Db>,
-    for<'e> &'e [u8]: Param<'e, D::Db>,
-    for<'e> Option<i64>: Param<'e, D::Db>,
-    for<'e> Option<String>: Param<'e, D::Db>,
-    for<'e> Option<Vec<u8>>: Param<'e, D::Db>,
-    for<'e> Option<&'e str>: Param<'e, D::Db>,
-    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
-    usize: ColumnIndex<<D::Db as Database>::Row>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
 {
     pub(super) async fn sweep_step(&self, now: i64, limit: i64) -> StoreResult<SweepStep> {
         D::erase(self, move |conn| {
@@ -91,8 +80,8 @@ where
         D::erase(self, move |conn| {
             Box::pin(async move {
                 let links = sqlx::query(D::SWEEP_LINKS)
-                    .bind(now)
-                    .bind(limit)
+                    .arg(now)
+                    .arg(limit)
                     .execute(&mut *conn)
                     .await?
                     .rows_affected();
@@ -117,8 +106,8 @@ where
                      (SELECT id FROM (SELECT id, at FROM events ORDER BY seq LIMIT $2) oldest \
                       WHERE at < $1)",
                 )
-                .bind(before)
-                .bind(limit)
+                .arg(before)
+                .arg(limit)
                 .execute(&mut *conn)
                 .await?;
                 let done = sqlx::query(
@@ -126,8 +115,8 @@ where
                      (SELECT seq FROM (SELECT seq, at FROM events ORDER BY seq LIMIT $2) oldest \
                       WHERE at < $1)",
                 )
-                .bind(before)
-                .bind(limit)
+                .arg(before)
+                .arg(limit)
                 .execute(&mut *conn)
                 .await?;
                 Ok(done.rows_affected())
@@ -145,13 +134,16 @@ where
                         "INSERT INTO gateway_meta (name, value, set_at) VALUES ('mode', $1, $2) \
                          ON CONFLICT (name) DO NOTHING",
                     )
-                    .bind(&mode)
-                    .bind(now)
+                    .arg(&mode)
+                    .arg(now)
                     .execute(&mut *conn)
                     .await?;
-                    sqlx::query_as("SELECT value, set_at FROM gateway_meta WHERE name = 'mode'")
-                        .fetch_one(&mut *conn)
-                        .await
+                    let Pair(mode, at) = sqlx::query_as(
+                        "SELECT value, set_at FROM gateway_meta WHERE name = 'mode'",
+                    )
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    Ok((mode, at))
                 })
             })
             .await
@@ -160,7 +152,7 @@ where
     pub(super) async fn key_usage(&self, now: i64) -> StoreResult<Vec<KeyUse>> {
         let mut db = self.read.get().await?;
         let all = sqlx::query_as(KEY_USAGE)
-            .bind(now)
+            .arg(now)
             .fetch_all(db.conn())
             .await;
         Ok(db.check(all)?)
@@ -182,12 +174,13 @@ where
                  WHERE {column} IS NOT NULL AND substr({column}, 2, 4) <> $1"
             );
             let mut db = self.read.get().await?;
-            let rows: Result<Vec<(String, Vec<u8>)>, _> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(current)
-                .fetch_all(db.conn())
-                .await;
+            let rows: Result<Vec<Pair<String, Vec<u8>>>, _> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .arg(current)
+                    .fetch_all(db.conn())
+                    .await;
             let rows = db.check(rows)?;
-            out.extend(rows.into_iter().map(|(owner, sealed)| SealedValue {
+            out.extend(rows.into_iter().map(|Pair(owner, sealed)| SealedValue {
                 kind,
                 owner,
                 sealed,
@@ -210,9 +203,9 @@ where
                         "UPDATE {table} SET {column} = $1 WHERE {key} = $2 AND {column} = $3"
                     );
                     let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(&resealed)
-                        .bind(&value.owner)
-                        .bind(&value.sealed)
+                        .arg(&resealed)
+                        .arg(&value.owner)
+                        .arg(&value.sealed)
                         .execute(&mut *conn)
                         .await?;
                     Ok(done.rows_affected() == 1)

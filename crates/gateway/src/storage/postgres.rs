@@ -11,10 +11,12 @@ use anyhow::Context;
 use futures::future::BoxFuture;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::query::{Query, QueryAs};
+use sqlx::query_builder::Separated;
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Row};
 
 use super::read_pool::{ReadPool, ReadPoolSize};
-use super::sql::{Dialect, RowsAffected, SqlStore};
+use super::sql::{Arg, Col, Columns, Dialect, Portable, RowsAffected, SqlStore};
 use super::writer::{Connect, Writer};
 use super::StoreResult;
 
@@ -25,6 +27,43 @@ pub type PgStore = SqlStore<PgDialect>;
 #[derive(Clone, Debug)]
 pub struct PgDialect {
     rewrites: Arc<Rewrites>,
+}
+
+impl Portable for sqlx::Postgres {
+    fn bind<'q, T: Arg<'q> + 'q>(
+        q: Query<'q, Self, Self::Arguments>,
+        v: T,
+    ) -> Query<'q, Self, Self::Arguments> {
+        q.bind(v)
+    }
+
+    fn bind_as<'q, O, T: Arg<'q> + 'q>(
+        q: QueryAs<'q, Self, O, Self::Arguments>,
+        v: T,
+    ) -> QueryAs<'q, Self, O, Self::Arguments> {
+        q.bind(v)
+    }
+
+    fn push<'t, T: Arg<'t>>(b: &mut QueryBuilder<Self>, v: T) {
+        b.push_bind(v);
+    }
+
+    fn push_separated<'t, T: Arg<'t>, Sep: std::fmt::Display>(
+        b: &mut Separated<'_, Self, Sep>,
+        v: T,
+    ) {
+        b.push_bind(v);
+    }
+}
+
+impl Columns for sqlx::postgres::PgRow {
+    fn col<T: Col>(&self, name: &str) -> Result<T, sqlx::Error> {
+        self.try_get(name)
+    }
+
+    fn col_at<T: Col>(&self, index: usize) -> Result<T, sqlx::Error> {
+        self.try_get(index)
+    }
 }
 
 impl RowsAffected for sqlx::postgres::PgQueryResult {

@@ -1,10 +1,10 @@
 //! Consent requests: created in the writer's batches (events.rs), read
 //! while live, changed as the journey goes, revoked.
 
-use sqlx::{ColumnIndex, Database, Executor, FromRow, IntoArguments};
+use sqlx::{Database, Executor, FromRow};
 
-use super::rows::{REQUEST_COLUMNS, REQUEST_STATUS_COLUMNS};
-use super::sql::{Dialect, Param, SqlStore, Value};
+use super::rows::{One, REQUEST_COLUMNS, REQUEST_STATUS_COLUMNS};
+use super::sql::{Bind, Dialect, SqlStore};
 use super::writer::Priority;
 use super::StoreResult;
 use super::{NewEvent, NewRequest, NewUpstreamRevoke, RequestRecord, RequestStatusRecord};
@@ -23,18 +23,6 @@ pub(super) const ERASE_REQUEST_SECRETS: &str = "token = NULL, user_details = NUL
 impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut D::Conn: Executor<'c, Database = D::Db>,
-    for<'e> i64: Value<'e, D::Db>,
-    for<'e> String: Value<'e, D::Db>,
-    for<'e> Vec<u8>: Value<'e, D::Db>,
-    for<'e> &'e str: Param<'e, D::Db>,
-    for<'e> &'e [u8]: Param<'e, D::Db>,
-    for<'e> Option<i64>: Param<'e, D::Db>,
-    for<'e> Option<String>: Param<'e, D::Db>,
-    for<'e> Option<Vec<u8>>: Param<'e, D::Db>,
-    for<'e> Option<&'e str>: Param<'e, D::Db>,
-    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
-    usize: ColumnIndex<<D::Db as Database>::Row>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
 {
     /// Through the writer's batches of new requests (events.rs).
     pub(super) async fn insert_request(&self, r: &NewRequest) -> StoreResult<bool> {
@@ -55,9 +43,9 @@ where
                         "UPDATE requests SET idempotency_key = NULL \
                          WHERE client_id = $1 AND idempotency_key = $2 AND valid_upto <= $3",
                     )
-                    .bind(&client_id)
-                    .bind(&key)
-                    .bind(now)
+                    .arg(&client_id)
+                    .arg(&key)
+                    .arg(now)
                     .execute(&mut *conn)
                     .await?;
                     Ok(())
@@ -112,9 +100,9 @@ where
              WHERE id = $1 AND valid_upto > $2 AND ($3 IS NULL OR client_id = $3)"
         );
         let found = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(now)
-            .bind(client_id)
+            .arg(id)
+            .arg(now)
+            .arg(client_id)
             .fetch_optional(db.conn())
             .await;
         Ok(db.check(found)?)
@@ -132,9 +120,9 @@ where
              WHERE client_id = $1 AND idempotency_key = $2 AND valid_upto > $3"
         );
         let found = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(client_id)
-            .bind(key)
-            .bind(now)
+            .arg(client_id)
+            .arg(key)
+            .arg(now)
             .fetch_optional(db.conn())
             .await;
         Ok(db.check(found)?)
@@ -155,8 +143,8 @@ where
                          AND status = 'unauthenticated' RETURNING {REQUEST_COLUMNS}"
                     );
                     sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                        .bind(&state_key)
-                        .bind(now)
+                        .arg(&state_key)
+                        .arg(now)
                         .fetch_optional(&mut *conn)
                         .await
                 })
@@ -184,10 +172,10 @@ where
                          AND status = 'unauthenticated' AND data_key IS NOT NULL \
                          RETURNING client_id",
                     )
-                    .bind(&token)
-                    .bind(&user_details)
-                    .bind(&scope_sealed)
-                    .bind(&id)
+                    .arg(&token)
+                    .arg(&user_details)
+                    .arg(&scope_sealed)
+                    .arg(&id)
                     .fetch_optional(&mut *conn)
                     .await?;
                     Self::log_change(conn, &id, changed, &event).await
@@ -212,9 +200,9 @@ where
                         "UPDATE requests SET consent_error_code = $1, consent_error_message = $2 \
                          WHERE id = $3 AND status = 'unauthenticated' RETURNING client_id",
                     )
-                    .bind(&code)
-                    .bind(&message)
-                    .bind(&id)
+                    .arg(&code)
+                    .arg(&message)
+                    .arg(&id)
                     .fetch_optional(&mut *conn)
                     .await?;
                     Self::log_change(conn, &id, changed, &event).await
@@ -227,11 +215,11 @@ where
     pub(super) async fn log_change(
         conn: &mut D::Conn,
         id: &str,
-        changed: Option<(String,)>,
+        changed: Option<One<String>>,
         event: &NewEvent,
     ) -> Result<(), sqlx::Error> {
         match changed {
-            Some((client_id,)) => Self::append_event(conn, id, &client_id, event).await,
+            Some(One(client_id)) => Self::append_event(conn, id, &client_id, event).await,
             None => Ok(()),
         }
     }
@@ -245,8 +233,8 @@ where
                         "UPDATE requests SET token = $1 \
                          WHERE id = $2 AND status = 'authenticated' AND data_key IS NOT NULL",
                     )
-                    .bind(&token)
-                    .bind(&id)
+                    .arg(&token)
+                    .arg(&id)
                     .execute(&mut *conn)
                     .await?;
                     Ok(())
@@ -292,18 +280,18 @@ where
              THEN data_key ELSE NULL END \
              WHERE id = $1 AND status = 'authenticated' RETURNING client_id"
         );
-        let client: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(Vec::<u8>::new())
-            .bind(event.at)
+        let client: Option<One<String>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .arg(id)
+            .arg(Vec::<u8>::new())
+            .arg(event.at)
             .fetch_optional(&mut *conn)
             .await?;
-        let Some((client_id,)) = client else {
+        let Some(One(client_id)) = client else {
             return Ok(false);
         };
         sqlx::query("DELETE FROM files WHERE request_id = $1 AND expires_at <= $2")
-            .bind(id)
-            .bind(event.at)
+            .arg(id)
+            .arg(event.at)
             .execute(&mut *conn)
             .await?;
         if let Some(u) = upstream {
@@ -312,11 +300,11 @@ where
                  next_attempt_at, locked_until, expires_at, created_at) \
                  VALUES ($1, $2, $3, 0, $4, 0, $5, $4) ON CONFLICT (request_id) DO NOTHING",
             )
-            .bind(id)
-            .bind(&client_id)
-            .bind(&u.token_sealed)
-            .bind(u.created_at)
-            .bind(u.expires_at)
+            .arg(id)
+            .arg(&client_id)
+            .arg(&u.token_sealed)
+            .arg(u.created_at)
+            .arg(u.expires_at)
             .execute(&mut *conn)
             .await?;
         }

@@ -1,28 +1,16 @@
 //! DigiLocker revokes queued after a local erasure (requests.rs queues
 //! them with the revoke), claimed and finished by the upstream worker.
 
-use sqlx::{ColumnIndex, Database, Executor, IntoArguments};
+use sqlx::Executor;
 
-use super::rows::UPSTREAM_REVOKE_COLUMNS;
-use super::sql::{Dialect, Param, SqlStore, Value};
+use super::rows::{One, UPSTREAM_REVOKE_COLUMNS};
+use super::sql::{Bind, Dialect, SqlStore};
 use super::writer::Priority;
 use super::{StoreResult, UpstreamRevoke, UpstreamRevokeOutcome};
 
 impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut D::Conn: Executor<'c, Database = D::Db>,
-    for<'e> i64: Value<'e, D::Db>,
-    for<'e> String: Value<'e, D::Db>,
-    for<'e> Vec<u8>: Value<'e, D::Db>,
-    for<'e> &'e str: Param<'e, D::Db>,
-    for<'e> &'e [u8]: Param<'e, D::Db>,
-    for<'e> Option<i64>: Param<'e, D::Db>,
-    for<'e> Option<String>: Param<'e, D::Db>,
-    for<'e> Option<Vec<u8>>: Param<'e, D::Db>,
-    for<'e> Option<&'e str>: Param<'e, D::Db>,
-    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
-    usize: ColumnIndex<<D::Db as Database>::Row>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
 {
     pub(super) async fn claim_upstream_revokes(
         &self,
@@ -44,10 +32,10 @@ where
                         D::SKIP_LOCKED
                     );
                     sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                        .bind(now)
-                        .bind(now.saturating_add(lease))
-                        .bind(limit)
-                        .bind(&request_id)
+                        .arg(now)
+                        .arg(now.saturating_add(lease))
+                        .arg(limit)
+                        .arg(&request_id)
                         .fetch_all(&mut *conn)
                         .await
                 })
@@ -70,7 +58,7 @@ where
                                 "DELETE FROM upstream_revokes WHERE request_id = $1 \
                                  RETURNING client_id",
                             )
-                            .bind(&request_id)
+                            .arg(&request_id)
                             .fetch_optional(&mut *conn)
                             .await?;
                             Self::log_change(conn, &request_id, gone, event).await?;
@@ -84,9 +72,9 @@ where
                                  last_error = $1, next_attempt_at = $2, locked_until = 0 \
                                  WHERE request_id = $3",
                             )
-                            .bind(error)
-                            .bind(next_attempt_at)
-                            .bind(&request_id)
+                            .arg(error)
+                            .arg(next_attempt_at)
+                            .arg(&request_id)
                             .execute(&mut *conn)
                             .await?;
                         }
@@ -107,7 +95,7 @@ where
              ORDER BY created_at, request_id LIMIT $1"
         );
         let all = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(limit)
+            .arg(limit)
             .fetch_all(db.conn())
             .await;
         Ok(db.check(all)?)
@@ -115,7 +103,7 @@ where
 
     pub(super) async fn count_upstream_revokes(&self) -> StoreResult<i64> {
         let mut db = self.read.get().await?;
-        let found: Result<(i64,), _> = sqlx::query_as("SELECT COUNT(*) FROM upstream_revokes")
+        let found: Result<One<i64>, _> = sqlx::query_as("SELECT COUNT(*) FROM upstream_revokes")
             .fetch_one(db.conn())
             .await;
         Ok(db.check(found)?.0)

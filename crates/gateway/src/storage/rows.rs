@@ -5,12 +5,14 @@
 //! both databases decode (`String`, `Vec<u8>`, `i64`, their `Option`s);
 //! `status` is read as text and parsed.
 
-use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
+use sqlx::FromRow;
+
+use super::sql::{Col, Columns};
 
 use super::{
     CatalogueMeta, CatalogueRow, ClientRecord, DeliveryRecord, EventRecord, FileRecord,
     IssuerState, KeyUse, LiveFile, RequestRecord, RequestStatusRecord, UpstreamRevoke,
-    WebhookBacklog,
+    WebhookBacklog, WebhookSettings,
 };
 use crate::domain::RequestStatus;
 
@@ -53,267 +55,219 @@ fn status(stored: String, column: &str) -> Result<RequestStatus, sqlx::Error> {
     })
 }
 
-impl<'r, R: Row> FromRow<'r, R> for ClientRecord
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for ClientRecord {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(ClientRecord {
-            client_id: row.try_get("client_id")?,
-            secret_hash: row.try_get("secret_hash")?,
-            product_instance_id: row.try_get("product_instance_id")?,
-            name: row.try_get("name")?,
-            allowed_origins: row.try_get("allowed_origins")?,
-            disabled: row.try_get("disabled")?,
-            created_at: row.try_get("created_at")?,
-            webhook_url: row.try_get("webhook_url")?,
-            webhook_secret: row.try_get("webhook_secret")?,
-            webhook_previous_secret: row.try_get("webhook_previous_secret")?,
-            webhook_previous_until: row.try_get("webhook_previous_until")?,
+            client_id: row.col("client_id")?,
+            secret_hash: row.col("secret_hash")?,
+            product_instance_id: row.col("product_instance_id")?,
+            name: row.col("name")?,
+            allowed_origins: row.col("allowed_origins")?,
+            disabled: row.col("disabled")?,
+            created_at: row.col("created_at")?,
+            webhook_url: row.col("webhook_url")?,
+            webhook_secret: row.col("webhook_secret")?,
+            webhook_previous_secret: row.col("webhook_previous_secret")?,
+            webhook_previous_until: row.col("webhook_previous_until")?,
         })
     }
 }
 
-impl<'r, R: Row> FromRow<'r, R> for RequestRecord
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for RequestRecord {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(RequestRecord {
-            id: row.try_get("id")?,
-            client_id: row.try_get("client_id")?,
-            status: status(row.try_get("status")?, "status")?,
-            redirect_url: row.try_get("redirect_url")?,
-            doc_types: row.try_get("doc_types")?,
-            data_key: row.try_get("data_key")?,
-            journey_secrets: row.try_get("journey_secrets")?,
-            callback_used: row.try_get("callback_used")?,
-            consent_error_code: row.try_get("consent_error_code")?,
-            consent_error_message: row.try_get("consent_error_message")?,
-            token: row.try_get("token")?,
-            user_details: row.try_get("user_details")?,
-            scope_sealed: row.try_get("scope_sealed")?,
-            idempotency_key: row.try_get("idempotency_key")?,
-            idempotency_fingerprint: row.try_get("idempotency_fingerprint")?,
-            created_at: row.try_get("created_at")?,
-            valid_upto: row.try_get("valid_upto")?,
+            id: row.col("id")?,
+            client_id: row.col("client_id")?,
+            status: status(row.col("status")?, "status")?,
+            redirect_url: row.col("redirect_url")?,
+            doc_types: row.col("doc_types")?,
+            data_key: row.col("data_key")?,
+            journey_secrets: row.col("journey_secrets")?,
+            callback_used: row.col("callback_used")?,
+            consent_error_code: row.col("consent_error_code")?,
+            consent_error_message: row.col("consent_error_message")?,
+            token: row.col("token")?,
+            user_details: row.col("user_details")?,
+            scope_sealed: row.col("scope_sealed")?,
+            idempotency_key: row.col("idempotency_key")?,
+            idempotency_fingerprint: row.col("idempotency_fingerprint")?,
+            created_at: row.col("created_at")?,
+            valid_upto: row.col("valid_upto")?,
         })
     }
 }
 
-impl<'r, R: Row> FromRow<'r, R> for RequestStatusRecord
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for RequestStatusRecord {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(RequestStatusRecord {
-            id: row.try_get("id")?,
-            status: status(row.try_get("status")?, "status")?,
-            data_key: row.try_get("data_key")?,
-            consent_error_code: row.try_get("consent_error_code")?,
-            consent_error_message: row.try_get("consent_error_message")?,
-            user_details: row.try_get("user_details")?,
-            valid_upto: row.try_get("valid_upto")?,
+            id: row.col("id")?,
+            status: status(row.col("status")?, "status")?,
+            data_key: row.col("data_key")?,
+            consent_error_code: row.col("consent_error_code")?,
+            consent_error_message: row.col("consent_error_message")?,
+            user_details: row.col("user_details")?,
+            valid_upto: row.col("valid_upto")?,
         })
     }
 }
 
-impl<'r, R: Row> FromRow<'r, R> for FileRecord
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for FileRecord {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(FileRecord {
-            token_hash: row.try_get("token_hash")?,
-            request_id: row.try_get("request_id")?,
-            client_id: row.try_get("client_id")?,
-            content_type: row.try_get("content_type")?,
-            name_sealed: row.try_get("name_sealed")?,
-            data: row.try_get("data")?,
-            expires_at: row.try_get("expires_at")?,
+            token_hash: row.col("token_hash")?,
+            request_id: row.col("request_id")?,
+            client_id: row.col("client_id")?,
+            content_type: row.col("content_type")?,
+            name_sealed: row.col("name_sealed")?,
+            data: row.col("data")?,
+            expires_at: row.col("expires_at")?,
         })
     }
 }
 
 // `#[sqlx(flatten)]`: the file's columns and the request's key in one row.
-impl<'r, R: Row> FromRow<'r, R> for LiveFile
-where
-    FileRecord: FromRow<'r, R>,
-    &'r str: ColumnIndex<R>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for LiveFile {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(LiveFile {
             file: FileRecord::from_row(row)?,
-            data_key: row.try_get("data_key")?,
+            data_key: row.col("data_key")?,
         })
     }
 }
 
-impl<'r, R: Row> FromRow<'r, R> for EventRecord
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for EventRecord {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(EventRecord {
-            seq: row.try_get("seq")?,
-            id: row.try_get("id")?,
-            request_id: row.try_get("request_id")?,
-            client_id: row.try_get("client_id")?,
-            kind: row.try_get("kind")?,
-            detail: row.try_get("detail")?,
-            at: row.try_get("at")?,
+            seq: row.col("seq")?,
+            id: row.col("id")?,
+            request_id: row.col("request_id")?,
+            client_id: row.col("client_id")?,
+            kind: row.col("kind")?,
+            detail: row.col("detail")?,
+            at: row.col("at")?,
         })
     }
 }
 
-impl<'r, R: Row> FromRow<'r, R> for DeliveryRecord
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for DeliveryRecord {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(DeliveryRecord {
-            event_id: row.try_get("event_id")?,
-            client_id: row.try_get("client_id")?,
-            state: row.try_get("state")?,
-            attempts: row.try_get("attempts")?,
-            next_attempt_at: row.try_get("next_attempt_at")?,
-            last_status: row.try_get("last_status")?,
-            last_error: row.try_get("last_error")?,
-            created_at: row.try_get("created_at")?,
-            finished_at: row.try_get("finished_at")?,
+            event_id: row.col("event_id")?,
+            client_id: row.col("client_id")?,
+            state: row.col("state")?,
+            attempts: row.col("attempts")?,
+            next_attempt_at: row.col("next_attempt_at")?,
+            last_status: row.col("last_status")?,
+            last_error: row.col("last_error")?,
+            created_at: row.col("created_at")?,
+            finished_at: row.col("finished_at")?,
         })
     }
 }
 
-impl<'r, R: Row> FromRow<'r, R> for CatalogueRow
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for CatalogueRow {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(CatalogueRow {
-            issuer_id: row.try_get("issuer_id")?,
-            org_id: row.try_get("org_id")?,
-            doc_type: row.try_get("doc_type")?,
-            org_name: row.try_get("org_name")?,
-            description: row.try_get("description")?,
-            formats: row.try_get("formats")?,
-            parameters: row.try_get("parameters")?,
+            issuer_id: row.col("issuer_id")?,
+            org_id: row.col("org_id")?,
+            doc_type: row.col("doc_type")?,
+            org_name: row.col("org_name")?,
+            description: row.col("description")?,
+            formats: row.col("formats")?,
+            parameters: row.col("parameters")?,
         })
     }
 }
 
-impl<'r, R: Row> FromRow<'r, R> for CatalogueMeta
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for CatalogueMeta {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(CatalogueMeta {
-            version: row.try_get("version")?,
-            built_at: row.try_get("built_at")?,
-            entries: row.try_get("entries")?,
-            issuers: row.try_get("issuers")?,
-            failing: row.try_get("failing")?,
-            pending: row.try_get("pending")?,
+            version: row.col("version")?,
+            built_at: row.col("built_at")?,
+            entries: row.col("entries")?,
+            issuers: row.col("issuers")?,
+            failing: row.col("failing")?,
+            pending: row.col("pending")?,
         })
     }
 }
 
-impl<'r, R: Row> FromRow<'r, R> for IssuerState
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for IssuerState {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(IssuerState {
-            org_id: row.try_get("org_id")?,
-            org_name: row.try_get("org_name")?,
-            issuer_id: row.try_get("issuer_id")?,
-            ok: row.try_get("ok")?,
-            attempts: row.try_get("attempts")?,
-            failing_since: row.try_get("failing_since")?,
-            last_ok_at: row.try_get("last_ok_at")?,
-            last_error: row.try_get("last_error")?,
-            next_try_at: row.try_get("next_try_at")?,
+            org_id: row.col("org_id")?,
+            org_name: row.col("org_name")?,
+            issuer_id: row.col("issuer_id")?,
+            ok: row.col("ok")?,
+            attempts: row.col("attempts")?,
+            failing_since: row.col("failing_since")?,
+            last_ok_at: row.col("last_ok_at")?,
+            last_error: row.col("last_error")?,
+            next_try_at: row.col("next_try_at")?,
         })
     }
 }
 
-impl<'r, R: Row> FromRow<'r, R> for UpstreamRevoke
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for UpstreamRevoke {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(UpstreamRevoke {
-            request_id: row.try_get("request_id")?,
-            client_id: row.try_get("client_id")?,
-            token_sealed: row.try_get("token_sealed")?,
-            attempts: row.try_get("attempts")?,
-            next_attempt_at: row.try_get("next_attempt_at")?,
-            last_error: row.try_get("last_error")?,
-            expires_at: row.try_get("expires_at")?,
-            created_at: row.try_get("created_at")?,
+            request_id: row.col("request_id")?,
+            client_id: row.col("client_id")?,
+            token_sealed: row.col("token_sealed")?,
+            attempts: row.col("attempts")?,
+            next_attempt_at: row.col("next_attempt_at")?,
+            last_error: row.col("last_error")?,
+            expires_at: row.col("expires_at")?,
+            created_at: row.col("created_at")?,
         })
     }
 }
 
-impl<'r, R: Row> FromRow<'r, R> for KeyUse
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for KeyUse {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(KeyUse {
-            kind: row.try_get("kind")?,
-            key_id: row.try_get("key_id")?,
-            count: row.try_get("count")?,
-            until: row.try_get("until")?,
+            kind: row.col("kind")?,
+            key_id: row.col("key_id")?,
+            count: row.col("count")?,
+            until: row.col("until")?,
         })
     }
 }
 
-impl<'r, R: Row> FromRow<'r, R> for WebhookBacklog
-where
-    &'r str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+impl<'r, R: Columns> FromRow<'r, R> for WebhookBacklog {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(WebhookBacklog {
-            pending: row.try_get("pending")?,
-            oldest_created_at: row.try_get("oldest_created_at")?,
+            pending: row.col("pending")?,
+            oldest_created_at: row.col("oldest_created_at")?,
         })
+    }
+}
+
+impl<'r, R: Columns> FromRow<'r, R> for WebhookSettings {
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(WebhookSettings {
+            url: row.col("url")?,
+            secret: row.col("secret")?,
+            previous_secret: row.col("previous_secret")?,
+            previous_until: row.col("previous_until")?,
+        })
+    }
+}
+
+/// A row of one column (`SELECT COUNT(*)`, `RETURNING id`).
+pub(super) struct One<A>(pub A);
+
+impl<'r, R: Columns, A: Col> FromRow<'r, R> for One<A> {
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(One(row.col_at(0)?))
+    }
+}
+
+/// A row of two columns.
+pub(super) struct Pair<A, B>(pub A, pub B);
+
+impl<'r, R: Columns, A: Col, B: Col> FromRow<'r, R> for Pair<A, B> {
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(Pair(row.col_at(0)?, row.col_at(1)?))
     }
 }

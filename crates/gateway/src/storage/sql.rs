@@ -4,13 +4,19 @@
 //! this file holds the seam and the impl that joins them. Placeholders are
 //! `$1`, `$2`… which SQLite and PostgreSQL both accept.
 //!
-//! The sqlx bounds that make a statement portable (the connection executes,
-//! the column types encode and decode) are listed on each generic impl:
-//! Rust does not carry a trait's where-clauses over to its users.
+//! Binding and reading go through [`Portable`] (`.arg(v)`, `.push_arg(v)`,
+//! [`Columns::col`]) rather than sqlx's `bind`/`try_get`: sqlx's bounds for
+//! those are on each value type (`i64: Encode<DB>`…), which Rust would make
+//! every generic impl repeat, while `Portable`'s are implied by
+//! `D: Dialect`. Only the executor bound stays on each aggregate's impl.
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::query::{Query, QueryAs};
+use sqlx::query_builder::Separated;
+use sqlx::{
+    Database, Decode, Encode, Executor, IntoArguments, Postgres, QueryBuilder, Row, Sqlite, Type,
+};
 
 use super::read_pool::ReadPool;
 use super::writer::Writer;
@@ -25,7 +31,7 @@ use super::{
 /// `Dialect` impls of sqlite.rs and postgres.rs) the statements and
 /// behaviours that are not the same on both.
 pub trait Dialect: Clone + std::fmt::Debug + Send + Sync + 'static {
-    type Db: Database<Connection = Self::Conn, QueryResult: RowsAffected>;
+    type Db: Portable<Connection = Self::Conn>;
     type Conn: sqlx::Connection<Database = Self::Db> + std::fmt::Debug + 'static;
 
     /// What a claim's subquery adds so two instances skip each other's rows.
@@ -99,17 +105,91 @@ pub struct SqlStore<D: Dialect> {
     pub(super) dialect: D,
 }
 
-/// A value both databases bind (`&str`, `Option<i64>`…): one bound
-/// instead of two.
-pub trait Param<'e, DB: Database>: Encode<'e, DB> + Type<DB> {}
+/// A value both databases bind (`i64`, `&str`, `Option<Vec<u8>>`…).
+pub trait Arg<'t>:
+    Encode<'t, Sqlite> + Type<Sqlite> + Encode<'t, Postgres> + Type<Postgres>
+{
+}
 
-impl<'e, DB: Database, T: Encode<'e, DB> + Type<DB>> Param<'e, DB> for T {}
+impl<'t, T> Arg<'t> for T where
+    T: Encode<'t, Sqlite> + Type<Sqlite> + Encode<'t, Postgres> + Type<Postgres>
+{
+}
 
-/// A column type both databases bind and read (`i64`, `String`,
-/// `Vec<u8>`).
-pub trait Value<'e, DB: Database>: Param<'e, DB> + Decode<'e, DB> {}
+/// A column type both databases read (`i64`, `String`, `Option<Vec<u8>>`…).
+pub trait Col:
+    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
 
-impl<'e, DB: Database, T: Param<'e, DB> + Decode<'e, DB>> Value<'e, DB> for T {}
+impl<T> Col for T where
+    T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+
+/// A database of ours, as the shared statements use it: it binds any
+/// [`Arg`], reads any [`Col`] of its rows, and says how many rows a
+/// statement changed. (sqlx's own bounds for these would have to be
+/// repeated on every generic impl; these are implied by `D: Dialect`.)
+pub trait Portable:
+    Database<Row: Columns, QueryResult: RowsAffected, Arguments: IntoArguments<Self>>
+{
+    fn bind<'q, T: Arg<'q> + 'q>(
+        q: Query<'q, Self, Self::Arguments>,
+        v: T,
+    ) -> Query<'q, Self, Self::Arguments>;
+    fn bind_as<'q, O, T: Arg<'q> + 'q>(
+        q: QueryAs<'q, Self, O, Self::Arguments>,
+        v: T,
+    ) -> QueryAs<'q, Self, O, Self::Arguments>;
+    fn push<'t, T: Arg<'t>>(b: &mut QueryBuilder<Self>, v: T);
+    fn push_separated<'t, T: Arg<'t>, Sep: std::fmt::Display>(
+        b: &mut Separated<'_, Self, Sep>,
+        v: T,
+    );
+}
+
+/// A row's columns by name or position, of any [`Col`] type.
+pub trait Columns: Row {
+    fn col<T: Col>(&self, name: &str) -> Result<T, sqlx::Error>;
+    fn col_at<T: Col>(&self, index: usize) -> Result<T, sqlx::Error>;
+}
+
+/// `.arg(v)`: [`sqlx::query::Query::bind`] for a [`Portable`] database.
+pub trait Bind<'q>: Sized {
+    fn arg<T: Arg<'q> + 'q>(self, v: T) -> Self;
+}
+
+impl<'q, DB: Portable> Bind<'q> for Query<'q, DB, DB::Arguments> {
+    fn arg<T: Arg<'q> + 'q>(self, v: T) -> Self {
+        DB::bind(self, v)
+    }
+}
+
+impl<'q, DB: Portable, O> Bind<'q> for QueryAs<'q, DB, O, DB::Arguments> {
+    fn arg<T: Arg<'q> + 'q>(self, v: T) -> Self {
+        DB::bind_as(self, v)
+    }
+}
+
+/// `.push_arg(v)`: `push_bind` for a [`Portable`] database's builders.
+pub trait Push {
+    fn push_arg<'t, T: Arg<'t>>(&mut self, v: T) -> &mut Self;
+}
+
+impl<DB: Portable> Push for QueryBuilder<DB> {
+    fn push_arg<'t, T: Arg<'t>>(&mut self, v: T) -> &mut Self {
+        DB::push(self, v);
+        self
+    }
+}
+
+impl<DB: Portable, Sep: std::fmt::Display> Push for Separated<'_, DB, Sep> {
+    fn push_arg<'t, T: Arg<'t>>(&mut self, v: T) -> &mut Self {
+        DB::push_separated(self, v);
+        self
+    }
+}
 
 /// The one `Store`: each method is its aggregate's (clients.rs,
 /// requests.rs, …), or the dialect's where the databases differ.
@@ -117,18 +197,6 @@ impl<'e, DB: Database, T: Param<'e, DB> + Decode<'e, DB>> Value<'e, DB> for T {}
 impl<D: Dialect> Store for SqlStore<D>
 where
     for<'c> &'c mut D::Conn: Executor<'c, Database = D::Db>,
-    for<'e> i64: Value<'e, D::Db>,
-    for<'e> String: Value<'e, D::Db>,
-    for<'e> Vec<u8>: Value<'e, D::Db>,
-    for<'e> &'e str: Param<'e, D::Db>,
-    for<'e> &'e [u8]: Param<'e, D::Db>,
-    for<'e> Option<i64>: Param<'e, D::Db>,
-    for<'e> Option<String>: Param<'e, D::Db>,
-    for<'e> Option<Vec<u8>>: Param<'e, D::Db>,
-    for<'e> Option<&'e str>: Param<'e, D::Db>,
-    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
-    usize: ColumnIndex<<D::Db as Database>::Row>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
 {
     fn backend(&self) -> &'static str {
         D::NAME

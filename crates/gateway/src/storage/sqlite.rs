@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use sqlx::query::{Query, QueryAs};
+use sqlx::query_builder::Separated;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, QueryBuilder, Row};
 
 use super::read_pool::{ReadPool, ReadPoolSize};
-use super::sql::{Dialect, RowsAffected, SqlStore};
+use super::sql::{Arg, Col, Columns, Dialect, Portable, RowsAffected, SqlStore};
 use super::writer::{Connect, Priority, Writer};
 use super::StoreResult;
 
@@ -52,6 +54,43 @@ pub type SqliteStore = SqlStore<SqliteDialect>;
 /// SQLite's side of [`SqlStore`].
 #[derive(Clone, Debug)]
 pub struct SqliteDialect;
+
+impl Portable for sqlx::Sqlite {
+    fn bind<'q, T: Arg<'q> + 'q>(
+        q: Query<'q, Self, Self::Arguments>,
+        v: T,
+    ) -> Query<'q, Self, Self::Arguments> {
+        q.bind(v)
+    }
+
+    fn bind_as<'q, O, T: Arg<'q> + 'q>(
+        q: QueryAs<'q, Self, O, Self::Arguments>,
+        v: T,
+    ) -> QueryAs<'q, Self, O, Self::Arguments> {
+        q.bind(v)
+    }
+
+    fn push<'t, T: Arg<'t>>(b: &mut QueryBuilder<Self>, v: T) {
+        b.push_bind(v);
+    }
+
+    fn push_separated<'t, T: Arg<'t>, Sep: std::fmt::Display>(
+        b: &mut Separated<'_, Self, Sep>,
+        v: T,
+    ) {
+        b.push_bind(v);
+    }
+}
+
+impl Columns for sqlx::sqlite::SqliteRow {
+    fn col<T: Col>(&self, name: &str) -> Result<T, sqlx::Error> {
+        self.try_get(name)
+    }
+
+    fn col_at<T: Col>(&self, index: usize) -> Result<T, sqlx::Error> {
+        self.try_get(index)
+    }
+}
 
 impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
     fn rows_affected(&self) -> u64 {

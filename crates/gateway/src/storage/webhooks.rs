@@ -3,39 +3,19 @@
 
 use std::collections::HashMap;
 
-use sqlx::{ColumnIndex, Database, Executor, IntoArguments};
+use sqlx::Executor;
 
-use super::rows::{DELIVERY_COLUMNS, EVENT_COLUMNS};
-use super::sql::{Dialect, Param, RowsAffected, SqlStore, Value};
+use super::rows::{One, DELIVERY_COLUMNS, EVENT_COLUMNS};
+use super::sql::{Bind, Dialect, RowsAffected, SqlStore};
 use super::writer::Priority;
 use super::{
     AttemptOutcome, DeliveryRecord, DueDelivery, EventRecord, StoreError, StoreResult,
     WebhookBacklog, WebhookSettings,
 };
 
-/// A client's webhook columns, as `claim_deliveries` reads them.
-type Hook = (
-    Option<String>,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    Option<i64>,
-);
-
 impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut D::Conn: Executor<'c, Database = D::Db>,
-    for<'e> i64: Value<'e, D::Db>,
-    for<'e> String: Value<'e, D::Db>,
-    for<'e> Vec<u8>: Value<'e, D::Db>,
-    for<'e> &'e str: Param<'e, D::Db>,
-    for<'e> &'e [u8]: Param<'e, D::Db>,
-    for<'e> Option<i64>: Param<'e, D::Db>,
-    for<'e> Option<String>: Param<'e, D::Db>,
-    for<'e> Option<Vec<u8>>: Param<'e, D::Db>,
-    for<'e> Option<&'e str>: Param<'e, D::Db>,
-    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
-    usize: ColumnIndex<<D::Db as Database>::Row>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
 {
     pub(super) async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
         let mut db = self.read.get().await?;
@@ -62,16 +42,16 @@ where
         self.writer
             .write(Priority::Background, move |conn| {
                 Box::pin(async move {
-                    let claimed: Vec<(String,)> = sqlx::query_as(D::CLAIM_DELIVERIES)
-                        .bind(now)
-                        .bind(now.saturating_add(lease))
-                        .bind(limit)
-                        .bind(per_client)
-                        .bind(&in_flight)
+                    let claimed: Vec<One<String>> = sqlx::query_as(D::CLAIM_DELIVERIES)
+                        .arg(now)
+                        .arg(now.saturating_add(lease))
+                        .arg(limit)
+                        .arg(per_client)
+                        .arg(&in_flight)
                         .fetch_all(&mut *conn)
                         .await?;
                     let mut due = Vec::with_capacity(claimed.len());
-                    for (event_id,) in claimed {
+                    for One(event_id) in claimed {
                         due.extend(Self::due_delivery(conn, &event_id).await?);
                     }
                     Ok(due)
@@ -88,34 +68,29 @@ where
     ) -> Result<Option<DueDelivery>, sqlx::Error> {
         let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = $1");
         let delivery: DeliveryRecord = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(event_id)
+            .arg(event_id)
             .fetch_one(&mut *conn)
             .await?;
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
         let event: Option<EventRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(event_id)
+            .arg(event_id)
             .fetch_optional(&mut *conn)
             .await?;
-        let hook: Option<Hook> = sqlx::query_as(
-            "SELECT webhook_url, webhook_secret, webhook_previous_secret, webhook_previous_until \
-             FROM clients WHERE client_id = $1",
+        let webhook: Option<WebhookSettings> = sqlx::query_as(
+            "SELECT webhook_url AS url, webhook_secret AS secret, \
+             webhook_previous_secret AS previous_secret, \
+             webhook_previous_until AS previous_until FROM clients WHERE client_id = $1",
         )
-        .bind(&delivery.client_id)
+        .arg(&delivery.client_id)
         .fetch_optional(&mut *conn)
         .await?;
-        let (Some(event), Some((url, secret, previous_secret, previous_until))) = (event, hook)
-        else {
+        let (Some(event), Some(webhook)) = (event, webhook) else {
             return Ok(None);
         };
         Ok(Some(DueDelivery {
             delivery,
             event,
-            webhook: WebhookSettings {
-                url,
-                secret,
-                previous_secret,
-                previous_until,
-            },
+            webhook,
         }))
     }
 
@@ -147,12 +122,12 @@ where
                          last_status = $2, last_error = $3, next_attempt_at = $4, \
                          finished_at = $5, locked_until = 0 WHERE event_id = $6",
                     )
-                    .bind(state)
-                    .bind(status)
-                    .bind(error)
-                    .bind(next)
-                    .bind(finished)
-                    .bind(&event_id)
+                    .arg(state)
+                    .arg(status)
+                    .arg(error)
+                    .arg(next)
+                    .arg(finished)
+                    .arg(&event_id)
                     .execute(&mut *conn)
                     .await?;
                     Ok(())
@@ -172,8 +147,8 @@ where
              ORDER BY created_at DESC, event_id DESC LIMIT $2"
         );
         let all = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(client_id)
-            .bind(limit)
+            .arg(client_id)
+            .arg(limit)
             .fetch_all(db.conn())
             .await;
         Ok(db.check(all)?)
@@ -193,8 +168,8 @@ where
                          ON CONFLICT (event_id) DO UPDATE SET state = 'pending', \
                          next_attempt_at = $2, locked_until = 0, finished_at = NULL",
                     )
-                    .bind(&event_id)
-                    .bind(now)
+                    .arg(&event_id)
+                    .arg(now)
                     .execute(&mut *conn)
                     .await?;
                     Ok(done.rows_affected() > 0)
