@@ -79,7 +79,6 @@ impl Dialect for PgDialect {
     const NAME: &'static str = "postgres";
     const ERASES_THROUGH_WRITER: bool = false;
 
-    /// What a claim's subquery adds so two instances skip each other's rows.
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const INSERT_EVENTS: &'static str =
         "INSERT INTO events (id, request_id, client_id, kind, detail, at) \
@@ -99,9 +98,6 @@ impl Dialect for PgDialect {
     // for them while holding our own could deadlock two sweepers.
     const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \
          (SELECT token_hash FROM files WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
-    /// Claim up to `$3` deliveries due at `$1` until `$2`: clients in turn
-    /// (every client's first, then every client's second, …), at most `$4`
-    /// a client less its count in the JSON object `$5` (already in flight).
     /// Each due client's first few through `deliveries_pending_client`
     /// (row locks can't be taken under a window function, so they are
     /// taken per client, then ranked).
@@ -197,8 +193,6 @@ impl Dialect for PgDialect {
         done
     }
 
-    /// Delete up to `limit` requests expired at `now` (their files
-    /// cascade); their (id, client_id).
     async fn sweep_requests(
         conn: &mut PgConnection,
         now: i64,

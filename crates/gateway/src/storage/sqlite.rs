@@ -105,7 +105,6 @@ impl Dialect for SqliteDialect {
     const NAME: &'static str = "sqlite";
     const ERASES_THROUGH_WRITER: bool = true;
 
-    /// What a claim's subquery adds so two instances skip each other's rows.
     const SKIP_LOCKED: &'static str = "";
     const INSERT_EVENTS: &'static str = INSERT_EVENTS;
 
@@ -117,12 +116,8 @@ impl Dialect for SqliteDialect {
         Some(&INSERT_EVENTS_AND_DELIVERIES)
     }
 
-    /// Up to `$2` file links expired at `$1`.
     const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \
          (SELECT token_hash FROM files WHERE expires_at <= $1 LIMIT $2)";
-    /// Claim up to `$3` deliveries due at `$1` until `$2`: clients in turn
-    /// (every client's first, then every client's second, …), at most `$4`
-    /// a client less its count in the JSON object `$5` (already in flight).
     const CLAIM_DELIVERIES: &'static str =
         "UPDATE deliveries SET locked_until = $2 WHERE event_id IN \
          (SELECT event_id FROM \
@@ -166,8 +161,7 @@ impl Dialect for SqliteDialect {
         Ok(Vec::new())
     }
 
-    /// Delete up to `limit` requests expired at `now` (their files
-    /// cascade); their (id, client_id). Not `DELETE … RETURNING`: SQLite's
+    /// Not `DELETE … RETURNING`: SQLite's
     /// connection thread hands each returned row over on its own (a thread
     /// wake-up each), so the step's rows come back as one JSON array, and
     /// the delete takes the same array.
