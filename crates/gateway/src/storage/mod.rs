@@ -1,6 +1,12 @@
-//! Storage: one trait, one implementation per database. SQL is kept portable
-//! (the same statements serve SQLite and PostgreSQL through `sql_store!`);
-//! the few places where the databases differ are per-backend methods.
+//! Storage: one trait, [`Store`], implemented once ([`sql::SqlStore`]) for
+//! both databases. The statements are ordinary functions, one module per
+//! aggregate: clients.rs, requests.rs (with revokes.rs, the DigiLocker
+//! revokes queued after one), files.rs, events.rs, webhooks.rs (the
+//! deliveries), catalogue.rs, leases.rs and maintenance.rs (sweeping,
+//! retention, mode, keys and sealed values). SQL is kept portable; the few
+//! places where SQLite and PostgreSQL differ are the [`sql::Dialect`] of
+//! each (sqlite.rs, postgres.rs), which also open the store. Each record's
+//! columns and `FromRow` are in rows.rs.
 //!
 //! Every write goes through one [`writer::Writer`] per store: it commits
 //! whatever has queued in one transaction (group commit) and answers each
@@ -13,12 +19,21 @@ use serde::Serialize;
 
 use crate::domain::RequestStatus;
 
+mod catalogue;
+mod clients;
+mod events;
+mod files;
+mod leases;
+mod maintenance;
 mod migrations;
 pub mod postgres;
 mod read_pool;
+mod requests;
+mod revokes;
 mod rows;
-mod sql;
+pub mod sql;
 pub mod sqlite;
+mod webhooks;
 pub mod writer;
 
 pub use postgres::PgStore;

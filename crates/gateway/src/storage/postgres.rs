@@ -11,19 +11,203 @@ use anyhow::Context;
 use futures::future::BoxFuture;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::query::{Query, QueryAs};
+use sqlx::query_builder::Separated;
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Row};
 
-use super::read_pool::{on_reader, ReadPool, ReadPoolSize};
-use super::sql::sql_store;
+use super::read_pool::{ReadPool, ReadPoolSize};
+use super::sql::{Arg, Col, Columns, Dialect, Portable, RowsAffected, SqlStore};
 use super::writer::{Connect, Writer};
 use super::StoreResult;
 
 /// The PostgreSQL store.
+pub type PgStore = SqlStore<PgDialect>;
+
+/// PostgreSQL's side of [`SqlStore`]: what rewriting tables needs.
 #[derive(Clone, Debug)]
-pub struct PgStore {
-    read: ReadPool<PgConnection>,
-    writer: Writer<PgConnection>,
+pub struct PgDialect {
     rewrites: Arc<Rewrites>,
+}
+
+impl Portable for sqlx::Postgres {
+    fn bind<'q, T: Arg<'q> + 'q>(
+        q: Query<'q, Self, Self::Arguments>,
+        v: T,
+    ) -> Query<'q, Self, Self::Arguments> {
+        q.bind(v)
+    }
+
+    fn bind_as<'q, O, T: Arg<'q> + 'q>(
+        q: QueryAs<'q, Self, O, Self::Arguments>,
+        v: T,
+    ) -> QueryAs<'q, Self, O, Self::Arguments> {
+        q.bind(v)
+    }
+
+    fn push<'t, T: Arg<'t>>(b: &mut QueryBuilder<Self>, v: T) {
+        b.push_bind(v);
+    }
+
+    fn push_separated<'t, T: Arg<'t>, Sep: std::fmt::Display>(
+        b: &mut Separated<'_, Self, Sep>,
+        v: T,
+    ) {
+        b.push_bind(v);
+    }
+}
+
+impl Columns for sqlx::postgres::PgRow {
+    fn col<T: Col>(&self, name: &str) -> Result<T, sqlx::Error> {
+        self.try_get(name)
+    }
+
+    fn col_at<T: Col>(&self, index: usize) -> Result<T, sqlx::Error> {
+        self.try_get(index)
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl Dialect for PgDialect {
+    type Db = sqlx::Postgres;
+    type Conn = PgConnection;
+
+    const NAME: &'static str = "postgres";
+    const ERASES_THROUGH_WRITER: bool = false;
+
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const INSERT_EVENTS: &'static str =
+        "INSERT INTO events (id, request_id, client_id, kind, detail, at) \
+         SELECT e ->> 0, e ->> 1, e ->> 2, e ->> 3, e ->> 4, (e ->> 5)::bigint \
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n";
+
+    fn insert_deliveries() -> &'static str {
+        INSERT_DELIVERIES
+    }
+
+    /// PostgreSQL prepares one statement per query: the two go apart.
+    fn insert_events_and_deliveries() -> Option<&'static str> {
+        None
+    }
+
+    // Rows another sweeper holds are skipped (it deletes them): waiting
+    // for them while holding our own could deadlock two sweepers.
+    const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \
+         (SELECT token_hash FROM files WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
+    /// Each due client's first few through `deliveries_pending_client`
+    /// (row locks can't be taken under a window function, so they are
+    /// taken per client, then ranked).
+    const CLAIM_DELIVERIES: &'static str =
+        "UPDATE deliveries SET locked_until = $2 WHERE event_id IN \
+         (SELECT event_id FROM \
+           (SELECT d.event_id, d.next_attempt_at, ROW_NUMBER() OVER \
+             (PARTITION BY c.client_id ORDER BY d.next_attempt_at, d.event_id) AS n \
+            FROM (SELECT DISTINCT client_id FROM deliveries \
+                  WHERE state = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1) c \
+            CROSS JOIN LATERAL \
+             (SELECT x.event_id, x.next_attempt_at FROM deliveries x \
+              WHERE x.client_id = c.client_id AND x.state = 'pending' \
+              AND x.next_attempt_at <= $1 AND x.locked_until <= $1 \
+              ORDER BY x.next_attempt_at, x.event_id \
+              LIMIT GREATEST($4 - COALESCE(($5::jsonb ->> c.client_id)::bigint, 0), 0) \
+              FOR UPDATE SKIP LOCKED) d) due \
+          ORDER BY n, next_attempt_at, event_id LIMIT $3) RETURNING event_id";
+
+    /// Erasure runs beside the writer, not through it: in its own
+    /// transaction on a pooled connection. PostgreSQL lets it and the API's
+    /// batches write at once (row locks keep them apart; the steps claim
+    /// rows with `SKIP LOCKED`), so an API write never waits behind a
+    /// step's delete and commit. Through the one writer, every step's
+    /// commit (its deleted rows' WAL) was time the API's writes waited.
+    async fn erase<T, F>(store: &PgStore, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>
+            + Send
+            + 'static,
+    {
+        let mut db = store.read.get().await?;
+        let done = async {
+            let mut tx = db.conn().begin().await?;
+            let value = f(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        Ok(db.check(done)?)
+    }
+
+    async fn compact(store: &PgStore) -> StoreResult<()> {
+        // The erased rows' old versions, data keys and all, stay in the
+        // table's pages (vacuum frees their space without overwriting it)
+        // until `rewrite_erased` rewrites the table.
+        let mut db = store.read.get().await?;
+        let done = sqlx::query(MARK_ERASED).execute(db.conn()).await;
+        db.check(done)?;
+        Ok(())
+    }
+
+    async fn rewrite_erased(store: &PgStore, now: i64, every: i64) -> StoreResult<Vec<String>> {
+        let mut db = store.read.get().await?;
+        let marked = sqlx::query_as("SELECT EXISTS (SELECT 1 FROM rewrites_due)")
+            .fetch_one(db.conn())
+            .await;
+        let (marked,): (bool,) = db.check(marked)?;
+        if !marked {
+            return Ok(Vec::new());
+        }
+        // At most one rewrite per `every` seconds across instances: a
+        // rewrite locks its table while it copies the live rows.
+        let leased = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.expires_at <= $4",
+        )
+        .bind(REWRITE_LEASE)
+        .bind(&store.dialect.rewrites.holder)
+        .bind(now.saturating_add(every))
+        .bind(now)
+        .execute(db.conn())
+        .await;
+        let leased = db.check(leased)?.rows_affected() == 1;
+        // Not held through the rewrite, which waits for old transactions.
+        drop(db);
+        if !leased {
+            return Ok(Vec::new());
+        }
+        let done = store.rewrite(false).await;
+        if !matches!(&done, Ok(tables) if !tables.is_empty()) {
+            // Nothing was rewritten: the next tick may try again.
+            let mut db = store.read.get().await?;
+            let released = sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+                .bind(REWRITE_LEASE)
+                .bind(&store.dialect.rewrites.holder)
+                .execute(db.conn())
+                .await;
+            db.check(released)?;
+        }
+        done
+    }
+
+    async fn sweep_requests(
+        conn: &mut PgConnection,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        sqlx::query_as(
+            "DELETE FROM requests WHERE id IN \
+             (SELECT id FROM requests WHERE valid_upto <= $1 ORDER BY valid_upto LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, client_id",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+    }
 }
 
 /// What rewriting tables needs: its own connection for each rewrite (VACUUM
@@ -59,6 +243,15 @@ const REWRITE_LOCK_TIMEOUT: &str = "SET lock_timeout = '1s'";
 /// The lease that spaces rewrites after erasures across instances. Nobody
 /// renews it: it is taken only once expired.
 const REWRITE_LEASE: &str = "erasure-rewrite";
+
+/// The deliveries of the events whose ids are in the JSON array `$1`, for
+/// clients with a webhook.
+const INSERT_DELIVERIES: &str = "INSERT INTO deliveries \
+     (event_id, client_id, state, attempts, next_attempt_at, locked_until, created_at) \
+     SELECT e.id, e.client_id, 'pending', 0, e.at, 0, e.at FROM events e \
+     JOIN clients c ON c.client_id = e.client_id \
+     WHERE c.webhook_url IS NOT NULL AND e.id IN (SELECT jsonb_array_elements_text($1::jsonb)) \
+     ON CONFLICT (event_id) DO NOTHING";
 
 /// Mark `requests` for a rewrite: its pages hold the old versions of the
 /// rows just erased, with their data keys. A mark already there stays as
@@ -271,7 +464,7 @@ impl PgStore {
         let store = PgStore {
             read,
             writer: Writer::start(conn, "BEGIN", connect, Self::insert_requests),
-            rewrites,
+            dialect: PgDialect { rewrites },
         };
         // What an upgrade left in the tables' pages goes before the first
         // call is served. Not fatal: the sweeper's rewrites retry.
@@ -283,160 +476,21 @@ impl PgStore {
 
     /// [`rewrite_marked`] on a connection of its own, if anything is marked.
     async fn rewrite(&self, upgrade_only: bool) -> StoreResult<Vec<String>> {
-        let (marked,): (bool,) = on_reader!(self, |conn| sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM rewrites_due WHERE (NOT $1 OR reason = 'upgrade'))"
+        let mut db = self.read.get().await?;
+        let marked = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM rewrites_due WHERE (NOT $1 OR reason = 'upgrade'))",
         )
         .bind(upgrade_only)
-        .fetch_one(conn)
-        .await);
+        .fetch_one(db.conn())
+        .await;
+        let (marked,): (bool,) = db.check(marked)?;
+        drop(db);
         if !marked {
             return Ok(Vec::new());
         }
-        let mut conn = self.rewrites.options.connect().await?;
+        let mut conn = self.dialect.rewrites.options.connect().await?;
         let done = rewrite_marked(&mut conn, upgrade_only).await;
         let _ = conn.close().await;
         Ok(done?)
     }
-
-    /// Erasure runs beside the writer, not through it: in its own
-    /// transaction on a pooled connection. PostgreSQL lets it and the API's
-    /// batches write at once (row locks keep them apart; the steps claim
-    /// rows with `SKIP LOCKED`), so an API write never waits behind a
-    /// step's delete and commit. Through the one writer, every step's
-    /// commit (its deleted rows' WAL) was time the API's writes waited.
-    async fn erase<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>
-            + Send
-            + 'static,
-    {
-        Ok(on_reader!(self, |conn| async {
-            let mut tx = conn.begin().await?;
-            let value = f(&mut tx).await?;
-            tx.commit().await?;
-            Ok(value)
-        }
-        .await))
-    }
-
-    /// Delete up to `limit` requests expired at `now` (their files
-    /// cascade); their (id, client_id).
-    async fn sweep_requests(
-        conn: &mut PgConnection,
-        now: i64,
-        limit: i64,
-    ) -> Result<Vec<(String, String)>, sqlx::Error> {
-        sqlx::query_as(
-            "DELETE FROM requests WHERE id IN \
-             (SELECT id FROM requests WHERE valid_upto <= $1 ORDER BY valid_upto LIMIT $2 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, client_id",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(conn)
-        .await
-    }
-    /// What a claim's subquery adds so two instances skip each other's rows.
-    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
-    /// Events from a JSON array of `[id, request_id, client_id, kind,
-    /// detail, at]`, in its order.
-    const INSERT_EVENTS: &'static str =
-        "INSERT INTO events (id, request_id, client_id, kind, detail, at) \
-         SELECT e ->> 0, e ->> 1, e ->> 2, e ->> 3, e ->> 4, (e ->> 5)::bigint \
-         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n";
-    /// The deliveries of the events whose ids are in the JSON array `$1`,
-    /// for clients with a webhook.
-    const INSERT_DELIVERIES: &'static str = "INSERT INTO deliveries \
-         (event_id, client_id, state, attempts, next_attempt_at, locked_until, created_at) \
-         SELECT e.id, e.client_id, 'pending', 0, e.at, 0, e.at FROM events e \
-         JOIN clients c ON c.client_id = e.client_id \
-         WHERE c.webhook_url IS NOT NULL AND e.id IN (SELECT jsonb_array_elements_text($1::jsonb)) \
-         ON CONFLICT (event_id) DO NOTHING";
-    /// PostgreSQL prepares one statement per query: the two go apart.
-    const INSERT_EVENTS_AND_DELIVERIES: Option<&'static str> = None;
-    // Rows another sweeper holds are skipped (it deletes them): waiting
-    // for them while holding our own could deadlock two sweepers.
-    const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \
-         (SELECT token_hash FROM files WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
-    /// Claim up to `$3` deliveries due at `$1` until `$2`: clients in turn
-    /// (every client's first, then every client's second, …), at most `$4`
-    /// a client less its count in the JSON object `$5` (already in flight).
-    /// Each due client's first few through `deliveries_pending_client`
-    /// (row locks can't be taken under a window function, so they are
-    /// taken per client, then ranked).
-    const CLAIM_DELIVERIES: &'static str =
-        "UPDATE deliveries SET locked_until = $2 WHERE event_id IN \
-         (SELECT event_id FROM \
-           (SELECT d.event_id, d.next_attempt_at, ROW_NUMBER() OVER \
-             (PARTITION BY c.client_id ORDER BY d.next_attempt_at, d.event_id) AS n \
-            FROM (SELECT DISTINCT client_id FROM deliveries \
-                  WHERE state = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1) c \
-            CROSS JOIN LATERAL \
-             (SELECT x.event_id, x.next_attempt_at FROM deliveries x \
-              WHERE x.client_id = c.client_id AND x.state = 'pending' \
-              AND x.next_attempt_at <= $1 AND x.locked_until <= $1 \
-              ORDER BY x.next_attempt_at, x.event_id \
-              LIMIT GREATEST($4 - COALESCE(($5::jsonb ->> c.client_id)::bigint, 0), 0) \
-              FOR UPDATE SKIP LOCKED) d) due \
-          ORDER BY n, next_attempt_at, event_id LIMIT $3) RETURNING event_id";
 }
-
-sql_store!(PgStore, sqlx::Postgres, PgConnection, {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    fn erases_through_writer(&self) -> bool {
-        false
-    }
-
-    async fn compact(&self) -> StoreResult<()> {
-        // The erased rows' old versions, data keys and all, stay in the
-        // table's pages (vacuum frees their space without overwriting it)
-        // until `rewrite_erased` rewrites the table.
-        on_reader!(self, |conn| sqlx::query(MARK_ERASED).execute(conn).await);
-        Ok(())
-    }
-
-    async fn rewrite_erased(&self, now: i64, every: i64) -> StoreResult<Vec<String>> {
-        let (marked,): (bool,) = on_reader!(self, |conn| sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM rewrites_due)"
-        )
-        .fetch_one(conn)
-        .await);
-        if !marked {
-            return Ok(Vec::new());
-        }
-        // At most one rewrite per `every` seconds across instances: a
-        // rewrite locks its table while it copies the live rows.
-        let leased = on_reader!(self, |conn| sqlx::query(
-            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-             WHERE leases.expires_at <= $4"
-        )
-        .bind(REWRITE_LEASE)
-        .bind(&self.rewrites.holder)
-        .bind(now.saturating_add(every))
-        .bind(now)
-        .execute(conn)
-        .await)
-        .rows_affected()
-            == 1;
-        if !leased {
-            return Ok(Vec::new());
-        }
-        let done = self.rewrite(false).await;
-        if !matches!(&done, Ok(tables) if !tables.is_empty()) {
-            // Nothing was rewritten: the next tick may try again.
-            on_reader!(self, |conn| sqlx::query(
-                "DELETE FROM leases WHERE name = $1 AND holder = $2"
-            )
-            .bind(REWRITE_LEASE)
-            .bind(&self.rewrites.holder)
-            .execute(conn)
-            .await);
-        }
-        done
-    }
-});

@@ -137,20 +137,6 @@ fn statement_error(e: &sqlx::Error) -> bool {
     )
 }
 
-/// Run one statement on a read connection of `$store.read`: `$run` is an
-/// expression using `$conn` (the `&mut` connection) and awaiting it.
-macro_rules! on_reader {
-    ($store:expr, |$conn:ident| $run:expr) => {{
-        let mut reader = $store.read.get().await?;
-        let result = {
-            let $conn = reader.conn();
-            $run
-        };
-        reader.check(result)?
-    }};
-}
-pub(crate) use on_reader;
-
 #[cfg(test)]
 mod tests {
     use super::*;

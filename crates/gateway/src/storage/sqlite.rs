@@ -6,48 +6,188 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use sqlx::query::{Query, QueryAs};
+use sqlx::query_builder::Separated;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, QueryBuilder, Row};
 
 use super::read_pool::{ReadPool, ReadPoolSize};
-use super::sql::sql_store;
+use super::sql::{Arg, Col, Columns, Dialect, Portable, RowsAffected, SqlStore};
 use super::writer::{Connect, Priority, Writer};
 use super::StoreResult;
 
+/// Events from a JSON array of `[id, request_id, client_id, kind, detail,
+/// at]`, in its order.
+const INSERT_EVENTS: &str = "INSERT INTO events (id, request_id, client_id, kind, detail, at) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
+     FROM json_each($1) ORDER BY key";
+
+/// The deliveries statement, with the JSON array of event ids in parameter
+/// `ids`.
+fn insert_deliveries(ids: &str) -> String {
+    format!(
+        "INSERT INTO deliveries \
+         (event_id, client_id, state, attempts, next_attempt_at, locked_until, created_at) \
+         SELECT e.id, e.client_id, 'pending', 0, e.at, 0, e.at FROM events e \
+         JOIN clients c ON c.client_id = e.client_id \
+         WHERE c.webhook_url IS NOT NULL AND e.id IN (SELECT value FROM json_each({ids})) \
+         ON CONFLICT (event_id) DO NOTHING"
+    )
+}
+
+/// [`insert_deliveries`] of the ids in `$1`.
+static INSERT_DELIVERIES: LazyLock<String> = LazyLock::new(|| insert_deliveries("$1"));
+
+/// Both, as one query (one hand-over to the connection's thread, not two):
+/// the events from `$1`, then the deliveries of those in `$2`.
+static INSERT_EVENTS_AND_DELIVERIES: LazyLock<String> =
+    LazyLock::new(|| format!("{INSERT_EVENTS}; {}", insert_deliveries("$2")));
+
 /// The SQLite store.
+pub type SqliteStore = SqlStore<SqliteDialect>;
+
+/// SQLite's side of [`SqlStore`].
 #[derive(Clone, Debug)]
-pub struct SqliteStore {
-    read: ReadPool<SqliteConnection>,
-    writer: Writer<SqliteConnection>,
+pub struct SqliteDialect;
+
+impl Portable for sqlx::Sqlite {
+    fn bind<'q, T: Arg<'q> + 'q>(
+        q: Query<'q, Self, Self::Arguments>,
+        v: T,
+    ) -> Query<'q, Self, Self::Arguments> {
+        q.bind(v)
+    }
+
+    fn bind_as<'q, O, T: Arg<'q> + 'q>(
+        q: QueryAs<'q, Self, O, Self::Arguments>,
+        v: T,
+    ) -> QueryAs<'q, Self, O, Self::Arguments> {
+        q.bind(v)
+    }
+
+    fn push<'t, T: Arg<'t>>(b: &mut QueryBuilder<Self>, v: T) {
+        b.push_bind(v);
+    }
+
+    fn push_separated<'t, T: Arg<'t>, Sep: std::fmt::Display>(
+        b: &mut Separated<'_, Self, Sep>,
+        v: T,
+    ) {
+        b.push_bind(v);
+    }
 }
 
-/// The events statement's text (a macro, so it can be joined with another).
-macro_rules! insert_events {
-    () => {
-        "INSERT INTO events (id, request_id, client_id, kind, detail, at) \
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
-         FROM json_each($1) ORDER BY key"
-    };
+impl Columns for sqlx::sqlite::SqliteRow {
+    fn col<T: Col>(&self, name: &str) -> Result<T, sqlx::Error> {
+        self.try_get(name)
+    }
+
+    fn col_at<T: Col>(&self, index: usize) -> Result<T, sqlx::Error> {
+        self.try_get(index)
+    }
 }
 
-/// The deliveries statement's text, with the JSON array of event ids in
-/// parameter `$ids`.
-macro_rules! insert_deliveries {
-    ($ids:literal) => {
-        concat!(
-            "INSERT INTO deliveries \
-             (event_id, client_id, state, attempts, next_attempt_at, locked_until, created_at) \
-             SELECT e.id, e.client_id, 'pending', 0, e.at, 0, e.at FROM events e \
-             JOIN clients c ON c.client_id = e.client_id \
-             WHERE c.webhook_url IS NOT NULL AND e.id IN (SELECT value FROM json_each(",
-            $ids,
-            ")) ON CONFLICT (event_id) DO NOTHING"
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl Dialect for SqliteDialect {
+    type Db = sqlx::Sqlite;
+    type Conn = SqliteConnection;
+
+    const NAME: &'static str = "sqlite";
+    const ERASES_THROUGH_WRITER: bool = true;
+
+    const SKIP_LOCKED: &'static str = "";
+    const INSERT_EVENTS: &'static str = INSERT_EVENTS;
+
+    fn insert_deliveries() -> &'static str {
+        &INSERT_DELIVERIES
+    }
+
+    fn insert_events_and_deliveries() -> Option<&'static str> {
+        Some(&INSERT_EVENTS_AND_DELIVERIES)
+    }
+
+    const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \
+         (SELECT token_hash FROM files WHERE expires_at <= $1 LIMIT $2)";
+    const CLAIM_DELIVERIES: &'static str =
+        "UPDATE deliveries SET locked_until = $2 WHERE event_id IN \
+         (SELECT event_id FROM \
+           (SELECT event_id, client_id, next_attempt_at, ROW_NUMBER() OVER \
+             (PARTITION BY client_id ORDER BY next_attempt_at, event_id) AS n \
+            FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1) due \
+          WHERE n <= $4 - COALESCE((SELECT value FROM json_each($5) WHERE key = due.client_id), 0) \
+          ORDER BY n, next_attempt_at, event_id LIMIT $3) RETURNING event_id";
+
+    /// Erasure goes through the one writer at background priority: SQLite
+    /// has one write lock, and the writer's share keeps erasure from
+    /// starving the API.
+    async fn erase<T, F>(store: &SqliteStore, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>
+            + Send
+            + 'static,
+    {
+        store.writer.write(Priority::Background, f).await
+    }
+
+    async fn compact(store: &SqliteStore) -> StoreResult<()> {
+        let mut reader = store.read.get().await?;
+        let cut = truncate_wal(reader.conn()).await;
+        if !reader.check(cut)? {
+            tracing::warn!(
+                "the WAL could not be truncated after an erasure; the next erasure tries again"
+            );
+        }
+        Ok(())
+    }
+
+    async fn rewrite_erased(
+        _store: &SqliteStore,
+        _now: i64,
+        _every: i64,
+    ) -> StoreResult<Vec<String>> {
+        // `secure_delete` overwrites erased rows in place and `compact`
+        // truncates the WAL at once: nothing waits for a rewrite.
+        Ok(Vec::new())
+    }
+
+    /// Not `DELETE … RETURNING`: SQLite's
+    /// connection thread hands each returned row over on its own (a thread
+    /// wake-up each), so the step's rows come back as one JSON array, and
+    /// the delete takes the same array.
+    async fn sweep_requests(
+        conn: &mut SqliteConnection,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let (rows,): (String,) = sqlx::query_as(
+            "SELECT json_group_array(json_array(id, client_id)) FROM \
+             (SELECT id, client_id FROM requests WHERE valid_upto <= $1 ORDER BY valid_upto LIMIT $2)",
         )
-    };
+        .bind(now)
+        .bind(limit)
+        .fetch_one(&mut *conn)
+        .await?;
+        let gone: Vec<(String, String)> =
+            serde_json::from_str(&rows).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        if !gone.is_empty() {
+            sqlx::query("DELETE FROM requests WHERE id IN (SELECT value ->> 0 FROM json_each($1))")
+                .bind(&rows)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(gone)
+    }
 }
 
 impl SqliteStore {
@@ -112,6 +252,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             read,
             writer: Writer::start(conn, "BEGIN IMMEDIATE", connect, Self::insert_requests),
+            dialect: SqliteDialect,
         })
     }
 
@@ -153,102 +294,7 @@ impl SqliteStore {
         }
         Ok(())
     }
-
-    /// Erasure goes through the one writer at background priority: SQLite
-    /// has one write lock, and the writer's share keeps erasure from
-    /// starving the API.
-    async fn erase<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>
-            + Send
-            + 'static,
-    {
-        self.writer.write(Priority::Background, f).await
-    }
-
-    /// Delete up to `limit` requests expired at `now` (their files
-    /// cascade); their (id, client_id). Not `DELETE … RETURNING`: SQLite's
-    /// connection thread hands each returned row over on its own (a thread
-    /// wake-up each), so the step's rows come back as one JSON array, and
-    /// the delete takes the same array.
-    async fn sweep_requests(
-        conn: &mut SqliteConnection,
-        now: i64,
-        limit: i64,
-    ) -> Result<Vec<(String, String)>, sqlx::Error> {
-        let (rows,): (String,) = sqlx::query_as(
-            "SELECT json_group_array(json_array(id, client_id)) FROM \
-             (SELECT id, client_id FROM requests WHERE valid_upto <= $1 ORDER BY valid_upto LIMIT $2)",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_one(&mut *conn)
-        .await?;
-        let gone: Vec<(String, String)> =
-            serde_json::from_str(&rows).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        if !gone.is_empty() {
-            sqlx::query("DELETE FROM requests WHERE id IN (SELECT value ->> 0 FROM json_each($1))")
-                .bind(&rows)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(gone)
-    }
-    /// What a claim's subquery adds so two instances skip each other's rows.
-    const SKIP_LOCKED: &'static str = "";
-    /// Events from a JSON array of `[id, request_id, client_id, kind,
-    /// detail, at]`, in its order.
-    const INSERT_EVENTS: &'static str = insert_events!();
-    /// The deliveries of the events whose ids are in the JSON array `$1`,
-    /// for clients with a webhook.
-    const INSERT_DELIVERIES: &'static str = insert_deliveries!("$1");
-    /// Both, as one query (one hand-over to the connection's thread, not
-    /// two): the events from `$1`, then the deliveries of those in `$2`.
-    const INSERT_EVENTS_AND_DELIVERIES: Option<&'static str> =
-        Some(concat!(insert_events!(), "; ", insert_deliveries!("$2")));
-    /// Up to `$2` file links expired at `$1`.
-    const SWEEP_LINKS: &'static str = "DELETE FROM files WHERE token_hash IN \
-         (SELECT token_hash FROM files WHERE expires_at <= $1 LIMIT $2)";
-    /// Claim up to `$3` deliveries due at `$1` until `$2`: clients in turn
-    /// (every client's first, then every client's second, …), at most `$4`
-    /// a client less its count in the JSON object `$5` (already in flight).
-    const CLAIM_DELIVERIES: &'static str =
-        "UPDATE deliveries SET locked_until = $2 WHERE event_id IN \
-         (SELECT event_id FROM \
-           (SELECT event_id, client_id, next_attempt_at, ROW_NUMBER() OVER \
-             (PARTITION BY client_id ORDER BY next_attempt_at, event_id) AS n \
-            FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 AND locked_until <= $1) due \
-          WHERE n <= $4 - COALESCE((SELECT value FROM json_each($5) WHERE key = due.client_id), 0) \
-          ORDER BY n, next_attempt_at, event_id LIMIT $3) RETURNING event_id";
 }
-
-sql_store!(SqliteStore, sqlx::Sqlite, SqliteConnection, {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    fn erases_through_writer(&self) -> bool {
-        true
-    }
-
-    async fn compact(&self) -> StoreResult<()> {
-        let mut reader = self.read.get().await?;
-        let cut = truncate_wal(reader.conn()).await;
-        if !reader.check(cut)? {
-            tracing::warn!(
-                "the WAL could not be truncated after an erasure; the next erasure tries again"
-            );
-        }
-        Ok(())
-    }
-
-    async fn rewrite_erased(&self, _now: i64, _every: i64) -> StoreResult<Vec<String>> {
-        // `secure_delete` overwrites erased rows in place and `compact`
-        // truncates the WAL at once: nothing waits for a rewrite.
-        Ok(Vec::new())
-    }
-});
 
 /// Move every committed page into the main file and cut the WAL to
 /// nothing, so no earlier version of a changed or erased row stays in it.
