@@ -37,6 +37,11 @@ mod webhooks;
 pub mod writer;
 
 pub use postgres::PgStore;
+pub use rows::{
+    CatalogueMeta, CatalogueRow, ClientRecord, DeliveryRecord, EventRecord, FileRecord,
+    IssuerState, KeyUse, LiveFile, RequestRecord, RequestStatusRecord, UpstreamRevoke,
+    WebhookBacklog, WebhookSettings,
+};
 pub use sqlite::SqliteStore;
 
 /// Open a PostgreSQL store behind the trait.
@@ -95,82 +100,6 @@ impl StoreError {
 /// The result of a storage call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A client (business) of the gateway.
-#[derive(Debug, Clone, Default)]
-pub struct ClientRecord {
-    pub client_id: String,
-    pub secret_hash: Vec<u8>,
-    pub product_instance_id: String,
-    pub name: String,
-    /// Space-separated origins (`https://example.com`) the client's
-    /// `redirectUrl`s must use; empty allows any.
-    pub allowed_origins: String,
-    pub disabled: i64,
-    pub created_at: i64,
-    /// Where events are delivered; `None`: no webhook.
-    pub webhook_url: Option<String>,
-    /// The signing secret, sealed with the master key.
-    pub webhook_secret: Option<Vec<u8>>,
-    /// The secret before the last rotation, sealed; it keeps signing
-    /// alongside the new one until `webhook_previous_until`.
-    pub webhook_previous_secret: Option<Vec<u8>>,
-    pub webhook_previous_until: Option<i64>,
-}
-
-/// A client's webhook as set by `client webhook`.
-#[derive(Debug, Clone, Default)]
-pub struct WebhookSettings {
-    pub url: Option<String>,
-    pub secret: Option<Vec<u8>>,
-    pub previous_secret: Option<Vec<u8>>,
-    pub previous_until: Option<i64>,
-}
-
-/// A stored consent request.
-#[derive(Debug, Clone)]
-pub struct RequestRecord {
-    pub id: String,
-    pub client_id: String,
-    pub status: RequestStatus,
-    pub redirect_url: String,
-    pub doc_types: String,
-    /// This request's data key, sealed with the master key; `None` once
-    /// the request's data was erased (revoke, a disabled client).
-    pub data_key: Option<Vec<u8>>,
-    /// Sealed (data key) [`crate::sealed::JourneySecrets`]; empty once erased.
-    pub journey_secrets: Vec<u8>,
-    pub callback_used: i64,
-    pub consent_error_code: Option<String>,
-    pub consent_error_message: Option<String>,
-    /// Sealed (data key) token.
-    pub token: Option<Vec<u8>>,
-    /// Sealed (data key) user details.
-    pub user_details: Option<Vec<u8>>,
-    /// Sealed (data key) scope DigiLocker granted (it lists document URIs).
-    pub scope_sealed: Option<Vec<u8>>,
-    pub idempotency_key: Option<String>,
-    /// SHA-256 of the canonical body of the create call that carried the key.
-    pub idempotency_fingerprint: Option<Vec<u8>>,
-    pub created_at: i64,
-    pub valid_upto: i64,
-}
-
-/// What `/status` shows of a request: the columns it reads, not the whole
-/// row (no journey secrets, token or scope to copy out of the database on
-/// the busiest read).
-#[derive(Debug, Clone)]
-pub struct RequestStatusRecord {
-    pub id: String,
-    pub status: RequestStatus,
-    /// As [`RequestRecord::data_key`].
-    pub data_key: Option<Vec<u8>>,
-    pub consent_error_code: Option<String>,
-    pub consent_error_message: Option<String>,
-    /// Sealed (data key) user details.
-    pub user_details: Option<Vec<u8>>,
-    pub valid_upto: i64,
-}
-
 /// What a new request is made of.
 #[derive(Debug, Clone)]
 pub struct NewRequest {
@@ -195,27 +124,6 @@ impl TryFrom<String> for RequestStatus {
     fn try_from(stored: String) -> Result<Self, Self::Error> {
         RequestStatus::parse(&stored).ok_or_else(|| format!("unknown request status {stored:?}"))
     }
-}
-
-/// A stored file.
-#[derive(Debug, Clone)]
-pub struct FileRecord {
-    pub token_hash: Vec<u8>,
-    pub request_id: String,
-    pub client_id: String,
-    pub content_type: String,
-    /// Sealed (data key) download name: it can hold a document number.
-    pub name_sealed: Vec<u8>,
-    /// Sealed (data key) bytes.
-    pub data: Vec<u8>,
-    pub expires_at: i64,
-}
-
-/// A stored file with its request's sealed data key.
-#[derive(Debug, Clone)]
-pub struct LiveFile {
-    pub file: FileRecord,
-    pub data_key: Option<Vec<u8>>,
 }
 
 /// What happened to a request. Events carry ids, kinds, doc types and codes,
@@ -309,44 +217,6 @@ pub fn new_event_id() -> String {
     format!("evt_{}", uuid::Uuid::now_v7().simple())
 }
 
-/// A stored event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventRecord {
-    pub seq: i64,
-    pub id: String,
-    pub request_id: String,
-    pub client_id: String,
-    pub kind: String,
-    /// JSON object.
-    pub detail: String,
-    pub at: i64,
-}
-
-/// One webhook delivery: an announced event on its way to a client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryRecord {
-    pub event_id: String,
-    pub client_id: String,
-    /// `pending`, `delivered` or `failed`.
-    pub state: String,
-    pub attempts: i64,
-    pub next_attempt_at: i64,
-    pub last_status: Option<i64>,
-    pub last_error: Option<String>,
-    pub created_at: i64,
-    pub finished_at: Option<i64>,
-}
-
-/// The webhook deliveries still to be made, for `/metrics`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WebhookBacklog {
-    /// Deliveries pending (waiting for their first attempt or a retry).
-    pub pending: i64,
-    /// When the oldest pending one was created (Unix seconds); `None`
-    /// when nothing is pending.
-    pub oldest_created_at: Option<i64>,
-}
-
 /// A delivery due now, with what sending it needs.
 #[derive(Debug, Clone)]
 pub struct DueDelivery {
@@ -384,68 +254,12 @@ pub struct SweepStep {
     pub took: std::time::Duration,
 }
 
-/// One (issuer, doc type) of the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogueRow {
-    /// The issuer's id in document URIs (`in.gov.pan`); may be empty.
-    pub issuer_id: String,
-    pub org_id: String,
-    pub doc_type: String,
-    pub org_name: String,
-    pub description: String,
-    /// JSON array of formats.
-    pub formats: String,
-    /// JSON array of `{name, description}`.
-    pub parameters: String,
-}
-
-/// Which catalogue is current, and how complete it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CatalogueMeta {
-    pub version: i64,
-    pub built_at: i64,
-    pub entries: i64,
-    /// Issuers DigiLocker listed.
-    pub issuers: i64,
-    /// Issuers whose last answer failed (their entries, if any, are from
-    /// their last good answer).
-    pub failing: i64,
-    /// Issuers not asked yet (a first build still running).
-    pub pending: i64,
-}
-
-impl CatalogueMeta {
-    /// Every listed issuer answered its last call.
-    pub fn complete(&self) -> bool {
-        self.failing == 0 && self.pending == 0
-    }
-}
-
 /// How complete a catalogue about to be stored is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CatalogueHealth {
     pub issuers: i64,
     pub failing: i64,
     pub pending: i64,
-}
-
-/// One issuer's state in the catalogue (org id `''`: the issuer list).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssuerState {
-    pub org_id: String,
-    pub org_name: String,
-    /// As in [`CatalogueRow::issuer_id`].
-    pub issuer_id: String,
-    /// 1 when its last attempt succeeded.
-    pub ok: i64,
-    /// Failed attempts in a row.
-    pub attempts: i64,
-    pub failing_since: Option<i64>,
-    pub last_ok_at: Option<i64>,
-    /// What DigiLocker answered (status and code, no personal data).
-    pub last_error: Option<String>,
-    /// When it is asked again (its refresh when ok, its retry when failing).
-    pub next_try_at: i64,
 }
 
 /// A revoke to make upstream after the local erasure.
@@ -459,19 +273,6 @@ pub struct NewUpstreamRevoke {
     pub created_at: i64,
 }
 
-/// A queued upstream revoke.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamRevoke {
-    pub request_id: String,
-    pub client_id: String,
-    pub token_sealed: Vec<u8>,
-    pub attempts: i64,
-    pub next_attempt_at: i64,
-    pub last_error: Option<String>,
-    pub expires_at: i64,
-    pub created_at: i64,
-}
-
 /// How an upstream revoke attempt went.
 #[derive(Debug, Clone)]
 pub enum UpstreamRevokeOutcome {
@@ -480,17 +281,6 @@ pub enum UpstreamRevokeOutcome {
     Done(NewEvent),
     /// Try again at `next_attempt_at`.
     Retry { error: String, next_attempt_at: i64 },
-}
-
-/// What needs one master key: `count` values of one `kind` sealed with
-/// the key whose id is `key_id` (the 4 bytes after an envelope's version
-/// byte), needed until `until` at the latest (`None`: until re-sealed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyUse {
-    pub kind: String,
-    pub key_id: Vec<u8>,
-    pub count: i64,
-    pub until: Option<i64>,
 }
 
 /// A long-lived value sealed with a master key, which a start re-seals

@@ -1,51 +1,16 @@
-//! The records of storage/mod.rs as rows of either database: each one's
-//! columns, and its `FromRow` (what `#[derive(sqlx::FromRow)]` generates,
-//! written out so the gateway builds without sqlx's proc-macro crate, see
-//! build.rs). A record's fields are columns of the same names, of the types
-//! both databases decode (`String`, `Vec<u8>`, `i64`, their `Option`s);
-//! `status` is read as text and parsed.
+//! The records storage reads, each in one place: the struct, its columns
+//! and its `FromRow` (what `#[derive(sqlx::FromRow)]` generates, written
+//! out so the gateway builds without sqlx's proc-macro crate, see
+//! build.rs). A new column touches its migration, its record here, and the
+//! statements that use it. A record's fields are columns of the same
+//! names, of the types both databases decode (`String`, `Vec<u8>`, `i64`,
+//! their `Option`s); `status` is read as text and parsed.
 
 use sqlx::FromRow;
 
 use super::sql::{Col, Columns};
 
-use super::{
-    CatalogueMeta, CatalogueRow, ClientRecord, DeliveryRecord, EventRecord, FileRecord,
-    IssuerState, KeyUse, LiveFile, RequestRecord, RequestStatusRecord, UpstreamRevoke,
-    WebhookBacklog, WebhookSettings,
-};
 use crate::domain::RequestStatus;
-
-/// Columns of `RequestRecord`, in one place.
-pub(crate) const REQUEST_COLUMNS: &str =
-    "id, client_id, status, redirect_url, doc_types, data_key, journey_secrets, \
-     callback_used, consent_error_code, consent_error_message, token, user_details, scope_sealed, \
-     idempotency_key, idempotency_fingerprint, created_at, valid_upto";
-
-/// Columns of `RequestStatusRecord`.
-pub(crate) const REQUEST_STATUS_COLUMNS: &str =
-    "id, status, data_key, consent_error_code, consent_error_message, user_details, valid_upto";
-
-pub(crate) const CLIENT_COLUMNS: &str =
-    "client_id, secret_hash, product_instance_id, name, allowed_origins, disabled, created_at, \
-     webhook_url, webhook_secret, webhook_previous_secret, webhook_previous_until";
-
-pub(crate) const EVENT_COLUMNS: &str = "seq, id, request_id, client_id, kind, detail, at";
-
-pub(crate) const DELIVERY_COLUMNS: &str =
-    "event_id, client_id, state, attempts, next_attempt_at, last_status, last_error, created_at, finished_at";
-
-pub(crate) const CATALOGUE_COLUMNS: &str =
-    "org_id, doc_type, org_name, description, formats, parameters, issuer_id";
-
-pub(crate) const CATALOGUE_META_COLUMNS: &str =
-    "version, built_at, entries, issuers, failing, pending";
-
-pub(crate) const ISSUER_STATE_COLUMNS: &str =
-    "org_id, org_name, issuer_id, ok, attempts, failing_since, last_ok_at, last_error, next_try_at";
-
-pub(crate) const UPSTREAM_REVOKE_COLUMNS: &str =
-    "request_id, client_id, token_sealed, attempts, next_attempt_at, last_error, expires_at, created_at";
 
 /// A stored status, as `#[sqlx(try_from = "String")]` read it.
 fn status(stored: String, column: &str) -> Result<RequestStatus, sqlx::Error> {
@@ -54,6 +19,32 @@ fn status(stored: String, column: &str) -> Result<RequestStatus, sqlx::Error> {
         source: e.into(),
     })
 }
+
+/// A client (business) of the gateway.
+#[derive(Debug, Clone, Default)]
+pub struct ClientRecord {
+    pub client_id: String,
+    pub secret_hash: Vec<u8>,
+    pub product_instance_id: String,
+    pub name: String,
+    /// Space-separated origins (`https://example.com`) the client's
+    /// `redirectUrl`s must use; empty allows any.
+    pub allowed_origins: String,
+    pub disabled: i64,
+    pub created_at: i64,
+    /// Where events are delivered; `None`: no webhook.
+    pub webhook_url: Option<String>,
+    /// The signing secret, sealed with the master key.
+    pub webhook_secret: Option<Vec<u8>>,
+    /// The secret before the last rotation, sealed; it keeps signing
+    /// alongside the new one until `webhook_previous_until`.
+    pub webhook_previous_secret: Option<Vec<u8>>,
+    pub webhook_previous_until: Option<i64>,
+}
+
+pub(crate) const CLIENT_COLUMNS: &str =
+    "client_id, secret_hash, product_instance_id, name, allowed_origins, disabled, created_at, \
+     webhook_url, webhook_secret, webhook_previous_secret, webhook_previous_until";
 
 impl<'r, R: Columns> FromRow<'r, R> for ClientRecord {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
@@ -72,6 +63,41 @@ impl<'r, R: Columns> FromRow<'r, R> for ClientRecord {
         })
     }
 }
+
+/// A stored consent request.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    pub id: String,
+    pub client_id: String,
+    pub status: RequestStatus,
+    pub redirect_url: String,
+    pub doc_types: String,
+    /// This request's data key, sealed with the master key; `None` once
+    /// the request's data was erased (revoke, a disabled client).
+    pub data_key: Option<Vec<u8>>,
+    /// Sealed (data key) [`crate::sealed::JourneySecrets`]; empty once erased.
+    pub journey_secrets: Vec<u8>,
+    pub callback_used: i64,
+    pub consent_error_code: Option<String>,
+    pub consent_error_message: Option<String>,
+    /// Sealed (data key) token.
+    pub token: Option<Vec<u8>>,
+    /// Sealed (data key) user details.
+    pub user_details: Option<Vec<u8>>,
+    /// Sealed (data key) scope DigiLocker granted (it lists document URIs).
+    pub scope_sealed: Option<Vec<u8>>,
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the canonical body of the create call that carried the key.
+    pub idempotency_fingerprint: Option<Vec<u8>>,
+    pub created_at: i64,
+    pub valid_upto: i64,
+}
+
+/// Columns of `RequestRecord`, in one place.
+pub(crate) const REQUEST_COLUMNS: &str =
+    "id, client_id, status, redirect_url, doc_types, data_key, journey_secrets, \
+     callback_used, consent_error_code, consent_error_message, token, user_details, scope_sealed, \
+     idempotency_key, idempotency_fingerprint, created_at, valid_upto";
 
 impl<'r, R: Columns> FromRow<'r, R> for RequestRecord {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
@@ -97,6 +123,26 @@ impl<'r, R: Columns> FromRow<'r, R> for RequestRecord {
     }
 }
 
+/// What `/status` shows of a request: the columns it reads, not the whole
+/// row (no journey secrets, token or scope to copy out of the database on
+/// the busiest read).
+#[derive(Debug, Clone)]
+pub struct RequestStatusRecord {
+    pub id: String,
+    pub status: RequestStatus,
+    /// As [`RequestRecord::data_key`].
+    pub data_key: Option<Vec<u8>>,
+    pub consent_error_code: Option<String>,
+    pub consent_error_message: Option<String>,
+    /// Sealed (data key) user details.
+    pub user_details: Option<Vec<u8>>,
+    pub valid_upto: i64,
+}
+
+/// Columns of `RequestStatusRecord`.
+pub(crate) const REQUEST_STATUS_COLUMNS: &str =
+    "id, status, data_key, consent_error_code, consent_error_message, user_details, valid_upto";
+
 impl<'r, R: Columns> FromRow<'r, R> for RequestStatusRecord {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(RequestStatusRecord {
@@ -109,6 +155,20 @@ impl<'r, R: Columns> FromRow<'r, R> for RequestStatusRecord {
             valid_upto: row.col("valid_upto")?,
         })
     }
+}
+
+/// A stored file.
+#[derive(Debug, Clone)]
+pub struct FileRecord {
+    pub token_hash: Vec<u8>,
+    pub request_id: String,
+    pub client_id: String,
+    pub content_type: String,
+    /// Sealed (data key) download name: it can hold a document number.
+    pub name_sealed: Vec<u8>,
+    /// Sealed (data key) bytes.
+    pub data: Vec<u8>,
+    pub expires_at: i64,
 }
 
 impl<'r, R: Columns> FromRow<'r, R> for FileRecord {
@@ -126,6 +186,13 @@ impl<'r, R: Columns> FromRow<'r, R> for FileRecord {
 }
 
 // `#[sqlx(flatten)]`: the file's columns and the request's key in one row.
+/// A stored file with its request's sealed data key.
+#[derive(Debug, Clone)]
+pub struct LiveFile {
+    pub file: FileRecord,
+    pub data_key: Option<Vec<u8>>,
+}
+
 impl<'r, R: Columns> FromRow<'r, R> for LiveFile {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(LiveFile {
@@ -134,6 +201,21 @@ impl<'r, R: Columns> FromRow<'r, R> for LiveFile {
         })
     }
 }
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub id: String,
+    pub request_id: String,
+    pub client_id: String,
+    pub kind: String,
+    /// JSON object.
+    pub detail: String,
+    pub at: i64,
+}
+
+pub(crate) const EVENT_COLUMNS: &str = "seq, id, request_id, client_id, kind, detail, at";
 
 impl<'r, R: Columns> FromRow<'r, R> for EventRecord {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
@@ -148,6 +230,24 @@ impl<'r, R: Columns> FromRow<'r, R> for EventRecord {
         })
     }
 }
+
+/// One webhook delivery: an announced event on its way to a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub event_id: String,
+    pub client_id: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+pub(crate) const DELIVERY_COLUMNS: &str =
+    "event_id, client_id, state, attempts, next_attempt_at, last_status, last_error, created_at, finished_at";
 
 impl<'r, R: Columns> FromRow<'r, R> for DeliveryRecord {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
@@ -165,6 +265,24 @@ impl<'r, R: Columns> FromRow<'r, R> for DeliveryRecord {
     }
 }
 
+/// One (issuer, doc type) of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueRow {
+    /// The issuer's id in document URIs (`in.gov.pan`); may be empty.
+    pub issuer_id: String,
+    pub org_id: String,
+    pub doc_type: String,
+    pub org_name: String,
+    pub description: String,
+    /// JSON array of formats.
+    pub formats: String,
+    /// JSON array of `{name, description}`.
+    pub parameters: String,
+}
+
+pub(crate) const CATALOGUE_COLUMNS: &str =
+    "org_id, doc_type, org_name, description, formats, parameters, issuer_id";
+
 impl<'r, R: Columns> FromRow<'r, R> for CatalogueRow {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(CatalogueRow {
@@ -179,6 +297,31 @@ impl<'r, R: Columns> FromRow<'r, R> for CatalogueRow {
     }
 }
 
+/// Which catalogue is current, and how complete it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogueMeta {
+    pub version: i64,
+    pub built_at: i64,
+    pub entries: i64,
+    /// Issuers DigiLocker listed.
+    pub issuers: i64,
+    /// Issuers whose last answer failed (their entries, if any, are from
+    /// their last good answer).
+    pub failing: i64,
+    /// Issuers not asked yet (a first build still running).
+    pub pending: i64,
+}
+
+impl CatalogueMeta {
+    /// Every listed issuer answered its last call.
+    pub fn complete(&self) -> bool {
+        self.failing == 0 && self.pending == 0
+    }
+}
+
+pub(crate) const CATALOGUE_META_COLUMNS: &str =
+    "version, built_at, entries, issuers, failing, pending";
+
 impl<'r, R: Columns> FromRow<'r, R> for CatalogueMeta {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(CatalogueMeta {
@@ -191,6 +334,28 @@ impl<'r, R: Columns> FromRow<'r, R> for CatalogueMeta {
         })
     }
 }
+
+/// One issuer's state in the catalogue (org id `''`: the issuer list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerState {
+    pub org_id: String,
+    pub org_name: String,
+    /// As in [`CatalogueRow::issuer_id`].
+    pub issuer_id: String,
+    /// 1 when its last attempt succeeded.
+    pub ok: i64,
+    /// Failed attempts in a row.
+    pub attempts: i64,
+    pub failing_since: Option<i64>,
+    pub last_ok_at: Option<i64>,
+    /// What DigiLocker answered (status and code, no personal data).
+    pub last_error: Option<String>,
+    /// When it is asked again (its refresh when ok, its retry when failing).
+    pub next_try_at: i64,
+}
+
+pub(crate) const ISSUER_STATE_COLUMNS: &str =
+    "org_id, org_name, issuer_id, ok, attempts, failing_since, last_ok_at, last_error, next_try_at";
 
 impl<'r, R: Columns> FromRow<'r, R> for IssuerState {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
@@ -208,6 +373,22 @@ impl<'r, R: Columns> FromRow<'r, R> for IssuerState {
     }
 }
 
+/// A queued upstream revoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamRevoke {
+    pub request_id: String,
+    pub client_id: String,
+    pub token_sealed: Vec<u8>,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+pub(crate) const UPSTREAM_REVOKE_COLUMNS: &str =
+    "request_id, client_id, token_sealed, attempts, next_attempt_at, last_error, expires_at, created_at";
+
 impl<'r, R: Columns> FromRow<'r, R> for UpstreamRevoke {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(UpstreamRevoke {
@@ -223,6 +404,17 @@ impl<'r, R: Columns> FromRow<'r, R> for UpstreamRevoke {
     }
 }
 
+/// What needs one master key: `count` values of one `kind` sealed with
+/// the key whose id is `key_id` (the 4 bytes after an envelope's version
+/// byte), needed until `until` at the latest (`None`: until re-sealed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUse {
+    pub kind: String,
+    pub key_id: Vec<u8>,
+    pub count: i64,
+    pub until: Option<i64>,
+}
+
 impl<'r, R: Columns> FromRow<'r, R> for KeyUse {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(KeyUse {
@@ -234,6 +426,16 @@ impl<'r, R: Columns> FromRow<'r, R> for KeyUse {
     }
 }
 
+/// The webhook deliveries still to be made, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookBacklog {
+    /// Deliveries pending (waiting for their first attempt or a retry).
+    pub pending: i64,
+    /// When the oldest pending one was created (Unix seconds); `None`
+    /// when nothing is pending.
+    pub oldest_created_at: Option<i64>,
+}
+
 impl<'r, R: Columns> FromRow<'r, R> for WebhookBacklog {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(WebhookBacklog {
@@ -241,6 +443,15 @@ impl<'r, R: Columns> FromRow<'r, R> for WebhookBacklog {
             oldest_created_at: row.col("oldest_created_at")?,
         })
     }
+}
+
+/// A client's webhook as set by `client webhook`.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSettings {
+    pub url: Option<String>,
+    pub secret: Option<Vec<u8>>,
+    pub previous_secret: Option<Vec<u8>>,
+    pub previous_until: Option<i64>,
 }
 
 impl<'r, R: Columns> FromRow<'r, R> for WebhookSettings {
