@@ -5,8 +5,8 @@
 # Debian package ships; the driver is built in it too, so the dependencies
 # they share are built once). Arguments go to it, e.g.
 # `scripts/bench.sh --quick --backend sqlite`; CI runs
-# `scripts/bench.sh --quick --gate --no-expiry`, which fails only on a gross
-# regression. See docs/benchmarks.md.
+# `scripts/bench.sh --quick --gate --no-expiry --backend sqlite`, which
+# fails only on a gross regression. See docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v wrk >/dev/null 2>&1; then

@@ -30,19 +30,35 @@ pub struct Expiry {
     pub sweep_seconds: u64,
 }
 
-/// The gateway's environment: sandbox mode, its own data directory, no rate
-/// limit (one client makes all the load).
+/// The gateway's environment: sandbox mode (asked for: on PostgreSQL the
+/// gateway runs the sandbox only when asked), its own data directory, no
+/// rate limit (one client makes all the load). The embedded sandbox's
+/// issuers all answer, and the catalogue is asked for without pacing, so
+/// its first build is complete within seconds and nothing rebuilds it while
+/// the calls are measured (the reference serves a fixed catalogue of the
+/// same 10,000 documents): a failing issuer is retried, and the catalogue
+/// stored again, every minute or so, which would measure rebuilds against
+/// a reference that has none.
 pub fn gateway_env(
     data_dir: &Path,
     database_url: Option<&str>,
     expiry: Option<Expiry>,
 ) -> Vec<(String, String)> {
     let mut env = vec![
+        ("GATEWAY_MODE".to_owned(), "sandbox".to_owned()),
         (
             "GATEWAY_DATA_DIR".to_owned(),
             data_dir.to_string_lossy().into_owned(),
         ),
         ("GATEWAY_RATE_LIMIT_PER_SECOND".to_owned(), "0".to_owned()),
+        (
+            "GATEWAY_SANDBOX_FAILING_ISSUERS".to_owned(),
+            "false".to_owned(),
+        ),
+        (
+            "GATEWAY_CATALOGUE_CALLS_PER_SECOND".to_owned(),
+            "100000".to_owned(),
+        ),
     ];
     if let Some(url) = database_url {
         env.push(("GATEWAY_DATABASE_URL".to_owned(), url.to_owned()));

@@ -280,10 +280,15 @@ impl Report {
         self.checks_against(Goals::TARGETS)
     }
 
-    /// Each of `goals`, per backend, against this run.
+    /// Each of `goals`, per backend, against this run (the gate: SQLite's
+    /// only, as the targets are stated for SQLite; a PostgreSQL row's ratio
+    /// is against a SQLite reference and carries PostgreSQL's round trips).
     pub fn checks_against(&self, goals: Goals) -> Vec<Check> {
         let mut out = Vec::new();
         for backend in self.backends() {
+            if goals == Goals::GATE && backend != "SQLite" {
+                continue;
+            }
             let b = backend.as_str();
             let mut push = |target: &str, measured: String, goal: &str, met: bool| {
                 out.push(Check {

@@ -163,27 +163,37 @@ impl Target {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("identity")
             .to_owned();
+        let complete = resp
+            .headers()
+            .get("x-catalogue-complete")
+            .map(|v| v.as_bytes() == b"true");
         let body = resp.bytes().await?;
         Ok(Probe {
             status,
+            complete,
             encoding,
             body_bytes: body.len(),
             body: body.to_vec(),
         })
     }
 
-    /// Wait until `GET /api/digilocker/documents` answers 200; the gateway
-    /// answers 503 until its first catalogue build is stored.
+    /// Wait until `GET /api/digilocker/documents` answers the complete
+    /// catalogue: the gateway answers 503 until the first issuers have
+    /// answered, then serves what has arrived (`x-catalogue-complete:
+    /// false`) while the build goes on.
     pub async fn wait_for_catalogue(&self, limit: Duration) -> anyhow::Result<Duration> {
         let started = Instant::now();
         loop {
             let p = self.probe("/api/digilocker/documents", &[]).await?;
             match p.status {
-                200 => return Ok(started.elapsed()),
-                503 if started.elapsed() < limit => {
+                200 if p.complete != Some(false) => return Ok(started.elapsed()),
+                200 | 503 if started.elapsed() < limit => {
                     tokio::time::sleep(Duration::from_millis(250)).await
                 }
-                503 => bail!("the catalogue was not built within {} s", limit.as_secs()),
+                200 | 503 => bail!(
+                    "the catalogue was not complete within {} s",
+                    limit.as_secs()
+                ),
                 other => bail!(
                     "GET /api/digilocker/documents answered {other}: {}",
                     truncate(&String::from_utf8_lossy(&p.body), 300)
@@ -230,6 +240,8 @@ pub fn erased_from_metrics(text: &str) -> Option<u64> {
 #[derive(Debug, Clone)]
 pub struct Probe {
     pub status: u16,
+    /// The catalogue's `x-catalogue-complete` header, when it has one.
+    pub complete: Option<bool>,
     pub encoding: String,
     pub body_bytes: usize,
     pub body: Vec<u8>,
