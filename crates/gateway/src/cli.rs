@@ -197,8 +197,9 @@ pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
 /// terminal or the log collector (see [`crate::logs`]). Keep the guard
 /// until exit: it writes what is still buffered.
 fn init_logging() -> Option<crate::logs::LogGuard> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEWAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = log_filter(std::env::var("GATEWAY_LOG").ok().as_deref());
     let json = std::env::var("GATEWAY_LOG_FORMAT")
         .map(|v| v == "json")
         .unwrap_or(false);
@@ -211,19 +212,58 @@ fn init_logging() -> Option<crate::logs::LogGuard> {
     };
     // Colours only for a person at a terminal; never into a log collector's pipe.
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_writer(writer);
     let _ = if json {
-        builder.json().try_init()
+        builder.json().finish().with(filter).try_init()
     } else {
-        builder.compact().try_init()
+        builder.compact().finish().with(filter).try_init()
     };
     Some(guard)
 }
 
-/// Entry point.
+/// The log filter: `GATEWAY_LOG`'s `level` and `target=level` directives
+/// (`info,sqlx=warn` when unset). One it cannot read is reported and the
+/// default used.
+pub fn log_filter(directives: Option<&str>) -> tracing_subscriber::filter::Targets {
+    const DEFAULT: &str = "info,sqlx=warn";
+    let default = || {
+        DEFAULT
+            .parse()
+            .unwrap_or_else(|_| tracing_subscriber::filter::Targets::new())
+    };
+    match directives.map(str::parse) {
+        None => default(),
+        Some(Ok(filter)) => filter,
+        Some(Err(e)) => {
+            eprintln!("GATEWAY_LOG is not a log filter ({e}); using {DEFAULT:?}");
+            default()
+        }
+    }
+}
+
+/// The process's entry point: [`main`] on a multi-threaded Tokio runtime.
+///
+/// The runtime is built here rather than by `#[tokio::main]` in the binary so
+/// that the binary's crate holds no async code: without shared generics (off
+/// in optimised builds), every generic instance the server's future reaches
+/// was compiled a second time for the binary, a third of an optimised build
+/// of the gateway's own code.
+pub fn run_main() -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(main()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Entry point, on a running Tokio runtime.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let _logs = init_logging();
@@ -754,4 +794,29 @@ fn catalogue_status_text(status: &crate::catalogue::CatalogueStatus, now: i64) -
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::log_filter;
+
+    #[test]
+    fn the_log_filter_reads_levels_and_targets_and_falls_back_to_its_default() {
+        let default = log_filter(None);
+        assert!(default.would_enable("gateway::http", &Level::INFO));
+        assert!(!default.would_enable("gateway::http", &Level::DEBUG));
+        assert!(!default.would_enable("sqlx::query", &Level::INFO));
+        assert!(default.would_enable("sqlx::query", &Level::WARN));
+
+        let set = log_filter(Some("warn,gateway::webhooks=debug"));
+        assert!(set.would_enable("gateway::webhooks::worker", &Level::DEBUG));
+        assert!(!set.would_enable("gateway::http", &Level::INFO));
+        assert!(set.would_enable("gateway::http", &Level::WARN));
+
+        let unreadable = log_filter(Some("gateway=loud"));
+        assert!(unreadable.would_enable("gateway", &Level::INFO));
+        assert!(!unreadable.would_enable("sqlx", &Level::INFO));
+    }
 }

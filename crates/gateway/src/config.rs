@@ -17,12 +17,25 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+/// The configuration file's format for figment: TOML, read by `toml` 1
+/// (figment's own `Toml` is toml 0.8).
+struct TomlFile;
+
+impl Format for TomlFile {
+    type Error = toml::de::Error;
+    const NAME: &'static str = "TOML";
+
+    fn from_str<T: serde::de::DeserializeOwned>(string: &str) -> Result<T, Self::Error> {
+        toml::from_str(string)
+    }
+}
 
 /// DigiLocker partner settings (production), once resolved from the
 /// `[digilocker]` table by [`Config::resolve_mode`]. Absent means sandbox mode.
@@ -507,7 +520,7 @@ impl Config {
             std::fs::read(path)
                 .with_context(|| format!("cannot read config file {}", path.display()))
                 .map_err(ConfigRefused::from_error)?;
-            figment = figment.merge(Toml::file_exact(path));
+            figment = figment.merge(TomlFile::file_exact(path));
         }
         if env {
             figment = figment.merge(GatewayEnv);

@@ -26,10 +26,9 @@ fn purge_freed_memory_at_once() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     purge_freed_memory_at_once();
-    gateway::cli::main().await
+    gateway::cli::run_main()
 }
 
 #[cfg(test)]

@@ -101,12 +101,19 @@ fn demo_app() -> PartnerApp {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        // `RUST_LOG`: `level` and `target=level` directives, default `info`.
+        let filter = std::env::var("RUST_LOG")
+            .ok()
+            .and_then(|v| v.parse::<tracing_subscriber::filter::Targets>().ok())
+            .unwrap_or_else(|| {
+                tracing_subscriber::filter::Targets::new()
+                    .with_default(tracing::level_filters::LevelFilter::INFO)
+            });
+        tracing_subscriber::fmt().finish().with(filter).init();
+    }
     let args = Args::parse();
     let sandbox = Sandbox::new(SandboxConfig {
         base_path: args.base_path.clone(),

@@ -62,7 +62,6 @@ pub enum Encoding {
     Identity,
     Gzip,
     Brotli,
-    Zstd,
 }
 
 impl Encoding {
@@ -72,7 +71,6 @@ impl Encoding {
             Encoding::Identity => None,
             Encoding::Gzip => Some("gzip"),
             Encoding::Brotli => Some("br"),
-            Encoding::Zstd => Some("zstd"),
         }
     }
 
@@ -92,7 +90,6 @@ impl Encoding {
                 .unwrap_or(1.0);
             let encoding = match name.as_str() {
                 "br" => Encoding::Brotli,
-                "zstd" => Encoding::Zstd,
                 "gzip" | "x-gzip" => Encoding::Gzip,
                 _ => continue,
             };
@@ -124,7 +121,6 @@ pub struct Snapshot {
     identity: Bytes,
     gzip: Bytes,
     brotli: Bytes,
-    zstd: Bytes,
     /// Weak: the same for every encoding of this version.
     pub etag: String,
 }
@@ -140,18 +136,17 @@ fn json_of<'a>(docs: impl Iterator<Item = &'a Document>) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// The catalogue compressed three ways. Each encoder is set for a small
+/// The catalogue compressed two ways. Each encoder is set for a small
 /// working memory: a build happens while the gateway serves, and its peak
 /// is the gateway's. Measured on the 10,000-entry catalogue (2.7 MB of
-/// JSON): zstd level 12 with a 1 MiB window and 256k-entry tables, 70 KB
-/// with under 2 MiB of encoder memory (level 12's defaults: 69.5 KB with
-/// 40 MiB); gzip level 9, 107 KB with under 1 MiB; brotli quality 5, 116 KB
+/// JSON): gzip level 9, 107 KB with under 1 MiB; brotli quality 5, 116 KB
 /// with 5 MiB (quality 9 makes 64 KB but takes 29 MiB whatever the
-/// window). A client that accepts several gets the smallest
-/// ([`Encoding::negotiate`]).
-fn compress(plain: &[u8]) -> std::io::Result<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+/// window). A client that accepts both gets the smaller
+/// ([`Encoding::negotiate`]). zstd (70 KB) is not offered: its C library
+/// was a tenth of a first build's time, for a third less on a download
+/// that a client repeats only when the `ETag` changes.
+fn compress(plain: &[u8]) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
     use std::io::Write;
-    use zstd::zstd_safe::CParameter;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
     gz.write_all(plain)?;
     let gzip = gz.finish()?;
@@ -164,12 +159,7 @@ fn compress(plain: &[u8]) -> std::io::Result<(Vec<u8>, Vec<u8>, Vec<u8>)> {
         };
         brotli::BrotliCompress(&mut std::io::Cursor::new(plain), &mut br, &params)?;
     }
-    let mut zstd = zstd::bulk::Compressor::new(12)?;
-    zstd.set_parameter(CParameter::WindowLog(20))?;
-    zstd.set_parameter(CParameter::HashLog(18))?;
-    zstd.set_parameter(CParameter::ChainLog(18))?;
-    let zstd = zstd.compress(plain)?;
-    Ok((gzip, br, zstd))
+    Ok((gzip, br))
 }
 
 impl Snapshot {
@@ -195,7 +185,7 @@ impl Snapshot {
         let mut identity = json_of(entries.iter().map(|e| &e.document));
         // Kept for the version's life: not with the serialiser's spare capacity.
         identity.shrink_to_fit();
-        let (gzip, brotli, zstd) = compress(&identity)?;
+        let (gzip, brotli) = compress(&identity)?;
         Ok(Snapshot {
             version: meta.version,
             meta,
@@ -207,7 +197,6 @@ impl Snapshot {
             identity: identity.into(),
             gzip: gzip.into(),
             brotli: brotli.into(),
-            zstd: zstd.into(),
         })
     }
 
@@ -222,7 +211,6 @@ impl Snapshot {
             Encoding::Identity => self.identity.clone(),
             Encoding::Gzip => self.gzip.clone(),
             Encoding::Brotli => self.brotli.clone(),
-            Encoding::Zstd => self.zstd.clone(),
         }
     }
 

@@ -67,11 +67,16 @@ pub fn citizen(pred: impl Fn(&sandbox::seed::Citizen) -> bool) -> sandbox::seed:
 pub fn capture_logs() {
     static INIT: std::sync::Once = std::sync::Once::new();
     INIT.call_once(|| {
-        let filter = tracing_subscriber::EnvFilter::try_from_env("GATEWAY_TEST_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        let filter: tracing_subscriber::filter::Targets = std::env::var("GATEWAY_TEST_LOG")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| "warn".parse().unwrap());
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
             .with_test_writer()
+            .finish()
+            .with(filter)
             .try_init();
     });
 }
