@@ -23,8 +23,8 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -70,9 +70,8 @@ pub async fn serve(
         .map_request(|r: Request<Incoming>| r.map(Body::new));
     // HTTP/1.1 only: a connection that opens with the HTTP/2 preface is
     // closed at once (see `first_bytes`).
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_headers(HYPER_MAX_HEADERS)
@@ -175,10 +174,9 @@ pub async fn serve(
                 stats: stats.clone(),
                 replacing: None,
             });
-            let conn =
-                builder.serve_connection_with_upgrades(io, TowerToHyperService::new(service));
-            if let Err(e) = watcher.watch(conn.into_owned()).await {
-                log_connection_error(e.as_ref(), &stats);
+            let conn = builder.serve_connection(io, TowerToHyperService::new(service));
+            if let Err(e) = watcher.watch(conn).await {
+                log_connection_error(&e, &stats);
             }
             drop(slot);
         });
