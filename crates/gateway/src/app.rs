@@ -160,6 +160,7 @@ pub async fn start_with_clock(
     config.check_digilocker_base_url().map_err(refused)?;
     let digilocker_ca_pem = config.digilocker_extra_ca_pem().map_err(refused)?;
     config.webhooks.trusted_roots().map_err(refused)?;
+    config.check_console().map_err(refused)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

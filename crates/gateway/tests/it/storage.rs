@@ -106,6 +106,7 @@ fn request(id: &str, client_id: &str, valid_upto: i64) -> NewRequest {
         idempotency_fingerprint: None,
         created_at: NOW - 10,
         valid_upto,
+        trace_id: String::new(),
     }
 }
 
