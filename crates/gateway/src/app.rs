@@ -241,14 +241,15 @@ pub async fn start_with_clock(
     let (shutdown, mut rx) = watch::channel(false);
     let server = tokio::spawn(server::serve(listener, router, limits, rx.clone()));
     // The admin listener: the same limits, stopped by the same signal.
-    let admin_server = admin_listener.map(|listener| {
-        tokio::spawn(server::serve(
+    let admin_server = match (admin_listener, admin_addr) {
+        (Some(listener), Some(admin)) => Some(tokio::spawn(server::serve(
             listener,
-            http::admin_router(state.clone()),
+            http::admin_router(state.clone(), [addr, admin]),
             limits,
             rx.clone(),
-        ))
-    });
+        ))),
+        _ => None,
+    };
     if !state.config.background_tasks {
         return Ok(RunningApp {
             addr,

@@ -423,16 +423,18 @@ async fn console_visit(
     click(client, "button.redeliver").await?;
     let deadline = Instant::now() + PAGE_TIMEOUT;
     loop {
-        let deliveries = wait_for(client, "#deliveries").await?.text().await?;
-        if deliveries.contains("delivered") && !deliveries.contains("failed") {
+        // The page's source, not an element: the page may be reloading.
+        let page = client.source().await?;
+        if page.contains(">delivered</td>") && !page.contains("redeliver\"") {
             break;
         }
         ensure!(
             Instant::now() < deadline,
-            "the redelivered event was not delivered:\n{deliveries}"
+            "the redelivered event was not delivered:\n{}",
+            page_text(client).await
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
-        client.refresh().await?;
+        client.goto(&format!("{admin}/clients/{}", demo.client_id)).await?;
     }
 
     // Disable the added client, after the confirmation.

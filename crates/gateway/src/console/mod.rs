@@ -30,14 +30,17 @@ use session::{Guard, Session, SignIn};
 pub struct ConsoleState {
     app: AppState,
     guard: Arc<Guard>,
+    /// The public and admin listeners' addresses.
+    bound: [std::net::SocketAddr; 2],
 }
 
 /// The console's routes, when `console_password` is set.
-pub fn router(state: &AppState) -> Option<Router<AppState>> {
+pub fn router(state: &AppState, bound: [std::net::SocketAddr; 2]) -> Option<Router<AppState>> {
     let password = state.config.console_password.as_ref()?;
     let console = ConsoleState {
         app: state.clone(),
         guard: Arc::new(Guard::new(password)),
+        bound,
     };
     Some(
         Router::new()
@@ -535,7 +538,7 @@ async fn lookup(
 }
 
 async fn keys(State(s): State<ConsoleState>, signed: Signed) -> Response {
-    match pages::Keys::read(&s.app, signed.frame("keys")).await {
+    match pages::Keys::read(&s.app, signed.frame("keys"), s.bound).await {
         Ok(page) => html(StatusCode::OK, &page),
         Err(e) => failed(signed.frame("keys"), &e),
     }

@@ -46,12 +46,6 @@ const STEPS: [&str; 6] = [
     "expired",
 ];
 
-/// One row of the steps table: a window's counts, in [`STEPS`] order.
-pub struct Window {
-    pub label: &'static str,
-    pub counts: Vec<i64>,
-}
-
 /// One funnel (a client's or everyone's) over the last day: created,
 /// consented, fetched, each with its bar's width in percent of created.
 pub struct Funnel {
@@ -83,8 +77,8 @@ pub struct Endpoint {
 #[template(path = "console_now.html")]
 pub struct Now {
     pub frame: Option<Frame>,
-    pub steps: [&'static str; 6],
-    pub windows: Vec<Window>,
+    /// Each step: requests in the last hour, in the last day.
+    pub steps: Vec<(&'static str, i64, i64)>,
     pub funnels: Vec<Funnel>,
     pub errors: Vec<(&'static str, u64)>,
     pub endpoints: Vec<Endpoint>,
@@ -96,20 +90,19 @@ pub struct Now {
     pub at: String,
 }
 
-fn window(label: &'static str, counts: &[StepCount]) -> Window {
-    Window {
-        label,
-        counts: STEPS
+/// Each step with its requests in both windows.
+fn steps(hour: &[StepCount], day: &[StepCount]) -> Vec<(&'static str, i64, i64)> {
+    let of = |counts: &[StepCount], step: &str| -> i64 {
+        counts
             .iter()
-            .map(|step| {
-                counts
-                    .iter()
-                    .filter(|c| c.step == *step)
-                    .map(|c| c.requests)
-                    .sum()
-            })
-            .collect(),
-    }
+            .filter(|c| c.step == step)
+            .map(|c| c.requests)
+            .sum()
+    };
+    STEPS
+        .iter()
+        .map(|step| (*step, of(hour, step), of(day, step)))
+        .collect()
 }
 
 fn funnel(label: String, counts: &[&StepCount]) -> Funnel {
@@ -200,8 +193,7 @@ impl Now {
         };
         Ok(Now {
             frame: Some(frame),
-            steps: STEPS,
-            windows: vec![window("last hour", &hour), window("last day", &day)],
+            steps: steps(&hour, &day),
             funnels,
             errors: error_answers.into_iter().collect(),
             endpoints,
@@ -481,7 +473,11 @@ pub struct Keys {
 }
 
 impl Keys {
-    pub async fn read(state: &AppState, frame: Frame) -> anyhow::Result<Keys> {
+    pub async fn read(
+        state: &AppState,
+        frame: Frame,
+        [listen, admin]: [std::net::SocketAddr; 2],
+    ) -> anyhow::Result<Keys> {
         let now = state.now();
         let needs = crate::keys::status(state.store.as_ref(), &state.keys, now).await?;
         let config = &state.config;
@@ -491,10 +487,8 @@ impl Keys {
             mode: config.mode.map_or("sandbox", crate::config::Mode::as_str),
             version: env!("CARGO_PKG_VERSION"),
             database: state.store.backend(),
-            listen: config.listen.to_string(),
-            admin_listen: config
-                .admin_listen
-                .map_or_else(|| "none".into(), |a| a.to_string()),
+            listen: listen.to_string(),
+            admin_listen: admin.to_string(),
             public_base_url: state.public_base.to_string(),
             settings: changed_settings(config),
         })

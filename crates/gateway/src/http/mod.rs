@@ -49,9 +49,10 @@ pub fn router(state: AppState, sandbox: Option<Router>) -> Router {
 /// The admin listener's routes (`admin_listen`): `/metrics`, `/readyz` and
 /// `/healthz`, and the operator console when `console_password` is set,
 /// through the same layers as the public port's.
-pub fn admin_router(state: AppState) -> Router {
+/// `bound`: the public and admin addresses bound (the console shows them).
+pub fn admin_router(state: AppState, bound: [std::net::SocketAddr; 2]) -> Router {
     let mut app = ops::router();
-    if let Some(console) = console::router(&state) {
+    if let Some(console) = console::router(&state, bound) {
         app = app.merge(console);
     }
     let app = app
