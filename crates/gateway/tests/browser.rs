@@ -434,7 +434,9 @@ async fn console_visit(
             page_text(client).await
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
-        client.goto(&format!("{admin}/clients/{}", demo.client_id)).await?;
+        client
+            .goto(&format!("{admin}/clients/{}", demo.client_id))
+            .await?;
     }
 
     // Disable the added client, after the confirmation.
