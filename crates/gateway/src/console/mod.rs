@@ -8,12 +8,13 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::operator::{self, Operator};
@@ -157,6 +158,47 @@ impl FromRequestParts<ConsoleState> for Signed {
     }
 }
 
+/// A form posted by a signed-in operator that carries this session's CSRF
+/// token: the only way a handler gets a form, so none can forget the check.
+/// Without the session: to `/login`; without the token: `403`, nothing done.
+pub struct Posted<T> {
+    signed: Signed,
+    form: T,
+}
+
+/// The fields of a posted form, and its CSRF token.
+#[derive(Deserialize)]
+struct WithCsrf<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<ConsoleState> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let signed = Signed::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let Form(posted) = Form::<WithCsrf<T>>::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(refused) = signed.refuse_forged(&posted.csrf, "clients") {
+            return Err(refused);
+        }
+        Ok(Posted {
+            signed,
+            form: posted.form,
+        })
+    }
+}
+
+/// A form of no fields but its CSRF token.
+#[derive(Deserialize)]
+struct NoFields {}
+
 async fn login_form(State(s): State<ConsoleState>, headers: HeaderMap) -> Response {
     if s.guard.session(&headers, s.app.now()).is_some() {
         return Redirect::to("/").into_response();
@@ -253,21 +295,11 @@ async fn login(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 async fn logout(
     State(s): State<ConsoleState>,
-    signed: Signed,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    _: Posted<NoFields>,
 ) -> Response {
-    if let Some(refused) = signed.refuse_forged(&form.csrf, "now") {
-        return refused;
-    }
     s.guard.sign_out(&headers);
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().append(
@@ -299,8 +331,6 @@ async fn clients(State(s): State<ConsoleState>, signed: Signed) -> Response {
 #[derive(Deserialize)]
 struct AddForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     /// Origins separated by spaces, commas or lines.
     #[serde(default)]
@@ -309,12 +339,8 @@ struct AddForm {
 
 async fn add_client(
     State(s): State<ConsoleState>,
-    signed: Signed,
-    Form(form): Form<AddForm>,
+    Posted { signed, form }: Posted<AddForm>,
 ) -> Response {
-    if let Some(refused) = signed.refuse_forged(&form.csrf, "clients") {
-        return refused;
-    }
     let origins: Vec<String> = form
         .origins
         .split(|c: char| c.is_whitespace() || c == ',')
@@ -397,8 +423,6 @@ async fn confirm_disable(
 
 #[derive(Deserialize)]
 struct DisableForm {
-    #[serde(default)]
-    csrf: String,
     /// The client id typed again (or sent by the confirmation's button).
     #[serde(default)]
     confirm: String,
@@ -406,13 +430,9 @@ struct DisableForm {
 
 async fn disable(
     State(s): State<ConsoleState>,
-    signed: Signed,
     Path(id): Path<String>,
-    Form(form): Form<DisableForm>,
+    Posted { signed, form }: Posted<DisableForm>,
 ) -> Response {
-    if let Some(refused) = signed.refuse_forged(&form.csrf, "clients") {
-        return refused;
-    }
     if form.confirm != id {
         return message(
             Some(signed.frame("clients")),
@@ -438,13 +458,9 @@ async fn disable(
 
 async fn enable(
     State(s): State<ConsoleState>,
-    signed: Signed,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Posted { signed, .. }: Posted<NoFields>,
 ) -> Response {
-    if let Some(refused) = signed.refuse_forged(&form.csrf, "clients") {
-        return refused;
-    }
     match operator::enable_client(s.app.store.as_ref(), &signed.operator(), &id, s.app.now()).await
     {
         Ok(()) => {
@@ -457,13 +473,9 @@ async fn enable(
 
 async fn rotate_secret(
     State(s): State<ConsoleState>,
-    signed: Signed,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    Posted { signed, .. }: Posted<NoFields>,
 ) -> Response {
-    if let Some(refused) = signed.refuse_forged(&form.csrf, "clients") {
-        return refused;
-    }
     match operator::rotate_secret(s.app.store.as_ref(), &signed.operator(), &id, s.app.now()).await
     {
         Ok(secret) => {
@@ -486,20 +498,14 @@ async fn rotate_secret(
 #[derive(Deserialize)]
 struct RedeliverForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     event_id: String,
 }
 
 async fn redeliver(
     State(s): State<ConsoleState>,
-    signed: Signed,
     Path(id): Path<String>,
-    Form(form): Form<RedeliverForm>,
+    Posted { signed, form }: Posted<RedeliverForm>,
 ) -> Response {
-    if let Some(refused) = signed.refuse_forged(&form.csrf, "clients") {
-        return refused;
-    }
     let store = s.app.store.as_ref();
     // Only this client's events from this client's page.
     match store.get_event(&form.event_id).await {
