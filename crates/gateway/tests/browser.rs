@@ -64,16 +64,12 @@ async fn demo_journey_in_headless_chromium_ends_with_a_downloaded_pdf() -> anyho
         );
     }
 
-    let tmp = tempfile::tempdir()?;
-    let artifacts = match std::env::var_os("BROWSER_TEST_ARTIFACTS") {
-        Some(dir) => PathBuf::from(dir),
-        None => tmp.path().join("artifacts"),
-    };
-    let downloads = tmp.path().join("downloads");
-    let profile = tmp.path().join("chromium-profile");
-    for dir in [&artifacts, &downloads, &profile] {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    let Dirs {
+        tmp,
+        artifacts,
+        downloads,
+        profile,
+    } = Dirs::new()?;
 
     let app = gateway::start(gateway::Config {
         listen: "127.0.0.1:0".parse()?,
@@ -89,19 +85,7 @@ async fn demo_journey_in_headless_chromium_ends_with_a_downloaded_pdf() -> anyho
     let client = driver.session(&profile, &downloads).await?;
 
     let outcome = journey(&client, &base, &artifacts, &downloads).await;
-    if let Err(e) = &outcome {
-        // Leave the page the journey stopped on where a person can look.
-        save_failure(&client, &artifacts).await;
-        eprintln!(
-            "browser journey failed: {e:#}\n(screenshot and HTML of the last page in {})",
-            artifacts.display()
-        );
-    }
-    let closed = client.close().await;
-    driver.stop().await;
-    app.stop().await;
-    outcome?;
-    closed.context("closing the browser session")?;
+    finish(outcome, client, driver, app, &artifacts).await?;
     eprintln!(
         "browser journey passed in {:.1?}; screenshots in {}",
         started.elapsed(),
@@ -268,16 +252,12 @@ async fn the_operator_console_in_headless_chromium() -> anyhow::Result<()> {
             "{tool} is missing: run scripts/install-test-deps.sh, then this test again"
         );
     }
-    let tmp = tempfile::tempdir()?;
-    let artifacts = match std::env::var_os("BROWSER_TEST_ARTIFACTS") {
-        Some(dir) => PathBuf::from(dir),
-        None => tmp.path().join("artifacts"),
-    };
-    let downloads = tmp.path().join("downloads");
-    let profile = tmp.path().join("chromium-profile");
-    for dir in [&artifacts, &downloads, &profile] {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    let Dirs {
+        tmp,
+        artifacts,
+        downloads,
+        profile,
+    } = Dirs::new()?;
     let mut config = gateway::Config {
         listen: "127.0.0.1:0".parse()?,
         admin_listen: Some("127.0.0.1:0".parse()?),
@@ -293,10 +273,52 @@ async fn the_operator_console_in_headless_chromium() -> anyhow::Result<()> {
     let driver = Chromedriver::start().await?;
     let client = driver.session(&profile, &downloads).await?;
     let outcome = console_visit(&client, &app, &artifacts).await;
+    finish(outcome, client, driver, app, &artifacts).await
+}
+
+/// A browser test's directories: screenshots go to `$BROWSER_TEST_ARTIFACTS`
+/// when set, the rest under a temporary directory.
+struct Dirs {
+    tmp: tempfile::TempDir,
+    artifacts: PathBuf,
+    downloads: PathBuf,
+    profile: PathBuf,
+}
+
+impl Dirs {
+    fn new() -> anyhow::Result<Dirs> {
+        let tmp = tempfile::tempdir()?;
+        let artifacts = match std::env::var_os("BROWSER_TEST_ARTIFACTS") {
+            Some(dir) => PathBuf::from(dir),
+            None => tmp.path().join("artifacts"),
+        };
+        let downloads = tmp.path().join("downloads");
+        let profile = tmp.path().join("chromium-profile");
+        for dir in [&artifacts, &downloads, &profile] {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Ok(Dirs {
+            tmp,
+            artifacts,
+            downloads,
+            profile,
+        })
+    }
+}
+
+/// End a browser test: on failure leave the last page (screenshot and
+/// HTML) where a person can look; close the browser, chromedriver and the app.
+async fn finish(
+    outcome: anyhow::Result<()>,
+    client: Client,
+    driver: Chromedriver,
+    app: gateway::RunningApp,
+    artifacts: &Path,
+) -> anyhow::Result<()> {
     if let Err(e) = &outcome {
-        save_failure(&client, &artifacts).await;
+        save_failure(&client, artifacts).await;
         eprintln!(
-            "console test failed: {e:#}\n(screenshot and HTML of the last page in {})",
+            "browser test failed: {e:#}\n(screenshot and HTML of the last page in {})",
             artifacts.display()
         );
     }
@@ -304,8 +326,7 @@ async fn the_operator_console_in_headless_chromium() -> anyhow::Result<()> {
     driver.stop().await;
     app.stop().await;
     outcome?;
-    closed.context("closing the browser session")?;
-    Ok(())
+    closed.context("closing the browser session")
 }
 
 async fn console_visit(
