@@ -128,18 +128,7 @@ async fn journey(
         "Start should lead to the sandbox's sign-in page, but the browser is at {url}"
     );
     click(client, "form button.btn[type=submit]").await?;
-
-    wait_for(client, "#otp")
-        .await?
-        .send_keys(sandbox::seed::OTP)
-        .await?;
-    click(client, "form button.btn[type=submit]").await?;
-
-    wait_for(client, "#pin")
-        .await?
-        .send_keys(&citizen.pin)
-        .await?;
-    click(client, "form button.btn[type=submit]").await?;
+    otp_and_pin(client, &citizen.pin).await?;
 
     // The consent page lists the citizen's documents, with the PAN asked
     // for marked as requested and ticked.
@@ -520,6 +509,17 @@ async fn console_visit(
     Ok(())
 }
 
+/// The sandbox's sign-in after the Aadhaar number: the OTP, then the PIN.
+async fn otp_and_pin(client: &Client, pin: &str) -> anyhow::Result<()> {
+    wait_for(client, "#otp")
+        .await?
+        .send_keys(sandbox::seed::OTP)
+        .await?;
+    click(client, "form button.btn[type=submit]").await?;
+    wait_for(client, "#pin").await?.send_keys(pin).await?;
+    click(client, "form button.btn[type=submit]").await
+}
+
 /// The happy citizen consents on the demo, as in the journey test.
 async fn consent_on_the_demo(client: &Client, base: &str) -> anyhow::Result<()> {
     let citizen = sandbox::seed::citizens()
@@ -533,16 +533,7 @@ async fn consent_on_the_demo(client: &Client, base: &str) -> anyhow::Result<()> 
         .send_keys(citizen.aadhaar.as_deref().unwrap_or_default())
         .await?;
     click(client, "form button.btn[type=submit]").await?;
-    wait_for(client, "#otp")
-        .await?
-        .send_keys(sandbox::seed::OTP)
-        .await?;
-    click(client, "form button.btn[type=submit]").await?;
-    wait_for(client, "#pin")
-        .await?
-        .send_keys(&citizen.pin)
-        .await?;
-    click(client, "form button.btn[type=submit]").await?;
+    otp_and_pin(client, &citizen.pin).await?;
     click(client, "button[name=decision][value=allow]").await?;
     let outcome = wait_for(client, "#outcome").await?.text().await?;
     ensure!(outcome == "Consent given", "the done page says {outcome:?}");
