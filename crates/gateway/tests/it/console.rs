@@ -469,3 +469,30 @@ async fn a_short_console_password_or_one_without_an_admin_listener_refuses_the_s
         );
     }
 }
+
+#[tokio::test]
+async fn the_command_lines_client_changes_are_audited_as_the_cli() {
+    let (t, _) = spawn().await;
+    crate::hostile::gateway_cli(&t, &["client", "rotate-secret", &t.creds.id]).await;
+    crate::hostile::gateway_cli(&t, &["client", "disable", "--yes", &t.creds.id]).await;
+    let events = t
+        .app
+        .state
+        .store
+        .client_events(&t.creds.id, 0, 0, 100)
+        .await
+        .unwrap();
+    let actions: Vec<serde_json::Value> = events
+        .iter()
+        .filter(|e| e.kind == "operator_action" && e.request_id.is_empty())
+        .map(|e| serde_json::from_str(&e.detail).unwrap())
+        .collect();
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    assert_eq!(actions[0]["action"], "secret_rotated");
+    assert_eq!(actions[1]["action"], "client_disabled");
+    assert_eq!(actions[1]["erased"], 0);
+    assert!(
+        actions.iter().all(|a| a["operator"] == "cli"),
+        "{actions:?}"
+    );
+}
