@@ -160,6 +160,7 @@ pub async fn start_with_clock(
     config.check_digilocker_base_url().map_err(refused)?;
     let digilocker_ca_pem = config.digilocker_extra_ca_pem().map_err(refused)?;
     config.webhooks.trusted_roots().map_err(refused)?;
+    config.check_console().map_err(refused)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -240,14 +241,15 @@ pub async fn start_with_clock(
     let (shutdown, mut rx) = watch::channel(false);
     let server = tokio::spawn(server::serve(listener, router, limits, rx.clone()));
     // The admin listener: the same limits, stopped by the same signal.
-    let admin_server = admin_listener.map(|listener| {
-        tokio::spawn(server::serve(
+    let admin_server = match (admin_listener, admin_addr) {
+        (Some(listener), Some(admin)) => Some(tokio::spawn(server::serve(
             listener,
-            http::admin_router(state.clone()),
+            http::admin_router(state.clone(), [addr, admin]),
             limits,
             rx.clone(),
-        ))
-    });
+        ))),
+        _ => None,
+    };
     if !state.config.background_tasks {
         return Ok(RunningApp {
             addr,

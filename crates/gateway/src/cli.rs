@@ -9,8 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::app;
 use crate::config::Config;
 use crate::crypto;
+use crate::operator::{self, Operator};
 use crate::state::{Clock, SystemClock};
-use crate::storage::ClientRecord;
 use crate::webhooks;
 
 /// DigiLocker KYC gateway.
@@ -534,31 +534,17 @@ async fn client_command(config: Config, command: ClientCommand) -> anyhow::Resul
             name,
             allowed_origins,
         } => {
-            for o in &allowed_origins {
-                let u = url::Url::parse(o)
-                    .with_context(|| format!("{o} is not an origin like https://example.com"))?;
-                if u.origin().ascii_serialization() != o.trim_end_matches('/') {
-                    bail!("{o} is not an origin like https://example.com (no path)");
-                }
-            }
-            let client_id = format!("cl_{}", uuid::Uuid::new_v4().simple());
-            let secret = crypto::random_token();
-            let instance = uuid::Uuid::new_v4().to_string();
-            store
-                .insert_client(&ClientRecord {
-                    client_id: client_id.clone(),
-                    secret_hash: crypto::hash_secret(&secret),
-                    product_instance_id: instance.clone(),
-                    name,
-                    allowed_origins: allowed_origins.join(" "),
-                    disabled: 0,
-                    created_at: SystemClock.now(),
-                    ..Default::default()
-                })
-                .await?;
-            println!("x-client-id: {client_id}");
-            println!("x-client-secret: {secret}");
-            println!("x-product-instance-id: {instance}");
+            let added = operator::add_client(
+                store.as_ref(),
+                &Operator::cli(),
+                &name,
+                &allowed_origins,
+                SystemClock.now(),
+            )
+            .await?;
+            println!("x-client-id: {}", added.client_id);
+            println!("x-client-secret: {}", added.secret);
+            println!("x-product-instance-id: {}", added.product_instance_id);
             println!("The secret is shown only now; the gateway keeps only its SHA-256.");
         }
         ClientCommand::List => {
@@ -593,31 +579,33 @@ async fn client_command(config: Config, command: ClientCommand) -> anyhow::Resul
                      data and file links, never to be fetched again. Type the client id to go on: "
                 ), &client_id, &format!("{client_id} would lose {live} live request(s); nothing done. Run again with --yes to disable it anyway"))?;
             }
-            if !store
-                .set_client_disabled(&client_id, true, SystemClock.now())
-                .await?
-            {
-                bail!("no client {client_id}");
-            }
+            let live = operator::disable_client(
+                store.as_ref(),
+                &Operator::cli(),
+                &client_id,
+                SystemClock.now(),
+            )
+            .await?;
             println!("{client_id} disabled; {live} live request(s) erased");
         }
         ClientCommand::Enable { client_id } => {
-            if !store
-                .set_client_disabled(&client_id, false, SystemClock.now())
-                .await?
-            {
-                bail!("no client {client_id}");
-            }
+            operator::enable_client(
+                store.as_ref(),
+                &Operator::cli(),
+                &client_id,
+                SystemClock.now(),
+            )
+            .await?;
             println!("{client_id} enabled");
         }
         ClientCommand::RotateSecret { client_id } => {
-            let secret = crypto::random_token();
-            if !store
-                .set_client_secret_hash(&client_id, &crypto::hash_secret(&secret))
-                .await?
-            {
-                bail!("no client {client_id}");
-            }
+            let secret = operator::rotate_secret(
+                store.as_ref(),
+                &Operator::cli(),
+                &client_id,
+                SystemClock.now(),
+            )
+            .await?;
             println!("x-client-secret: {secret}");
             println!("The old secret no longer works. The new one is shown only now.");
         }
@@ -719,25 +707,14 @@ async fn webhook_command(config: Config, command: WebhookCommand) -> anyhow::Res
             }
         }
         WebhookCommand::Redeliver { event_id } => {
-            let Some(event) = store.get_event(&event_id).await? else {
-                bail!("no event {event_id} (events are kept for audit_retention_days)");
-            };
-            if webhooks::payload::Payload::from_event(&event).is_none() {
-                bail!(
-                    "{event_id} is a {} event, which is not sent to webhooks",
-                    event.kind
-                );
-            }
-            if !store.redeliver(&event_id, SystemClock.now()).await? {
-                bail!(
-                    "{event_id} cannot be sent: its client {} has no webhook",
-                    event.client_id
-                );
-            }
-            println!(
-                "{event_id} will be sent to {}'s webhook now",
-                event.client_id
-            );
+            let client_id = operator::redeliver(
+                store.as_ref(),
+                &Operator::cli(),
+                &event_id,
+                SystemClock.now(),
+            )
+            .await?;
+            println!("{event_id} will be sent to {client_id}'s webhook now");
         }
     }
     Ok(())

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use figment::providers::{Env, Format};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
@@ -103,7 +103,17 @@ const DIGILOCKER_PARTNER_KEYS: [&str; 3] = [
 
 /// Keys whose values are secrets: taken from the environment as they are
 /// (not trimmed).
-const SECRET_KEYS: [&str; 3] = ["master_key", "old_master_keys", "digilocker.client_secret"];
+const SECRET_KEYS: [&str; 4] = [
+    "master_key",
+    "old_master_keys",
+    "digilocker.client_secret",
+    "console_password",
+];
+
+/// The shortest `console_password` accepted: the console is reached only on
+/// the admin listener and locks out after failures, but a short password is
+/// still a guess away.
+pub const CONSOLE_PASSWORD_MIN_CHARS: usize = 16;
 
 /// Sandbox (the embedded DigiLocker look-alike, test clients) or
 /// production (the real DigiLocker partner API).
@@ -193,6 +203,11 @@ pub struct Config {
     /// kept off the public port: when set, `/metrics` is served only here.
     #[serde(with = "form::opt_addr")]
     pub admin_listen: Option<SocketAddr>,
+    /// The operator console's password (at least
+    /// [`CONSOLE_PASSWORD_MIN_CHARS`] characters): when set, the admin
+    /// listener serves the console at `/`. Unset: no console.
+    #[serde(serialize_with = "form::secret")]
+    pub console_password: Option<SecretString>,
     /// The SQLite database, and in sandbox mode the generated master key
     /// and sandbox credentials.
     pub data_dir: PathBuf,
@@ -329,6 +344,7 @@ impl Default for Config {
             mode: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin_listen: None,
+            console_password: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             public_base_url: None,
@@ -892,6 +908,32 @@ impl Config {
     pub fn aadhaar_max_age(&self) -> Option<time::Duration> {
         let days = i64::try_from(self.aadhaar_max_age_days).unwrap_or(i64::MAX);
         (days > 0).then(|| time::Duration::days(days.min(365 * 10_000)))
+    }
+
+    /// Refuse a console password too short to keep a guesser out, or one
+    /// with no admin listener to serve the console on (it is never served
+    /// on the public port).
+    pub fn check_console(&self) -> anyhow::Result<()> {
+        let Some(password) = &self.console_password else {
+            return Ok(());
+        };
+        let chars = password.expose_secret().chars().count();
+        if chars < CONSOLE_PASSWORD_MIN_CHARS {
+            bail!(
+                "console_password (GATEWAY_CONSOLE_PASSWORD) is {chars} characters long: it must \
+                 have at least {CONSOLE_PASSWORD_MIN_CHARS} (e.g. `openssl rand -base64 24`), or \
+                 be unset to turn the operator console off"
+            );
+        }
+        if self.admin_listen.is_none() {
+            bail!(
+                "console_password (GATEWAY_CONSOLE_PASSWORD) is set but admin_listen \
+                 (GATEWAY_ADMIN_LISTEN) is not: the operator console is served only on the \
+                 admin listener, never on the public port. Set admin_listen (e.g. \
+                 127.0.0.1:9090), or unset console_password"
+            );
+        }
+        Ok(())
     }
 
     /// Refuse, in production, an `http://` DigiLocker base URL unless

@@ -74,6 +74,46 @@ pub struct Metrics {
     upstream_revokes_pending: Gauge,
     webhook_backlog: Gauge,
     webhook_oldest_pending_age: Gauge,
+    error_answers: Family<Labels, Counter>,
+    /// The same calls summed for the operator console (prometheus-client
+    /// families cannot be read back).
+    summary: std::sync::Mutex<Summary>,
+}
+
+/// What the operator console shows of this instance's calls since it
+/// started: error answers by contract code, DigiLocker calls by endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Contract error code: answers.
+    pub error_answers: std::collections::BTreeMap<&'static str, u64>,
+    /// DigiLocker endpoint: its calls.
+    pub upstream: std::collections::BTreeMap<&'static str, UpstreamSummary>,
+}
+
+/// One DigiLocker endpoint's calls.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamSummary {
+    pub calls: u64,
+    /// Failure kind (`timeout`, `http_5xx`, …): calls.
+    pub errors: std::collections::BTreeMap<&'static str, u64>,
+    pub total_seconds: f64,
+    pub max_seconds: f64,
+}
+
+impl UpstreamSummary {
+    /// Failed calls, of every kind.
+    pub fn failed(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// Mean latency in milliseconds.
+    pub fn mean_ms(&self) -> f64 {
+        if self.calls == 0 {
+            0.0
+        } else {
+            self.total_seconds * 1000.0 / self.calls as f64
+        }
+    }
 }
 
 /// The catalogue's completeness, read from the database at each scrape.
@@ -233,7 +273,15 @@ impl Default for Metrics {
             "Age of the oldest pending webhook delivery (0 when none is pending)",
             webhook_oldest_pending_age.clone(),
         );
+        let error_answers = Family::<Labels, Counter>::default();
+        registry.register(
+            "error_answers",
+            "Error answers by contract code (`unauthorized`, `request_not_found`, …)",
+            error_answers.clone(),
+        );
         Metrics {
+            error_answers,
+            summary: std::sync::Mutex::default(),
             catalogue,
             upstream_revokes_pending,
             webhook_backlog,
@@ -275,9 +323,35 @@ impl Metrics {
                 ("outcome", outcome.to_owned()),
             ])
             .inc();
+        let took = started.elapsed().as_secs_f64();
         self.upstream_latency
             .get_or_create(&vec![("endpoint", endpoint.to_owned())])
-            .observe(started.elapsed().as_secs_f64());
+            .observe(took);
+        let mut summary = self.summary.lock().unwrap_or_else(|e| e.into_inner());
+        let s = summary.upstream.entry(endpoint).or_default();
+        s.calls += 1;
+        s.total_seconds += took;
+        s.max_seconds = s.max_seconds.max(took);
+        if let Some(kind) = error_kind {
+            *s.errors.entry(kind).or_default() += 1;
+        }
+    }
+
+    /// Count one error answer by its contract code.
+    pub fn error_answer(&self, code: &'static str) {
+        self.error_answers
+            .get_or_create(&vec![("code", code.to_owned())])
+            .inc();
+        let mut summary = self.summary.lock().unwrap_or_else(|e| e.into_inner());
+        *summary.error_answers.entry(code).or_default() += 1;
+    }
+
+    /// This instance's calls so far, for the operator console.
+    pub fn summary(&self) -> Summary {
+        self.summary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Record one HTTP call by its matched route (never the raw path,

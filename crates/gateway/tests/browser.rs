@@ -64,16 +64,12 @@ async fn demo_journey_in_headless_chromium_ends_with_a_downloaded_pdf() -> anyho
         );
     }
 
-    let tmp = tempfile::tempdir()?;
-    let artifacts = match std::env::var_os("BROWSER_TEST_ARTIFACTS") {
-        Some(dir) => PathBuf::from(dir),
-        None => tmp.path().join("artifacts"),
-    };
-    let downloads = tmp.path().join("downloads");
-    let profile = tmp.path().join("chromium-profile");
-    for dir in [&artifacts, &downloads, &profile] {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    let Dirs {
+        tmp,
+        artifacts,
+        downloads,
+        profile,
+    } = Dirs::new()?;
 
     let app = gateway::start(gateway::Config {
         listen: "127.0.0.1:0".parse()?,
@@ -89,19 +85,7 @@ async fn demo_journey_in_headless_chromium_ends_with_a_downloaded_pdf() -> anyho
     let client = driver.session(&profile, &downloads).await?;
 
     let outcome = journey(&client, &base, &artifacts, &downloads).await;
-    if let Err(e) = &outcome {
-        // Leave the page the journey stopped on where a person can look.
-        save_failure(&client, &artifacts).await;
-        eprintln!(
-            "browser journey failed: {e:#}\n(screenshot and HTML of the last page in {})",
-            artifacts.display()
-        );
-    }
-    let closed = client.close().await;
-    driver.stop().await;
-    app.stop().await;
-    outcome?;
-    closed.context("closing the browser session")?;
+    finish(outcome, client, driver, app, &artifacts).await?;
     eprintln!(
         "browser journey passed in {:.1?}; screenshots in {}",
         started.elapsed(),
@@ -144,18 +128,7 @@ async fn journey(
         "Start should lead to the sandbox's sign-in page, but the browser is at {url}"
     );
     click(client, "form button.btn[type=submit]").await?;
-
-    wait_for(client, "#otp")
-        .await?
-        .send_keys(sandbox::seed::OTP)
-        .await?;
-    click(client, "form button.btn[type=submit]").await?;
-
-    wait_for(client, "#pin")
-        .await?
-        .send_keys(&citizen.pin)
-        .await?;
-    click(client, "form button.btn[type=submit]").await?;
+    otp_and_pin(client, &citizen.pin).await?;
 
     // The consent page lists the citizen's documents, with the PAN asked
     // for marked as requested and ticked.
@@ -251,6 +224,319 @@ async fn journey(
         "the downloaded PDF {} does not show the PAN typed in:\n{text}",
         pdf.display()
     );
+    Ok(())
+}
+
+const CONSOLE_PASSWORD: &str = "a console password for the browser test";
+
+/// The operator console in the same browser: sign in, read every page,
+/// add and disable a client, redeliver a failed webhook, find a request by
+/// its trace id; no page shows a sandbox citizen's name or numbers.
+/// Screenshots of each page at desktop and phone width (`console-*.png`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_console_in_headless_chromium() -> anyhow::Result<()> {
+    for tool in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            Path::new(tool).exists(),
+            "{tool} is missing: run scripts/install-test-deps.sh, then this test again"
+        );
+    }
+    let Dirs {
+        tmp,
+        artifacts,
+        downloads,
+        profile,
+    } = Dirs::new()?;
+    let mut config = gateway::Config {
+        listen: "127.0.0.1:0".parse()?,
+        admin_listen: Some("127.0.0.1:0".parse()?),
+        console_password: Some(CONSOLE_PASSWORD.to_owned().into()),
+        data_dir: tmp.path().join("data"),
+        sandbox_catalogue: (60, 240),
+        ..Default::default()
+    };
+    // One attempt per delivery: the webhook that is down fails at once.
+    config.webhooks.retry_schedule = Vec::new();
+    config.webhooks.poll_interval = Duration::from_millis(200);
+    let app = gateway::start(config).await?;
+    let driver = Chromedriver::start().await?;
+    let client = driver.session(&profile, &downloads).await?;
+    let outcome = console_visit(&client, &app, &artifacts).await;
+    finish(outcome, client, driver, app, &artifacts).await
+}
+
+/// A browser test's directories: screenshots go to `$BROWSER_TEST_ARTIFACTS`
+/// when set, the rest under a temporary directory.
+struct Dirs {
+    tmp: tempfile::TempDir,
+    artifacts: PathBuf,
+    downloads: PathBuf,
+    profile: PathBuf,
+}
+
+impl Dirs {
+    fn new() -> anyhow::Result<Dirs> {
+        let tmp = tempfile::tempdir()?;
+        let artifacts = match std::env::var_os("BROWSER_TEST_ARTIFACTS") {
+            Some(dir) => PathBuf::from(dir),
+            None => tmp.path().join("artifacts"),
+        };
+        let downloads = tmp.path().join("downloads");
+        let profile = tmp.path().join("chromium-profile");
+        for dir in [&artifacts, &downloads, &profile] {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Ok(Dirs {
+            tmp,
+            artifacts,
+            downloads,
+            profile,
+        })
+    }
+}
+
+/// End a browser test: on failure leave the last page (screenshot and
+/// HTML) where a person can look; close the browser, chromedriver and the app.
+async fn finish(
+    outcome: anyhow::Result<()>,
+    client: Client,
+    driver: Chromedriver,
+    app: gateway::RunningApp,
+    artifacts: &Path,
+) -> anyhow::Result<()> {
+    if let Err(e) = &outcome {
+        save_failure(&client, artifacts).await;
+        eprintln!(
+            "browser test failed: {e:#}\n(screenshot and HTML of the last page in {})",
+            artifacts.display()
+        );
+    }
+    let closed = client.close().await;
+    driver.stop().await;
+    app.stop().await;
+    outcome?;
+    closed.context("closing the browser session")
+}
+
+async fn console_visit(
+    client: &Client,
+    app: &gateway::RunningApp,
+    artifacts: &Path,
+) -> anyhow::Result<()> {
+    let base = app.base_url();
+    let admin = format!("http://{}", app.admin_addr.context("no admin listener")?);
+    let store = app.state.store.clone();
+    let demo = app.state.demo_client.clone().context("no sandbox client")?;
+
+    // The sandbox client's webhook is down while a citizen consents.
+    let webhook = store
+        .get_client(&demo.client_id)
+        .await?
+        .context("the sandbox client is not stored")?;
+    let working_url = webhook.webhook_url.clone().context("no demo webhook")?;
+    let set_url = |url: String| {
+        let store = store.clone();
+        let w = webhook.clone();
+        async move {
+            store
+                .set_client_webhook(
+                    &w.client_id,
+                    &gateway::storage::WebhookSettings {
+                        url: Some(url),
+                        secret: w.webhook_secret,
+                        previous_secret: w.webhook_previous_secret,
+                        previous_until: w.webhook_previous_until,
+                    },
+                )
+                .await
+        }
+    };
+    set_url("http://127.0.0.1:9/webhook-is-down".into()).await?;
+    consent_on_the_demo(client, &base).await?;
+
+    // A request created with a trace id the business would quote.
+    let trace = format!("console-test-{}", uuid::Uuid::new_v4().simple());
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/digilocker"))
+        .header("x-client-id", &demo.client_id)
+        .header("x-client-secret", &demo.client_secret)
+        .header("x-product-instance-id", &demo.product_instance_id)
+        .header("x-request-id", &trace)
+        .json(&json!({"redirectUrl": format!("{base}/demo/done")}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let request_id = created["id"].as_str().context("no request id")?.to_owned();
+
+    // Sign in: a wrong password first.
+    let mut pages = Vec::new();
+    client.goto(&format!("{admin}/")).await?;
+    wait_for(client, "#password")
+        .await?
+        .send_keys("wrong")
+        .await?;
+    click(client, "#sign-in").await?;
+    let error = wait_for(client, "#error").await?.text().await?;
+    ensure!(
+        error.contains("Wrong password"),
+        "after a wrong password: {error}"
+    );
+    screenshots(client, artifacts, "console-login").await?;
+    wait_for(client, "#password")
+        .await?
+        .send_keys(CONSOLE_PASSWORD)
+        .await?;
+    click(client, "#sign-in").await?;
+
+    // Now: the consent is counted.
+    wait_for(client, "#funnels").await?;
+    let now = page_text(client).await;
+    ensure!(
+        now.contains("consented: 1"),
+        "the funnel shows no consent:\n{now}"
+    );
+    pages.push(client.source().await?);
+    screenshots(client, artifacts, "console-now").await?;
+
+    // Clients: add one; its secret is shown once.
+    client.goto(&format!("{admin}/clients")).await?;
+    wait_for(client, "#name")
+        .await?
+        .send_keys("Browser Test Lending")
+        .await?;
+    pages.push(client.source().await?);
+    screenshots(client, artifacts, "console-clients").await?;
+    click(client, "#add").await?;
+    let headers = wait_for(client, "#headers").await?.text().await?;
+    ensure!(
+        headers.contains("x-client-secret: "),
+        "no secret shown:\n{headers}"
+    );
+    let added = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("x-client-id: "))
+        .context("no client id shown")?
+        .trim()
+        .to_owned();
+    screenshots(client, artifacts, "console-secret").await?;
+
+    // The sandbox client's failed delivery, redelivered once the webhook works.
+    set_url(working_url).await?;
+    client
+        .goto(&format!("{admin}/clients/{}", demo.client_id))
+        .await?;
+    wait_for_after_reloads(client, "button.redeliver", PAGE_TIMEOUT).await?;
+    pages.push(client.source().await?);
+    screenshots(client, artifacts, "console-client").await?;
+    click(client, "button.redeliver").await?;
+    let deadline = Instant::now() + PAGE_TIMEOUT;
+    loop {
+        // The page's source, not an element: the page may be reloading.
+        let page = client.source().await?;
+        if page.contains(">delivered</td>") && !page.contains("redeliver\"") {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the redelivered event was not delivered:\n{}",
+            page_text(client).await
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        client
+            .goto(&format!("{admin}/clients/{}", demo.client_id))
+            .await?;
+    }
+
+    // Disable the added client, after the confirmation.
+    client.goto(&format!("{admin}/clients/{added}")).await?;
+    click(client, "#disable").await?;
+    let consequence = wait_for(client, "#consequence").await?.text().await?;
+    ensure!(consequence.contains("0 live request(s)"), "{consequence}");
+    screenshots(client, artifacts, "console-confirm").await?;
+    click(client, "#confirm-disable").await?;
+    let done = wait_for(client, "#message").await?.text().await?;
+    ensure!(done.contains("is disabled"), "{done}");
+    let state = store.get_client(&added).await?.context("client gone")?;
+    ensure!(state.disabled != 0, "the client is still enabled");
+
+    // A request by the trace id its creation had.
+    client.goto(&format!("{admin}/lookup")).await?;
+    wait_for(client, "#q").await?.send_keys(&trace).await?;
+    click(client, "#find").await?;
+    let found = wait_for(client, "#request-id").await?.text().await?;
+    ensure!(
+        found == request_id,
+        "looked up {found}, expected {request_id}"
+    );
+    pages.push(client.source().await?);
+    screenshots(client, artifacts, "console-lookup").await?;
+
+    // Keys and configuration.
+    client.goto(&format!("{admin}/keys")).await?;
+    wait_for(client, "#keys").await?;
+    let keys = page_text(client).await;
+    ensure!(
+        keys.contains("console_password") && keys.contains("set"),
+        "{keys}"
+    );
+    ensure!(!keys.contains(CONSOLE_PASSWORD), "the password is shown");
+    pages.push(client.source().await?);
+    screenshots(client, artifacts, "console-keys").await?;
+
+    // No page shows what the sandbox knows of its citizens.
+    for citizen in sandbox::seed::citizens() {
+        let mut personal = vec![
+            citizen.name.clone(),
+            citizen.email.clone(),
+            citizen.digilocker_id.clone(),
+        ];
+        personal.extend(citizen.aadhaar.clone());
+        personal.extend(citizen.mobile.clone());
+        for page in &pages {
+            for p in personal.iter().filter(|p| p.len() > 3) {
+                ensure!(!page.contains(p.as_str()), "a console page shows {p:?}");
+            }
+        }
+    }
+
+    // Signing out ends the session.
+    click(client, "#logout").await?;
+    wait_for(client, "#password").await?;
+    client.goto(&format!("{admin}/clients")).await?;
+    wait_for(client, "#password").await?;
+    Ok(())
+}
+
+/// The sandbox's sign-in after the Aadhaar number: the OTP, then the PIN.
+async fn otp_and_pin(client: &Client, pin: &str) -> anyhow::Result<()> {
+    wait_for(client, "#otp")
+        .await?
+        .send_keys(sandbox::seed::OTP)
+        .await?;
+    click(client, "form button.btn[type=submit]").await?;
+    wait_for(client, "#pin").await?.send_keys(pin).await?;
+    click(client, "form button.btn[type=submit]").await
+}
+
+/// The happy citizen consents on the demo, as in the journey test.
+async fn consent_on_the_demo(client: &Client, base: &str) -> anyhow::Result<()> {
+    let citizen = sandbox::seed::citizens()
+        .into_iter()
+        .next()
+        .context("the sandbox has no seeded citizens")?;
+    client.goto(&format!("{base}/demo")).await?;
+    click(client, "#start").await?;
+    wait_for(client, "#username")
+        .await?
+        .send_keys(citizen.aadhaar.as_deref().unwrap_or_default())
+        .await?;
+    click(client, "form button.btn[type=submit]").await?;
+    otp_and_pin(client, &citizen.pin).await?;
+    click(client, "button[name=decision][value=allow]").await?;
+    let outcome = wait_for(client, "#outcome").await?.text().await?;
+    ensure!(outcome == "Consent given", "the done page says {outcome:?}");
     Ok(())
 }
 

@@ -188,6 +188,7 @@ pub async fn create(
         idempotency_fingerprint: print.clone(),
         created_at,
         valid_upto: created_at.saturating_add(ttl),
+        trace_id: current_trace_id(),
     };
     if let Some(key) = &key {
         // A key whose request has expired starts afresh.

@@ -193,6 +193,9 @@ pub async fn every_call(State(state): State<AppState>, request: Request, next: N
     state
         .metrics
         .http(route, &method, response.status(), started);
+    if let Some(code) = response.extensions().get::<crate::error::ErrorCode>() {
+        state.metrics.error_answer(code.0);
+    }
     response
 }
 

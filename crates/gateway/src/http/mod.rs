@@ -14,7 +14,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{api, demo, files, journey, ops};
+use crate::{api, console, demo, files, journey, ops};
 
 pub mod extract;
 pub mod guard;
@@ -47,9 +47,15 @@ pub fn router(state: AppState, sandbox: Option<Router>) -> Router {
 }
 
 /// The admin listener's routes (`admin_listen`): `/metrics`, `/readyz` and
-/// `/healthz`, through the same layers as the public port's.
-pub fn admin_router(state: AppState) -> Router {
-    let app = ops::router()
+/// `/healthz`, and the operator console when `console_password` is set,
+/// through the same layers as the public port's.
+/// `bound`: the public and admin addresses bound (the console shows them).
+pub fn admin_router(state: AppState, bound: [std::net::SocketAddr; 2]) -> Router {
+    let mut app = ops::router();
+    if let Some(console) = console::router(&state, bound) {
+        app = app.merge(console);
+    }
+    let app = app
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state.clone());

@@ -9,7 +9,7 @@ use sqlx::{Executor, QueryBuilder};
 use super::rows::{One, EVENT_COLUMNS};
 use super::sql::{Bind, Dialect, Push, RowsAffected, SqlStore};
 use super::writer::Priority;
-use super::{EventKind, EventRecord, NewEvent, NewRequest, StoreResult};
+use super::{EventKind, EventRecord, NewEvent, NewRequest, StepCount, StoreResult};
 
 /// An event with the request and client it belongs to.
 pub(super) type RequestEvent = (String, String, NewEvent);
@@ -68,6 +68,46 @@ where
             .arg(client_id)
             .arg(since)
             .arg(after_seq)
+            .arg(limit)
+            .fetch_all(db.conn())
+            .await;
+        Ok(db.check(all)?)
+    }
+
+    pub(super) async fn step_counts(&self, since: i64) -> StoreResult<Vec<StepCount>> {
+        let mut db = self.read.get().await?;
+        let all = sqlx::query_as(
+            "SELECT client_id, step, COUNT(DISTINCT request_id) AS requests FROM ( \
+               SELECT client_id, request_id, \
+                 CASE WHEN kind IN ('document_fetched', 'aadhaar_fetched') THEN 'fetched' \
+                      WHEN kind = 'erased' THEN 'expired' ELSE kind END AS step \
+               FROM events WHERE at >= $1 AND (kind IN ('created', 'consent_given', \
+                 'consent_denied', 'journey_failed', 'document_fetched', 'aadhaar_fetched') \
+                 OR (kind = 'erased' AND detail LIKE '%\"reason\":\"expired\"%')) \
+             ) steps GROUP BY client_id, step",
+        )
+        .arg(since)
+        .fetch_all(db.conn())
+        .await;
+        Ok(db.check(all)?)
+    }
+
+    pub(super) async fn events_mentioning(
+        &self,
+        text: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<EventRecord>> {
+        let mut db = self.read.get().await?;
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE detail LIKE $1 ESCAPE '\\' \
+             ORDER BY seq DESC LIMIT $2"
+        );
+        let all = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .arg(format!("%{escaped}%"))
             .arg(limit)
             .fetch_all(db.conn())
             .await;
@@ -236,10 +276,10 @@ where
 /// The `created` event of a new request.
 fn created(r: &NewRequest) -> RequestEvent {
     let doc_types: Vec<&str> = r.doc_types.split(',').filter(|d| !d.is_empty()).collect();
-    let e = NewEvent::new(
-        EventKind::Created,
-        serde_json::json!({"docTypes": doc_types, "validUpto": r.valid_upto}),
-        r.created_at,
-    );
+    let mut detail = serde_json::json!({"docTypes": doc_types, "validUpto": r.valid_upto});
+    if !r.trace_id.is_empty() {
+        detail["traceId"] = r.trace_id.clone().into();
+    }
+    let e = NewEvent::new(EventKind::Created, detail, r.created_at);
     (r.id.clone(), r.client_id.clone(), e)
 }

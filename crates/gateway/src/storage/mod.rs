@@ -39,7 +39,7 @@ pub mod writer;
 pub use postgres::PgStore;
 pub use rows::{
     CatalogueMeta, CatalogueRow, ClientRecord, DeliveryRecord, EventRecord, FileRecord,
-    IssuerState, KeyUse, LiveFile, RequestRecord, RequestStatusRecord, UpstreamRevoke,
+    IssuerState, KeyUse, LiveFile, RequestRecord, RequestStatusRecord, StepCount, UpstreamRevoke,
     WebhookBacklog, WebhookSettings,
 };
 pub use sqlite::SqliteStore;
@@ -117,6 +117,9 @@ pub struct NewRequest {
     pub idempotency_fingerprint: Option<Vec<u8>>,
     pub created_at: i64,
     pub valid_upto: i64,
+    /// The trace id of the call that created it, kept in its `created`
+    /// event (empty: none).
+    pub trace_id: String,
 }
 
 impl TryFrom<String> for RequestStatus {
@@ -155,6 +158,10 @@ pub enum EventKind {
     /// Everything of the request was erased; `reason` `expired` or
     /// `client_disabled`.
     Erased,
+    /// An operator changed a client (not a request's event: its request
+    /// id is empty): `action`, `operator` (`cli`, or `console:` and the
+    /// console session's id).
+    OperatorAction,
 }
 
 impl EventKind {
@@ -171,6 +178,7 @@ impl EventKind {
             EventKind::Revoked => "revoked",
             EventKind::UpstreamRevoked => "upstream_revoked",
             EventKind::Erased => "erased",
+            EventKind::OperatorAction => "operator_action",
         }
     }
 
@@ -200,8 +208,14 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// A fresh event of `kind` at `at`.
-    pub fn new(kind: EventKind, detail: serde_json::Value, at: i64) -> NewEvent {
+    /// A fresh event of `kind` at `at`. Made during a call, its detail
+    /// carries the call's `traceId` (the operator console finds a request
+    /// by the trace id a business quotes).
+    pub fn new(kind: EventKind, mut detail: serde_json::Value, at: i64) -> NewEvent {
+        let trace_id = crate::trace_id::current_trace_id();
+        if let (false, Some(fields)) = (trace_id.is_empty(), detail.as_object_mut()) {
+            fields.insert("traceId".into(), trace_id.into());
+        }
         NewEvent {
             id: new_event_id(),
             kind,
@@ -574,4 +588,16 @@ pub trait Store: Send + Sync + 'static {
     async fn replace_sealed(&self, value: &SealedValue, resealed: &[u8]) -> StoreResult<bool>;
     /// How many of a client's requests hold data (what disabling it erases).
     async fn count_client_live_requests(&self, client_id: &str) -> StoreResult<i64>;
+
+    /// How many requests of each client reached each step (by their
+    /// events) at or after `since`. Scans the events since then: for the
+    /// operator console, not for the API.
+    async fn step_counts(&self, since: i64) -> StoreResult<Vec<StepCount>>;
+    /// The newest `limit` events whose detail contains `text` as it is
+    /// (scans the events: for the operator console's look-up).
+    async fn events_mentioning(&self, text: &str, limit: i64) -> StoreResult<Vec<EventRecord>>;
+    /// The webhook deliveries of a request's events, oldest first.
+    async fn request_deliveries(&self, request_id: &str) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Pending webhook deliveries per client (clients with none left out).
+    async fn pending_deliveries_by_client(&self) -> StoreResult<Vec<(String, i64)>>;
 }

@@ -231,6 +231,29 @@ impl<'r, R: Columns> FromRow<'r, R> for EventRecord {
     }
 }
 
+/// How many of a client's requests reached a step since a time (the
+/// operator console's funnel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepCount {
+    pub client_id: String,
+    /// `created`, `consent_given`, `consent_denied`, `journey_failed`,
+    /// `fetched` (a document or the e-Aadhaar), `expired` (erased at the
+    /// end of its life).
+    pub step: String,
+    /// Distinct requests.
+    pub requests: i64,
+}
+
+impl<'r, R: Columns> FromRow<'r, R> for StepCount {
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(StepCount {
+            client_id: row.col("client_id")?,
+            step: row.col("step")?,
+            requests: row.col("requests")?,
+        })
+    }
+}
+
 /// One webhook delivery: an announced event on its way to a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRecord {

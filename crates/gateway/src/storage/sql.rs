@@ -23,8 +23,8 @@ use super::writer::Writer;
 use super::{
     AttemptOutcome, CatalogueHealth, CatalogueMeta, CatalogueRow, ClientRecord, DeliveryRecord,
     DueDelivery, EventRecord, FileRecord, IssuerState, KeyUse, LiveFile, NewEvent, NewRequest,
-    NewUpstreamRevoke, RequestRecord, RequestStatusRecord, SealedValue, Store, StoreResult,
-    SweepStep, UpstreamRevoke, UpstreamRevokeOutcome, WebhookBacklog, WebhookSettings,
+    NewUpstreamRevoke, RequestRecord, RequestStatusRecord, SealedValue, StepCount, Store,
+    StoreResult, SweepStep, UpstreamRevoke, UpstreamRevokeOutcome, WebhookBacklog, WebhookSettings,
 };
 
 /// What differs between the databases: their sqlx types, and (in the
@@ -530,5 +530,21 @@ where
 
     async fn count_client_live_requests(&self, client_id: &str) -> StoreResult<i64> {
         SqlStore::count_client_live_requests(self, client_id).await
+    }
+
+    async fn step_counts(&self, since: i64) -> StoreResult<Vec<StepCount>> {
+        SqlStore::step_counts(self, since).await
+    }
+
+    async fn events_mentioning(&self, text: &str, limit: i64) -> StoreResult<Vec<EventRecord>> {
+        SqlStore::events_mentioning(self, text, limit).await
+    }
+
+    async fn request_deliveries(&self, request_id: &str) -> StoreResult<Vec<DeliveryRecord>> {
+        SqlStore::request_deliveries(self, request_id).await
+    }
+
+    async fn pending_deliveries_by_client(&self) -> StoreResult<Vec<(String, i64)>> {
+        SqlStore::pending_deliveries_by_client(self).await
     }
 }

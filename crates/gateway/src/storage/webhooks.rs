@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use sqlx::Executor;
 
-use super::rows::{One, DELIVERY_COLUMNS, EVENT_COLUMNS};
+use super::rows::{One, Pair, DELIVERY_COLUMNS, EVENT_COLUMNS};
 use super::sql::{Bind, Dialect, RowsAffected, SqlStore};
 use super::writer::Priority;
 use super::{
@@ -152,6 +152,37 @@ where
             .fetch_all(db.conn())
             .await;
         Ok(db.check(all)?)
+    }
+
+    pub(super) async fn request_deliveries(
+        &self,
+        request_id: &str,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        let mut db = self.read.get().await?;
+        let columns = DELIVERY_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM deliveries d JOIN events e ON e.id = d.event_id \
+             WHERE e.request_id = $1 ORDER BY e.seq"
+        );
+        let all = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .arg(request_id)
+            .fetch_all(db.conn())
+            .await;
+        Ok(db.check(all)?)
+    }
+
+    pub(super) async fn pending_deliveries_by_client(&self) -> StoreResult<Vec<(String, i64)>> {
+        let mut db = self.read.get().await?;
+        let all: Result<Vec<Pair<String, i64>>, _> = sqlx::query_as(
+            "SELECT client_id, COUNT(*) FROM deliveries WHERE state = 'pending' GROUP BY client_id",
+        )
+        .fetch_all(db.conn())
+        .await;
+        Ok(db.check(all)?.into_iter().map(|p| (p.0, p.1)).collect())
     }
 
     pub(super) async fn redeliver(&self, event_id: &str, now: i64) -> StoreResult<bool> {

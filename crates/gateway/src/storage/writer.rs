@@ -729,6 +729,7 @@ mod tests {
             idempotency_fingerprint: None,
             created_at: 0,
             valid_upto: 0,
+            trace_id: String::new(),
         }
     }
 

@@ -144,3 +144,26 @@ async fn the_environment_overrides_the_file_table_by_table() {
         "a sandbox was made"
     );
 }
+
+#[tokio::test]
+async fn a_short_console_password_stops_the_start_with_exit_78_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = stopped(
+        dir.path(),
+        &[],
+        &[
+            ("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0"),
+            ("GATEWAY_CONSOLE_PASSWORD", "hunter2hunter2"),
+        ],
+    )
+    .await;
+    assert_eq!(code, 78, "{err}");
+    assert!(
+        err.contains("GATEWAY_CONSOLE_PASSWORD") && err.contains("at least 16"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hunter2"),
+        "the password is never printed: {err}"
+    );
+}

@@ -1004,7 +1004,7 @@ async fn requests_hyper_refuses_before_any_handler_get_the_contract_body_too() {
 }
 
 /// Run the gateway's command line against this app's database.
-async fn gateway_cli(t: &TestApp, args: &[&str]) {
+pub(crate) async fn gateway_cli(t: &TestApp, args: &[&str]) {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_digilocker-gateway"));
     cmd.env_clear()
         .env("GATEWAY_LOG", "warn")

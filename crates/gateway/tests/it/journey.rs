@@ -360,6 +360,7 @@ async fn a_journey_begun_before_states_carried_the_request_id_still_finishes() {
             idempotency_fingerprint: None,
             created_at: now,
             valid_upto: now + 600,
+            trace_id: String::new(),
         })
         .await
         .unwrap();

@@ -8,6 +8,7 @@ mod api;
 mod backup;
 mod browser;
 mod configuration;
+mod console;
 mod contract;
 mod documents;
 mod dropin;

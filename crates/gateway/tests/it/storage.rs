@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use gateway::storage::{
     CatalogueHealth, CatalogueRow, ClientRecord, EventKind, FileRecord, IssuerState, NewEvent,
-    NewRequest, NewUpstreamRevoke, PgStore, SqliteStore, Store, UpstreamRevokeOutcome,
+    NewRequest, NewUpstreamRevoke, PgStore, SqliteStore, StepCount, Store, UpstreamRevokeOutcome,
+    WebhookSettings,
 };
 
 use crate::harness::PgSchema;
@@ -76,6 +77,7 @@ on_both!(
     issuer_states_are_upserted_and_forgotten,
     an_upstream_revoke_is_queued_with_the_erasure_and_claimed_once,
     a_lease_has_one_holder_at_a_time,
+    the_consoles_counts_look_ups_and_deliveries,
 );
 
 const NOW: i64 = 1_700_000_000;
@@ -106,6 +108,7 @@ fn request(id: &str, client_id: &str, valid_upto: i64) -> NewRequest {
         idempotency_fingerprint: None,
         created_at: NOW - 10,
         valid_upto,
+        trace_id: String::new(),
     }
 }
 
@@ -1216,4 +1219,78 @@ async fn a_statement_over_one_tcp_segment_never_waits_for_a_delayed_ack() {
         );
     }
     pool.close().await;
+}
+
+/// What the operator console reads: requests per step, events by the text
+/// of their detail (`_` and `%` taken as they are), a request's deliveries,
+/// the backlog per client.
+async fn the_consoles_counts_look_ups_and_deliveries(backend: Backend) {
+    let db = Db::new(backend).await;
+    let s = db.open().await;
+    s.insert_client(&client("cl_a", NOW)).await.unwrap();
+    s.insert_client(&client("cl_b", NOW)).await.unwrap();
+    let hook = WebhookSettings {
+        url: Some("https://hooks.example/a".into()),
+        secret: Some(b"sealed".to_vec()),
+        ..Default::default()
+    };
+    assert!(s.set_client_webhook("cl_a", &hook).await.unwrap());
+    for (id, client_id, trace) in [
+        ("r1", "cl_a", "t_r1"),
+        ("r2", "cl_a", "tXr1"),
+        ("r3", "cl_b", ""),
+    ] {
+        let mut r = request(id, client_id, NOW + 600);
+        r.trace_id = trace.into();
+        assert!(s.insert_request(&r).await.unwrap());
+    }
+    s.set_authenticated(
+        "r1",
+        b"token",
+        b"details",
+        b"scope",
+        &event(EventKind::ConsentGiven),
+    )
+    .await
+    .unwrap();
+
+    let mut counts = s.step_counts(NOW - 100).await.unwrap();
+    counts.sort_by(|a, b| (&a.client_id, &a.step).cmp(&(&b.client_id, &b.step)));
+    let count = |c: &str, step: &str, n| StepCount {
+        client_id: c.into(),
+        step: step.into(),
+        requests: n,
+    };
+    assert_eq!(
+        counts,
+        vec![
+            count("cl_a", "consent_given", 1),
+            count("cl_a", "created", 2),
+            count("cl_b", "created", 1)
+        ]
+    );
+    assert!(s.step_counts(NOW + 1).await.unwrap().is_empty());
+
+    let found = s
+        .events_mentioning("\"traceId\":\"t_r1\"", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|e| e.request_id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["r1"],
+        "`_` is no wildcard"
+    );
+    assert!(s.events_mentioning("t%r1", 10).await.unwrap().is_empty());
+
+    let deliveries = s.request_deliveries("r1").await.unwrap();
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0].state, "pending");
+    assert!(s.request_deliveries("r3").await.unwrap().is_empty());
+    assert_eq!(
+        s.pending_deliveries_by_client().await.unwrap(),
+        vec![("cl_a".to_owned(), 1)]
+    );
 }
