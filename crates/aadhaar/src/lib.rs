@@ -126,6 +126,7 @@
 
 pub mod contract;
 mod error;
+pub mod issuer;
 pub mod limits;
 pub mod mask;
 mod model;
