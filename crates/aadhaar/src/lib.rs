@@ -124,6 +124,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod compare;
 pub mod contract;
 mod error;
 pub mod issuer;
