@@ -183,6 +183,14 @@ fn each_doc_type_reads_into_its_typed_data_and_verifies() {
     );
 }
 
+/// The benchmark's fixture (signed once with xmlsec1 from [`unsigned`]'s PAN) verifies.
+#[test]
+fn the_benchmark_fixture_verifies() {
+    let r = read(&crate::support::fixture("issuer-pan-signed.xml"));
+    assert!(r.verification.signature, "{:?}", r.verification);
+    assert_eq!(r.document.number, "ABCDE1234F");
+}
+
 #[test]
 fn a_one_byte_change_leaves_the_data_unverified() {
     let signed = sign(&unsigned("PANCR", "ABCDE1234F", PAN), Signer::Leaf);

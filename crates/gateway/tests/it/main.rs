@@ -27,4 +27,5 @@ mod pg_roles;
 mod storage;
 mod structure;
 mod upstream;
+mod verified;
 mod webhooks;
