@@ -1,5 +1,7 @@
-//! Parse + verify of a realistic signed e-Aadhaar (about 100 KB, most of it the photo).
-//! Run: `cargo bench -p aadhaar --bench verify`. Results are in BENCHMARKS.md.
+//! Parse + verify of a realistic signed e-Aadhaar (about 100 KB, most of it the photo),
+//! and read + verify of an issuer's signed PAN XML (`aadhaar::issuer`).
+//! Run: `cargo bench -p aadhaar --bench verify`. Results are in BENCHMARKS.md and
+//! docs/benchmarks.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
@@ -36,6 +38,19 @@ fn bench(c: &mut Criterion) {
                     .to_contract(true, "https://gw.example/x", "2026-11-25T19:06:28+05:30")
             })
         })
+    });
+    g.finish();
+
+    let pan = fixture("issuer-pan-signed.xml");
+    let now = time::OffsetDateTime::now_utc();
+    match aadhaar::issuer::read_and_verify(&pan, &anchors, now) {
+        Ok(r) if r.verification.signature => {}
+        other => panic!("the issuer fixture does not verify: {other:?}"),
+    }
+    let mut g = c.benchmark_group("issuer-xml");
+    g.throughput(Throughput::Bytes(pan.len() as u64));
+    g.bench_function("read_and_verify", |b| {
+        b.iter(|| aadhaar::issuer::read_and_verify(black_box(&pan), &anchors, now))
     });
     g.finish();
 }

@@ -13,6 +13,10 @@
 //! A sandbox or test PKI is configured the same way from its root's PEM with
 //! [`TrustAnchors::from_pem`].
 //!
+//! The same machinery reads and verifies the issuers' XML certificates of other documents
+//! (PAN, driving licence, vehicle registration, mark sheets: [`issuer`]), and
+//! [`compare`] compares the holders of two documents (name, date of birth, gender).
+//!
 //! # The document
 //!
 //! What DigiLocker really sends (and the sandbox imitates by default) is pretty-printed:
@@ -124,8 +128,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod compare;
 pub mod contract;
 mod error;
+pub mod issuer;
 pub mod limits;
 pub mod mask;
 mod model;

@@ -274,7 +274,7 @@ fn only_children(
 
 /// An attribute in no namespace, or `""` when absent. `Element::get_attribute` ignores
 /// namespaces, which would let `foo:name` stand in for `name`.
-fn attr<'d>(el: &'d Element<'_>, name: &str) -> &'d str {
+pub(crate) fn attr<'d>(el: &'d Element<'_>, name: &str) -> &'d str {
     el.attributes
         .iter()
         .find(|a| a.name.namespace_uri.is_none() && &*a.name.local_name == name)

@@ -69,6 +69,11 @@ impl TrustAnchors {
         Ok(self)
     }
 
+    /// Every configured certificate, roots first, then intermediates.
+    pub(crate) fn certificates(&self) -> &[Certificate] {
+        &self.parsed
+    }
+
     /// The subjects of the root certificates (RFC 4514 form), for logs and health checks.
     pub fn root_subjects(&self) -> Vec<String> {
         self.parsed
@@ -192,10 +197,10 @@ pub enum DigestAlgorithm {
 }
 
 /// What [`check_signature_shape`] learnt from the `<Signature>`.
-struct SignatureShape {
-    signature_algorithm: SignatureAlgorithm,
-    digest_algorithm: DigestAlgorithm,
-    key_info_certs: Vec<Certificate>,
+pub(crate) struct SignatureShape {
+    pub signature_algorithm: SignatureAlgorithm,
+    pub digest_algorithm: DigestAlgorithm,
+    pub key_info_certs: Vec<Certificate>,
 }
 
 /// The element children of a `<Signature>` part. These parts hold only elements (the
@@ -251,7 +256,10 @@ const C14N_ALGORITHMS: [&str; 2] = [algorithm::EXC_C14N, algorithm::C14N];
 /// is refused here. In particular `Reference URI=""` (the whole document) is the only
 /// reference allowed, so the signed node-set is the whole document minus the signature,
 /// and no file or network URI can ever be dereferenced.
-fn check_signature_shape(doc: &Document<'_>, sig: NodeId) -> Result<SignatureShape, Error> {
+pub(crate) fn check_signature_shape(
+    doc: &Document<'_>,
+    sig: NodeId,
+) -> Result<SignatureShape, Error> {
     let parts = child_elements(doc, sig)?;
     let names: Vec<&str> = parts
         .iter()
@@ -459,7 +467,7 @@ const WEAK_CERT_SIGNATURES: [&str; 5] = [
     "1.2.840.10045.4.1",
 ];
 
-fn to_offset(t: &x509_cert::time::Time) -> OffsetDateTime {
+pub(crate) fn to_offset(t: &x509_cert::time::Time) -> OffsetDateTime {
     let secs = i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
     OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
@@ -648,6 +656,76 @@ fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
     Some((modulus.len() - first - 1) * 8 + (8 - top.leading_zeros() as usize))
 }
 
+/// bergshamra's part, shared by every document this crate verifies: the digest, the
+/// signature value and the chain from the `KeyInfo` leaf to `anchors` (and only to them)
+/// at `at`; then that what verified is the located `sig` with the one whole-document
+/// reference, and that the leaf may sign ([`check_leaf`]). Returns the leaf. The caller
+/// has checked the signature's shape ([`check_signature_shape`]) first.
+pub(crate) fn verify_enveloped(
+    doc: &Document<'_>,
+    sig: NodeId,
+    root: NodeId,
+    anchors: &TrustAnchors,
+    at: OffsetDateTime,
+) -> Result<Certificate, Error> {
+    let mut keys = bergshamra::KeysManager::new();
+    for der in &anchors.roots {
+        keys.add_trusted_cert(der.clone());
+    }
+    for der in &anchors.intermediates {
+        keys.add_untrusted_cert(der.clone());
+    }
+    // `DsigContext::new` is the hardened profile (strict reference positions, HMAC floor,
+    // required digests). Its `trusted_keys_only` mode verifies only with keys configured
+    // in advance, which cannot work for DigiLocker: the leaf rotates, and the point is to
+    // validate whichever leaf `KeyInfo` carries up to a configured root. So inline X.509
+    // keys are allowed, and bergshamra then requires their chain to reach the trusted
+    // certificates (raw inline keys are refused when trust anchors are configured, and
+    // `check_signature_shape` refused them already).
+    let ctx = bergshamra::DsigContext::new(keys)
+        .with_trusted_keys_only(false)
+        .with_verification_time(bergshamra_time(at));
+    let result =
+        bergshamra::dsig::verify::verify_document(&ctx, doc).map_err(map_bergshamra_error)?;
+    let (signature_node, references, key_info) = match result {
+        bergshamra::VerifyResult::Valid {
+            signature_node,
+            references,
+            key_info,
+        } => (signature_node, references, key_info),
+        bergshamra::VerifyResult::Invalid { reason } => {
+            return Err(Error::SignatureInvalid { reason })
+        }
+    };
+    // Belt and braces: what was verified is the signature and reference we inspected.
+    if signature_node != sig {
+        return Err(Error::structure(
+            "the verified <Signature> is not the located one",
+        ));
+    }
+    match references.as_slice() {
+        [r] if r.uri.is_empty()
+            && r.digest_verified
+            && r.resolved_node.is_none_or(|n| n == doc.root() || n == root) => {}
+        _ => {
+            return Err(Error::SignatureInvalid {
+                reason: "the verified reference is not the whole document".into(),
+            })
+        }
+    }
+    let leaf_der = key_info
+        .x509_chain
+        .first()
+        .ok_or_else(|| Error::UntrustedChain {
+            reason: "the signature was not verified with a certificate".into(),
+        })?;
+    let leaf = Certificate::from_der(leaf_der).map_err(|e| Error::UntrustedChain {
+        reason: format!("the signing certificate cannot be read: {e}"),
+    })?;
+    check_leaf(&leaf)?;
+    Ok(leaf)
+}
+
 /// Verifies an e-Aadhaar's signature and certificate chain, then reads its data, with the
 /// system clock. See [`verify_and_parse_with`].
 pub fn verify_and_parse(xml: &[u8], anchors: &TrustAnchors) -> Result<Verified, Error> {
@@ -683,62 +761,7 @@ pub fn verify_and_parse_with(
     let window = chain_window(&shape.key_info_certs, anchors);
     let chain_time = chain_validation_time(signing_time, window, options)?;
 
-    let mut keys = bergshamra::KeysManager::new();
-    for der in &anchors.roots {
-        keys.add_trusted_cert(der.clone());
-    }
-    for der in &anchors.intermediates {
-        keys.add_untrusted_cert(der.clone());
-    }
-    // `DsigContext::new` is the hardened profile (strict reference positions, HMAC floor,
-    // required digests). Its `trusted_keys_only` mode verifies only with keys configured
-    // in advance, which cannot work for DigiLocker: the leaf rotates, and the point is to
-    // validate whichever leaf `KeyInfo` carries up to a configured root. So inline X.509
-    // keys are allowed, and bergshamra then requires their chain to reach the trusted
-    // certificates (raw inline keys are refused when trust anchors are configured, and
-    // `check_signature_shape` refused them already).
-    let ctx = bergshamra::DsigContext::new(keys)
-        .with_trusted_keys_only(false)
-        .with_verification_time(bergshamra_time(chain_time));
-    let result =
-        bergshamra::dsig::verify::verify_document(&ctx, &doc).map_err(map_bergshamra_error)?;
-    let (signature_node, references, key_info) = match result {
-        bergshamra::VerifyResult::Valid {
-            signature_node,
-            references,
-            key_info,
-        } => (signature_node, references, key_info),
-        bergshamra::VerifyResult::Invalid { reason } => {
-            return Err(Error::SignatureInvalid { reason })
-        }
-    };
-    // Belt and braces: what was verified is the signature and reference we inspected.
-    if signature_node != sig {
-        return Err(Error::structure(
-            "the verified <Signature> is not the located one",
-        ));
-    }
-    match references.as_slice() {
-        [r] if r.uri.is_empty()
-            && r.digest_verified
-            && r.resolved_node
-                .is_none_or(|n| n == doc.root() || n == layout.root) => {}
-        _ => {
-            return Err(Error::SignatureInvalid {
-                reason: "the verified reference is not the whole document".into(),
-            })
-        }
-    }
-    let leaf_der = key_info
-        .x509_chain
-        .first()
-        .ok_or_else(|| Error::UntrustedChain {
-            reason: "the signature was not verified with a certificate".into(),
-        })?;
-    let leaf = Certificate::from_der(leaf_der).map_err(|e| Error::UntrustedChain {
-        reason: format!("the signing certificate cannot be read: {e}"),
-    })?;
-    check_leaf(&leaf)?;
+    let leaf = verify_enveloped(&doc, sig, layout.root, anchors, chain_time)?;
     // Only a document whose signature and chain verified gets here: being too old is a
     // policy refusal of a genuine document, never a signature failure.
     check_age(signing_time, options)?;

@@ -53,6 +53,7 @@ use pdf_writer::{Content, Filter, Finish as _, Name, Pdf, Rect, Ref, Str, TextSt
 use crate::catalogue::{DocTypeDef, Issuer, MIME_XML};
 use crate::issuer_signing::IssuerSigner;
 use crate::seed::{Citizen, IssuedDoc};
+use crate::signing::SigningAuthority;
 use images::Picture;
 
 /// Why a pull did not produce a document.
@@ -809,9 +810,10 @@ pub fn render_xml(citizen: &Citizen, doc: &IssuedDoc) -> Option<String> {
 pub fn signed_xml(
     citizen: &Citizen,
     doc: &IssuedDoc,
+    authority: &SigningAuthority,
     signer: &IssuerSigner,
 ) -> Option<anyhow::Result<String>> {
-    render_xml(citizen, doc).map(|xml| signer.sign(&xml))
+    render_xml(citizen, doc).map(|xml| signer.sign(authority, &doc.issuerid, &doc.issuer, &xml))
 }
 
 /// Pull a document from an issuer for a citizen with the given parameters.
@@ -892,16 +894,21 @@ mod tests {
             .unwrap()
     }
 
-    /// One issuer key for the whole test binary (RSA key generation).
-    fn signer() -> &'static IssuerSigner {
-        static SIGNER: OnceLock<(tempfile::TempDir, IssuerSigner)> = OnceLock::new();
-        &SIGNER
-            .get_or_init(|| {
-                let dir = tempfile::tempdir().unwrap();
-                let signer = IssuerSigner::load_or_create(dir.path()).unwrap();
-                (dir, signer)
-            })
-            .1
+    /// One sandbox PKI and issuer signer for the whole test binary (RSA
+    /// key generation).
+    fn pki() -> &'static (tempfile::TempDir, SigningAuthority, IssuerSigner) {
+        static PKI: OnceLock<(tempfile::TempDir, SigningAuthority, IssuerSigner)> = OnceLock::new();
+        PKI.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let ca = SigningAuthority::load_or_create(dir.path()).unwrap();
+            let signer = IssuerSigner::new(dir.path()).unwrap();
+            (dir, ca, signer)
+        })
+    }
+
+    fn signed(citizen: &Citizen, doc: &IssuedDoc) -> Option<anyhow::Result<String>> {
+        let (_, ca, signer) = pki();
+        signed_xml(citizen, doc, ca, signer)
     }
 
     /// Render with pdftoppm (must succeed and produce a PNG per page) and
@@ -1201,11 +1208,12 @@ mod tests {
         let pan = &maria.documents[0];
         let xml = render_xml(&maria, pan).unwrap();
         assert!(xml.contains("<Certificate language=\"99\" name=\"PAN Verification Record\" type=\"PANCR\" number=\"HJKPD9753S\""));
-        assert!(xml.contains("name=\"Maria D&apos;Souza\""));
+        assert!(xml.contains("name=\"MARIA D&apos;SOUZA\""));
         assert!(xml.contains("house=\"Flat 3 &amp; 4, &quot;Sea View&quot; &lt;Annexe&gt;\""));
         let els = elements(&xml);
         assert_eq!(attr(&els, "PAN", "num"), "HJKPD9753S");
-        assert_eq!(attr(&els, "Person", "name"), "Maria D'Souza");
+        // The issuer's spelling of the name: the PAN's.
+        assert_eq!(attr(&els, "Person", "name"), "MARIA D'SOUZA");
         assert_eq!(attr(&els, "Organization", "name"), "Income Tax Department");
         assert_eq!(attr(&els, "Organization", "type"), "CG");
         // The holder's photo, the same as on the PDF.
@@ -1218,7 +1226,7 @@ mod tests {
         let gurpreet = citizen("Gurpreet Kaur Sandhu");
         let rc = doc(&gurpreet, "RVCER");
         assert!(render_xml(&gurpreet, rc).is_none());
-        assert!(signed_xml(&gurpreet, rc, signer()).is_none());
+        assert!(signed(&gurpreet, rc).is_none());
     }
 
     #[test]
@@ -1278,12 +1286,12 @@ mod tests {
         assert!(attr(&hsc, "Marksheet", "examination").contains("XII"));
     }
 
-    /// `xmlsec1 --verify` of `xml` against the issuer certificate alone.
+    /// `xmlsec1 --verify` of `xml` against the sandbox root alone.
     fn xmlsec_verify(xml: &str) -> (bool, String) {
         let dir = tempfile::tempdir().unwrap();
-        let cert = dir.path().join("issuer.pem");
+        let cert = dir.path().join("root.pem");
         let file = dir.path().join("certificate.xml");
-        std::fs::write(&cert, signer().cert_pem()).unwrap();
+        std::fs::write(&cert, pki().1.root_pem()).unwrap();
         std::fs::write(&file, xml).unwrap();
         let out = Command::new("/usr/bin/xmlsec1")
             .arg("--verify")
@@ -1302,7 +1310,7 @@ mod tests {
     fn signed_xml_verifies_with_xmlsec1_and_tampering_breaks_it() {
         let maria = citizen("Maria D'Souza");
         let pan = &maria.documents[0];
-        let xml = signed_xml(&maria, pan, signer()).unwrap().unwrap();
+        let xml = signed(&maria, pan).unwrap().unwrap();
         let els = elements(&xml);
         // An enveloped signature, the root's last child, in DigiLocker's shape.
         assert!(xml.trim_end().ends_with("</Signature></Certificate>"));
@@ -1311,7 +1319,7 @@ mod tests {
             "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
         );
         assert_eq!(attr(&els, "Reference", "URI"), "");
-        assert!(xml.contains("<X509SubjectName>CN=DigiLocker Sandbox Issuer Signer,"));
+        assert!(xml.contains("<X509SubjectName>CN=DS SANDBOX INCOME TAX DEPARTMENT,"));
         let (ok, stderr) = xmlsec_verify(&xml);
         assert!(
             ok,
@@ -1326,9 +1334,7 @@ mod tests {
         // Licences and mark sheets verify too.
         let ramesh = citizen("Ramesh Kumar Sharma");
         for doctype in ["DRVLC", "SSCER"] {
-            let xml = signed_xml(&ramesh, doc(&ramesh, doctype), signer())
-                .unwrap()
-                .unwrap();
+            let xml = signed(&ramesh, doc(&ramesh, doctype)).unwrap().unwrap();
             let (ok, stderr) = xmlsec_verify(&xml);
             assert!(ok, "{doctype}: {stderr}");
         }
@@ -1562,7 +1568,7 @@ mod tests {
         ] {
             assert!(labels.contains(&label), "{labels:?}");
         }
-        let xml = signed_xml(&who, &licence, signer()).unwrap().unwrap();
+        let xml = signed(&who, &licence).unwrap().unwrap();
         let els = elements(&xml);
         assert_eq!(attr(&els, "DrivingLicense", "number"), "TS0920180034567");
         assert!(els.iter().any(|(n, _)| n == "Category"));

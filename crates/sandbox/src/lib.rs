@@ -178,16 +178,11 @@ impl Sandbox {
     }
 
     /// The sandbox root CA certificate in PEM: what a client verifying the
-    /// e-Aadhaar signature must trust in sandbox mode.
+    /// e-Aadhaar signature, or an issuer's XML on `oauth2/1/xml/{uri}`
+    /// (signed by the issuer's own certificate under the same root, see
+    /// [`issuer_signing`]), must trust in sandbox mode.
     pub fn root_ca_pem(&self) -> String {
         self.inner.signing.root_pem()
-    }
-
-    /// The certificate (PEM) that signs issuers' XML certificates on
-    /// `oauth2/1/xml/{uri}`: what a client verifying them trusts in sandbox
-    /// mode. Self-signed, kept next to the CA in the data directory.
-    pub fn issuer_cert_pem(&self) -> String {
-        self.inner.issuer_signing.cert_pem()
     }
 
     /// The live fault switches.

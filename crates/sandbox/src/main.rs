@@ -161,9 +161,9 @@ async fn main() -> anyhow::Result<()> {
         args.data_dir.display()
     );
     println!(
-        "  issuer XML:  signed by the certificate in {}",
+        "  issuer XML:  signed by each issuer's certificate under the root (keys in {})",
         args.data_dir
-            .join(sandbox::issuer_signing::ISSUER_SIGNER_FILE)
+            .join(sandbox::issuer_signing::ISSUERS_DIR)
             .display()
     );
     println!("  faults:      {base}/admin/faults");

@@ -176,6 +176,13 @@ const SIGNER_ADDRESS: PostalAddress<'static> = PostalAddress {
     street: "Sandbox Niketan, 6 CGO Complex, Lodhi Road",
     house: None,
 };
+/// The issuers' signers' postal address.
+const ISSUER_ADDRESS: PostalAddress<'static> = PostalAddress {
+    postal_code: "110001",
+    state: "Delhi",
+    street: "Sandbox Bhawan, Sansad Marg",
+    house: None,
+};
 /// Bits of the root's RSA key, as CCA India 2022's; the CAs and signers
 /// below it have 2048, as SafeScrypt's and DigiLocker's do.
 const ROOT_KEY_BITS: RsaKeySize = RsaKeySize::_4096;
@@ -257,7 +264,27 @@ pub enum EAadhaarUnavailable {
     NotAvailable,
 }
 
+/// An issuer's document signer ([`SigningAuthority::issuer_signer`]).
+pub(crate) struct IssuerCertificate {
+    /// The signing key.
+    pub key: bergshamra::Key,
+    /// (`X509SubjectName` as DigiLocker writes it, DER) of the signer, the
+    /// sub-CA and the CA: the chain below the root, in chain order.
+    pub chain: Vec<(String, Vec<u8>)>,
+}
+
+/// Signs `template`, an XML document holding one enveloped `<Signature>`
+/// with empty values, with `key`: the one place the sandbox makes an XML
+/// signature (e-Aadhaar and issuers' XML alike).
+pub(crate) fn sign_enveloped(key: bergshamra::Key, template: &str) -> anyhow::Result<String> {
+    let mut keys = bergshamra::KeysManager::new();
+    keys.add_key(key);
+    let ctx = bergshamra::DsigContext::new(keys);
+    bergshamra::sign(&ctx, template).map_err(|e| anyhow!("{e}"))
+}
+
 /// One certificate of the sandbox PKI, as loaded from the CA directory.
+#[derive(Clone)]
 struct LoadedCert {
     pem: String,
     der: Vec<u8>,
@@ -517,13 +544,57 @@ impl SigningAuthority {
                 let body = unsigned.strip_suffix("</Certificate>").ok_or_else(|| {
                     anyhow!("internal error: the e-Aadhaar XML does not end with </Certificate>")
                 })?;
-                format!("{body}{}</Certificate>", signature_template()?)
+                format!("{body}{}</Certificate>", signature_template(true, &[])?)
             }
         };
-        let mut keys = bergshamra::KeysManager::new();
-        keys.add_key(key);
-        let ctx = bergshamra::DsigContext::new(keys);
-        bergshamra::sign(&ctx, &template).map_err(|e| anyhow!("signing the e-Aadhaar failed: {e}"))
+        sign_enveloped(key, &template).context("signing the e-Aadhaar failed")
+    }
+
+    /// A document signer for an issuer, certified by this PKI's sub-CA like
+    /// DigiLocker's own signer (root → CA → sub-CA → signer): `cn` of
+    /// `organisation`, its key kept at `key_path` (made there first if
+    /// missing, owner-only), its certificate made now, valid from a year ago
+    /// (or the sub-CA's start) for three years, and written next to the key
+    /// as `.pem`. See [`crate::issuer_signing`].
+    pub(crate) fn issuer_signer(
+        &self,
+        key_path: &Path,
+        organisation: &str,
+        cn: &str,
+    ) -> anyhow::Result<IssuerCertificate> {
+        let key_pem = load_or_create_key(key_path)?;
+        let key = signing_key(&key_pem, key_path)?;
+        let params = document_signer_params(subject(
+            organisation,
+            Some("Document Signer"),
+            Some(&ISSUER_ADDRESS),
+            cn,
+        ))?;
+        let leaf = make_signer(
+            &self.dir,
+            &self.sub_ca,
+            &key_pem,
+            (cn, params),
+            OffsetDateTime::now_utc(),
+            (365, -3 * 365),
+        )?;
+        // Several sandboxes may share the directory: each writes its own
+        // temporary file, and the last rename wins.
+        let pem_path = key_path.with_extension("pem");
+        let tmp = key_path.with_extension(format!(
+            "pem.{}.{:016x}.tmp",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        write_public(&tmp, &leaf.pem)?;
+        fs::rename(&tmp, &pem_path).with_context(|| format!("saving {}", pem_path.display()))?;
+        Ok(IssuerCertificate {
+            key,
+            chain: [leaf, self.sub_ca.clone(), self.ca.clone()]
+                .into_iter()
+                .map(|c| (c.subject, c.der))
+                .collect(),
+        })
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<Arc<str>> {
@@ -887,13 +958,27 @@ fn sub_ca_subject() -> DistinguishedName {
 /// like DigiLocker's leaf: not a CA, signing key usages, e-mail protection
 /// and document signing, India PKI policies, AIA and CRL.
 fn signer_params(cn: &str) -> anyhow::Result<CertificateParams> {
-    let mut signer = CertificateParams::default();
-    signer.distinguished_name = subject(
+    let mut signer = document_signer_params(subject(
         SIGNER_ORGANISATION,
         Some("DigiLocker"),
         Some(&SIGNER_ADDRESS),
         cn,
-    );
+    ))?;
+    signer.crl_distribution_points = vec![CrlDistributionPoint {
+        uris: vec![format!(
+            "{PKI_URL}/sandbox-safescrypt-sub-ca-document-signer.crl"
+        )],
+    }];
+    Ok(signer)
+}
+
+/// A document signer's certificate parameters for `name` (all but validity
+/// and serial; no CRL): not a CA, signing key usages, e-mail protection and
+/// document signing, India PKI policies and AIA. DigiLocker's leaf and the
+/// issuers' signers alike.
+fn document_signer_params(name: DistinguishedName) -> anyhow::Result<CertificateParams> {
+    let mut signer = CertificateParams::default();
+    signer.distinguished_name = name;
     signer.is_ca = IsCa::ExplicitNoCa;
     signer.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
@@ -911,11 +996,6 @@ fn signer_params(cn: &str) -> anyhow::Result<CertificateParams> {
             &format!("{PKI_URL}/sandbox-safescrypt-sub-ca-document-signer.cer"),
         )?,
     ];
-    signer.crl_distribution_points = vec![CrlDistributionPoint {
-        uris: vec![format!(
-            "{PKI_URL}/sandbox-safescrypt-sub-ca-document-signer.crl"
-        )],
-    }];
     Ok(signer)
 }
 
@@ -932,7 +1012,7 @@ fn make_signer(
     dir: &Path,
     sub_ca: &LoadedCert,
     signer_key_pem: &str,
-    cn: &str,
+    (cn, mut params): (&str, CertificateParams),
     now: OffsetDateTime,
     (from_days, until_days): (i64, i64),
 ) -> anyhow::Result<LoadedCert> {
@@ -954,7 +1034,6 @@ fn make_signer(
     let mut issuer = CertificateParams::default();
     issuer.distinguished_name = sub_ca_subject();
     issuer.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let mut params = signer_params(cn)?;
     let day = now.replace_time(time::Time::MIDNIGHT);
     params.not_before = (day - Duration::days(from_days))
         .max(unix_time(&sub_ca_cert.tbs_certificate.validity.not_before));
@@ -981,31 +1060,35 @@ fn make_signer(
 }
 
 /// The current signer's key (PKCS#8 PEM) from `dir`, made first if missing.
+fn current_signer_key(dir: &Path) -> anyhow::Result<String> {
+    load_or_create_key(&dir.join(CURRENT_SIGNER_KEY))
+}
+
+/// An RSA-2048 key (PKCS#8 PEM) from `path`, made first if missing.
 /// Several sandboxes may start on one directory at once: each writes a
 /// whole key to its own temporary file and links it into place, so the
 /// first link wins and every process reads that one complete key.
-fn current_signer_key(dir: &Path) -> anyhow::Result<String> {
-    let path = dir.join(CURRENT_SIGNER_KEY);
+fn load_or_create_key(path: &Path) -> anyhow::Result<String> {
     if !path.exists() {
         let (pem, _) = rsa_key(RsaKeySize::_2048)?;
-        let tmp = dir.join(format!(
-            "{CURRENT_SIGNER_KEY}.{}.{:016x}.tmp",
+        let tmp = path.with_extension(format!(
+            "{}.{:016x}.tmp",
             std::process::id(),
             rand::random::<u64>()
         ));
         write_private(&tmp, &pem)?;
-        match fs::hard_link(&tmp, &path) {
+        match fs::hard_link(&tmp, path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             // A file system without hard links: a rename still never leaves
             // half a key, only the last of racing starts wins.
             Err(_) => {
-                fs::rename(&tmp, &path).with_context(|| format!("saving {}", path.display()))?
+                fs::rename(&tmp, path).with_context(|| format!("saving {}", path.display()))?
             }
         }
         let _ = fs::remove_file(&tmp);
     }
-    read(&path)
+    read(path)
 }
 
 /// Write `contents` to `path` through a temporary file and a rename, so a
@@ -1108,7 +1191,7 @@ fn load(dir: &Path) -> anyhow::Result<SigningAuthority> {
         dir,
         &sub_ca,
         &current_key_pem,
-        SIGNER_CN,
+        (SIGNER_CN, signer_params(SIGNER_CN)?),
         now,
         (ROTATED_DAYS_AGO, -3 * 365),
     )?;
@@ -1116,7 +1199,7 @@ fn load(dir: &Path) -> anyhow::Result<SigningAuthority> {
         dir,
         &sub_ca,
         &previous_key_pem,
-        EXPIRED_SIGNER_CN,
+        (EXPIRED_SIGNER_CN, signer_params(EXPIRED_SIGNER_CN)?),
         now,
         (EXPIRED_SIGNER_FROM_DAYS, EXPIRED_SIGNER_UNTIL_DAYS),
     )?;
@@ -1135,9 +1218,16 @@ fn load(dir: &Path) -> anyhow::Result<SigningAuthority> {
     })
 }
 
-/// The `<Signature>` template DigiLocker uses, with empty values for
-/// bergshamra to fill in.
-fn signature_template() -> anyhow::Result<String> {
+/// A `<Signature>` template in DigiLocker's shape, with empty values for
+/// [`sign_enveloped`] to fill in: exclusive C14N and RSA-SHA1 for
+/// `SignedInfo`, one `Reference URI=""` with the enveloped-signature
+/// transform (followed by exclusive C14N when `c14n_transform`), SHA-256,
+/// and `KeyInfo/X509Data` holding `chain`'s (`X509SubjectName`,
+/// `X509Certificate`) pairs (empty: bergshamra fills it from the key's chain).
+pub(crate) fn signature_template(
+    c14n_transform: bool,
+    chain: &[(String, Vec<u8>)],
+) -> anyhow::Result<String> {
     let mut w = Writer::new(Vec::new());
     w.create_element("Signature")
         .with_attribute(("xmlns", "http://www.w3.org/2000/09/xmldsig#"))
@@ -1156,9 +1246,11 @@ fn signature_template() -> anyhow::Result<String> {
                             w.create_element("Transform")
                                 .with_attribute(("Algorithm", algorithm::ENVELOPED_SIGNATURE))
                                 .write_empty()?;
-                            w.create_element("Transform")
-                                .with_attribute(("Algorithm", algorithm::EXC_C14N))
-                                .write_empty()?;
+                            if c14n_transform {
+                                w.create_element("Transform")
+                                    .with_attribute(("Algorithm", algorithm::EXC_C14N))
+                                    .write_empty()?;
+                            }
                             Ok(())
                         })?;
                         w.create_element("DigestMethod")
@@ -1173,8 +1265,16 @@ fn signature_template() -> anyhow::Result<String> {
             w.create_element("SignatureValue")
                 .write_text_content(BytesText::new(""))?;
             w.create_element("KeyInfo").write_inner_content(|w| {
-                w.create_element("X509Data")
-                    .write_text_content(BytesText::new(""))?;
+                w.create_element("X509Data").write_inner_content(|w| {
+                    for (subject, der) in chain {
+                        let certificate = base64::engine::general_purpose::STANDARD.encode(der);
+                        w.create_element("X509SubjectName")
+                            .write_text_content(BytesText::new(subject))?;
+                        w.create_element("X509Certificate")
+                            .write_text_content(BytesText::new(&certificate))?;
+                    }
+                    Ok(())
+                })?;
                 Ok(())
             })?;
             Ok(())

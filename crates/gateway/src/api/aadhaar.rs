@@ -4,6 +4,7 @@
 //! (`aadhaar_max_age_days`) applied by the app's clock, answered in the OKYC
 //! shape, the original XML kept encrypted behind a file link.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 
@@ -13,8 +14,39 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::ApiPath;
 use crate::state::AppState;
+use crate::storage::RequestRecord;
 use crate::token::with_token;
 use crate::{files, upstream};
+
+/// The e-Aadhaar XML from DigiLocker (its errors as the contract's Aadhaar errors), and
+/// its verification against the configured trust anchors with the age policy, by the
+/// app's clock (tests move it).
+pub(super) async fn fetch_and_verify(
+    state: &AppState,
+    r: &RequestRecord,
+) -> ApiResult<(Bytes, Result<aadhaar::Verified, aadhaar::Error>)> {
+    let xml = with_token(state, r, |t| {
+        let state = state.clone();
+        async move { upstream::call(&state.metrics, "eaadhaar", state.dl.eaadhaar(&t)).await }
+    })
+    .await
+    .map_err(upstream::to_aadhaar_error)?;
+    let anchors = state.trust_anchors.clone();
+    let options = aadhaar::VerifyOptions {
+        now: time::OffsetDateTime::from_unix_timestamp(state.now())
+            .map_err(|e| ApiError::Internal(e.into()))?,
+        max_age: state.config.aadhaar_max_age(),
+        ..aadhaar::VerifyOptions::default()
+    };
+    // Verification is CPU work: keep it off the async workers.
+    let bytes = xml.clone();
+    let verified = tokio::task::spawn_blocking(move || {
+        aadhaar::verify_and_parse_with(&bytes, &anchors, &options)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok((xml, verified))
+}
 
 /// The user's Aadhaar details, verified.
 #[utoipa::path(
@@ -36,28 +68,8 @@ pub async fn aadhaar(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<AadhaarResponse>> {
     let r = caller_request(&state, &caller, &id).await?;
-    let xml = with_token(&state, &r, |t| {
-        let state = state.clone();
-        async move { upstream::call(&state.metrics, "eaadhaar", state.dl.eaadhaar(&t)).await }
-    })
-    .await
-    .map_err(upstream::to_aadhaar_error)?;
-    let anchors = state.trust_anchors.clone();
-    // The app's clock (tests move it), and the configured age policy.
-    let options = aadhaar::VerifyOptions {
-        now: time::OffsetDateTime::from_unix_timestamp(state.now())
-            .map_err(|e| ApiError::Internal(e.into()))?,
-        max_age: state.config.aadhaar_max_age(),
-        ..aadhaar::VerifyOptions::default()
-    };
-    // Verification is CPU work: keep it off the async workers.
-    let bytes = xml.clone();
-    let verified = tokio::task::spawn_blocking(move || {
-        aadhaar::verify_and_parse_with(&bytes, &anchors, &options)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
-    .map_err(|e| match e {
+    let (xml, verified) = fetch_and_verify(&state, &r).await?;
+    let verified = verified.map_err(|e| match e {
         // Genuine, but older than the policy: the user must redo Aadhaar KYC.
         aadhaar::Error::TooOld { signed_at, max_age } => {
             let signed_on = signed_at.date().to_string();

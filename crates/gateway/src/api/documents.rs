@@ -472,7 +472,7 @@ async fn pull(
     }
 }
 
-fn sanitize_filename(s: &str) -> String {
+pub(super) fn sanitize_filename(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
@@ -488,7 +488,7 @@ fn sanitize_filename(s: &str) -> String {
 /// The type a fetched file is served with: DigiLocker's as it sent it, but
 /// `image/jpg` (which its spec lists beside `image/jpeg`) as the registered
 /// `image/jpeg`, so clients and browsers know the picture.
-fn media_type(content_type: &str) -> String {
+pub(super) fn media_type(content_type: &str) -> String {
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if essence.eq_ignore_ascii_case("image/jpg") {
         "image/jpeg".to_owned()
@@ -497,7 +497,7 @@ fn media_type(content_type: &str) -> String {
     }
 }
 
-fn extension(content_type: &str) -> &'static str {
+pub(super) fn extension(content_type: &str) -> &'static str {
     match content_type.split(';').next().unwrap_or("").trim() {
         "application/pdf" => "pdf",
         "application/xml" | "text/xml" => "xml",

@@ -16,6 +16,7 @@ pub mod documents;
 pub mod model;
 pub mod openapi;
 pub mod requests;
+pub mod verified;
 
 /// The `/api/digilocker` routes.
 pub fn router() -> Router<AppState> {
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/digilocker/{id}/document", post(documents::fetch))
         .route("/api/digilocker/{id}/aadhaar", get(aadhaar::aadhaar))
         .route("/api/digilocker/{id}/issued", get(documents::issued))
+        .route("/api/digilocker/{id}/verified", get(verified::verified))
         .route("/api/digilocker/{id}/revoke", get(requests::revoke))
         .route("/api/digilocker/{id}/audit", get(audit::audit))
 }

@@ -29,6 +29,7 @@ headers `x-client-id`, `x-client-secret` and `x-product-instance-id`; every erro
         super::documents::fetch,
         super::aadhaar::aadhaar,
         super::documents::issued,
+        super::verified::verified,
         super::requests::revoke,
         super::audit::audit,
         crate::files::download,

@@ -391,6 +391,7 @@ async fn the_openapi_document_is_served_committed_and_readable() {
         "/api/digilocker/{id}/aadhaar",
         "/api/digilocker/{id}/revoke",
         "/api/digilocker/{id}/issued",
+        "/api/digilocker/{id}/verified",
     ] {
         assert!(served["paths"].get(path).is_some(), "{path} missing");
     }

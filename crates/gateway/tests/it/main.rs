@@ -28,4 +28,5 @@ mod pg_roles;
 mod storage;
 mod structure;
 mod upstream;
+mod verified;
 mod webhooks;

@@ -10,10 +10,18 @@
 //! - `DRVLC`: `<DrivingLicense number status issueDate validFrom validTill
 //!   issuingAuthority>` with `<Categories><Category abbreviation description
 //!   issueDate/>...`;
+//! - `RVCER`: `<VehicleRegistration registrationNumber registrationDate
+//!   ownerName maker model fuelType chassisNumber engineNumber
+//!   registeringAuthority status/>`;
 //! - `SSCER`, `HSCER`: `<Marksheet examination rollNumber year school
 //!   result>` with `<Marks obtained maximum percentage>` and one
 //!   `<Subject name obtained maximum/>` per subject;
 //! - any other doc type: one `<Field name value/>` per field of the document.
+//!
+//! `IssuedTo/Person`'s name and date of birth are the issuer's own: the
+//! document's printed name and date of birth where it has them (which the
+//! seed may spell differently from the Aadhaar on purpose), the citizen's
+//! otherwise.
 //!
 //! Every value is escaped by quick-xml. The result is unsigned; the server
 //! signs it with [`crate::issuer_signing::IssuerSigner`].
@@ -64,6 +72,7 @@ pub(super) fn certificate(
                 .write_inner_content(|w| match doc.doctype.as_str() {
                     "PANCR" => pan(w, citizen, doc, &number),
                     "DRVLC" => driving_licence(w, doc, &number),
+                    "RVCER" => vehicle_registration(w, doc, &number),
                     "SSCER" | "HSCER" => marksheet(w, doc),
                     _ => generic(w, doc),
                 })?;
@@ -127,8 +136,11 @@ fn issued_to(
                 // Never an Aadhaar number: issuers leave it out of shared data.
                 ("uid", ""),
                 ("title", ""),
-                ("name", citizen.name.as_str()),
-                ("dob", citizen.dob.as_str()),
+                ("name", holder_name(citizen, doc)),
+                (
+                    "dob",
+                    field(doc, &["Date of Birth"]).unwrap_or(&citizen.dob),
+                ),
                 ("swd", relation),
                 ("swdIndicator", ""),
                 ("gender", citizen.gender.as_str()),
@@ -153,6 +165,22 @@ fn issued_to(
         Ok(())
     })?;
     Ok(())
+}
+
+/// The holder's name as the issuer has it: the document's printed name, or
+/// the citizen's when it prints none.
+pub(super) fn holder_name<'a>(citizen: &'a Citizen, doc: &'a IssuedDoc) -> &'a str {
+    field(
+        doc,
+        &[
+            "Full Name as per PAN",
+            "Name",
+            "Candidate Name",
+            "Owner Name",
+            "Member Name",
+        ],
+    )
+    .unwrap_or(&citizen.name)
 }
 
 /// The holder's address in DigiLocker's certificate attribute names.
@@ -249,6 +277,38 @@ fn driving_licence(w: &mut W, doc: &IssuedDoc, number: &str) -> std::io::Result<
             })?;
             Ok(())
         })?;
+    Ok(())
+}
+
+fn vehicle_registration(w: &mut W, doc: &IssuedDoc, number: &str) -> std::io::Result<()> {
+    let model = field(doc, &["Maker / Model"]).unwrap_or_default();
+    let (maker, model) = model.split_once(" / ").unwrap_or(("", model));
+    w.create_element("VehicleRegistration")
+        .with_attributes([
+            ("registrationNumber", number),
+            (
+                "registrationDate",
+                field(doc, &["Date of Registration"]).unwrap_or(&doc.date),
+            ),
+            ("ownerName", field(doc, &["Owner Name"]).unwrap_or_default()),
+            ("maker", maker),
+            ("model", model),
+            ("fuelType", field(doc, &["Fuel"]).unwrap_or_default()),
+            (
+                "chassisNumber",
+                field(doc, &["Chassis Number"]).unwrap_or_default(),
+            ),
+            (
+                "engineNumber",
+                field(doc, &["Engine Number"]).unwrap_or_default(),
+            ),
+            (
+                "registeringAuthority",
+                field(doc, &["Registering Authority"]).unwrap_or(&doc.issuer),
+            ),
+            ("status", "Active"),
+        ])
+        .write_empty()?;
     Ok(())
 }
 

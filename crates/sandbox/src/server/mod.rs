@@ -68,9 +68,9 @@ impl Shared {
                 config.data_dir.display()
             )
         })?;
-        let issuer_signing = IssuerSigner::load_or_create(&config.data_dir).map_err(|e| {
+        let issuer_signing = IssuerSigner::new(&config.data_dir).map_err(|e| {
             anyhow::anyhow!(
-                "could not load or create the issuer signing key in {}: {e:#}",
+                "could not prepare the issuers' signing keys in {}: {e:#}",
                 config.data_dir.display()
             )
         })?;

@@ -221,13 +221,18 @@ pub(crate) async fn xml(
             .map_err(|e| ApiError::unexpected(format!("signing the e-Aadhaar: {e:#}")))?;
         return Ok(([(CONTENT_TYPE, "application/xml")], xml).into_response());
     }
-    let xml = documents::signed_xml(&auth.account.citizen, doc, &shared.issuer_signing)
-        .ok_or_else(|| {
-            ApiError::invalid_uri(
-                "No XML data is available for this document (its mime lists only application/pdf)",
-            )
-        })?
-        .map_err(|e| ApiError::unexpected(format!("signing the certificate XML: {e:#}")))?;
+    let xml = documents::signed_xml(
+        &auth.account.citizen,
+        doc,
+        &shared.signing,
+        &shared.issuer_signing,
+    )
+    .ok_or_else(|| {
+        ApiError::invalid_uri(
+            "No XML data is available for this document (its mime lists only application/pdf)",
+        )
+    })?
+    .map_err(|e| ApiError::unexpected(format!("signing the certificate XML: {e:#}")))?;
     Ok(([(CONTENT_TYPE, "application/xml")], xml).into_response())
 }
 

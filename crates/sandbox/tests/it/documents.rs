@@ -54,12 +54,12 @@ async fn doctype_answers_carry_only_doctype_and_description_as_digilockers_do() 
     }
 }
 
-/// `xmlsec1 --verify` against the sandbox's issuer certificate.
-fn verifies(issuer_pem: &str, xml: &str) -> (bool, String) {
+/// `xmlsec1 --verify` against one trusted certificate (the sandbox root).
+fn verifies(trusted_pem: &str, xml: &str) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
-    let cert = dir.path().join("issuer.pem");
+    let cert = dir.path().join("trusted.pem");
     let file = dir.path().join("certificate.xml");
-    std::fs::write(&cert, issuer_pem).unwrap();
+    std::fs::write(&cert, trusted_pem).unwrap();
     std::fs::write(&file, xml).unwrap();
     let out = Command::new("/usr/bin/xmlsec1")
         .arg("--verify")
@@ -115,18 +115,29 @@ async fn served_pdfs_are_rich_and_served_xml_is_signed_by_the_issuer_key() {
         "<PAN num=\"{}\"",
         sandbox::documents::document_number(pan)
     )));
-    let issuer_pem = sb.sandbox.issuer_cert_pem();
-    let (ok, stderr) = verifies(&issuer_pem, &xml);
+    // Signed by the Income Tax Department's own certificate, under the same
+    // root as the e-Aadhaar: the root alone verifies it.
+    assert!(xml.contains("<X509SubjectName>CN=DS SANDBOX INCOME TAX DEPARTMENT,"));
+    let root_pem = sb.sandbox.root_ca_pem();
+    let (ok, stderr) = verifies(&root_pem, &xml);
     assert!(ok, "{stderr}");
     let tampered = xml.replacen("status=\"Active\"", "status=\"Deleted\"", 1);
     assert_ne!(tampered, xml);
-    assert!(!verifies(&issuer_pem, &tampered).0);
-    // The sandbox CA (e-Aadhaar) is not what signs issuer XML.
-    assert!(!verifies(&sb.sandbox.root_ca_pem(), &xml).0);
+    assert!(!verifies(&root_pem, &tampered).0);
 
-    // Another sandbox on the same data directory signs with the same key.
+    // Another sandbox on the same data directory has the same root, and the
+    // issuer's XML it serves verifies against it.
     let other = spawn().await;
-    assert_eq!(other.sandbox.issuer_cert_pem(), issuer_pem);
+    assert_eq!(other.sandbox.root_ca_pem(), root_pem);
+    let access = other.token_for(&citizen).await;
+    let access = access["access_token"].as_str().unwrap();
+    let again = other
+        .get_bearer(&format!("oauth2/1/xml/{}", pan.uri), access)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(verifies(&root_pem, &again).0);
 }
 
 #[tokio::test]
@@ -189,7 +200,7 @@ async fn a_pulled_document_comes_in_the_formats_its_doc_type_lists() {
     let xml = response.text().await.unwrap();
     assert!(xml.contains("rollNumber=\"4123456\""), "{xml}");
     assert!(xml.contains("<Subject "), "{xml}");
-    assert!(verifies(&sb.sandbox.issuer_cert_pem(), &xml).0);
+    assert!(verifies(&sb.sandbox.root_ca_pem(), &xml).0);
 
     let response = sb
         .get_bearer(&format!("oauth2/1/xml/{passbook}"), access)
