@@ -188,6 +188,19 @@ impl Load {
         Load { acked, stop, task }
     }
 
+    /// Wait until at least `n` creates were acknowledged (a loaded machine
+    /// may take longer than usual for the first ones).
+    async fn until_acked(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.acked.lock().unwrap().len() < n {
+            assert!(
+                Instant::now() < deadline,
+                "fewer than {n} creates acknowledged in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn stop(self) -> Vec<(String, Instant)> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         self.task.await.unwrap();
@@ -245,7 +258,7 @@ async fn a_backup_under_load_restores_every_acknowledged_request_and_redelivers_
     );
 
     let load = Load::start(&t);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    load.until_acked(3).await;
     let backups = tempfile::tempdir().unwrap();
     let backup = backups.path().join("gateway.backup");
     let backup_str = backup.to_str().unwrap();
