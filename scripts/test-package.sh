@@ -181,7 +181,7 @@ step "sandbox start from the installed config"
 start_sandbox "$CONFIG"
 step "sandbox start with every documented default uncommented"
 # Values that must be the operator's own stay commented.
-sed -E '/^#(database_url|public_base_url|master_key|old_master_keys|trust_anchors|trust_intermediates|base_url|client_id|client_secret|ca_file|instance_name) = /!s/^#([a-z_]+ = )/\1/' \
+sed -E '/^#(database_url|public_base_url|master_key|old_master_keys|trust_anchors|trust_intermediates|base_url|client_id|client_secret|ca_file|instance_name|console_password) = /!s/^#([a-z_]+ = )/\1/' \
     "$CONFIG" > "$work/all.toml"
 [ "$(grep -c -E '^[a-z_]+ = ' "$work/all.toml")" -ge 25 ] || fail "uncommenting found too few settings"
 $SUDO install -o root -g "$USER_NAME" -m 0640 "$work/all.toml" /etc/digilocker-gateway/all-defaults.toml
