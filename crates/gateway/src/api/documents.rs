@@ -363,13 +363,7 @@ async fn resolve_org_id(
     let pick = |e: &Entry| OrgId::parse(&e.document.org_id).map_err(ApiError::InvalidPayload);
     if candidates.len() > 1 {
         // The user's own document of this type names its issuer.
-        let issued = with_token(state, r, |t| {
-            let state = state.clone();
-            async move {
-                upstream::call(&state.metrics, "files_issued", state.dl.issued_files(&t)).await
-            }
-        })
-        .await;
+        let issued = issued_files(state, r).await;
         match issued {
             Ok(items) => {
                 let held: std::collections::HashSet<String> = items
@@ -525,14 +519,7 @@ pub async fn issued(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<IssuedResponse>> {
     let r = caller_request(&state, &caller, &id).await?;
-    let items =
-        with_token(&state, &r, |t| {
-            let state = state.clone();
-            async move {
-                upstream::call(&state.metrics, "files_issued", state.dl.issued_files(&t)).await
-            }
-        })
-        .await?;
+    let items = issued_files(&state, &r).await?;
     let documents = items
         .into_iter()
         .map(|f| IssuedDocument {
@@ -550,4 +537,16 @@ pub async fn issued(
         id: r.id,
         documents,
     }))
+}
+
+/// The user's issued documents, as DigiLocker lists them (`files/issued`).
+pub(super) async fn issued_files(
+    state: &AppState,
+    r: &crate::storage::RequestRecord,
+) -> ApiResult<Vec<digilocker::IssuedFile>> {
+    with_token(state, r, |t| {
+        let state = state.clone();
+        async move { upstream::call(&state.metrics, "files_issued", state.dl.issued_files(&t)).await }
+    })
+    .await
 }

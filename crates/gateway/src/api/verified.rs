@@ -166,14 +166,7 @@ pub async fn verified(
         .map_err(|e| ApiError::Internal(e.into()))?;
 
     let aadhaar = verified_aadhaar(&state, &r).await?;
-    let items =
-        with_token(&state, &r, |t| {
-            let state = state.clone();
-            async move {
-                upstream::call(&state.metrics, "files_issued", state.dl.issued_files(&t)).await
-            }
-        })
-        .await?;
+    let items = super::documents::issued_files(&state, &r).await?;
 
     let mut documents = Vec::new();
     for item in items {
