@@ -52,7 +52,10 @@ pub fn router(state: &AppState, bound: [std::net::SocketAddr; 2]) -> Option<Rout
             .route("/clients/{id}", get(client))
             .route("/clients/{id}/disable", get(confirm_disable).post(disable))
             .route("/clients/{id}/enable", post(enable))
-            .route("/clients/{id}/rotate-secret", post(rotate_secret))
+            .route(
+                "/clients/{id}/rotate-secret",
+                get(confirm_rotate).post(rotate_secret),
+            )
             .route("/clients/{id}/redeliver", post(redeliver))
             .route("/lookup", get(lookup))
             .route("/keys", get(keys))
@@ -421,25 +424,53 @@ async fn confirm_disable(
     }
 }
 
+async fn confirm_rotate(
+    State(s): State<ConsoleState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Response {
+    match s.app.store.get_client(&id).await {
+        Ok(Some(c)) => html(
+            StatusCode::OK,
+            &pages::ConfirmRotate {
+                frame: Some(signed.frame("clients")),
+                id: c.client_id,
+                name: c.name,
+            },
+        ),
+        Ok(None) => no_client(&signed, &id),
+        Err(e) => failed(signed.frame("clients"), &e.into()),
+    }
+}
+
+/// A dangerous action's form: the client id, sent again by the confirmation
+/// page's button.
 #[derive(Deserialize)]
-struct DisableForm {
-    /// The client id typed again (or sent by the confirmation's button).
+struct ConfirmForm {
     #[serde(default)]
     confirm: String,
+}
+
+/// Answers 400 when a dangerous action's form does not name the client it
+/// acts on (posted without going through its confirmation page).
+fn unconfirmed(signed: &Signed, id: &str, form: &ConfirmForm, what: &str) -> Option<Response> {
+    (form.confirm != id).then(|| {
+        message(
+            Some(signed.frame("clients")),
+            StatusCode::BAD_REQUEST,
+            "Not confirmed",
+            format!("{id}: {what}: the confirmation did not name it."),
+        )
+    })
 }
 
 async fn disable(
     State(s): State<ConsoleState>,
     Path(id): Path<String>,
-    Posted { signed, form }: Posted<DisableForm>,
+    Posted { signed, form }: Posted<ConfirmForm>,
 ) -> Response {
-    if form.confirm != id {
-        return message(
-            Some(signed.frame("clients")),
-            StatusCode::BAD_REQUEST,
-            "Not confirmed",
-            format!("{id} was not disabled: the confirmation did not name it."),
-        );
+    if let Some(refused) = unconfirmed(&signed, &id, &form, "not disabled") {
+        return refused;
     }
     match operator::disable_client(s.app.store.as_ref(), &signed.operator(), &id, s.app.now()).await
     {
@@ -474,8 +505,11 @@ async fn enable(
 async fn rotate_secret(
     State(s): State<ConsoleState>,
     Path(id): Path<String>,
-    Posted { signed, .. }: Posted<NoFields>,
+    Posted { signed, form }: Posted<ConfirmForm>,
 ) -> Response {
+    if let Some(refused) = unconfirmed(&signed, &id, &form, "secret not rotated") {
+        return refused;
+    }
     match operator::rotate_secret(s.app.store.as_ref(), &signed.operator(), &id, s.app.now()).await
     {
         Ok(secret) => {

@@ -355,6 +355,15 @@ pub struct ConfirmDisable {
     pub live: i64,
 }
 
+/// Asks before rotating a secret: the old one stops working at once.
+#[derive(Template)]
+#[template(path = "console_confirm_rotate.html")]
+pub struct ConfirmRotate {
+    pub frame: Option<Frame>,
+    pub id: String,
+    pub name: String,
+}
+
 /// A secret, shown once (a new client's, a rotated one).
 #[derive(Template)]
 #[template(path = "console_secret.html")]

@@ -378,9 +378,29 @@ async fn clients_are_added_and_disabled_from_the_console_and_audited() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    // Rotating asks first: a post that does not name the client changes
+    // nothing, and the secret still works.
+    let (s, confirm) = page(&b, &format!("{admin}/clients/{id}/rotate-secret")).await;
+    assert_eq!(s, 200);
+    assert!(confirm.contains("stops working at once"), "{confirm}");
+    assert!(confirm.contains("id=\"confirm-rotate\""), "{confirm}");
     let r = b
         .post(format!("{admin}/clients/{id}/rotate-secret"))
         .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("secret not rotated"));
+    let (s, body) = TestApp::send(
+        t.req(reqwest::Method::POST, "/api/digilocker", &creds)
+            .json(&json!({"redirectUrl": "https://acme.example/done"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+    let r = b
+        .post(format!("{admin}/clients/{id}/rotate-secret"))
+        .form(&[("csrf", csrf.as_str()), ("confirm", id.as_str())])
         .send()
         .await
         .unwrap();
