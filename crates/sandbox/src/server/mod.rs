@@ -116,14 +116,20 @@ impl Shared {
         })
     }
 
-    /// The file of `doc` in `citizen`'s locker ([`documents::render_file`]),
-    /// rendered once.
+    /// The file of `doc` in `citizen`'s locker
+    /// ([`documents::render_issued_file`]: signed where its issuer signs
+    /// PDFs), rendered once.
     pub fn file_of(&self, citizen: &seed::Citizen, doc: &IssuedDoc) -> Arc<RenderedFile> {
         let key = (citizen.digilocker_id.clone(), doc.uri.clone());
         if let Some(hit) = self.files.lock().ok().and_then(|f| f.get(&key).cloned()) {
             return hit;
         }
-        let (content_type, bytes) = documents::render_file(citizen, doc);
+        let (content_type, bytes) =
+            documents::render_issued_file(citizen, doc, &self.signing, &self.issuer_signing)
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %format!("{e:#}"), "signing a PDF failed; serving it unsigned");
+                    documents::render_file(citizen, doc)
+                });
         let file = Arc::new(RenderedFile {
             content_type,
             bytes,
