@@ -64,7 +64,6 @@ use der::asn1::{ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
 use rsa::pkcs1::DecodeRsaPublicKey as _;
 use serde::Serialize;
-use sha2::Digest as _;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 
@@ -841,7 +840,10 @@ fn check_signature(
     whole: bool,
 ) -> Result<Signed, Failure> {
     let unsupported = |reason: String| fail(PdfSignatureProblem::Unsupported, reason);
-    let name = |n: &Option<Vec<u8>>| n.as_deref().map(String::from_utf8_lossy);
+    let name = |n: &Option<Vec<u8>>| {
+        n.as_deref()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
     match dict.kind.as_deref() {
         None | Some(b"Sig") => {}
         Some(b"DocTimeStamp") => {

@@ -1496,6 +1496,127 @@ mod tests {
         assert!(attr(&hsc, "Marksheet", "examination").contains("XII"));
     }
 
+    /// (`[0 b c d]` of the PDF's `/ByteRange`, the signed bytes, the CMS).
+    fn signed_parts(pdf: &[u8]) -> ([usize; 4], Vec<u8>, Vec<u8>) {
+        let text = String::from_utf8_lossy(pdf);
+        let at = text.find("/ByteRange [").unwrap() + "/ByteRange [".len();
+        let numbers: Vec<usize> = text[at..at + text[at..].find(']').unwrap()]
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let [a, b, c, d] = numbers[..] else {
+            panic!("{numbers:?}")
+        };
+        let signed = [&pdf[a..b], &pdf[c..c + d]].concat();
+        let hex = std::str::from_utf8(&pdf[b + 1..c - 1]).unwrap();
+        let cms = hex::decode(hex.trim_end_matches('0')).unwrap_or_else(|_| {
+            // An odd count of digits once the padding is cut: one 0 belonged to the CMS.
+            hex::decode(format!("{}0", hex.trim_end_matches('0'))).unwrap()
+        });
+        ([a, b, c, d], signed, cms)
+    }
+
+    /// `openssl cms -verify` of a PDF's detached signature over its byte
+    /// range, against the sandbox root alone: (success, stderr).
+    fn openssl_verify(pdf: &[u8]) -> (bool, String) {
+        let (_, signed, cms) = signed_parts(pdf);
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root.pem");
+        std::fs::write(&root, pki().1.root_pem()).unwrap();
+        std::fs::write(dir.path().join("signed.bin"), &signed).unwrap();
+        std::fs::write(dir.path().join("sig.der"), &cms).unwrap();
+        let out = Command::new("/usr/bin/openssl")
+            .args(["cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any"])
+            .arg("-in")
+            .arg(dir.path().join("sig.der"))
+            .arg("-content")
+            .arg(dir.path().join("signed.bin"))
+            .arg("-CAfile")
+            .arg(&root)
+            .args(["-out", "/dev/null"])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    #[test]
+    fn pan_licence_and_rc_pdfs_carry_their_issuers_signature_and_others_none() {
+        let (_, ca, signer) = pki();
+        let anchors = aadhaar::TrustAnchors::from_pem(&ca.root_pem()).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let rajesh = citizen("Rajesh Manubhai Patel");
+        for doctype in SIGNED_PDF_DOCTYPES {
+            let d = doc(&rajesh, doctype);
+            let pdf = signed_pdf(&rajesh, d, ca, signer).unwrap().unwrap();
+            // Still the same document to look at, one page.
+            let (pages, text) = check_pdf(&pdf);
+            assert_eq!(pages, 1, "{doctype}");
+            assert!(text.contains(&document_number(d)), "{doctype}: {text}");
+            // The byte range is the whole file but the /Contents hex string.
+            let ([a, b, c, d_len], _, cms) = signed_parts(&pdf);
+            assert_eq!((a, c + d_len), (0, pdf.len()), "{doctype}");
+            assert_eq!((pdf[b], pdf[c - 1]), (b'<', b'>'));
+            assert!(cms.len() > 3000 && cms.len() <= SIGNATURE_BYTES, "{}", cms.len());
+            let text = String::from_utf8_lossy(&pdf);
+            for key in [
+                "/Type /Sig",
+                "/Filter /Adobe.PPKLite",
+                "/SubFilter /adbe.pkcs7.detached",
+                "/FT /Sig",
+                "/SigFlags 3",
+            ] {
+                assert!(text.contains(key), "{doctype}: no {key}");
+            }
+            // openssl verifies the CMS over the byte range up to the sandbox root.
+            let (ok, stderr) = openssl_verify(&pdf);
+            assert!(ok, "{doctype}: openssl refused the signature: {stderr}");
+            // And so does the gateway's verifier, naming the issuer's own signer: the
+            // certificate that signs its XML.
+            let report = aadhaar::pdfsig::verify_pdf(&pdf, &anchors, now);
+            assert_eq!(
+                report.status,
+                aadhaar::pdfsig::PdfSignatureStatus::Verified,
+                "{doctype}: {report:?}"
+            );
+            let signer_subject = report.signer.unwrap();
+            assert!(
+                signer_subject.contains(&format!("CN={}", crate::issuer_signing::signer_cn(&d.issuer))),
+                "{signer_subject}"
+            );
+            let xml = signed_xml(&rajesh, d, ca, signer).unwrap().unwrap();
+            let cn = crate::issuer_signing::signer_cn(&d.issuer);
+            assert!(xml.contains(&format!("CN={cn}")), "{doctype}");
+            assert_eq!(report.chain.len(), 4);
+
+            // A byte changed in the signed range: openssl refuses it too.
+            let mut tampered = pdf.clone();
+            let at = b / 2;
+            tampered[at] ^= 0x01;
+            assert!(!openssl_verify(&tampered).0, "{doctype}");
+        }
+        // Mark sheets and the EPFO passbook stay unsigned, in their served form too.
+        for doctype in ["SSCER", "HSCER", "PRFND"] {
+            let d = doc(&rajesh, doctype);
+            assert!(signed_pdf(&rajesh, d, ca, signer).is_none(), "{doctype}");
+            let (mime, pdf) = render_issued_file(&rajesh, d, ca, signer).unwrap();
+            assert_eq!(mime, "application/pdf");
+            assert_eq!(pdf, render_pdf(&rajesh, d), "{doctype}");
+            assert!(!String::from_utf8_lossy(&pdf).contains("/ByteRange"));
+        }
+        // The served PAN is the signed one; a scan stays the image it is.
+        let (_, pan) = render_issued_file(&rajesh, doc(&rajesh, "PANCR"), ca, signer).unwrap();
+        assert!(String::from_utf8_lossy(&pan).contains("/adbe.pkcs7.detached"));
+        let aruna = citizen("Aruna Kamble");
+        let scan = doc(&aruna, "SSCPC");
+        assert_eq!(
+            render_issued_file(&aruna, scan, ca, signer).unwrap(),
+            render_file(&aruna, scan)
+        );
+    }
+
     /// `xmlsec1 --verify` of `xml` against the sandbox root alone.
     fn xmlsec_verify(xml: &str) -> (bool, String) {
         let dir = tempfile::tempdir().unwrap();
