@@ -1508,11 +1508,12 @@ mod tests {
             panic!("{numbers:?}")
         };
         let signed = [&pdf[a..b], &pdf[c..c + d]].concat();
-        let hex = std::str::from_utf8(&pdf[b + 1..c - 1]).unwrap();
-        let cms = hex::decode(hex.trim_end_matches('0')).unwrap_or_else(|_| {
-            // An odd count of digits once the padding is cut: one 0 belonged to the CMS.
-            hex::decode(format!("{}0", hex.trim_end_matches('0'))).unwrap()
-        });
+        let room = hex::decode(&pdf[b + 1..c - 1]).unwrap();
+        // The CMS is the DER SEQUENCE at the start (two length bytes), zeros after it.
+        assert_eq!(room[..2], [0x30, 0x82]);
+        let len = 4 + (usize::from(room[2]) << 8 | usize::from(room[3]));
+        assert!(room[len..].iter().all(|b| *b == 0));
+        let cms = room[..len].to_vec();
         ([a, b, c, d], signed, cms)
     }
 
