@@ -525,7 +525,10 @@ fn dictionary_at(pdf: &[u8], pos: usize) -> Result<SigDict, Failure> {
         let mut reader = Reader { b: pdf, tokens: 0 };
         match reader.value(start + idx, 0) {
             Ok((Value::Dict(entries), end)) if end > pos => {
-                if entries.iter().any(|(k, at, _)| k == b"ByteRange" && *at == pos) {
+                if entries
+                    .iter()
+                    .any(|(k, at, _)| k == b"ByteRange" && *at == pos)
+                {
                     return sig_dict(entries);
                 }
             }
@@ -645,23 +648,21 @@ impl Hash {
     }
 }
 
+/// What a signature covers, and where its `/Contents` string is.
+struct Covered<'p> {
+    ranges: [&'p [u8]; 2],
+    contents: (usize, usize),
+}
+
 /// The two signed ranges, checked against the file and the `/Contents` string.
-fn signed_ranges<'p>(
-    pdf: &'p [u8],
-    dict: &SigDict,
-    whole: bool,
-) -> Result<([&'p [u8]; 2], (usize, usize)), Failure> {
+fn signed_ranges<'p>(pdf: &'p [u8], dict: &SigDict, whole: bool) -> Result<Covered<'p>, Failure> {
     let byte_range = |reason: String| fail(PdfSignatureProblem::ByteRange, reason);
     let (from, to) = dict
         .contents
         .ok_or_else(|| malformed("the signature dictionary has no /Contents"))?;
     let [a, b, c, d] = match dict.byte_range.as_slice() {
         [a, b, c, d] => [*a, *b, *c, *d].map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
-        _ => {
-            return Err(malformed(
-                "/ByteRange does not hold exactly four numbers",
-            ))
-        }
+        _ => return Err(malformed("/ByteRange does not hold exactly four numbers")),
     };
     if a != 0 {
         return Err(byte_range(
@@ -673,7 +674,7 @@ fn signed_ranges<'p>(
             "the signature's byte range does not leave out exactly the /Contents value".into(),
         ));
     }
-    let end = c.checked_add(d).unwrap_or(usize::MAX);
+    let end = c.saturating_add(d);
     if end > pdf.len() {
         return Err(byte_range(format!(
             "the signature's byte range ends at byte {end}, after the end of the file ({} bytes)",
@@ -687,7 +688,10 @@ fn signed_ranges<'p>(
             pdf.len()
         )));
     }
-    Ok(([&pdf[..b], &pdf[c..end]], (from, to)))
+    Ok(Covered {
+        ranges: [&pdf[..b], &pdf[c..end]],
+        contents: (from, to),
+    })
 }
 
 /// `/Contents`' bytes: the hex decoded, the zero padding after the DER element cut off.
@@ -740,7 +744,9 @@ fn tlv(b: &[u8]) -> Option<(u8, usize, usize)> {
         }
         let bytes = b.get(2..2 + n)?;
         (
-            bytes.iter().fold(0usize, |acc, x| (acc << 8) | usize::from(*x)),
+            bytes
+                .iter()
+                .fold(0usize, |acc, x| (acc << 8) | usize::from(*x)),
             2 + n,
         )
     };
@@ -869,7 +875,7 @@ fn check_signature(
         }
         None => return Err(malformed("the signature dictionary has no /SubFilter")),
     }
-    let (ranges, contents) = signed_ranges(pdf, dict, whole)?;
+    let Covered { ranges, contents } = signed_ranges(pdf, dict, whole)?;
     let cms = contents_der(pdf, contents)?;
 
     let content_info = ContentInfo::from_der(&cms)
@@ -1001,9 +1007,8 @@ fn check_signature(
         )));
     }
     let at = signing_time.unwrap_or(now);
-    let untrusted = |e: crate::Error| {
-        with_signer(fail(PdfSignatureProblem::UntrustedChain, reason_of(&e)))
-    };
+    let untrusted =
+        |e: crate::Error| with_signer(fail(PdfSignatureProblem::UntrustedChain, reason_of(&e)));
     let leaf_der = leaf
         .to_der()
         .map_err(|_| with_signer(malformed("the signer's certificate cannot be encoded")))?;
@@ -1047,7 +1052,9 @@ mod tests {
 
     #[test]
     fn a_file_without_byte_range_is_unsigned_and_junk_is_malformed() {
-        assert!(find(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj").unwrap().is_empty());
+        assert!(find(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj")
+            .unwrap()
+            .is_empty());
         assert!(find(b"%PDF-1.4 /ByteRangeX [0 1 2 3]").unwrap().is_empty());
         assert!(find(b"GIF89a").unwrap_err().contains("not a PDF"));
         for junk in [

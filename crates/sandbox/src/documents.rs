@@ -208,20 +208,15 @@ fn sign_pdf(
         &pictures(citizen, doc),
         Some(&slot),
     );
-    let placeholder = format!("[0 {BYTE_RANGE_PLACEHOLDER} {BYTE_RANGE_PLACEHOLDER} {BYTE_RANGE_PLACEHOLDER}]");
-    let find = |bytes: &[u8], needle: &[u8]| -> Vec<usize> {
-        bytes
-            .windows(needle.len())
-            .enumerate()
-            .filter(|(_, w)| *w == needle)
-            .map(|(i, _)| i)
-            .collect()
-    };
-    let [range_at] = find(&pdf, placeholder.as_bytes())[..] else {
-        anyhow::bail!("internal error: the signature's /ByteRange placeholder is not there once");
-    };
+    let placeholder =
+        format!("[0 {BYTE_RANGE_PLACEHOLDER} {BYTE_RANGE_PLACEHOLDER} {BYTE_RANGE_PLACEHOLDER}]");
+    // The signature dictionary is written right after the catalog, so both
+    // are found within the first kilobyte.
+    let find = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).position(|w| w == needle);
+    let range_at = find(&pdf, placeholder.as_bytes()).ok_or_else(|| {
+        anyhow::anyhow!("internal error: the signature's /ByteRange placeholder is missing")
+    })?;
     let from = find(&pdf[range_at..], b"/Contents <")
-        .first()
         .map(|i| range_at + i + "/Contents ".len())
         .ok_or_else(|| anyhow::anyhow!("internal error: the signature has no /Contents"))?;
     let to = from + 2 * SIGNATURE_BYTES + 2;
@@ -1527,7 +1522,9 @@ mod tests {
         std::fs::write(dir.path().join("signed.bin"), &signed).unwrap();
         std::fs::write(dir.path().join("sig.der"), &cms).unwrap();
         let out = Command::new("/usr/bin/openssl")
-            .args(["cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any"])
+            .args([
+                "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any",
+            ])
             .arg("-in")
             .arg(dir.path().join("sig.der"))
             .arg("-content")
@@ -1560,7 +1557,11 @@ mod tests {
             let ([a, b, c, d_len], _, cms) = signed_parts(&pdf);
             assert_eq!((a, c + d_len), (0, pdf.len()), "{doctype}");
             assert_eq!((pdf[b], pdf[c - 1]), (b'<', b'>'));
-            assert!(cms.len() > 3000 && cms.len() <= SIGNATURE_BYTES, "{}", cms.len());
+            assert!(
+                cms.len() > 3000 && cms.len() <= SIGNATURE_BYTES,
+                "{}",
+                cms.len()
+            );
             let text = String::from_utf8_lossy(&pdf);
             for key in [
                 "/Type /Sig",

@@ -32,8 +32,7 @@ use anyhow::{anyhow, Context as _};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo,
-    SignerInfos,
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
@@ -127,12 +126,10 @@ impl IssuerSigner {
         const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
         const ID_SIGNED_DATA: ObjectIdentifier =
             ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-        const CONTENT_TYPE: ObjectIdentifier =
-            ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+        const CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
         const MESSAGE_DIGEST: ObjectIdentifier =
             ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-        const SIGNING_TIME: ObjectIdentifier =
-            ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+        const SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
         const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
         const RSA_ENCRYPTION: ObjectIdentifier =
             ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -163,7 +160,10 @@ impl IssuerSigner {
         };
         let any = |what: &str, r: Result<Any, x509_cert::der::Error>| r.map_err(|e| fail(what, e));
         let attributes = SetOfVec::try_from(vec![
-            attribute(CONTENT_TYPE, any("the content type", Any::encode_from(&ID_DATA))?)?,
+            attribute(
+                CONTENT_TYPE,
+                any("the content type", Any::encode_from(&ID_DATA))?,
+            )?,
             attribute(
                 SIGNING_TIME,
                 any(
@@ -175,8 +175,7 @@ impl IssuerSigner {
                 MESSAGE_DIGEST,
                 any(
                     "the digest",
-                    OctetString::new(digest.finalize().to_vec())
-                        .and_then(|d| Any::encode_from(&d)),
+                    OctetString::new(digest.finalize().to_vec()).and_then(|d| Any::encode_from(&d)),
                 )?,
             )?,
         ])
@@ -187,10 +186,7 @@ impl IssuerSigner {
             .map_err(|e| fail("the signed attributes", e))?;
         let signature = signer
             .rsa
-            .sign(
-                rsa::Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(&signed),
-            )
+            .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&signed))
             .map_err(|e| anyhow!("signing the PDF: {e}"))?;
         let sha256 = AlgorithmIdentifierOwned {
             oid: SHA256,

@@ -32,7 +32,9 @@ fn contents(pdf: &[u8]) -> (usize, usize) {
 fn with_cms(f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut pdf = signed();
     let (from, to) = contents(&pdf);
-    let digits = std::str::from_utf8(&pdf[from + 1..to - 1]).unwrap().to_owned();
+    let digits = std::str::from_utf8(&pdf[from + 1..to - 1])
+        .unwrap()
+        .to_owned();
     let room: Vec<u8> = (0..digits.len() / 2)
         .map(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).unwrap())
         .collect();
@@ -77,8 +79,7 @@ fn an_issuer_signed_pdf_verifies_with_its_signer_chain_and_signing_time() {
     assert!(report.chain[2].contains("Test CCA India Root"));
     // openssl's signing time, as RFC 3339.
     let at = report.signing_time.as_deref().unwrap();
-    let at =
-        OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).unwrap();
+    let at = OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).unwrap();
     assert!(at.year() >= 2026 && at < OffsetDateTime::now_utc(), "{at}");
     // What the gateway's JSON says.
     let json = serde_json::to_value(&report).unwrap();
@@ -178,8 +179,8 @@ fn a_pdf_signed_by_an_untrusted_key_is_not_verified() {
         .unwrap()
         .contains("DS TEST E-GOVERNANCE DIVISION 1"));
     // Trusting the look-alike's root instead, it verifies (the check is the chain).
-    let evil = aadhaar::TrustAnchors::from_pem(&crate::support::fixture_str("evil-root.pem"))
-        .unwrap();
+    let evil =
+        aadhaar::TrustAnchors::from_pem(&crate::support::fixture_str("evil-root.pem")).unwrap();
     let report = verify_pdf(
         &fixture("issuer-signed-evil.pdf"),
         &evil,

@@ -196,7 +196,10 @@ async fn documents_signed_under_an_untrusted_root_are_not_verified() {
     let pdf = &document(&v, "PANCR")["pdfSignature"];
     assert_eq!(pdf["status"], "invalid", "{pdf}");
     assert_eq!(pdf["problem"], "untrusted_chain");
-    assert!(pdf["reason"].as_str().unwrap().contains("not trusted"), "{pdf}");
+    assert!(
+        pdf["reason"].as_str().unwrap().contains("not trusted"),
+        "{pdf}"
+    );
     assert!(pdf["chain"].is_null());
 }
 
@@ -215,11 +218,17 @@ async fn signed_pdfs_are_reported_verified_with_the_issuers_subject_and_others_u
     assert_eq!(pdf["status"], "verified", "{rc}");
     assert_eq!(pdf["signatures"], 1);
     let signer = pdf["signer"].as_str().unwrap();
-    assert!(signer.starts_with("CN=DS SANDBOX TRANSPORT DEPARTMENT"), "{signer}");
+    assert!(
+        signer.starts_with("CN=DS SANDBOX TRANSPORT DEPARTMENT"),
+        "{signer}"
+    );
     let chain = pdf["chain"].as_array().unwrap();
     assert_eq!(chain.len(), 4, "{pdf}");
     assert_eq!(chain[0], signer);
-    assert!(chain[3].as_str().unwrap().contains("Sandbox CCA India Root"));
+    assert!(chain[3]
+        .as_str()
+        .unwrap()
+        .contains("Sandbox CCA India Root"));
     assert!(pdf["signingTime"].is_string() && pdf["reason"].is_null());
     // The PDF behind the link is the one checked.
     let resp = t
@@ -228,7 +237,12 @@ async fn signed_pdfs_are_reported_verified_with_the_issuers_subject_and_others_u
         .send()
         .await
         .unwrap();
-    assert!(resp.bytes().await.unwrap().windows(10).any(|w| w == b"/ByteRange"));
+    assert!(resp
+        .bytes()
+        .await
+        .unwrap()
+        .windows(10)
+        .any(|w| w == b"/ByteRange"));
     // Her licence is read from its XML: its PDF is not fetched unless asked for.
     assert!(document(&v, "DRVLC")["pdfSignature"].is_null());
     let asked = verified(&t, &id, "?docTypes=DRVLC&pdfSignatures=true").await;

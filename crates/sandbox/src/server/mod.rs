@@ -124,12 +124,16 @@ impl Shared {
         if let Some(hit) = self.files.lock().ok().and_then(|f| f.get(&key).cloned()) {
             return hit;
         }
-        let (content_type, bytes) =
-            documents::render_issued_file(citizen, doc, &self.signing, &self.issuer_signing)
-                .unwrap_or_else(|e| {
-                    tracing::error!(error = %format!("{e:#}"), "signing a PDF failed; serving it unsigned");
-                    documents::render_file(citizen, doc)
-                });
+        let (content_type, bytes) = documents::render_issued_file(
+            citizen,
+            doc,
+            &self.signing,
+            &self.issuer_signing,
+        )
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %format!("{e:#}"), "signing a PDF failed; serving it unsigned");
+            documents::render_file(citizen, doc)
+        });
         let file = Arc::new(RenderedFile {
             content_type,
             bytes,
