@@ -133,7 +133,7 @@ pub enum PdfSignatureProblem {
     UntrustedChain,
 }
 
-/// What [`verify_pdf`] found.
+/// A PDF's digital signatures, checked (what `verify_pdf` answers).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
