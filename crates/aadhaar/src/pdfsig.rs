@@ -79,7 +79,7 @@ const MAX_CMS_CERTIFICATES: usize = 16;
 /// How far before a `/ByteRange` key its dictionary may start, and how many `<<` are
 /// tried there (a `/Contents` before it is at most twice [`MAX_CONTENTS_BYTES`] of hex).
 const MAX_DICT_SEARCH: usize = 2 * MAX_CONTENTS_BYTES + 64 * 1024;
-const MAX_DICT_CANDIDATES: usize = 32;
+const MAX_DICT_CANDIDATES: usize = 16;
 /// Nesting and token bounds of one signature dictionary.
 const MAX_NESTING: usize = 16;
 const MAX_TOKENS: usize = 4096;
@@ -513,16 +513,22 @@ fn signature_dictionaries(pdf: &[u8]) -> Result<Vec<SigDict>, Failure> {
 }
 
 /// The dictionary whose `/ByteRange` key is at `pos`: the nearest `<<` before it whose
-/// dictionary reads and holds that very key.
+/// dictionary reads and holds that very key. Nothing further than [`MAX_DICT_SEARCH`]
+/// either side of the key is read, so a hostile file costs at most
+/// [`MAX_DICT_CANDIDATES`] reads of that window per signature.
 fn dictionary_at(pdf: &[u8], pos: usize) -> Result<SigDict, Failure> {
     let start = pos.saturating_sub(MAX_DICT_SEARCH);
+    let bounded = &pdf[..pdf.len().min(pos.saturating_add(MAX_DICT_SEARCH))];
     let mut window = &pdf[start..pos];
     let mut last_error = String::from("no dictionary starts before it");
     for _ in 0..MAX_DICT_CANDIDATES {
         let Some(idx) = memchr::memmem::rfind(window, b"<<") else {
             break;
         };
-        let mut reader = Reader { b: pdf, tokens: 0 };
+        let mut reader = Reader {
+            b: bounded,
+            tokens: 0,
+        };
         match reader.value(start + idx, 0) {
             Ok((Value::Dict(entries), end)) if end > pos => {
                 if entries
