@@ -191,6 +191,27 @@ pub fn signed_pdf(
         .then(|| sign_pdf(citizen, doc, authority, signer))
 }
 
+/// The size in bytes of [`signed_pdf`]'s PDF, without signing it (signing
+/// fills the placeholders in place); `None` for the doc types not signed.
+/// What `files/issued` lists, at the cost of rendering only.
+pub fn signed_pdf_size(citizen: &Citizen, doc: &IssuedDoc) -> Option<usize> {
+    SIGNED_PDF_DOCTYPES
+        .contains(&doc.doctype.as_str())
+        .then(|| {
+            let slot = SignatureSlot {
+                issuer: &doc.issuer,
+                at: OffsetDateTime::now_utc(),
+            };
+            write_pdf(
+                doc,
+                &layout(citizen, doc),
+                &pictures(citizen, doc),
+                Some(&slot),
+            )
+            .len()
+        })
+}
+
 fn sign_pdf(
     citizen: &Citizen,
     doc: &IssuedDoc,
@@ -1623,6 +1644,13 @@ mod tests {
             assert_eq!(pdf, render_pdf(&rajesh, d), "{doctype}");
             assert!(!String::from_utf8_lossy(&pdf).contains("/ByteRange"));
         }
+        // `files/issued` lists a signed PDF's size without signing it.
+        for doctype in SIGNED_PDF_DOCTYPES {
+            let d = doc(&rajesh, doctype);
+            let (_, served) = render_issued_file(&rajesh, d, ca, signer).unwrap();
+            assert_eq!(signed_pdf_size(&rajesh, d), Some(served.len()), "{doctype}");
+        }
+        assert_eq!(signed_pdf_size(&rajesh, doc(&rajesh, "SSCER")), None);
         // The served PAN is the signed one; a scan stays the image it is.
         let (_, pan) = render_issued_file(&rajesh, doc(&rajesh, "PANCR"), ca, signer).unwrap();
         assert!(String::from_utf8_lossy(&pan).contains("/adbe.pkcs7.detached"));

@@ -144,6 +144,26 @@ impl Shared {
         }
     }
 
+    /// The size of the file of `doc` ([`Shared::file_of`]'s bytes), as
+    /// `files/issued` lists it: a PDF still to be signed is measured without
+    /// signing it (the same size), so listing a locker signs nothing.
+    pub fn size_of(&self, citizen: &seed::Citizen, doc: &IssuedDoc) -> usize {
+        let key = (citizen.digilocker_id.clone(), doc.uri.clone());
+        if let Some(hit) = self.files.lock().ok().and_then(|f| f.get(&key).cloned()) {
+            return hit.bytes.len();
+        }
+        if doc
+            .mime
+            .first()
+            .is_some_and(|m| documents::ImageFormat::of_mime(m).is_none())
+        {
+            if let Some(size) = documents::signed_pdf_size(citizen, doc) {
+                return size;
+            }
+        }
+        self.file_of(citizen, doc).bytes.len()
+    }
+
     /// Refuse an org id the catalogue does not have, and an invalid fault.
     pub fn check_issuer_fault(
         &self,
