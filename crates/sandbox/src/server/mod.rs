@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     /// Each document's file as served, by (DigiLocker id, URI): rendering a
     /// PDF takes milliseconds, and `files/issued` gives every file's size.
     files: Mutex<HashMap<(String, String), Arc<RenderedFile>>>,
+    /// The sizes of the signed PDFs not served yet ([`Shared::size_of`]).
+    sizes: Mutex<HashMap<(String, String), usize>>,
 }
 
 /// A document's file: its content type and bytes.
@@ -113,6 +115,7 @@ impl Shared {
             federation,
             store: Mutex::new(store),
             files: Mutex::new(HashMap::new()),
+            sizes: Mutex::new(HashMap::new()),
         })
     }
 
@@ -152,12 +155,18 @@ impl Shared {
         if let Some(hit) = self.files.lock().ok().and_then(|f| f.get(&key).cloned()) {
             return hit.bytes.len();
         }
+        if let Some(size) = self.sizes.lock().ok().and_then(|s| s.get(&key).copied()) {
+            return size;
+        }
         if doc
             .mime
             .first()
             .is_some_and(|m| documents::ImageFormat::of_mime(m).is_none())
         {
             if let Some(size) = documents::signed_pdf_size(citizen, doc) {
+                if let Ok(mut sizes) = self.sizes.lock() {
+                    sizes.insert(key, size);
+                }
                 return size;
             }
         }
