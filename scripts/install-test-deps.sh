@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite uses, from Debian's packages, if
 # they are missing: xmlsec1 (the reference XML-signature implementation the
-# signing tests cross-check against), pdftoppm (renders the sandbox's PDFs),
+# signing tests cross-check against), pdftoppm and pdfsig (render the sandbox's
+# PDFs, check their signatures), openssl (cross-checks the PDF signatures' CMS),
 # Chromium with its driver (the browser test), and curl and python3 (the
 # documentation's examples, tests/docs_examples.rs), and promtool (Debian's
 # prometheus package: `promtool check rules docs/alerts.yml`, in
@@ -10,6 +11,8 @@ set -euo pipefail
 need=()
 command -v xmlsec1 >/dev/null 2>&1 || need+=(xmlsec1)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+command -v pdfsig >/dev/null 2>&1 || need+=(poppler-utils)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 command -v curl >/dev/null 2>&1 || need+=(curl)

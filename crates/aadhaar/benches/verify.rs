@@ -1,5 +1,6 @@
 //! Parse + verify of a realistic signed e-Aadhaar (about 100 KB, most of it the photo),
-//! and read + verify of an issuer's signed PAN XML (`aadhaar::issuer`).
+//! read + verify of an issuer's signed PAN XML (`aadhaar::issuer`), and the signature
+//! check of an issuer's signed PDF (`aadhaar::pdfsig`).
 //! Run: `cargo bench -p aadhaar --bench verify`. Results are in BENCHMARKS.md and
 //! docs/benchmarks.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -51,6 +52,19 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(pan.len() as u64));
     g.bench_function("read_and_verify", |b| {
         b.iter(|| aadhaar::issuer::read_and_verify(black_box(&pan), &anchors, now))
+    });
+    g.finish();
+
+    // A signed issuer PDF of a real one's size (about 200 KB), signed by openssl.
+    let pdf = fixture("issuer-signed.pdf");
+    let report = aadhaar::pdfsig::verify_pdf(&pdf, &anchors, now);
+    if report.status != aadhaar::pdfsig::PdfSignatureStatus::Verified {
+        panic!("the PDF fixture does not verify: {report:?}");
+    }
+    let mut g = c.benchmark_group("issuer-pdf");
+    g.throughput(Throughput::Bytes(pdf.len() as u64));
+    g.bench_function("verify_pdf", |b| {
+        b.iter(|| aadhaar::pdfsig::verify_pdf(black_box(&pdf), &anchors, now))
     });
     g.finish();
 }

@@ -314,7 +314,7 @@ impl From<Error> for Unreadable {
 }
 
 /// The reason inside an [`Error`], without the e-Aadhaar wording of its message.
-fn reason_of(e: &Error) -> String {
+pub(crate) fn reason_of(e: &Error) -> String {
     match e {
         Error::Malformed { reason } => format!("malformed: {reason}"),
         Error::Hostile { reason } => format!("refused as hostile: {reason}"),
@@ -694,7 +694,7 @@ fn extract(doc: &Document<'_>, layout: &Layout) -> Result<IssuerDocument, Unread
 
 /// The chain's subjects from `leaf` up, built from `KeyInfo`'s certificates and the
 /// configured ones (bounded: a chain is a few certificates long).
-fn chain_subjects(
+pub(crate) fn chain_subjects(
     leaf: &Certificate,
     key_info: &[Certificate],
     anchors: &TrustAnchors,

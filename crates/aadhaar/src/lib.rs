@@ -15,7 +15,8 @@
 //!
 //! The same machinery reads and verifies the issuers' XML certificates of other documents
 //! (PAN, driving licence, vehicle registration, mark sheets: [`issuer`]), and
-//! [`compare`] compares the holders of two documents (name, date of birth, gender).
+//! [`compare`] compares the holders of two documents (name, date of birth, gender), and
+//! [`pdfsig`] verifies the digital signatures of issued PDFs against the same anchors.
 //!
 //! # The document
 //!
@@ -136,6 +137,7 @@ pub mod limits;
 pub mod mask;
 mod model;
 mod parse;
+pub mod pdfsig;
 pub mod trust;
 pub mod verhoeff;
 mod verify;

@@ -592,7 +592,7 @@ fn map_bergshamra_error(e: bergshamra::Error) -> Error {
 /// Checks the end-entity certificate that actually verified the signature: it must be
 /// meant for signing (keyUsage digitalSignature or nonRepudiation when the extension is
 /// present), must not be a CA, and must have an RSA key of at least 2048 bits.
-fn check_leaf(leaf: &Certificate) -> Result<(), Error> {
+pub(crate) fn check_leaf(leaf: &Certificate) -> Result<(), Error> {
     let subject = leaf.tbs_certificate.subject.to_string();
     let refuse = |why: &str| Error::UntrustedChain {
         reason: format!("signing certificate \"{subject}\" {why}"),
@@ -654,6 +654,27 @@ fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
     let first = modulus.iter().position(|b| *b != 0)?;
     let top = modulus[first];
     Some((modulus.len() - first - 1) * 8 + (8 - top.leading_zeros() as usize))
+}
+
+/// The chain from `leaf_der` through `others` (and the configured intermediates) to a
+/// configured root, every certificate valid at `at`: bergshamra's chain validation, as the
+/// XML signatures get it, for signatures made outside XML (the issuers' PDFs).
+pub(crate) fn validate_chain(
+    leaf_der: &[u8],
+    others: &[Vec<u8>],
+    anchors: &TrustAnchors,
+    at: OffsetDateTime,
+) -> Result<(), Error> {
+    let time = bergshamra_time(at);
+    let config = bergshamra::keys::x509::CertValidationConfig {
+        trusted_certs: &anchors.roots,
+        untrusted_certs: &anchors.intermediates,
+        crls: &[],
+        verification_time: Some(&time),
+        skip_time_checks: false,
+    };
+    bergshamra::keys::x509::validate_cert_chain(leaf_der, others, &config)
+        .map_err(map_bergshamra_error)
 }
 
 /// bergshamra's part, shared by every document this crate verifies: the digest, the

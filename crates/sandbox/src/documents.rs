@@ -48,7 +48,9 @@ mod xml;
 
 pub use card::ImageFormat;
 
-use pdf_writer::{Content, Filter, Finish as _, Name, Pdf, Rect, Ref, Str, TextStr};
+use pdf_writer::types::{FieldType, SigFlags};
+use pdf_writer::{Content, Date, Filter, Finish as _, Name, Pdf, Rect, Ref, Str, TextStr};
+use time::OffsetDateTime;
 
 use crate::catalogue::{DocTypeDef, Issuer, MIME_XML};
 use crate::issuer_signing::IssuerSigner;
@@ -132,15 +134,140 @@ struct Pictures {
 /// characters outside Windows-1252 (Devanagari, Tamil, ...) are shown as
 /// `?`. The output is deterministic: the same document gives the same bytes.
 pub fn render_pdf(citizen: &Citizen, doc: &IssuedDoc) -> Vec<u8> {
-    let layout = layout(citizen, doc);
-    let pictures = Pictures {
+    write_pdf(doc, &layout(citizen, doc), &pictures(citizen, doc), None)
+}
+
+fn pictures(citizen: &Citizen, doc: &IssuedDoc) -> Pictures {
+    Pictures {
         background: images::background(),
         photo: crate::signing::photo_jpeg(&citizen.digilocker_id)
             .ok()
             .and_then(images::jpeg),
         qr: images::qr(&qr_text(citizen, doc)),
+    }
+}
+
+/// The doc types whose PDFs their issuers sign digitally (PAN, driving
+/// licence, vehicle registration: the Income Tax Department's and the
+/// transport departments' documents), as [`signed_pdf`] signs them. Every
+/// other PDF is unsigned.
+pub const SIGNED_PDF_DOCTYPES: [&str; 3] = ["PANCR", "DRVLC", "RVCER"];
+
+/// Bytes reserved for the CMS in a signature's `/Contents` (written as
+/// twice as many hex digits); the sandbox's is about 4 KB.
+const SIGNATURE_BYTES: usize = 8192;
+/// What `/ByteRange` holds until the offsets are known: ten digits each,
+/// room for any offset, overwritten in place (padded with spaces).
+const BYTE_RANGE_PLACEHOLDER: i32 = 1_111_111_111;
+
+/// The signature a PDF is written with a place for.
+struct SignatureSlot<'a> {
+    /// The issuer's name (`/Name`).
+    issuer: &'a str,
+    /// The signing time (`/M`, and the CMS signing-time).
+    at: OffsetDateTime,
+}
+
+/// [`render_pdf`] with a digital signature by the document's issuer, the
+/// way DigiLocker issuers sign their PDFs, for the doc types in
+/// [`SIGNED_PDF_DOCTYPES`]; `None` for the others.
+///
+/// The PDF has one invisible signature field (`/FT /Sig` on page one,
+/// `/AcroForm` with `/SigFlags 3`) whose value is a signature dictionary
+/// (`/Filter /Adobe.PPKLite`, `/SubFilter /adbe.pkcs7.detached`) with a
+/// `/ByteRange` covering the whole file but the `/Contents` hex string, and
+/// `/Contents` the DER CMS from [`IssuerSigner::sign_detached`]: the same
+/// per-issuer certificate that signs the issuer's XML, chained root → CA →
+/// sub-CA → issuer. Signed now: the bytes differ from one call to the next
+/// by the signing time only, and the size not at all.
+pub fn signed_pdf(
+    citizen: &Citizen,
+    doc: &IssuedDoc,
+    authority: &SigningAuthority,
+    signer: &IssuerSigner,
+) -> Option<anyhow::Result<Vec<u8>>> {
+    SIGNED_PDF_DOCTYPES
+        .contains(&doc.doctype.as_str())
+        .then(|| sign_pdf(citizen, doc, authority, signer))
+}
+
+/// The size in bytes of [`signed_pdf`]'s PDF, without signing it (signing
+/// fills the placeholders in place); `None` for the doc types not signed.
+/// What `files/issued` lists, at the cost of rendering only.
+pub fn signed_pdf_size(citizen: &Citizen, doc: &IssuedDoc) -> Option<usize> {
+    SIGNED_PDF_DOCTYPES
+        .contains(&doc.doctype.as_str())
+        .then(|| {
+            let slot = SignatureSlot {
+                issuer: &doc.issuer,
+                at: OffsetDateTime::now_utc(),
+            };
+            write_pdf(
+                doc,
+                &layout(citizen, doc),
+                &pictures(citizen, doc),
+                Some(&slot),
+            )
+            .len()
+        })
+}
+
+fn sign_pdf(
+    citizen: &Citizen,
+    doc: &IssuedDoc,
+    authority: &SigningAuthority,
+    signer: &IssuerSigner,
+) -> anyhow::Result<Vec<u8>> {
+    let at = OffsetDateTime::now_utc();
+    let slot = SignatureSlot {
+        issuer: &doc.issuer,
+        at,
     };
-    write_pdf(doc, &layout, &pictures)
+    let mut pdf = write_pdf(
+        doc,
+        &layout(citizen, doc),
+        &pictures(citizen, doc),
+        Some(&slot),
+    );
+    let placeholder =
+        format!("[0 {BYTE_RANGE_PLACEHOLDER} {BYTE_RANGE_PLACEHOLDER} {BYTE_RANGE_PLACEHOLDER}]");
+    // The signature dictionary is written right after the catalog, so both
+    // are found within the first kilobyte.
+    let find = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).position(|w| w == needle);
+    let range_at = find(&pdf, placeholder.as_bytes()).ok_or_else(|| {
+        anyhow::anyhow!("internal error: the signature's /ByteRange placeholder is missing")
+    })?;
+    let from = find(&pdf[range_at..], b"/Contents <")
+        .map(|i| range_at + i + "/Contents ".len())
+        .ok_or_else(|| anyhow::anyhow!("internal error: the signature has no /Contents"))?;
+    let to = from + 2 * SIGNATURE_BYTES + 2;
+    anyhow::ensure!(
+        pdf.get(to - 1) == Some(&b'>'),
+        "internal error: the signature's /Contents is not {SIGNATURE_BYTES} bytes of hex"
+    );
+    let byte_range = format!("[0 {from} {to} {}]", pdf.len() - to);
+    anyhow::ensure!(
+        byte_range.len() <= placeholder.len(),
+        "internal error: the PDF is too large for its /ByteRange placeholder"
+    );
+    pdf[range_at..range_at + placeholder.len()]
+        .copy_from_slice(format!("{byte_range:<width$}", width = placeholder.len()).as_bytes());
+    let cms = signer.sign_detached(
+        authority,
+        &doc.issuerid,
+        &doc.issuer,
+        &[&pdf[..from], &pdf[to..]],
+        at,
+    )?;
+    anyhow::ensure!(
+        cms.len() <= SIGNATURE_BYTES,
+        "internal error: the signature is {} bytes, more than the {SIGNATURE_BYTES} reserved",
+        cms.len()
+    );
+    let mut hex = hex::encode_upper(&cms).into_bytes();
+    hex.resize(2 * SIGNATURE_BYTES, b'0');
+    pdf[from + 1..to - 1].copy_from_slice(&hex);
+    Ok(pdf)
 }
 
 /// The file `oauth2/1/file/{uri}` serves for a document, and its content
@@ -149,15 +276,38 @@ pub fn render_pdf(citizen: &Citizen, doc: &IssuedDoc) -> Vec<u8> {
 /// certificate) that image, a card with the holder's photo and the same QR
 /// code as the PDF, served under that very `mime`.
 pub fn render_file(citizen: &Citizen, doc: &IssuedDoc) -> (String, Vec<u8>) {
-    let image = doc
-        .mime
+    scanned_image(citizen, doc)
+        .unwrap_or_else(|| ("application/pdf".to_owned(), render_pdf(citizen, doc)))
+}
+
+/// [`render_file`] as the issuer hands it out: the PDF of a doc type in
+/// [`SIGNED_PDF_DOCTYPES`] digitally signed ([`signed_pdf`]). An error only
+/// when signing fails.
+pub fn render_issued_file(
+    citizen: &Citizen,
+    doc: &IssuedDoc,
+    authority: &SigningAuthority,
+    signer: &IssuerSigner,
+) -> anyhow::Result<(String, Vec<u8>)> {
+    if let Some(image) = scanned_image(citizen, doc) {
+        return Ok(image);
+    }
+    let pdf = match signed_pdf(citizen, doc, authority, signer) {
+        Some(signed) => signed?,
+        None => render_pdf(citizen, doc),
+    };
+    Ok(("application/pdf".to_owned(), pdf))
+}
+
+/// The image and its `mime` of a document held as a scan.
+fn scanned_image(citizen: &Citizen, doc: &IssuedDoc) -> Option<(String, Vec<u8>)> {
+    doc.mime
         .first()
         .and_then(|m| Some((m, ImageFormat::of_mime(m)?)))
         .and_then(|(mime, format)| {
             let bytes = card::render(citizen, doc, &qr_text(citizen, doc), format)?;
             Some((mime.clone(), bytes))
-        });
-    image.unwrap_or_else(|| ("application/pdf".to_owned(), render_pdf(citizen, doc)))
+        })
 }
 
 /// What the QR code on a document's PDF says: one `key: value` per line,
@@ -553,7 +703,12 @@ fn place(content: &mut Content, name: Name, x: f32, y: f32, w: f32, h: f32) {
     content.restore_state();
 }
 
-fn write_pdf(doc: &IssuedDoc, layout: &Layout, pictures: &Pictures) -> Vec<u8> {
+fn write_pdf(
+    doc: &IssuedDoc,
+    layout: &Layout,
+    pictures: &Pictures,
+    signature: Option<&SignatureSlot<'_>>,
+) -> Vec<u8> {
     let pages = &layout.pages;
     let mut pdf = Pdf::new();
     let catalog_id = Ref::new(1);
@@ -570,7 +725,23 @@ fn write_pdf(doc: &IssuedDoc, layout: &Layout, pictures: &Pictures) -> Vec<u8> {
         .map(|i| Ref::new(first + 2 * i32::try_from(i).unwrap_or(0)))
         .collect();
 
-    pdf.catalog(catalog_id).pages(tree_id);
+    // The signature field and its value come after the pages.
+    let after_pages = first + 2 * i32::try_from(pages.len()).unwrap_or(0);
+    let field_id = Ref::new(after_pages);
+    let signature_id = Ref::new(after_pages + 1);
+    {
+        let mut catalog = pdf.catalog(catalog_id);
+        catalog.pages(tree_id);
+        if signature.is_some() {
+            catalog
+                .form()
+                .fields([field_id])
+                .sig_flags(SigFlags::SIGNATURES_EXIST | SigFlags::APPEND_ONLY);
+        }
+    }
+    if let Some(slot) = signature {
+        write_signature(&mut pdf, slot, field_id, signature_id, page_ids[0]);
+    }
     pdf.pages(tree_id)
         .kids(page_ids.iter().copied())
         .count(i32::try_from(pages.len()).unwrap_or(1));
@@ -603,6 +774,9 @@ fn write_pdf(doc: &IssuedDoc, layout: &Layout, pictures: &Pictures) -> Vec<u8> {
         page.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H))
             .parent(tree_id)
             .contents(content_id);
+        if first_page && signature.is_some() {
+            page.annotations([field_id]);
+        }
         let mut resources = page.resources();
         resources
             .fonts()
@@ -679,6 +853,58 @@ fn write_pdf(doc: &IssuedDoc, layout: &Layout, pictures: &Pictures) -> Vec<u8> {
         pdf.stream(content_id, &content.finish());
     }
     pdf.finish()
+}
+
+/// The invisible signature field on page one (a field merged with its
+/// widget) and its signature dictionary, with placeholders for `/ByteRange`
+/// and `/Contents` that [`sign_pdf`] fills in.
+fn write_signature(
+    pdf: &mut Pdf,
+    slot: &SignatureSlot<'_>,
+    field_id: Ref,
+    signature_id: Ref,
+    page_id: Ref,
+) {
+    let mut field = pdf.form_field(field_id);
+    field
+        .field_type(FieldType::Signature)
+        .partial_name(TextStr("IssuerSignature"));
+    field.pair(Name(b"V"), signature_id);
+    field.pair(Name(b"Type"), Name(b"Annot"));
+    field.pair(Name(b"Subtype"), Name(b"Widget"));
+    field.pair(Name(b"Rect"), Rect::new(0.0, 0.0, 0.0, 0.0));
+    field.pair(Name(b"P"), page_id);
+    // Print, locked.
+    field.pair(Name(b"F"), 132);
+    field.finish();
+    let ist = slot
+        .at
+        .to_offset(time::UtcOffset::from_hms(5, 30, 0).unwrap_or(time::UtcOffset::UTC));
+    let date = Date::new(u16::try_from(ist.year()).unwrap_or(2000))
+        .month(u8::from(ist.month()))
+        .day(ist.day())
+        .hour(ist.hour())
+        .minute(ist.minute())
+        .second(ist.second())
+        .utc_offset_hour(5)
+        .utc_offset_minute(30);
+    let mut sig = pdf.indirect(signature_id).dict();
+    sig.pair(Name(b"Type"), Name(b"Sig"));
+    sig.pair(Name(b"Filter"), Name(b"Adobe.PPKLite"));
+    sig.pair(Name(b"SubFilter"), Name(b"adbe.pkcs7.detached"));
+    sig.pair(Name(b"Name"), TextStr(slot.issuer));
+    sig.pair(Name(b"Reason"), TextStr("Digitally signed by the issuer"));
+    sig.pair(Name(b"Location"), TextStr("India"));
+    sig.pair(Name(b"M"), date);
+    sig.insert(Name(b"ByteRange")).array().items([
+        0,
+        BYTE_RANGE_PLACEHOLDER,
+        BYTE_RANGE_PLACEHOLDER,
+        BYTE_RANGE_PLACEHOLDER,
+    ]);
+    // Non-ASCII bytes, so pdf-writer writes a hex string.
+    sig.pair(Name(b"Contents"), Str(&[0xFF; SIGNATURE_BYTES]));
+    sig.finish();
 }
 
 /// `c` in Windows-1252 (the WinAnsiEncoding of the standard PDF fonts), or
@@ -1284,6 +1510,156 @@ mod tests {
         let hsc = elements(&render_xml(&priya, doc(&priya, "HSCER")).unwrap());
         assert_eq!(attr(&hsc, "Marks", "maximum"), "1200");
         assert!(attr(&hsc, "Marksheet", "examination").contains("XII"));
+    }
+
+    /// (`[0 b c d]` of the PDF's `/ByteRange`, the signed bytes, the CMS).
+    fn signed_parts(pdf: &[u8]) -> ([usize; 4], Vec<u8>, Vec<u8>) {
+        let text = String::from_utf8_lossy(pdf);
+        let at = text.find("/ByteRange [").unwrap() + "/ByteRange [".len();
+        let numbers: Vec<usize> = text[at..at + text[at..].find(']').unwrap()]
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let [a, b, c, d] = numbers[..] else {
+            panic!("{numbers:?}")
+        };
+        let signed = [&pdf[a..b], &pdf[c..c + d]].concat();
+        let room = hex::decode(&pdf[b + 1..c - 1]).unwrap();
+        // The CMS is the DER SEQUENCE at the start (two length bytes), zeros after it.
+        assert_eq!(room[..2], [0x30, 0x82]);
+        let len = 4 + (usize::from(room[2]) << 8 | usize::from(room[3]));
+        assert!(room[len..].iter().all(|b| *b == 0));
+        let cms = room[..len].to_vec();
+        ([a, b, c, d], signed, cms)
+    }
+
+    /// `openssl cms -verify` of a PDF's detached signature over its byte
+    /// range, against the sandbox root alone: (success, stderr).
+    fn openssl_verify(pdf: &[u8]) -> (bool, String) {
+        let (_, signed, cms) = signed_parts(pdf);
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root.pem");
+        std::fs::write(&root, pki().1.root_pem()).unwrap();
+        std::fs::write(dir.path().join("signed.bin"), &signed).unwrap();
+        std::fs::write(dir.path().join("sig.der"), &cms).unwrap();
+        let out = Command::new("/usr/bin/openssl")
+            .args([
+                "cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any",
+            ])
+            .arg("-in")
+            .arg(dir.path().join("sig.der"))
+            .arg("-content")
+            .arg(dir.path().join("signed.bin"))
+            .arg("-CAfile")
+            .arg(&root)
+            .args(["-out", "/dev/null"])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    #[test]
+    fn pan_licence_and_rc_pdfs_carry_their_issuers_signature_and_others_none() {
+        let (_, ca, signer) = pki();
+        let anchors = aadhaar::TrustAnchors::from_pem(&ca.root_pem()).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let rajesh = citizen("Rajesh Manubhai Patel");
+        for doctype in SIGNED_PDF_DOCTYPES {
+            let d = doc(&rajesh, doctype);
+            let pdf = signed_pdf(&rajesh, d, ca, signer).unwrap().unwrap();
+            // Still the same document to look at, one page.
+            let (pages, text) = check_pdf(&pdf);
+            assert_eq!(pages, 1, "{doctype}");
+            assert!(text.contains(&document_number(d)), "{doctype}: {text}");
+            // The byte range is the whole file but the /Contents hex string.
+            let ([a, b, c, d_len], _, cms) = signed_parts(&pdf);
+            assert_eq!((a, c + d_len), (0, pdf.len()), "{doctype}");
+            assert_eq!((pdf[b], pdf[c - 1]), (b'<', b'>'));
+            assert!(
+                cms.len() > 3000 && cms.len() <= SIGNATURE_BYTES,
+                "{}",
+                cms.len()
+            );
+            let text = String::from_utf8_lossy(&pdf);
+            for key in [
+                "/Type /Sig",
+                "/Filter /Adobe.PPKLite",
+                "/SubFilter /adbe.pkcs7.detached",
+                "/FT /Sig",
+                "/SigFlags 3",
+            ] {
+                assert!(text.contains(key), "{doctype}: no {key}");
+            }
+            // openssl verifies the CMS over the byte range up to the sandbox root.
+            let (ok, stderr) = openssl_verify(&pdf);
+            assert!(ok, "{doctype}: openssl refused the signature: {stderr}");
+            // poppler's pdfsig finds the signature and its signer, and checks it
+            // (the sandbox root is not in its trust store: it says so, and no more).
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("signed.pdf"), &pdf).unwrap();
+            let out = Command::new("/usr/bin/pdfsig")
+                .arg(dir.path().join("signed.pdf"))
+                .output()
+                .unwrap();
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert!(said.contains("Signature is Valid."), "{doctype}: {said}");
+            assert!(said.contains("adbe.pkcs7.detached"), "{said}");
+            assert!(said.contains("Total document signed"), "{said}");
+            // And so does the gateway's verifier, naming the issuer's own signer: the
+            // certificate that signs its XML.
+            let report = aadhaar::pdfsig::verify_pdf(&pdf, &anchors, now);
+            assert_eq!(
+                report.status,
+                aadhaar::pdfsig::PdfSignatureStatus::Verified,
+                "{doctype}: {report:?}"
+            );
+            let xml = signed_xml(&rajesh, d, ca, signer).unwrap().unwrap();
+            let xml_signer = aadhaar::issuer::read_and_verify(xml.as_bytes(), &anchors, now)
+                .unwrap()
+                .verification;
+            assert!(xml_signer.signature);
+            assert_eq!(report.signer, xml_signer.signer, "{doctype}");
+            assert_eq!(report.chain, xml_signer.chain, "{doctype}");
+            assert!(report.chain[0].starts_with(&format!(
+                "CN={}",
+                crate::issuer_signing::signer_cn(&d.issuer).replace(',', "\\,")
+            )));
+            assert_eq!(report.chain.len(), 4);
+
+            // A byte changed in the signed range: openssl refuses it too.
+            let mut tampered = pdf.clone();
+            let at = b / 2;
+            tampered[at] ^= 0x01;
+            assert!(!openssl_verify(&tampered).0, "{doctype}");
+        }
+        // Mark sheets and the EPFO passbook stay unsigned, in their served form too.
+        for doctype in ["SSCER", "HSCER", "PRFND"] {
+            let d = doc(&rajesh, doctype);
+            assert!(signed_pdf(&rajesh, d, ca, signer).is_none(), "{doctype}");
+            let (mime, pdf) = render_issued_file(&rajesh, d, ca, signer).unwrap();
+            assert_eq!(mime, "application/pdf");
+            assert_eq!(pdf, render_pdf(&rajesh, d), "{doctype}");
+            assert!(!String::from_utf8_lossy(&pdf).contains("/ByteRange"));
+        }
+        // `files/issued` lists a signed PDF's size without signing it.
+        for doctype in SIGNED_PDF_DOCTYPES {
+            let d = doc(&rajesh, doctype);
+            let (_, served) = render_issued_file(&rajesh, d, ca, signer).unwrap();
+            assert_eq!(signed_pdf_size(&rajesh, d), Some(served.len()), "{doctype}");
+        }
+        assert_eq!(signed_pdf_size(&rajesh, doc(&rajesh, "SSCER")), None);
+        // The served PAN is the signed one; a scan stays the image it is.
+        let (_, pan) = render_issued_file(&rajesh, doc(&rajesh, "PANCR"), ca, signer).unwrap();
+        assert!(String::from_utf8_lossy(&pan).contains("/adbe.pkcs7.detached"));
+        let aruna = citizen("Aruna Kamble");
+        let scan = doc(&aruna, "SSCPC");
+        assert_eq!(
+            render_issued_file(&aruna, scan, ca, signer).unwrap(),
+            render_file(&aruna, scan)
+        );
     }
 
     /// `xmlsec1 --verify` of `xml` against the sandbox root alone.

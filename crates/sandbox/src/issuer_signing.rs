@@ -29,6 +29,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context as _};
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+use x509_cert::attr::Attribute;
+use x509_cert::der::asn1::{ObjectIdentifier, OctetString, SetOfVec, UtcTime};
+use x509_cert::der::{Any, Decode as _, Encode as _};
+use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use crate::signing::{sign_enveloped, signature_template, IssuerCertificate, SigningAuthority};
 
@@ -98,6 +109,132 @@ impl IssuerSigner {
         );
         sign_enveloped(signer.key.clone(), &template)
             .context("signing the issuer certificate failed")
+    }
+
+    /// A detached CMS `SignedData` (DER) over `parts` (concatenated), made
+    /// at `at` by the issuer `issuerid` (named `issuer`), with a
+    /// certificate from `authority`: what a PDF signature's `/Contents`
+    /// holds, the bytes of its `/ByteRange` being `parts`.
+    pub fn sign_detached(
+        &self,
+        authority: &SigningAuthority,
+        issuerid: &str,
+        issuer: &str,
+        parts: &[&[u8]],
+        at: OffsetDateTime,
+    ) -> anyhow::Result<Vec<u8>> {
+        const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+        const ID_SIGNED_DATA: ObjectIdentifier =
+            ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+        const CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+        const MESSAGE_DIGEST: ObjectIdentifier =
+            ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+        const SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+        const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+        const RSA_ENCRYPTION: ObjectIdentifier =
+            ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+        let fail = |what: &str, e: x509_cert::der::Error| anyhow!("encoding {what}: {e}");
+
+        let signer = self.signer(authority, issuerid, issuer)?;
+        let certificates = signer
+            .chain
+            .iter()
+            .map(|(_, der)| x509_cert::Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail("the chain", e))?;
+        let leaf = certificates
+            .first()
+            .ok_or_else(|| anyhow!("internal error: the issuer's chain is empty"))?;
+        let mut digest = Sha256::new();
+        for part in parts {
+            digest.update(part);
+        }
+        let unix = u64::try_from(at.unix_timestamp()).unwrap_or_default();
+        let time = UtcTime::from_unix_duration(std::time::Duration::from_secs(unix))
+            .map_err(|e| fail("the signing time", e))?;
+        let attribute = |oid: ObjectIdentifier, value: Any| -> anyhow::Result<Attribute> {
+            Ok(Attribute {
+                oid,
+                values: SetOfVec::try_from(vec![value]).map_err(|e| fail("an attribute", e))?,
+            })
+        };
+        let any = |what: &str, r: Result<Any, x509_cert::der::Error>| r.map_err(|e| fail(what, e));
+        let attributes = SetOfVec::try_from(vec![
+            attribute(
+                CONTENT_TYPE,
+                any("the content type", Any::encode_from(&ID_DATA))?,
+            )?,
+            attribute(
+                SIGNING_TIME,
+                any(
+                    "the signing time",
+                    Any::encode_from(&x509_cert::time::Time::UtcTime(time)),
+                )?,
+            )?,
+            attribute(
+                MESSAGE_DIGEST,
+                any(
+                    "the digest",
+                    OctetString::new(digest.finalize().to_vec()).and_then(|d| Any::encode_from(&d)),
+                )?,
+            )?,
+        ])
+        .map_err(|e| fail("the signed attributes", e))?;
+        // The signature is over the attributes' DER as a SET OF (RFC 5652, 5.4).
+        let signed = attributes
+            .to_der()
+            .map_err(|e| fail("the signed attributes", e))?;
+        let signature = signer
+            .rsa
+            .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&signed))
+            .map_err(|e| anyhow!("signing the PDF: {e}"))?;
+        let sha256 = AlgorithmIdentifierOwned {
+            oid: SHA256,
+            parameters: None,
+        };
+        let signer_info = SignerInfo {
+            version: CmsVersion::V1,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: leaf.tbs_certificate.issuer.clone(),
+                serial_number: leaf.tbs_certificate.serial_number.clone(),
+            }),
+            digest_alg: sha256.clone(),
+            signed_attrs: Some(attributes),
+            signature_algorithm: AlgorithmIdentifierOwned {
+                oid: RSA_ENCRYPTION,
+                parameters: Some(Any::null()),
+            },
+            signature: OctetString::new(signature).map_err(|e| fail("the signature", e))?,
+            unsigned_attrs: None,
+        };
+        let signed_data = SignedData {
+            version: CmsVersion::V1,
+            digest_algorithms: SetOfVec::try_from(vec![sha256])
+                .map_err(|e| fail("the digest algorithms", e))?,
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: ID_DATA,
+                econtent: None,
+            },
+            certificates: Some(CertificateSet(
+                SetOfVec::try_from(
+                    certificates
+                        .into_iter()
+                        .map(CertificateChoices::Certificate)
+                        .collect::<Vec<_>>(),
+                )
+                .map_err(|e| fail("the certificates", e))?,
+            )),
+            crls: None,
+            signer_infos: SignerInfos(
+                SetOfVec::try_from(vec![signer_info]).map_err(|e| fail("the signer", e))?,
+            ),
+        };
+        ContentInfo {
+            content_type: ID_SIGNED_DATA,
+            content: Any::encode_from(&signed_data).map_err(|e| fail("the SignedData", e))?,
+        }
+        .to_der()
+        .map_err(|e| fail("the ContentInfo", e))
     }
 
     fn signer(

@@ -268,6 +268,8 @@ pub enum EAadhaarUnavailable {
 pub(crate) struct IssuerCertificate {
     /// The signing key.
     pub key: bergshamra::Key,
+    /// The same key for signing outside XML (the PDFs' CMS signatures).
+    pub rsa: rsa::RsaPrivateKey,
     /// (`X509SubjectName` as DigiLocker writes it, DER) of the signer, the
     /// sub-CA and the CA: the chain below the root, in chain order.
     pub chain: Vec<(String, Vec<u8>)>,
@@ -564,6 +566,8 @@ impl SigningAuthority {
     ) -> anyhow::Result<IssuerCertificate> {
         let key_pem = load_or_create_key(key_path)?;
         let key = signing_key(&key_pem, key_path)?;
+        let rsa = <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_pem(&key_pem)
+            .map_err(|e| anyhow!("{} is not a readable RSA key: {e}", key_path.display()))?;
         let params = document_signer_params(subject(
             organisation,
             Some("Document Signer"),
@@ -590,6 +594,7 @@ impl SigningAuthority {
         fs::rename(&tmp, &pem_path).with_context(|| format!("saving {}", pem_path.display()))?;
         Ok(IssuerCertificate {
             key,
+            rsa,
             chain: [leaf, self.sub_ca.clone(), self.ca.clone()]
                 .into_iter()
                 .map(|c| (c.subject, c.der))

@@ -5,6 +5,7 @@ mod contract;
 mod issuer;
 mod mutation;
 mod parse;
+mod pdfsig;
 mod props;
 mod real_shape;
 mod support;

@@ -3,6 +3,12 @@
 //! anchors, the same as the e-Aadhaar's), and each holder compared with the verified
 //! e-Aadhaar and with the other documents. Stateless: nothing is kept but the file links,
 //! as a fetch keeps them. Nothing read from a document is logged.
+//!
+//! PDF signatures ([`aadhaar::pdfsig`]): a document DigiLocker holds only as a PDF has its
+//! PDF fetched anyway (it is the file linked), so its signature is always checked. For a
+//! document read from its XML the PDF is one more DigiLocker call, made only when the
+//! client asks (`pdfSignatures=true`): the call's time stays what it was for clients that
+//! do not need the PDF's signature.
 
 use axum::extract::State;
 use axum::Json;
@@ -20,10 +26,12 @@ use crate::token::{ensure_usable, with_token};
 use crate::{files, upstream};
 use aadhaar::compare::{compare_holders, HolderComparison, HolderFacts};
 use aadhaar::issuer::{IssuerDocument, Verification};
+use aadhaar::pdfsig::{PdfSignature, PdfSignatureStatus};
 
 /// Most doc types a `docTypes` filter may list.
 const MAX_DOC_TYPES: usize = 20;
 const XML: &str = "application/xml";
+const PDF: &str = "application/pdf";
 
 /// The filter of `GET /api/digilocker/{id}/verified`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -34,6 +42,12 @@ pub struct VerifiedQuery {
     #[serde(rename = "docTypes")]
     #[param(rename = "docTypes")]
     pub doc_types: Option<String>,
+    /// Also fetch the PDF of each document read from its XML and check its digital
+    /// signature (`pdfSignature`): one more DigiLocker call per such document. Documents
+    /// DigiLocker holds only as a PDF always have their PDF checked.
+    #[serde(rename = "pdfSignatures")]
+    #[param(rename = "pdfSignatures")]
+    pub pdf_signatures: Option<bool>,
 }
 
 /// `GET /api/digilocker/{id}/verified`.
@@ -49,7 +63,8 @@ pub struct VerifiedResponse {
     /// The readable documents' holders compared two by two.
     pub comparisons: Vec<DocumentPair>,
     /// True when the e-Aadhaar verified, every document was read with `signature: true`,
-    /// and every comparison is consistent (no mismatch or partial match).
+    /// no PDF checked has an invalid signature, and every comparison is consistent (no
+    /// mismatch or partial match).
     pub consistent: bool,
 }
 
@@ -96,6 +111,13 @@ pub struct VerifiedDocument {
     /// Why the document could not be read (no XML, or an XML refused as unreadable).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The digital signature of the document's PDF: `verified` (with the signer and the
+    /// chain), `unsigned`, or `invalid` (with the `problem` and the `reason`). Present for
+    /// a document held only as a PDF, and for one read from its XML when
+    /// `pdfSignatures=true` was asked; absent when no PDF was fetched (or the file is not a
+    /// PDF, such as a scan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf_signature: Option<PdfSignature>,
     /// The holder compared with the verified e-Aadhaar's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aadhaar_comparison: Option<HolderComparison>,
@@ -145,7 +167,7 @@ fn doc_type_filter(raw: Option<&str>) -> ApiResult<Option<Vec<String>>> {
     params(("id" = String, Path, description = "The request id."), VerifiedQuery),
     responses(
         (status = 200, body = VerifiedResponse),
-        (status = 400, description = "`invalid_payload` (a bad `docTypes`).", body = ErrorBody),
+        (status = 400, description = "`invalid_payload` (a bad `docTypes` or `pdfSignatures`).", body = ErrorBody),
         (status = 401, description = "`vault_secret_error` (a credential header missing), `unauthorized`, `user_not_authenticated`, `user_consent_not_given`, `token_revoked`, `invalid_token`.", body = ErrorBody),
         (status = 403, description = "`invalid_grant`.", body = ErrorBody),
         (status = 404, description = "`request_not_found`.", body = ErrorBody),
@@ -174,7 +196,12 @@ pub async fn verified(
         if filter.as_ref().is_some_and(|f| !f.contains(&doc_type)) {
             continue;
         }
-        documents.push(read_document(&state, &r, item.uri, doc_type, &item.mime, now).await?);
+        let asked = Asked {
+            uri: item.uri,
+            doc_type,
+            check_pdf: query.pdf_signatures == Some(true),
+        };
+        documents.push(read_document(&state, &r, asked, &item.mime, now).await?);
     }
     if let Some(holder) = &aadhaar.holder {
         for d in &mut documents {
@@ -203,13 +230,26 @@ pub async fn verified(
             d.verification.as_ref().is_some_and(|v| v.signature)
                 && d.aadhaar_comparison.as_ref().is_some_and(|c| c.consistent)
         })
-        && comparisons.iter().all(|c| c.comparison.consistent);
+        && comparisons.iter().all(|c| c.comparison.consistent)
+        && documents.iter().all(|d| {
+            d.pdf_signature
+                .as_ref()
+                .is_none_or(|p| p.status != PdfSignatureStatus::Invalid)
+        });
     tracing::info!(
         request_id = %r.id,
         documents = documents.len(),
         verified = documents
             .iter()
             .filter(|d| d.verification.as_ref().is_some_and(|v| v.signature))
+            .count(),
+        pdf_verified = documents
+            .iter()
+            .filter(|d| {
+                d.pdf_signature
+                    .as_ref()
+                    .is_some_and(|p| p.status == PdfSignatureStatus::Verified)
+            })
             .count(),
         consistent,
         "documents read and verified"
@@ -280,16 +320,65 @@ async fn verified_aadhaar(
     })
 }
 
+/// Which document, and whether its PDF is to be checked even when it has XML.
+struct Asked {
+    uri: String,
+    doc_type: String,
+    check_pdf: bool,
+}
+
+/// The document's file (its PDF, or a scan) from DigiLocker.
+async fn fetch_file(
+    state: &AppState,
+    r: &crate::storage::RequestRecord,
+    uri: &str,
+) -> ApiResult<digilocker::FileDownload> {
+    with_token(state, r, |t| {
+        let state = state.clone();
+        let uri = uri.to_owned();
+        async move { upstream::call(&state.metrics, "file", state.dl.file(&t, &uri)).await }
+    })
+    .await
+}
+
+/// The PDF's digital signature, when the file is a PDF; off the async workers (hashing
+/// and RSA are CPU work). Logs the problem's kind only.
+async fn check_pdf_signature(
+    state: &AppState,
+    r: &crate::storage::RequestRecord,
+    doc_type: &str,
+    file: digilocker::FileDownload,
+    now: time::OffsetDateTime,
+) -> ApiResult<Option<PdfSignature>> {
+    if super::documents::media_type(&file.content_type) != PDF {
+        return Ok(None);
+    }
+    let anchors = state.trust_anchors.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        aadhaar::pdfsig::verify_pdf(&file.bytes, &anchors, now)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    if let Some(problem) = checked.problem {
+        tracing::warn!(request_id = %r.id, doc_type = %doc_type, ?problem, "PDF signature did not verify");
+    }
+    Ok(Some(checked))
+}
+
 /// One issued document: its XML read and verified when it has one, its PDF's link when
-/// it has not.
+/// it has not; the PDF's signature checked when the PDF is fetched.
 async fn read_document(
     state: &AppState,
     r: &crate::storage::RequestRecord,
-    uri: String,
-    doc_type: String,
+    asked: Asked,
     mime: &[String],
     now: time::OffsetDateTime,
 ) -> ApiResult<VerifiedDocument> {
+    let Asked {
+        uri,
+        doc_type,
+        check_pdf,
+    } = asked;
     let org = uri.split('-').next().unwrap_or_default().to_owned();
     let has_xml = mime.iter().any(|m| m == XML);
     let fetched = |format| files::Fetched::Document {
@@ -299,12 +388,7 @@ async fn read_document(
     };
     let name = |ext: &str| format!("{}.{ext}", super::documents::sanitize_filename(&uri));
     if !has_xml {
-        let file = with_token(state, r, |t| {
-            let state = state.clone();
-            let uri = uri.clone();
-            async move { upstream::call(&state.metrics, "file", state.dl.file(&t, &uri)).await }
-        })
-        .await?;
+        let file = fetch_file(state, r, &uri).await?;
         let content_type = super::documents::media_type(&file.content_type);
         let ext = super::documents::extension(&content_type);
         let link = files::store_and_link(
@@ -316,12 +400,14 @@ async fn read_document(
             fetched(ext),
         )
         .await?;
+        let pdf_signature = check_pdf_signature(state, r, &doc_type, file, now).await?;
         return Ok(VerifiedDocument {
             uri,
             doc_type,
             file: link,
             reading: None,
             verification: None,
+            pdf_signature,
             reason: Some(
                 "DigiLocker has no certificate data (XML) for this document, only its file; \
                  it cannot be read or verified."
@@ -337,6 +423,12 @@ async fn read_document(
     })
     .await?;
     let link = files::store_and_link(state, r, XML, &name("xml"), &xml, fetched("xml")).await?;
+    let pdf_signature = if check_pdf {
+        let file = fetch_file(state, r, &uri).await?;
+        check_pdf_signature(state, r, &doc_type, file, now).await?
+    } else {
+        None
+    };
     let anchors = state.trust_anchors.clone();
     let read =
         tokio::task::spawn_blocking(move || aadhaar::issuer::read_and_verify(&xml, &anchors, now))
@@ -353,6 +445,7 @@ async fn read_document(
                 file: link,
                 reading: Some(read.document),
                 verification: Some(read.verification),
+                pdf_signature,
                 reason: None,
                 aadhaar_comparison: None,
             }
@@ -365,6 +458,7 @@ async fn read_document(
                 file: link,
                 reading: None,
                 verification: None,
+                pdf_signature,
                 reason: Some(e.to_string()),
                 aadhaar_comparison: None,
             }

@@ -81,6 +81,56 @@ pub fn capture_logs() {
     });
 }
 
+/// Everything the gateway logs on this test's thread while it lives, at `debug` for the
+/// gateway's own crates and `info` for the rest (the sandbox, which is not the gateway,
+/// left out). A `#[tokio::test]` runs the in-process app's tasks on its one thread, so
+/// that is every line a call logs, bar work moved to blocking threads.
+pub struct LogCapture {
+    buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+struct CaptureWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    pub fn start() -> LogCapture {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::Level::INFO)
+            .with_target("gateway", tracing::Level::DEBUG)
+            .with_target("digilocker", tracing::Level::DEBUG)
+            .with_target("aadhaar", tracing::Level::DEBUG)
+            .with_target("sandbox", tracing_subscriber::filter::LevelFilter::OFF);
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || CaptureWriter(sink.clone()))
+            .finish()
+            .with(filter);
+        LogCapture {
+            buf,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
+    }
+}
+
 /// One sandbox CA for every test of this run: making one costs three RSA keys.
 pub fn shared_sandbox_dir() -> std::path::PathBuf {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();

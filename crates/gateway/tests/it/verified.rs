@@ -191,6 +191,132 @@ async fn documents_signed_under_an_untrusted_root_are_not_verified() {
     assert_eq!(pan["reading"]["docType"], "PANCR");
     assert!(pan["aadhaarComparison"].is_null());
     assert_eq!(v["consistent"], false);
+    // Its PDF's signature neither: the same chain, the same verdict.
+    let v = verified(&t, &id, "?docTypes=PANCR&pdfSignatures=true").await;
+    let pdf = &document(&v, "PANCR")["pdfSignature"];
+    assert_eq!(pdf["status"], "invalid", "{pdf}");
+    assert_eq!(pdf["problem"], "untrusted_chain");
+    assert!(
+        pdf["reason"].as_str().unwrap().contains("not trusted"),
+        "{pdf}"
+    );
+    assert!(pdf["chain"].is_null());
+}
+
+/// PDF signatures: a document held only as a PDF has its PDF checked (Gurpreet's vehicle
+/// registration is signed by its transport department, Rajesh's EPFO passbook is not);
+/// one read from its XML has its PDF checked only when asked (`pdfSignatures=true`), and
+/// is signed by the very certificate that signs its XML.
+#[tokio::test]
+async fn signed_pdfs_are_reported_verified_with_the_issuers_subject_and_others_unsigned() {
+    let t = TestApp::spawn().await;
+    let gurpreet = citizen(|c| c.name == "Gurpreet Kaur Sandhu");
+    let id = t.consented(&gurpreet, &[]).await;
+    let v = verified(&t, &id, "?docTypes=DRVLC,RVCER").await;
+    let rc = document(&v, "RVCER");
+    let pdf = &rc["pdfSignature"];
+    assert_eq!(pdf["status"], "verified", "{rc}");
+    assert_eq!(pdf["signatures"], 1);
+    let signer = pdf["signer"].as_str().unwrap();
+    assert!(
+        signer.starts_with("CN=DS SANDBOX TRANSPORT DEPARTMENT"),
+        "{signer}"
+    );
+    let chain = pdf["chain"].as_array().unwrap();
+    assert_eq!(chain.len(), 4, "{pdf}");
+    assert_eq!(chain[0], signer);
+    assert!(chain[3]
+        .as_str()
+        .unwrap()
+        .contains("Sandbox CCA India Root"));
+    assert!(pdf["signingTime"].is_string() && pdf["reason"].is_null());
+    // The PDF behind the link is the one checked.
+    let resp = t
+        .http
+        .get(rc["file"]["fileUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(resp
+        .bytes()
+        .await
+        .unwrap()
+        .windows(10)
+        .any(|w| w == b"/ByteRange"));
+    // Her licence is read from its XML: its PDF is not fetched unless asked for.
+    assert!(document(&v, "DRVLC")["pdfSignature"].is_null());
+    let asked = verified(&t, &id, "?docTypes=DRVLC&pdfSignatures=true").await;
+    let dl = document(&asked, "DRVLC");
+    assert_eq!(dl["pdfSignature"]["status"], "verified", "{dl}");
+    assert_eq!(dl["pdfSignature"]["signer"], dl["verification"]["signer"]);
+    assert_eq!(dl["pdfSignature"]["chain"], dl["verification"]["chain"]);
+    // The XML is still what is read and linked.
+    assert_eq!(dl["verification"]["signature"], true);
+    assert!(dl["file"]["fileUrl"].is_string());
+
+    let rajesh = citizen(|c| c.name == "Rajesh Manubhai Patel");
+    let id = t.consented(&rajesh, &[]).await;
+    let v = verified(&t, &id, "?docTypes=PRFND,PANCR,SSCER&pdfSignatures=true").await;
+    for doc_type in ["PRFND", "SSCER"] {
+        let pdf = &document(&v, doc_type)["pdfSignature"];
+        assert_eq!(pdf["status"], "unsigned", "{doc_type}: {pdf}");
+        assert!(pdf["signer"].is_null() && pdf["chain"].is_null(), "{pdf}");
+    }
+    let pan = document(&v, "PANCR");
+    assert_eq!(pan["pdfSignature"]["status"], "verified", "{pan}");
+    assert!(pan["pdfSignature"]["signer"]
+        .as_str()
+        .unwrap()
+        .starts_with("CN=DS SANDBOX INCOME TAX DEPARTMENT"));
+    // An unsigned PDF is not a reason for "consistent" to change: the passbook, which has
+    // no XML, already makes it false; without it everything agrees.
+    assert_eq!(v["consistent"], false);
+    let v = verified(&t, &id, "?docTypes=PANCR,SSCER&pdfSignatures=true").await;
+    assert_eq!(v["consistent"], true, "{v}");
+}
+
+/// The `/verified` call's logs hold none of the citizen's personal data: not the name,
+/// the date of birth, a document number or the Aadhaar number, though every document
+/// is read, verified and compared, and PDFs are checked.
+#[tokio::test]
+async fn the_verified_call_logs_no_personal_data() {
+    let logs = crate::harness::LogCapture::start();
+    let t = TestApp::spawn().await;
+    let ananya = citizen(|c| c.name == "Ananya Chatterjee");
+    let id = t.consented(&ananya, &[]).await;
+    let v = verified(&t, &id, "?pdfSignatures=true").await;
+    // Her PAN misspells her name: the comparison is logged about, and found wanting.
+    assert_eq!(v["aadhaar"]["signature"], true, "{v}");
+    assert_eq!(v["consistent"], false);
+    let out = logs.text();
+    assert!(
+        out.contains("documents read and verified") && out.contains(&id),
+        "the call's own log line was not captured:\n{out}"
+    );
+    let mut personal: Vec<String> = vec![
+        ananya.name.clone(),
+        ananya.name.to_uppercase(),
+        ananya.aadhaar.clone().unwrap(),
+    ];
+    for doc in &ananya.documents {
+        personal.push(sandbox::documents::document_number(doc));
+        personal.push(doc.name.clone());
+    }
+    let dob = &v["aadhaar"]["holder"]["dateOfBirth"];
+    let dob = dob.as_str().unwrap();
+    let (y, m, d) = (&dob[..4], &dob[5..7], &dob[8..10]);
+    personal.extend([dob.to_owned(), format!("{d}-{m}-{y}"), format!("{d}{m}{y}")]);
+    for pan in v["documents"].as_array().unwrap() {
+        if let Some(name) = pan["reading"]["holder"]["name"].as_str() {
+            personal.push(name.to_owned());
+        }
+    }
+    for value in personal.iter().filter(|p| p.len() >= 4) {
+        assert!(
+            !out.contains(value.as_str()),
+            "the logs hold {value:?}:\n{out}"
+        );
+    }
 }
 
 /// The same rules as every `/api/digilocker/{id}/...` call: an unknown or another
@@ -203,6 +329,13 @@ async fn errors_follow_the_contract() {
     let (s, b) = t
         .get(
             &format!("/api/digilocker/{id}/verified?docTypes=PAN/../x"),
+            &t.creds,
+        )
+        .await;
+    assert_error(s, &b, 400, "invalid_payload");
+    let (s, b) = t
+        .get(
+            &format!("/api/digilocker/{id}/verified?pdfSignatures=maybe"),
             &t.creds,
         )
         .await;

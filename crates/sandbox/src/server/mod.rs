@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     /// Each document's file as served, by (DigiLocker id, URI): rendering a
     /// PDF takes milliseconds, and `files/issued` gives every file's size.
     files: Mutex<HashMap<(String, String), Arc<RenderedFile>>>,
+    /// The sizes of the signed PDFs not served yet ([`Shared::size_of`]).
+    sizes: Mutex<HashMap<(String, String), usize>>,
 }
 
 /// A document's file: its content type and bytes.
@@ -113,17 +115,28 @@ impl Shared {
             federation,
             store: Mutex::new(store),
             files: Mutex::new(HashMap::new()),
+            sizes: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The file of `doc` in `citizen`'s locker ([`documents::render_file`]),
-    /// rendered once.
+    /// The file of `doc` in `citizen`'s locker
+    /// ([`documents::render_issued_file`]: signed where its issuer signs
+    /// PDFs), rendered once.
     pub fn file_of(&self, citizen: &seed::Citizen, doc: &IssuedDoc) -> Arc<RenderedFile> {
         let key = (citizen.digilocker_id.clone(), doc.uri.clone());
         if let Some(hit) = self.files.lock().ok().and_then(|f| f.get(&key).cloned()) {
             return hit;
         }
-        let (content_type, bytes) = documents::render_file(citizen, doc);
+        let (content_type, bytes) = documents::render_issued_file(
+            citizen,
+            doc,
+            &self.signing,
+            &self.issuer_signing,
+        )
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %format!("{e:#}"), "signing a PDF failed; serving it unsigned");
+            documents::render_file(citizen, doc)
+        });
         let file = Arc::new(RenderedFile {
             content_type,
             bytes,
@@ -132,6 +145,32 @@ impl Shared {
             Ok(mut files) => files.entry(key).or_insert(file).clone(),
             Err(_) => file,
         }
+    }
+
+    /// The size of the file of `doc` ([`Shared::file_of`]'s bytes), as
+    /// `files/issued` lists it: a PDF still to be signed is measured without
+    /// signing it (the same size), so listing a locker signs nothing.
+    pub fn size_of(&self, citizen: &seed::Citizen, doc: &IssuedDoc) -> usize {
+        let key = (citizen.digilocker_id.clone(), doc.uri.clone());
+        if let Some(hit) = self.files.lock().ok().and_then(|f| f.get(&key).cloned()) {
+            return hit.bytes.len();
+        }
+        if let Some(size) = self.sizes.lock().ok().and_then(|s| s.get(&key).copied()) {
+            return size;
+        }
+        if doc
+            .mime
+            .first()
+            .is_some_and(|m| documents::ImageFormat::of_mime(m).is_none())
+        {
+            if let Some(size) = documents::signed_pdf_size(citizen, doc) {
+                if let Ok(mut sizes) = self.sizes.lock() {
+                    sizes.insert(key, size);
+                }
+                return size;
+            }
+        }
+        self.file_of(citizen, doc).bytes.len()
     }
 
     /// Refuse an org id the catalogue does not have, and an invalid fault.

@@ -125,8 +125,8 @@ fn issued_as(shared: &Shared, headers: &HeaderMap, version: u8) -> Result<Json<V
             let (mime, size) = if version == 1 {
                 (json!(doc.mime.join(", ")), String::new())
             } else {
-                let file = shared.file_of(&auth.account.citizen, doc);
-                (json!(doc.mime), file.bytes.len().to_string())
+                let size = shared.size_of(&auth.account.citizen, doc);
+                (json!(doc.mime), size.to_string())
             };
             json!({
                 "name": doc.name,
