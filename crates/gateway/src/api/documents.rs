@@ -216,12 +216,7 @@ pub async fn fetch(
             ));
         }
         ensure_usable(&r)?;
-        let file = with_token(&state, &r, |t| {
-            let state = state.clone();
-            let uri = uri.to_owned();
-            async move { upstream::call(&state.metrics, "file", state.dl.file(&t, &uri)).await }
-        })
-        .await?;
+        let file = document_file(&state, &r, uri).await?;
         let content_type = media_type(&file.content_type);
         let name = format!("{}.{}", sanitize_filename(uri), extension(&content_type));
         let doc_type = uri.split('-').nth(1).unwrap_or_default();
@@ -315,20 +310,10 @@ pub async fn fetch(
     }
     let uri = pull(&state, &r, &entry, &params).await?;
     let (content_type, bytes) = if format == "xml" {
-        let bytes = with_token(&state, &r, |t| {
-            let state = state.clone();
-            let uri = uri.clone();
-            async move { upstream::call(&state.metrics, "xml", state.dl.xml(&t, &uri)).await }
-        })
-        .await?;
+        let bytes = document_xml(&state, &r, &uri).await?;
         ("application/xml".to_owned(), bytes)
     } else {
-        let file = with_token(&state, &r, |t| {
-            let state = state.clone();
-            let uri = uri.clone();
-            async move { upstream::call(&state.metrics, "file", state.dl.file(&t, &uri)).await }
-        })
-        .await?;
+        let file = document_file(&state, &r, &uri).await?;
         (media_type(&file.content_type), file.bytes)
     };
     let name = format!(
@@ -537,6 +522,34 @@ pub async fn issued(
         id: r.id,
         documents,
     }))
+}
+
+/// One document's file (its PDF, or a scan), from DigiLocker's `file` endpoint.
+pub(super) async fn document_file(
+    state: &AppState,
+    r: &crate::storage::RequestRecord,
+    uri: &str,
+) -> ApiResult<digilocker::FileDownload> {
+    with_token(state, r, |t| {
+        let state = state.clone();
+        let uri = uri.to_owned();
+        async move { upstream::call(&state.metrics, "file", state.dl.file(&t, &uri)).await }
+    })
+    .await
+}
+
+/// One document's certificate data (issuer XML), from DigiLocker's `xml` endpoint.
+pub(super) async fn document_xml(
+    state: &AppState,
+    r: &crate::storage::RequestRecord,
+    uri: &str,
+) -> ApiResult<axum::body::Bytes> {
+    with_token(state, r, |t| {
+        let state = state.clone();
+        let uri = uri.to_owned();
+        async move { upstream::call(&state.metrics, "xml", state.dl.xml(&t, &uri)).await }
+    })
+    .await
 }
 
 /// The user's issued documents, as DigiLocker lists them (`files/issued`).

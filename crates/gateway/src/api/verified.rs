@@ -20,10 +20,10 @@ use super::model::{ErrorBody, FileLink};
 use crate::auth::Caller;
 use crate::domain::DocType;
 use crate::error::{ApiError, ApiResult};
+use crate::files;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
-use crate::token::{ensure_usable, with_token};
-use crate::{files, upstream};
+use crate::token::ensure_usable;
 use aadhaar::compare::{compare_holders, HolderComparison, HolderFacts};
 use aadhaar::issuer::{IssuerDocument, Verification};
 use aadhaar::pdfsig::{PdfSignature, PdfSignatureStatus};
@@ -327,20 +327,6 @@ struct Asked {
     check_pdf: bool,
 }
 
-/// The document's file (its PDF, or a scan) from DigiLocker.
-async fn fetch_file(
-    state: &AppState,
-    r: &crate::storage::RequestRecord,
-    uri: &str,
-) -> ApiResult<digilocker::FileDownload> {
-    with_token(state, r, |t| {
-        let state = state.clone();
-        let uri = uri.to_owned();
-        async move { upstream::call(&state.metrics, "file", state.dl.file(&t, &uri)).await }
-    })
-    .await
-}
-
 /// The PDF's digital signature, when the file is a PDF; off the async workers (hashing
 /// and RSA are CPU work). Logs the problem's kind only.
 async fn check_pdf_signature(
@@ -388,7 +374,7 @@ async fn read_document(
     };
     let name = |ext: &str| format!("{}.{ext}", super::documents::sanitize_filename(&uri));
     if !has_xml {
-        let file = fetch_file(state, r, &uri).await?;
+        let file = super::documents::document_file(state, r, &uri).await?;
         let content_type = super::documents::media_type(&file.content_type);
         let ext = super::documents::extension(&content_type);
         let link = files::store_and_link(
@@ -416,15 +402,10 @@ async fn read_document(
             aadhaar_comparison: None,
         });
     }
-    let xml = with_token(state, r, |t| {
-        let state = state.clone();
-        let uri = uri.clone();
-        async move { upstream::call(&state.metrics, "xml", state.dl.xml(&t, &uri)).await }
-    })
-    .await?;
+    let xml = super::documents::document_xml(state, r, &uri).await?;
     let link = files::store_and_link(state, r, XML, &name("xml"), &xml, fetched("xml")).await?;
     let pdf_signature = if check_pdf {
-        let file = fetch_file(state, r, &uri).await?;
+        let file = super::documents::document_file(state, r, &uri).await?;
         check_pdf_signature(state, r, &doc_type, file, now).await?
     } else {
         None
